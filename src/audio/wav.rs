@@ -1,0 +1,260 @@
+//! WAV in and out. Reading accepts 8/16/24/32-bit PCM, 32-bit float, μ-law and A-law, any channel
+//! count and any rate (resampled to 8 kHz); writing produces 16-bit PCM. PCM and float go through
+//! hound; G.711 WAVs (format tags 7 and 6, which hound does not read) through a small RIFF reader.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::resample::resample;
+use crate::dsp::g711::Law;
+use crate::units::SAMPLE_RATE;
+
+#[derive(Debug, Error)]
+pub enum WavError {
+    #[error("{path}: {msg}")]
+    Bad { path: PathBuf, msg: String },
+}
+
+fn bad(path: &Path, msg: impl Into<String>) -> WavError {
+    WavError::Bad {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+/// Audio as the engine wants it: 8 kHz, 16-bit, one vector per channel.
+#[derive(Debug, Clone)]
+pub struct Audio {
+    pub channels: Vec<Vec<i16>>,
+    /// Rate of the file before resampling.
+    pub source_rate: u32,
+}
+
+/// Read a WAV file of any supported encoding into 8 kHz 16-bit channels.
+pub fn read_wav(path: &Path) -> Result<Audio, WavError> {
+    let bytes = std::fs::read(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
+    read_wav_bytes(path, &bytes)
+}
+
+/// As [`read_wav`], from bytes already in memory (`path` names them in errors).
+pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
+    if bytes.is_empty() {
+        return Err(bad(path, "empty file"));
+    }
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Err(bad(path, "not a WAV file (no RIFF/WAVE header)"));
+    }
+    let (rate, chans) = match fmt_tag(bytes) {
+        Some((7, ch, rate)) => (rate, g711_channels(path, bytes, Law::Ulaw, ch)?),
+        Some((6, ch, rate)) => (rate, g711_channels(path, bytes, Law::Alaw, ch)?),
+        _ => hound_channels(path, bytes)?,
+    };
+    if chans.is_empty() {
+        return Err(bad(path, "zero channels"));
+    }
+    if rate == 0 {
+        return Err(bad(path, "sample rate 0"));
+    }
+    let chans = if rate != SAMPLE_RATE {
+        resample(&chans, rate, SAMPLE_RATE).map_err(|m| bad(path, m))?
+    } else {
+        chans
+    };
+    let channels = chans
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+                .collect()
+        })
+        .collect();
+    Ok(Audio {
+        channels,
+        source_rate: rate,
+    })
+}
+
+/// `(format tag, channels, rate)` from the `fmt ` chunk, if one can be found.
+fn fmt_tag(bytes: &[u8]) -> Option<(u16, u16, u32)> {
+    let (off, len) = find_chunk(bytes, b"fmt ")?;
+    if len < 16 {
+        return None;
+    }
+    let b = &bytes[off..];
+    let tag = u16::from_le_bytes([b[0], b[1]]);
+    let ch = u16::from_le_bytes([b[2], b[3]]);
+    let rate = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    Some((tag, ch, rate))
+}
+
+/// Offset and length of a chunk's body (length clipped to the file).
+fn find_chunk(bytes: &[u8], id: &[u8; 4]) -> Option<(usize, usize)> {
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let cid = &bytes[pos..pos + 4];
+        let len = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
+        let body = pos + 8;
+        if cid == id {
+            return Some((body, len.min(bytes.len() - body)));
+        }
+        pos = body.checked_add(len + (len & 1))?;
+    }
+    None
+}
+
+fn g711_channels(path: &Path, bytes: &[u8], law: Law, ch: u16) -> Result<Vec<Vec<f32>>, WavError> {
+    if ch == 0 {
+        return Err(bad(path, "zero channels"));
+    }
+    let (off, len) = find_chunk(bytes, b"data").ok_or_else(|| bad(path, "no data chunk"))?;
+    let data = &bytes[off..off + len];
+    let ch = ch as usize;
+    if data.len() % ch != 0 {
+        return Err(bad(
+            path,
+            format!("truncated: data ends mid-frame ({} bytes, {ch} channels)", data.len()),
+        ));
+    }
+    let mut out = vec![Vec::with_capacity(data.len() / ch); ch];
+    for frame in data.chunks_exact(ch) {
+        for (c, &code) in frame.iter().enumerate() {
+            out[c].push(law.decode(code) as f32);
+        }
+    }
+    Ok(out)
+}
+
+fn hound_channels(path: &Path, bytes: &[u8]) -> Result<(u32, Vec<Vec<f32>>), WavError> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        bad(
+            path,
+            match e {
+                hound::Error::Unsupported => "unsupported WAV encoding (supported: PCM 8/16/24/32-bit, float 32-bit, μ-law, A-law)".to_string(),
+                other => format!("bad WAV: {other}"),
+            },
+        )
+    })?;
+    let spec = reader.spec();
+    let ch = spec.channels as usize;
+    if ch == 0 {
+        return Err(bad(path, "zero channels"));
+    }
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); ch];
+    let mut i = 0usize;
+    let mut push = |v: f32| {
+        out[i % ch].push(v);
+        i += 1;
+    };
+    match spec.sample_format {
+        hound::SampleFormat::Float => {
+            if spec.bits_per_sample != 32 {
+                return Err(bad(path, format!("unsupported float width {} bits", spec.bits_per_sample)));
+            }
+            for s in reader.into_samples::<f32>() {
+                let v = s.map_err(|e| bad(path, truncated(e)))?;
+                push(v * 32768.0);
+            }
+        }
+        hound::SampleFormat::Int => {
+            let bits = spec.bits_per_sample;
+            if !(1..=32).contains(&bits) {
+                return Err(bad(path, format!("unsupported PCM width {bits} bits")));
+            }
+            let scale = 2f32.powi(16 - bits as i32);
+            for s in reader.into_samples::<i32>() {
+                let v = s.map_err(|e| bad(path, truncated(e)))?;
+                push(v as f32 * scale);
+            }
+        }
+    }
+    if i % ch != 0 {
+        return Err(bad(path, "truncated: data ends mid-frame"));
+    }
+    Ok((spec.sample_rate, out))
+}
+
+fn truncated(e: hound::Error) -> String {
+    match e {
+        hound::Error::IoError(_) => "truncated: data chunk shorter than its header says".into(),
+        other => format!("bad sample data: {other}"),
+    }
+}
+
+/// Write 8 kHz 16-bit channels as a WAV at `rate` (resampled if not 8000).
+pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), WavError> {
+    if channels.is_empty() {
+        return Err(bad(path, "nothing to write: zero channels"));
+    }
+    let data: Vec<Vec<i16>> = if rate != SAMPLE_RATE {
+        let f: Vec<Vec<f32>> = channels
+            .iter()
+            .map(|c| c.iter().map(|&v| v as f32).collect())
+            .collect();
+        resample(&f, SAMPLE_RATE, rate)
+            .map_err(|m| bad(path, m))?
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+                    .collect()
+            })
+            .collect()
+    } else {
+        channels.to_vec()
+    };
+    let spec = hound::WavSpec {
+        channels: data.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).map_err(|e| bad(path, format!("cannot write: {e}")))?;
+    let n = data.iter().map(|c| c.len()).max().unwrap_or(0);
+    for i in 0..n {
+        for c in &data {
+            w.write_sample(c.get(i).copied().unwrap_or(0))
+                .map_err(|e| bad(path, format!("cannot write: {e}")))?;
+        }
+    }
+    w.finalize().map_err(|e| bad(path, format!("cannot write: {e}")))
+}
+
+/// Write a G.711 WAV (format tag 7 or 6), 8 kHz: for fixtures and interoperability tests.
+pub fn write_g711_wav(path: &Path, channels: &[Vec<i16>], law: Law) -> Result<(), WavError> {
+    use crate::dsp::g711::{linear_to_alaw, linear_to_ulaw};
+    let ch = channels.len();
+    let n = channels.iter().map(|c| c.len()).max().unwrap_or(0);
+    let mut data = Vec::with_capacity(n * ch);
+    for i in 0..n {
+        for c in channels {
+            let v = c.get(i).copied().unwrap_or(0);
+            data.push(match law {
+                Law::Ulaw => linear_to_ulaw(v),
+                Law::Alaw => linear_to_alaw(v),
+            });
+        }
+    }
+    let tag: u16 = if law == Law::Ulaw { 7 } else { 6 };
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&((4 + 26 + 8 + data.len()) as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&18u32.to_le_bytes());
+    b.extend_from_slice(&tag.to_le_bytes());
+    b.extend_from_slice(&(ch as u16).to_le_bytes());
+    b.extend_from_slice(&SAMPLE_RATE.to_le_bytes());
+    b.extend_from_slice(&(SAMPLE_RATE * ch as u32).to_le_bytes());
+    b.extend_from_slice(&(ch as u16).to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&data);
+    std::fs::write(path, b).map_err(|e| bad(path, format!("cannot write: {e}")))
+}

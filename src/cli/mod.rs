@@ -1,0 +1,153 @@
+//! The command line: clap parses, each command validates into a config, then calls the library.
+//! Exit codes (contract): 0 success, 1 invalid input (message names file/line/field), 2 usage.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub mod bench;
+
+use crate::audio::wav::{read_wav, write_wav};
+use crate::detect::{detect_all, Kinds};
+use crate::generate::script::render;
+
+#[derive(Parser, Debug)]
+#[command(name = "e911", version, about = "E911 selective-routing tandem simulator")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Synthesise signalling from a script (see docs/generate.md): MF spills, DTMF, tones, voice,
+    /// with impairments (level, twist, frequency offset, skew, noise, G.711, dropouts).
+    Generate {
+        /// Script file (`-` for stdin).
+        script: PathBuf,
+        /// Output WAV (16-bit PCM; 8 kHz unless the script says `rate`).
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Also write the ground truth of every placed signal as JSON lines.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// Print every MF and DTMF event on every channel of a WAV file.
+    Detect {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Receivers to run: comma list of mf, dtmf.
+        #[arg(long, default_value = "mf,dtmf")]
+        kinds: String,
+        /// Worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Measure detection latency over the accept envelope, and throughput.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Jsonl,
+}
+
+/// Entry point for the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("e911: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Generate { script, out, truth } => generate(script, out, truth),
+        Cmd::Detect {
+            file,
+            format,
+            kinds,
+            threads,
+        } => detect(file, format, &kinds, threads),
+        Cmd::Bench(a) => bench::run(a),
+    }
+}
+
+fn generate(script: PathBuf, out: PathBuf, truth: Option<PathBuf>) -> anyhow::Result<()> {
+    let (name, text, base) = if script.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        ("<stdin>".to_string(), s, PathBuf::from("."))
+    } else {
+        let text = std::fs::read_to_string(&script)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read script: {e}", script.display()))?;
+        let base = script.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        (script.display().to_string(), text, base)
+    };
+    let r = render(&name, &text, &base).map_err(anyhow::Error::msg)?;
+    write_wav(&out, &r.channels, r.rate)?;
+    if let Some(t) = truth {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(&t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?,
+        );
+        for (c, ts) in r.truth.iter().enumerate() {
+            for x in ts {
+                writeln!(
+                    f,
+                    "{}",
+                    serde_json::json!({"channel": c, "kind": x.kind, "signal": x.signal,
+                        "start_ms": crate::units::samples_to_ms(x.start),
+                        "end_ms": crate::units::samples_to_ms(x.end)})
+                )?;
+            }
+        }
+    }
+    let secs = r.channels.first().map(|c| c.len()).unwrap_or(0) as f64 / 8000.0;
+    eprintln!(
+        "wrote {}: {} channel(s), {:.3} s, {} Hz",
+        out.display(),
+        r.channels.len(),
+        secs,
+        r.rate
+    );
+    Ok(())
+}
+
+fn detect(file: PathBuf, format: Format, kinds: &str, threads: usize) -> anyhow::Result<()> {
+    let kinds = Kinds::parse(kinds).map_err(anyhow::Error::msg)?;
+    let audio = read_wav(&file)?;
+    let events = detect_all(&audio.channels, kinds, threads);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match format {
+        Format::Jsonl => {
+            for e in &events {
+                writeln!(out, "{}", serde_json::to_string(e)?)?;
+            }
+        }
+        Format::Text => {
+            writeln!(
+                out,
+                "{:>3}  {:<5} {:<6} {:>10} {:>10} {:>11}",
+                "ch", "kind", "signal", "start_ms", "end_ms", "reported_ms"
+            )?;
+            for e in &events {
+                writeln!(
+                    out,
+                    "{:>3}  {:<5} {:<6} {:>10.1} {:>10.1} {:>11.1}",
+                    e.channel, e.kind, e.signal, e.start_ms, e.end_ms, e.reported_ms
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Signal processing with no telephony words: correlators, exact phasors, G.711.
+
+pub mod correlator;
+pub mod g711;
+pub mod phasor;

@@ -1,0 +1,55 @@
+//! Exact phase for integer-Hz frequencies at 8 kHz.
+//!
+//! `e^{−j·2π·f·m/8000}` depends only on `(f·m) mod 8000`, so one 8000-entry table gives the phasor
+//! for any integer frequency at any absolute sample index with no accumulated rounding — the
+//! correlators can reference phase to absolute stream time for hours, as the MF receiver's
+//! phase-advance frequency measurement needs (`shared/spec/signalling.md` §6).
+
+use std::sync::OnceLock;
+
+use crate::units::SAMPLE_RATE;
+
+const N: usize = SAMPLE_RATE as usize;
+
+fn table() -> &'static [(f32, f32)] {
+    static TABLE: OnceLock<Vec<(f32, f32)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..N)
+            .map(|k| {
+                let a = 2.0 * std::f64::consts::PI * k as f64 / N as f64;
+                (a.cos() as f32, a.sin() as f32)
+            })
+            .collect()
+    })
+}
+
+/// Index into the table for frequency `hz` at absolute sample `m`.
+pub fn phase_index(hz: u32, m: u64) -> u32 {
+    ((hz as u64 % N as u64) * (m % N as u64) % N as u64) as u32
+}
+
+/// `(cos θ, sin θ)` with θ = 2π·index/8000.
+pub fn unit(index: u32) -> (f32, f32) {
+    table()[index as usize % N]
+}
+
+/// Warm the table outside any real-time path.
+pub fn init() {
+    let _ = table();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_matches_direct_computation_far_into_a_stream() {
+        let m = 3_600u64 * 8000 * 24 + 12_345; // one day in
+        for hz in [697u32, 1209, 1700, 2600] {
+            let (c, s) = unit(phase_index(hz, m));
+            let exact = 2.0 * std::f64::consts::PI * ((hz as u64 * m) % 8000) as f64 / 8000.0;
+            assert!((c as f64 - exact.cos()).abs() < 1e-6);
+            assert!((s as f64 - exact.sin()).abs() < 1e-6);
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The `e911 generate` script: one command per line, `#` comments, options as `key=value`.
+//!
+//! ```text
+//! rate 8000                       # output WAV rate (default 8000; other rates are resampled)
+//! channels 2                      # channel count (default: highest channel used + 1)
+//! seed 7                          # random phases and noise (default 1)
+//! channel 1                       # the following lines write channel 1 (default 0)
+//! at 250                          # move this channel's cursor to 250 ms
+//! silence 200                     # advance the cursor 200 ms
+//! mf KP 0 5551234 ST level=-7 twist=0 kp=100 on=68 gap=68 dev_low=0 dev_high=0 skew=0
+//! dtmf *11 level_low=-6 level_high=-4 on=70 off=70 dev_low=0 dev_high=0 skew=0
+//! tone 1000 -10 200               # Hz, dBm0, ms at the cursor
+//! voice speech.wav gain=-6        # a WAV (path relative to the script), channel 0 of it
+//! noise -40                       # white noise on this channel, total dBm0
+//! g711 ulaw                       # G.711 round trip of this channel (ulaw|alaw)
+//! dropout 1200 10                 # zero 10 ms of this channel at 1200 ms
+//! ```
+//!
+//! Every error names the script, the line and the problem.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::synth::{ChannelSynth, DtmfParams, Impairments, MfParams, Truth};
+use crate::audio::wav::read_wav;
+use crate::dsp::g711::Law;
+use crate::register::mf::MfSignal;
+use crate::units::ms_to_samples;
+
+/// What a script renders to.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub rate: u32,
+    pub channels: Vec<Vec<i16>>,
+    /// Ground truth per channel.
+    pub truth: Vec<Vec<Truth>>,
+}
+
+const MAX_CHANNELS: usize = 1024;
+
+struct Chan {
+    synth: ChannelSynth,
+    imp: Impairments,
+}
+
+/// Parse and render a script. `name` labels errors; `base` resolves `voice` paths.
+pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
+    let mut rate = 8000u32;
+    let mut declared: Option<usize> = None;
+    let mut seed = 1u64;
+    let mut cur = 0usize;
+    let mut chans: BTreeMap<usize, Chan> = BTreeMap::new();
+    for (ln, raw) in text.lines().enumerate() {
+        let line = strip_comment(raw);
+        if line.is_empty() {
+            continue;
+        }
+        let err = |m: String| format!("{name}:{}: {m}", ln + 1);
+        let mut words: Vec<&str> = line.split_whitespace().collect();
+        let cmd = words.remove(0).to_ascii_lowercase();
+        let (args, opts) = split_opts(&words).map_err(err)?;
+        let ch = chans.entry(cur).or_insert_with(|| Chan {
+            synth: ChannelSynth::new(seed.wrapping_mul(1000).wrapping_add(cur as u64)),
+            imp: Impairments::default(),
+        });
+        let known = |allowed: &[&str]| -> Result<(), String> {
+            for k in opts.keys() {
+                if !allowed.contains(&k.as_str()) {
+                    return Err(err(format!(
+                        "`{cmd}` has no option `{k}` (options: {})",
+                        allowed.join(", ")
+                    )));
+                }
+            }
+            Ok(())
+        };
+        match cmd.as_str() {
+            "rate" => {
+                known(&[])?;
+                rate = num(&args, 0, "rate").map_err(err)? as u32;
+                if !(4000..=384_000).contains(&rate) {
+                    return Err(err(format!("rate {rate} Hz out of range 4000–384000")));
+                }
+            }
+            "channels" => {
+                known(&[])?;
+                let n = num(&args, 0, "channel count").map_err(err)? as usize;
+                if n == 0 || n > MAX_CHANNELS {
+                    return Err(err(format!("channels must be 1–{MAX_CHANNELS}")));
+                }
+                declared = Some(n);
+            }
+            "seed" => {
+                known(&[])?;
+                seed = num(&args, 0, "seed").map_err(err)? as u64;
+            }
+            "channel" => {
+                known(&[])?;
+                let n = num(&args, 0, "channel").map_err(err)?;
+                if n < 0.0 || n >= MAX_CHANNELS as f64 || n.fract() != 0.0 {
+                    return Err(err(format!("channel must be 0–{}", MAX_CHANNELS - 1)));
+                }
+                cur = n as usize;
+            }
+            "at" => {
+                known(&[])?;
+                ch.synth.cursor = ms_to_samples(nonneg(&args, 0, "time (ms)").map_err(err)?) as u64;
+                let c = ch.synth.cursor;
+                ch.synth.pad_to(c);
+            }
+            "silence" => {
+                known(&[])?;
+                ch.synth.silence(nonneg(&args, 0, "duration (ms)").map_err(err)?);
+            }
+            "mf" => {
+                known(&["level", "twist", "kp", "on", "gap", "dev_low", "dev_high", "skew"])?;
+                if args.is_empty() {
+                    return Err(err("`mf` needs signals, e.g. `mf KP 0 5551234 ST`".into()));
+                }
+                let sigs = MfSignal::parse_sequence(&args.join(" ")).map_err(err)?;
+                let d = MfParams::default();
+                let p = MfParams {
+                    level: opt(&opts, "level", d.level).map_err(err)?,
+                    twist: opt(&opts, "twist", d.twist).map_err(err)?,
+                    kp_ms: opt_nonneg(&opts, "kp", d.kp_ms).map_err(err)?,
+                    on_ms: opt_nonneg(&opts, "on", d.on_ms).map_err(err)?,
+                    gap_ms: opt_nonneg(&opts, "gap", d.gap_ms).map_err(err)?,
+                    dev_low: opt(&opts, "dev_low", d.dev_low).map_err(err)?,
+                    dev_high: opt(&opts, "dev_high", d.dev_high).map_err(err)?,
+                    skew_ms: opt(&opts, "skew", d.skew_ms).map_err(err)?,
+                };
+                ch.synth.mf(&sigs, &p);
+            }
+            "dtmf" => {
+                known(&["level_low", "level_high", "on", "off", "dev_low", "dev_high", "skew"])?;
+                if args.is_empty() {
+                    return Err(err("`dtmf` needs keys, e.g. `dtmf *11`".into()));
+                }
+                let d = DtmfParams::default();
+                let p = DtmfParams {
+                    level_low: opt(&opts, "level_low", d.level_low).map_err(err)?,
+                    level_high: opt(&opts, "level_high", d.level_high).map_err(err)?,
+                    on_ms: opt_nonneg(&opts, "on", d.on_ms).map_err(err)?,
+                    off_ms: opt_nonneg(&opts, "off", d.off_ms).map_err(err)?,
+                    dev_low: opt(&opts, "dev_low", d.dev_low).map_err(err)?,
+                    dev_high: opt(&opts, "dev_high", d.dev_high).map_err(err)?,
+                    skew_ms: opt(&opts, "skew", d.skew_ms).map_err(err)?,
+                };
+                ch.synth.dtmf(&args.concat(), &p).map_err(err)?;
+            }
+            "tone" => {
+                known(&[])?;
+                let hz = nonneg(&args, 0, "frequency (Hz)").map_err(err)?;
+                let lv = num(&args, 1, "level (dBm0)").map_err(err)?;
+                let ms = nonneg(&args, 2, "duration (ms)").map_err(err)?;
+                if hz >= 4000.0 {
+                    return Err(err(format!("tone {hz} Hz is above the 4000 Hz Nyquist limit")));
+                }
+                let len = ms_to_samples(ms) as u64;
+                let at = ch.synth.cursor;
+                ch.synth.tone(at, len, hz, lv);
+                ch.synth.cursor += len;
+            }
+            "voice" => {
+                known(&["gain"])?;
+                let file = args
+                    .first()
+                    .ok_or_else(|| err("`voice` needs a WAV path".into()))?;
+                let gain = opt(&opts, "gain", 0.0).map_err(err)?;
+                let audio = read_wav(&base.join(file)).map_err(|e| err(e.to_string()))?;
+                ch.synth.mix(&audio.channels[0], gain);
+            }
+            "noise" => {
+                known(&[])?;
+                ch.imp.noise_dbm0 = Some(num(&args, 0, "noise level (dBm0)").map_err(err)?);
+            }
+            "g711" => {
+                known(&[])?;
+                ch.imp.g711 = Some(match args.first().map(|s| s.to_ascii_lowercase()).as_deref() {
+                    Some("ulaw") | Some("mulaw") | Some("u") => Law::Ulaw,
+                    Some("alaw") | Some("a") => Law::Alaw,
+                    _ => return Err(err("`g711` takes `ulaw` or `alaw`".into())),
+                });
+            }
+            "dropout" => {
+                known(&[])?;
+                let at = ms_to_samples(nonneg(&args, 0, "start (ms)").map_err(err)?) as u64;
+                let len = ms_to_samples(nonneg(&args, 1, "length (ms)").map_err(err)?) as u64;
+                ch.imp.dropouts.push((at, len));
+            }
+            other => {
+                return Err(err(format!(
+                    "unknown command `{other}` (rate, channels, seed, channel, at, silence, mf, dtmf, tone, voice, noise, g711, dropout)"
+                )))
+            }
+        }
+    }
+    let used = chans.keys().next_back().map(|&k| k + 1).unwrap_or(1);
+    let n = match declared {
+        Some(d) if d < used => {
+            return Err(format!(
+                "{name}: `channels {d}` but channel {} is used",
+                used - 1
+            ))
+        }
+        Some(d) => d,
+        None => used,
+    };
+    let len = chans.values().map(|c| c.synth.len()).max().unwrap_or(0);
+    let mut channels = Vec::with_capacity(n);
+    let mut truth = Vec::with_capacity(n);
+    for c in 0..n {
+        let mut ch = chans.remove(&c).unwrap_or_else(|| Chan {
+            synth: ChannelSynth::new(seed.wrapping_mul(1000).wrapping_add(c as u64)),
+            imp: Impairments::default(),
+        });
+        ch.synth.pad_to(len);
+        let (x, t) = ch.synth.finish(&ch.imp);
+        channels.push(x);
+        truth.push(t);
+    }
+    Ok(Rendered {
+        rate,
+        channels,
+        truth,
+    })
+}
+
+/// Drop a comment. `#` is also a DTMF key and MF ST, so a comment is a line starting with `#` or
+/// text from ` # ` (a `#` with whitespace on both sides) on; `dtmf 1#` and `mf KP 5 #` keep theirs.
+fn strip_comment(raw: &str) -> &str {
+    let t = raw.trim();
+    if t.starts_with('#') {
+        return "";
+    }
+    let b = t.as_bytes();
+    for i in 1..b.len().saturating_sub(1) {
+        if b[i] == b'#' && b[i - 1].is_ascii_whitespace() && b[i + 1].is_ascii_whitespace() {
+            return t[..i].trim_end();
+        }
+    }
+    t
+}
+
+type Opts = BTreeMap<String, String>;
+
+fn split_opts<'a>(words: &[&'a str]) -> Result<(Vec<&'a str>, Opts), String> {
+    let mut args = Vec::new();
+    let mut opts = Opts::new();
+    for w in words {
+        if let Some((k, v)) = w.split_once('=') {
+            if k.is_empty() || v.is_empty() {
+                return Err(format!("malformed option `{w}` (want key=value)"));
+            }
+            opts.insert(k.to_ascii_lowercase(), v.to_string());
+        } else {
+            args.push(*w);
+        }
+    }
+    Ok((args, opts))
+}
+
+fn parse_num(s: &str, what: &str) -> Result<f64, String> {
+    let t = s
+        .trim_end_matches("dBm0")
+        .trim_end_matches("dB")
+        .trim_end_matches("ms")
+        .trim_end_matches("Hz")
+        .trim_end_matches('%');
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("{what}: `{s}` is not a number")),
+    }
+}
+
+fn num(args: &[&str], i: usize, what: &str) -> Result<f64, String> {
+    let s = args.get(i).ok_or_else(|| format!("missing {what}"))?;
+    parse_num(s, what)
+}
+
+fn nonneg(args: &[&str], i: usize, what: &str) -> Result<f64, String> {
+    let v = num(args, i, what)?;
+    if v < 0.0 || v > 86_400_000.0 {
+        return Err(format!("{what} must be 0–86400000, got {v}"));
+    }
+    Ok(v)
+}
+
+fn opt(opts: &Opts, k: &str, default: f64) -> Result<f64, String> {
+    match opts.get(k) {
+        Some(v) => parse_num(v, k),
+        None => Ok(default),
+    }
+}
+
+fn opt_nonneg(opts: &Opts, k: &str, default: f64) -> Result<f64, String> {
+    let v = opt(opts, k, default)?;
+    if !(0.0..=3_600_000.0).contains(&v) {
+        return Err(format!("{k} must be 0–3600000 ms, got {v}"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_two_channel_script_renders_with_truth() {
+        let s = "channels 2\nsilence 100\nmf KP 0 5551234 ST\nchannel 1\nat 50\ndtmf *11 # transfer to fire\n";
+        let r = render("t", s, Path::new(".")).unwrap();
+        assert_eq!(r.channels.len(), 2);
+        assert_eq!(r.truth[0].len(), 10);
+        assert_eq!(r.truth[0][0].start, 800);
+        assert_eq!(r.truth[1].len(), 3);
+        assert_eq!(r.truth[1][0].signal, "*");
+        assert_eq!(r.channels[0].len(), r.channels[1].len());
+    }
+
+    #[test]
+    fn hash_is_a_signal_in_mf_and_dtmf_but_a_comment_elsewhere() {
+        let r = render("t", "dtmf 1#\nmf KP 5 #\nsilence 10 # pause\n", Path::new(".")).unwrap();
+        let sigs: Vec<&str> = r.truth[0].iter().map(|t| t.signal.as_str()).collect();
+        assert_eq!(sigs, ["1", "#", "KP", "5", "ST"]);
+    }
+
+    #[test]
+    fn errors_name_script_and_line() {
+        let e = render("s.txt", "silence 10\nmf KP X\n", Path::new(".")).unwrap_err();
+        assert!(e.starts_with("s.txt:2:"), "{e}");
+        let e = render("s.txt", "dtmf 1 loud=3\n", Path::new(".")).unwrap_err();
+        assert!(e.contains("s.txt:1:") && e.contains("loud"), "{e}");
+        let e = render("s.txt", "frobnicate\n", Path::new(".")).unwrap_err();
+        assert!(e.contains("unknown command"), "{e}");
+        let e = render("s.txt", "channels 1\nchannel 3\nsilence 1\n", Path::new(".")).unwrap_err();
+        assert!(e.contains("channel 3"), "{e}");
+    }
+}

@@ -1,0 +1,160 @@
+//! DTMF (Q.23/Q.24) keys, receiver and the PSAP keypad's sender timing.
+//!
+//! Limits: `shared/spec/signalling.md` §2. The receiver is the shared two-tone design
+//! ([`super::tone_pair`]) with a rectangular 104-sample (13 ms) window every 8 samples (1 ms):
+//! rectangular nulls fall every 76.9 Hz, close to the 73–89 Hz spacing inside the low group, so
+//! each group's strongest correlator is the right one even at 8 dB twist. The duration rule
+//! (accept ≥ 40 ms, reject < 23 ms) is met by requiring `report_frames` consecutive qualifying
+//! frames after the window has filled; the fit test keeps partly-filled windows out, so that count
+//! is sharp. A ≤ 10 ms dropout fails at most 10 + 13 ms of frames, under `release_frames`.
+
+use super::tone_pair::{Grouping, PairDesign, PairReceiver, ToneEvent, Window};
+
+/// Low group then high group (Hz).
+pub const DTMF_TONES: [u32; 8] = [697, 770, 852, 941, 1209, 1336, 1477, 1633];
+
+/// Keys by `[row][column]`.
+pub const DTMF_KEYS: [[char; 4]; 4] = [
+    ['1', '2', '3', 'A'],
+    ['4', '5', '6', 'B'],
+    ['7', '8', '9', 'C'],
+    ['*', '0', '#', 'D'],
+];
+
+/// `(low Hz, high Hz)` of a key, or `None` for a character that is not a DTMF key.
+pub fn dtmf_freqs(key: char) -> Option<(u32, u32)> {
+    let key = key.to_ascii_uppercase();
+    for (r, row) in DTMF_KEYS.iter().enumerate() {
+        for (c, &k) in row.iter().enumerate() {
+            if k == key {
+                return Some((DTMF_TONES[r], DTMF_TONES[4 + c]));
+            }
+        }
+    }
+    None
+}
+
+fn dtmf_code_of(lo: usize, hi: usize) -> Option<u8> {
+    if lo < 4 && (4..8).contains(&hi) {
+        Some((lo * 4 + hi - 4) as u8)
+    } else {
+        None
+    }
+}
+
+/// The key for a receiver code.
+pub fn dtmf_key(code: u8) -> char {
+    DTMF_KEYS[(code as usize / 4) % 4][code as usize % 4]
+}
+
+/// The DTMF receiver's design; every number is a target of signalling.md §2.
+pub fn dtmf_design() -> PairDesign {
+    PairDesign {
+        tones: &DTMF_TONES,
+        grouping: Grouping::LowHigh(4),
+        code_of: dtmf_code_of,
+        window: Window::Rect,
+        hop: 8,
+        blocks: 13,
+        // Accept −30 dBm0 per tone, with 3 dB margin.
+        min_tone_dbm0: -33.0,
+        // Accept low louder ≤ 8 dB and high louder ≤ 4 dB, with margin.
+        max_twist_low_db: 10.0,
+        max_twist_high_db: 7.0,
+        // Not used: rectangular sidelobes of the other group's tones make a 10 dB rule unsafe at
+        // the twist limits; purity is the fit test's job.
+        third_tone_db: None,
+        pair_share: 0.6,
+        // Accept ±1.5 %, reject ±3.5 %.
+        freq_tol: 0.025,
+        freq_lag: 2,
+        fit_ratio: 0.2,
+        fit_floor: 0.4,
+        report_frames: 14,
+        release_frames: 30,
+    }
+}
+
+/// A key began (`on`) or ended; times in samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DtmfEvent {
+    pub key: char,
+    pub on: bool,
+    pub time: u64,
+    pub at: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DtmfReceiver {
+    rx: PairReceiver,
+}
+
+impl Default for DtmfReceiver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DtmfReceiver {
+    pub fn new() -> Self {
+        DtmfReceiver {
+            rx: PairReceiver::new(dtmf_design()),
+        }
+    }
+
+    pub fn with_design(d: PairDesign) -> Self {
+        DtmfReceiver {
+            rx: PairReceiver::new(d),
+        }
+    }
+
+    pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(DtmfEvent)) {
+        self.rx.process(samples, &mut |e| sink(map(e)));
+    }
+
+    pub fn finish(&mut self, sink: &mut impl FnMut(DtmfEvent)) {
+        self.rx.finish(&mut |e| sink(map(e)));
+    }
+
+    pub fn reset(&mut self) {
+        self.rx.reset();
+    }
+}
+
+fn map(e: ToneEvent) -> DtmfEvent {
+    match e {
+        ToneEvent::On { code, start, at } => DtmfEvent {
+            key: dtmf_key(code),
+            on: true,
+            time: start,
+            at,
+        },
+        ToneEvent::Off { code, end, at } => DtmfEvent {
+            key: dtmf_key(code),
+            on: false,
+            time: end,
+            at,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_q23_frequencies() {
+        assert_eq!(dtmf_freqs('*'), Some((941, 1209)));
+        assert_eq!(dtmf_freqs('#'), Some((941, 1477)));
+        assert_eq!(dtmf_freqs('1'), Some((697, 1209)));
+        assert_eq!(dtmf_freqs('d'), Some((941, 1633)));
+        assert_eq!(dtmf_freqs('x'), None);
+        for code in 0..16u8 {
+            let k = dtmf_key(code);
+            let (lo, hi) = dtmf_freqs(k).unwrap();
+            let li = DTMF_TONES.iter().position(|&f| f == lo).unwrap();
+            let hi_i = DTMF_TONES.iter().position(|&f| f == hi).unwrap();
+            assert_eq!(dtmf_code_of(li, hi_i), Some(code));
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Bell MF (R1) signals: the 15 two-out-of-six codes, the receiver and the sender's timing.
+//!
+//! Receiver design and limits: `shared/spec/signalling.md` §1 and §6; measured in
+//! `docs/signalling.md`. Hann window of 80 samples (10 ms) evaluated every 10 samples (1.25 ms);
+//! the six tones are 200 Hz apart and a Hann window of 10 ms has its first null at 200 Hz, so each
+//! correlator is blind to the other five tones and the "third tone" test is clean.
+
+use super::tone_pair::{Grouping, PairDesign, PairReceiver, ToneEvent, Window};
+
+/// The six MF frequencies (Hz), ascending.
+pub const MF_TONES: [u32; 6] = [700, 900, 1100, 1300, 1500, 1700];
+
+/// One Bell MF signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MfSignal {
+    Digit(u8),
+    KP,
+    ST,
+    STP,
+    ST2P,
+    ST3P,
+}
+
+impl MfSignal {
+    /// Every signal, digits first.
+    pub const ALL: [MfSignal; 15] = [
+        MfSignal::Digit(1),
+        MfSignal::Digit(2),
+        MfSignal::Digit(3),
+        MfSignal::Digit(4),
+        MfSignal::Digit(5),
+        MfSignal::Digit(6),
+        MfSignal::Digit(7),
+        MfSignal::Digit(8),
+        MfSignal::Digit(9),
+        MfSignal::Digit(0),
+        MfSignal::KP,
+        MfSignal::ST,
+        MfSignal::STP,
+        MfSignal::ST2P,
+        MfSignal::ST3P,
+    ];
+
+    /// Tone indices into [`MF_TONES`], lower first (table in signalling.md §1).
+    pub fn tone_indices(self) -> (usize, usize) {
+        match self {
+            MfSignal::Digit(1) => (0, 1),
+            MfSignal::Digit(2) => (0, 2),
+            MfSignal::Digit(3) => (1, 2),
+            MfSignal::Digit(4) => (0, 3),
+            MfSignal::Digit(5) => (1, 3),
+            MfSignal::Digit(6) => (2, 3),
+            MfSignal::Digit(7) => (0, 4),
+            MfSignal::Digit(8) => (1, 4),
+            MfSignal::Digit(9) => (2, 4),
+            MfSignal::Digit(_) => (3, 4), // 0
+            MfSignal::KP => (2, 5),
+            MfSignal::ST => (4, 5),
+            MfSignal::STP => (1, 5),
+            MfSignal::ST2P => (3, 5),
+            MfSignal::ST3P => (0, 5),
+        }
+    }
+
+    /// The two frequencies (Hz), lower first.
+    pub fn freqs(self) -> (u32, u32) {
+        let (a, b) = self.tone_indices();
+        (MF_TONES[a], MF_TONES[b])
+    }
+
+    /// Compact code used on the receiver's event stream.
+    pub fn code(self) -> u8 {
+        match self {
+            MfSignal::Digit(d) => d % 10,
+            MfSignal::KP => 10,
+            MfSignal::ST => 11,
+            MfSignal::STP => 12,
+            MfSignal::ST2P => 13,
+            MfSignal::ST3P => 14,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<MfSignal> {
+        Some(match code {
+            0..=9 => MfSignal::Digit(code),
+            10 => MfSignal::KP,
+            11 => MfSignal::ST,
+            12 => MfSignal::STP,
+            13 => MfSignal::ST2P,
+            14 => MfSignal::ST3P,
+            _ => return None,
+        })
+    }
+
+    /// Text form: `KP`, `ST`, `STP`, `ST2P`, `ST3P`, `0`–`9`.
+    pub fn name(self) -> &'static str {
+        const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+        match self {
+            MfSignal::Digit(d) => DIGITS[(d % 10) as usize],
+            MfSignal::KP => "KP",
+            MfSignal::ST => "ST",
+            MfSignal::STP => "STP",
+            MfSignal::ST2P => "ST2P",
+            MfSignal::ST3P => "ST3P",
+        }
+    }
+
+    /// Parse one signal; also accepts the SpanDSP/Asterisk forms `*` `#` `A` `B` `C`.
+    pub fn parse(s: &str) -> Option<MfSignal> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "KP" | "*" => MfSignal::KP,
+            "ST" | "#" => MfSignal::ST,
+            "STP" | "ST'" | "A" => MfSignal::STP,
+            "ST2P" | "ST''" | "B" => MfSignal::ST2P,
+            "ST3P" | "ST'''" | "C" => MfSignal::ST3P,
+            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => {
+                MfSignal::Digit(d.as_bytes()[0] - b'0')
+            }
+            _ => return None,
+        })
+    }
+
+    /// Parse a spill such as `KP 0 5551234 ST` or `*05551234#`: tokens split on spaces, and runs
+    /// of digits/`*#ABC` split into single signals.
+    pub fn parse_sequence(s: &str) -> Result<Vec<MfSignal>, String> {
+        let mut out = Vec::new();
+        for tok in s.split_whitespace() {
+            if let Some(sig) = MfSignal::parse(tok) {
+                out.push(sig);
+                continue;
+            }
+            for ch in tok.chars() {
+                let mut buf = [0u8; 4];
+                match MfSignal::parse(ch.encode_utf8(&mut buf)) {
+                    Some(sig) => out.push(sig),
+                    None => return Err(format!("`{tok}` is not an MF signal")),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Nominal sender duration (ms): KP 100, others 68 (signalling.md §1).
+    pub fn default_on_ms(self) -> f64 {
+        if self == MfSignal::KP {
+            100.0
+        } else {
+            68.0
+        }
+    }
+}
+
+fn mf_code_of(lo: usize, hi: usize) -> Option<u8> {
+    MfSignal::ALL
+        .iter()
+        .find(|s| s.tone_indices() == (lo, hi))
+        .map(|s| s.code())
+}
+
+/// The MF receiver's design; every number is a target or a §6 finding of signalling.md.
+pub fn mf_design() -> PairDesign {
+    PairDesign {
+        tones: &MF_TONES,
+        grouping: Grouping::AnyTwo,
+        code_of: mf_code_of,
+        window: Window::Hann,
+        hop: 10,
+        blocks: 8,
+        // Accept −25 dBm0 per tone, never report below −35: the floor sits between, with margin
+        // for G.711 and noise.
+        min_tone_dbm0: -31.0,
+        // Accept 6 dB twist either way, with 2 dB margin for noise.
+        max_twist_low_db: 8.0,
+        max_twist_high_db: 8.0,
+        // "Two and only two": a third tone within 10 dB of the weaker rejects.
+        third_tone_db: Some(10.0),
+        pair_share: 0.6,
+        // Accept ±1.5 % ±10 Hz, reject ±5 %.
+        freq_tol: 0.025,
+        freq_lag: 2,
+        fit_ratio: 0.2,
+        fit_floor: 0.4,
+        report_frames: 3,
+        release_frames: 6,
+    }
+}
+
+/// Bell MF receiver: any chunk of 8 kHz samples in, [`MfEvent`]s out.
+#[derive(Debug, Clone)]
+pub struct MfReceiver {
+    rx: PairReceiver,
+}
+
+/// An MF signal began (`on`) or ended; times in samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfEvent {
+    pub signal: MfSignal,
+    pub on: bool,
+    /// Estimated start (on) or end (off) of the signal.
+    pub time: u64,
+    /// Samples consumed when the receiver decided.
+    pub at: u64,
+}
+
+impl Default for MfReceiver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MfReceiver {
+    pub fn new() -> Self {
+        MfReceiver {
+            rx: PairReceiver::new(mf_design()),
+        }
+    }
+
+    pub fn with_design(d: PairDesign) -> Self {
+        MfReceiver {
+            rx: PairReceiver::new(d),
+        }
+    }
+
+    pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(MfEvent)) {
+        self.rx.process(samples, &mut |e| sink(map(e)));
+    }
+
+    pub fn finish(&mut self, sink: &mut impl FnMut(MfEvent)) {
+        self.rx.finish(&mut |e| sink(map(e)));
+    }
+
+    pub fn reset(&mut self) {
+        self.rx.reset();
+    }
+}
+
+fn map(e: ToneEvent) -> MfEvent {
+    let (code, on, time, at) = match e {
+        ToneEvent::On { code, start, at } => (code, true, start, at),
+        ToneEvent::Off { code, end, at } => (code, false, end, at),
+    };
+    MfEvent {
+        signal: MfSignal::from_code(code).unwrap_or(MfSignal::Digit(0)),
+        on,
+        time,
+        at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pair_of_six_tones_is_exactly_one_signal() {
+        let mut seen = std::collections::HashSet::new();
+        for s in MfSignal::ALL {
+            let (a, b) = s.tone_indices();
+            assert!(a < b);
+            assert!(seen.insert((a, b)));
+            assert_eq!(MfSignal::from_code(s.code()), Some(s));
+            assert_eq!(MfSignal::parse(s.name()), Some(s));
+        }
+        assert_eq!(seen.len(), 15);
+        assert_eq!(MfSignal::KP.freqs(), (1100, 1700));
+        assert_eq!(MfSignal::ST.freqs(), (1500, 1700));
+        assert_eq!(MfSignal::Digit(0).freqs(), (1300, 1500));
+    }
+
+    #[test]
+    fn spills_parse_in_both_notations() {
+        let a = MfSignal::parse_sequence("KP 0 5551234 ST").unwrap();
+        let b = MfSignal::parse_sequence("*05551234#").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 10);
+        assert!(MfSignal::parse_sequence("KP X ST").is_err());
+    }
+}

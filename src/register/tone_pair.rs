@@ -1,0 +1,431 @@
+//! The two-tone receiver shared by Bell MF and DTMF: which two tones, how pure, how long.
+//!
+//! Design (`shared/spec/signalling.md` §6, measured in `docs/signalling.md`): a bank of sliding
+//! correlators evaluated every `hop` samples over a `W`-sample window. Each frame is *qualified*
+//! by a cascade of tests, cheapest first, so that silence and most speech cost almost nothing
+//! beyond the correlators themselves:
+//!
+//! 1. energy gate — the window must hold at least the power of two minimum-level tones;
+//! 2. pair selection — the two strongest tones (MF: any two of six; DTMF: one per group);
+//! 3. level, twist, third tone (MF), and the pair's share of the window power;
+//! 4. frequency — each tone's frequency, measured from the phase advance of its absolute-phase
+//!    correlator between frames `lag` hops apart, within `freq_tol` of nominal (a 10 ms window
+//!    cannot reject a 5 % offset by magnitude; the phase can);
+//! 5. time-domain fit — the two tones are rebuilt from their phasors (the window's response at the
+//!    measured offset divided out) and the residual in each quarter of the window must be small
+//!    next to the model. This is what rejects speech and music, and what makes the minimum
+//!    duration sharp: a window that is not full of a steady two-tone signal fails it.
+//!
+//! A code is *reported* after `report_frames` consecutive qualifying frames with the same pair, and
+//! *released* after `release_frames` frames without it. The debounce, per frame (`Q` = qualifies):
+//!
+//! ```text
+//! frames:  . . Q Q Q Q Q Q Q . . . . . . . Q Q Q
+//!                  ^ report (3rd Q, MF)         ^ release after 6 misses, then re-armed
+//! ```
+//!
+//! Time is counted in samples from the start of the stream; events carry sample indices. Any chunk
+//! length in gives identical events: all state advances per sample and decisions fall on hop
+//! boundaries of absolute time.
+
+use crate::dsp::correlator::{cabs2, cconj, cmul, CorrelatorBank, C64};
+use crate::dsp::phasor;
+use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
+
+/// Window applied to the correlators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Periodic Hann; needs the bank to also hold `f ± 8000/W` for each tone.
+    Hann,
+    /// Rectangular; nulls fall every `8000/W` Hz.
+    Rect,
+}
+
+/// How the pair is chosen among the tones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Any two tones (Bell MF "two out of six").
+    AnyTwo,
+    /// One tone from the first `n` (low group), one from the rest (DTMF).
+    LowHigh(usize),
+}
+
+/// Static design of a receiver: every threshold in dB/dBm0 or as a fraction, converted once.
+#[derive(Debug, Clone)]
+pub struct PairDesign {
+    /// Nominal tone frequencies, ascending, integer Hz.
+    pub tones: &'static [u32],
+    pub grouping: Grouping,
+    /// `code_of(lo, hi)`: the signal for tone indices `lo < hi`, if any.
+    pub code_of: fn(usize, usize) -> Option<u8>,
+    pub window: Window,
+    pub hop: usize,
+    pub blocks: usize,
+    /// Weaker tone must be at least this level (dBm0).
+    pub min_tone_dbm0: f64,
+    /// Lower-frequency tone louder than the higher by at most this (dB).
+    pub max_twist_low_db: f64,
+    /// Higher-frequency tone louder than the lower by at most this (dB).
+    pub max_twist_high_db: f64,
+    /// Any other tone must be at least this far below the weaker (dB), if set.
+    pub third_tone_db: Option<f64>,
+    /// The pair's power as a share of the window's power, at least.
+    pub pair_share: f64,
+    /// Measured frequency within this fraction of nominal.
+    pub freq_tol: f64,
+    /// Frames between the two phase readings of the frequency test.
+    pub freq_lag: usize,
+    /// Fit test: residual ≤ `fit_ratio` × max(model energy of the quarter, `fit_floor` × mean).
+    pub fit_ratio: f64,
+    pub fit_floor: f64,
+    pub report_frames: u32,
+    pub release_frames: u32,
+}
+
+/// What a receiver tells its sink. Sample indices count from the start of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToneEvent {
+    /// `code` recognised; `start` is the estimated tone onset, `at` the samples consumed so far.
+    On { code: u8, start: u64, at: u64 },
+    /// `code` ended at about `end`; decided at `at`.
+    Off { code: u8, end: u64, at: u64 },
+}
+
+const MAX_TONES: usize = 8;
+const MAX_LAG: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct PairReceiver {
+    d: PairDesign,
+    bank: CorrelatorBank,
+    /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
+    idx: [(usize, usize, usize); MAX_TONES],
+    window_sum: f64,
+    delta_rad: f64,
+    min_power: f64,
+    twist_low: f64,
+    twist_high: f64,
+    third: Option<f64>,
+    /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
+    xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
+    frame: usize,
+    hist: Vec<f32>,
+    hpos: usize,
+    // Debounce.
+    cand: Option<u8>,
+    cand_run: u32,
+    cand_first: u64,
+    held: Option<u8>,
+    held_start: u64,
+    held_last: u64,
+    misses: u32,
+}
+
+impl PairReceiver {
+    /// # Panics
+    /// On a design that breaks the construction contract (too many tones, lag too long).
+    pub fn new(d: PairDesign) -> Self {
+        assert!(d.tones.len() <= MAX_TONES && d.freq_lag <= MAX_LAG && d.freq_lag > 0);
+        let w = d.hop * d.blocks;
+        let delta = SAMPLE_RATE / w as u32;
+        let mut freqs: Vec<u32> = Vec::new();
+        let mut push = |hz: u32| -> usize {
+            if let Some(p) = freqs.iter().position(|&f| f == hz) {
+                p
+            } else {
+                freqs.push(hz);
+                freqs.len() - 1
+            }
+        };
+        let mut idx = [(0, 0, 0); MAX_TONES];
+        for (t, &hz) in d.tones.iter().enumerate() {
+            idx[t] = match d.window {
+                Window::Hann => (push(hz), push(hz - delta), push(hz + delta)),
+                Window::Rect => {
+                    let k = push(hz);
+                    (k, k, k)
+                }
+            };
+        }
+        let window_sum = match d.window {
+            Window::Hann => w as f64 / 2.0,
+            Window::Rect => w as f64,
+        };
+        PairReceiver {
+            bank: CorrelatorBank::new(&freqs, d.hop, d.blocks),
+            idx,
+            window_sum,
+            delta_rad: 2.0 * std::f64::consts::PI * delta as f64 / SAMPLE_RATE as f64,
+            min_power: dbm0_to_power(d.min_tone_dbm0),
+            twist_low: db_to_ratio(d.max_twist_low_db),
+            twist_high: db_to_ratio(d.max_twist_high_db),
+            third: d.third_tone_db.map(|db| db_to_ratio(-db)),
+            xhist: [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1],
+            frame: 0,
+            hist: vec![0.0; 2 * w],
+            hpos: 0,
+            cand: None,
+            cand_run: 0,
+            cand_first: 0,
+            held: None,
+            held_start: 0,
+            held_last: 0,
+            misses: 0,
+            d,
+        }
+    }
+
+    pub fn design(&self) -> &PairDesign {
+        &self.d
+    }
+
+    /// Samples consumed so far.
+    pub fn now(&self) -> u64 {
+        self.bank.now()
+    }
+
+    /// Feed any number of samples; events go to `sink` in time order.
+    pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
+        let w = self.bank.window_len();
+        for &s in samples {
+            let x = s as f32;
+            self.hist[self.hpos] = x;
+            self.hist[self.hpos + w] = x;
+            self.hpos = if self.hpos + 1 == w { 0 } else { self.hpos + 1 };
+            if self.bank.push(x) {
+                let q = self.qualify();
+                self.debounce(q, sink);
+            }
+        }
+    }
+
+    /// Flush at end of stream: a held code is released at the last sample.
+    pub fn finish(&mut self, sink: &mut impl FnMut(ToneEvent)) {
+        if let Some(code) = self.held.take() {
+            sink(ToneEvent::Off {
+                code,
+                end: self.held_last,
+                at: self.now(),
+            });
+        }
+        self.cand = None;
+        self.cand_run = 0;
+    }
+
+    fn power_of(&self, x: C64) -> f64 {
+        // Tone amplitude a = 2|X|/Σw; power a²/2.
+        2.0 * cabs2(x) / (self.window_sum * self.window_sum)
+    }
+
+    /// One frame: the code whose pair qualifies, if any.
+    fn qualify(&mut self) -> Option<u8> {
+        let nt = self.d.tones.len();
+        let slot = self.frame % (MAX_LAG + 1);
+        self.frame += 1;
+        let mut p = [0.0f64; MAX_TONES];
+        for t in 0..nt {
+            let (k, km, kp) = self.idx[t];
+            let x = match self.d.window {
+                Window::Hann => self.bank.hann(k, km, kp),
+                Window::Rect => self.bank.rect(k),
+            };
+            self.xhist[slot][t] = x;
+            p[t] = self.power_of(x);
+        }
+        if self.bank.now() < self.bank.window_len() as u64 {
+            return None;
+        }
+        // 1. Energy gate.
+        let ms = self.bank.mean_square();
+        if ms < 2.0 * self.min_power * 0.5 {
+            return None;
+        }
+        // 2. Pair selection.
+        let (i, j) = match self.d.grouping {
+            Grouping::AnyTwo => {
+                let (mut a, mut b) = (usize::MAX, usize::MAX);
+                for t in 0..nt {
+                    if a == usize::MAX || p[t] > p[a] {
+                        b = a;
+                        a = t;
+                    } else if b == usize::MAX || p[t] > p[b] {
+                        b = t;
+                    }
+                }
+                (a.min(b), a.max(b))
+            }
+            Grouping::LowHigh(nl) => {
+                let argmax = |r: std::ops::Range<usize>| {
+                    r.clone()
+                        .max_by(|&x, &y| p[x].total_cmp(&p[y]))
+                        .unwrap_or(r.start)
+                };
+                (argmax(0..nl), argmax(nl..nt))
+            }
+        };
+        let code = (self.d.code_of)(i, j)?;
+        // 3. Level, twist, third tone, share of power.
+        let weaker = p[i].min(p[j]);
+        if weaker < self.min_power {
+            return None;
+        }
+        if p[i] > p[j] * self.twist_low || p[j] > p[i] * self.twist_high {
+            return None;
+        }
+        if let Some(third) = self.third {
+            let other = (0..nt)
+                .filter(|&t| t != i && t != j)
+                .map(|t| p[t])
+                .fold(0.0, f64::max);
+            if other > weaker * third {
+                return None;
+            }
+        }
+        if p[i] + p[j] < self.d.pair_share * ms {
+            return None;
+        }
+        // 4. Frequency from phase advance.
+        let lag_slot = (slot + MAX_LAG + 1 - self.d.freq_lag) % (MAX_LAG + 1);
+        let span = (self.d.freq_lag * self.d.hop) as f64;
+        let mut delta = [0.0f64; 2];
+        for (n, &t) in [i, j].iter().enumerate() {
+            let z = cmul(self.xhist[slot][t], cconj(self.xhist[lag_slot][t]));
+            let d = z.1.atan2(z.0) / span; // rad/sample
+            let hz = d * SAMPLE_RATE as f64 / (2.0 * std::f64::consts::PI);
+            if hz.abs() > self.d.freq_tol * self.d.tones[t] as f64 {
+                return None;
+            }
+            delta[n] = d;
+        }
+        // 5. Time-domain fit.
+        if !self.fits([i, j], delta, [self.xhist[slot][i], self.xhist[slot][j]]) {
+            return None;
+        }
+        Some(code)
+    }
+
+    /// Window response `Σ w[i] e^{jθi}` at offset θ (rad/sample).
+    fn window_response(&self, theta: f64) -> C64 {
+        let w = self.bank.window_len() as f64;
+        let g = |th: f64| -> C64 {
+            if th.abs() < 1e-9 {
+                return (w, 0.0);
+            }
+            // (1 − e^{jθW}) / (1 − e^{jθ})
+            let num = (1.0 - (th * w).cos(), -(th * w).sin());
+            let den = (1.0 - th.cos(), -th.sin());
+            let dd = cabs2(den);
+            let q = cmul(num, cconj(den));
+            (q.0 / dd, q.1 / dd)
+        };
+        match self.d.window {
+            Window::Rect => g(theta),
+            Window::Hann => {
+                let a = g(theta);
+                let b = g(theta + self.delta_rad);
+                let c = g(theta - self.delta_rad);
+                (
+                    0.5 * a.0 - 0.25 * (b.0 + c.0),
+                    0.5 * a.1 - 0.25 * (b.1 + c.1),
+                )
+            }
+        }
+    }
+
+    fn fits(&self, tones: [usize; 2], delta: [f64; 2], x: [C64; 2]) -> bool {
+        let w = self.bank.window_len();
+        let m0 = self.bank.now() - w as u64;
+        // Model phasor per tone at the window start, and its per-sample rotation.
+        let mut z = [(0.0, 0.0); 2];
+        let mut step = [(0.0, 0.0); 2];
+        for n in 0..2 {
+            let hz = self.d.tones[tones[n]];
+            let (c, s) = phasor::unit(phasor::phase_index(hz, m0));
+            let x_rel = cmul(x[n], (c as f64, s as f64));
+            let r = self.window_response(delta[n]);
+            let rr = cabs2(r);
+            if rr == 0.0 {
+                return false;
+            }
+            let q = cmul(x_rel, cconj(r));
+            z[n] = (2.0 * q.0 / rr, 2.0 * q.1 / rr);
+            let omega = 2.0 * std::f64::consts::PI * hz as f64 / SAMPLE_RATE as f64 + delta[n];
+            step[n] = (omega.cos(), omega.sin());
+        }
+        let samples = &self.hist[self.hpos..self.hpos + w];
+        let quarter = w / 4;
+        let mut resid = [0.0f64; 4];
+        let mut model = [0.0f64; 4];
+        for (i, &s) in samples.iter().enumerate() {
+            let m = z[0].0 + z[1].0;
+            let e = s as f64 - m;
+            let q = (i / quarter).min(3);
+            resid[q] += e * e;
+            model[q] += m * m;
+            z[0] = cmul(z[0], step[0]);
+            z[1] = cmul(z[1], step[1]);
+        }
+        let mean = model.iter().sum::<f64>() / 4.0;
+        (0..4).all(|q| resid[q] <= self.d.fit_ratio * model[q].max(self.d.fit_floor * mean))
+    }
+
+    fn debounce(&mut self, q: Option<u8>, sink: &mut impl FnMut(ToneEvent)) {
+        let now = self.bank.now();
+        let w = self.bank.window_len() as u64;
+        match q {
+            Some(c) if self.cand == Some(c) => self.cand_run += 1,
+            Some(c) => {
+                self.cand = Some(c);
+                self.cand_run = 1;
+                self.cand_first = now;
+            }
+            None => {
+                self.cand = None;
+                self.cand_run = 0;
+            }
+        }
+        if q.is_some() && q == self.held {
+            self.misses = 0;
+            self.held_last = now;
+            return;
+        }
+        if self.held.is_some() {
+            self.misses += 1;
+        }
+        if let Some(c) = q {
+            if self.cand_run >= self.d.report_frames {
+                if let Some(old) = self.held.take() {
+                    sink(ToneEvent::Off {
+                        code: old,
+                        end: self.held_last,
+                        at: now,
+                    });
+                }
+                self.held = Some(c);
+                self.held_start = self.cand_first.saturating_sub(w);
+                self.held_last = now;
+                self.misses = 0;
+                sink(ToneEvent::On {
+                    code: c,
+                    start: self.held_start,
+                    at: now,
+                });
+                return;
+            }
+        }
+        if self.held.is_some() && self.misses >= self.d.release_frames {
+            let code = self.held.take().unwrap_or_default();
+            sink(ToneEvent::Off {
+                code,
+                end: self.held_last,
+                at: now,
+            });
+        }
+    }
+
+    /// Return to the freshly constructed state.
+    pub fn reset(&mut self) {
+        let d = self.d.clone();
+        *self = PairReceiver::new(d);
+    }
+}
