@@ -1,12 +1,18 @@
 //! DTMF (Q.23/Q.24) keys, receiver and the PSAP keypad's sender timing.
 //!
 //! Limits: `shared/spec/signalling.md` §2. The receiver is the shared two-tone design
-//! ([`super::tone_pair`]) with a rectangular 104-sample (13 ms) window every 8 samples (1 ms):
-//! rectangular nulls fall every 76.9 Hz, close to the 73–89 Hz spacing inside the low group, so
-//! each group's strongest correlator is the right one even at 8 dB twist. The duration rule
-//! (accept ≥ 40 ms, reject < 23 ms) is met by requiring `report_frames` consecutive qualifying
-//! frames after the window has filled; the fit test keeps partly-filled windows out, so that count
-//! is sharp. A ≤ 10 ms dropout fails at most 10 + 13 ms of frames, under `release_frames`.
+//! ([`super::tone_pair`]) with a Hann window of 160 samples (20 ms) every 8 samples (1 ms).
+//! Why Hann and 20 ms: the phase-advance frequency test needs each correlator free of the other
+//! group's tone; a rectangular window leaks −21 dB between 941 and 1209 Hz (3.5 bins, at a
+//! sidelobe peak), enough to bend the measured frequency by ~14 Hz and fail `*`; Hann at 50 Hz
+//! bins puts every cross-group pair ≥ 5 bins apart (< −50 dB). Inside a group the strongest
+//! correlator is still the right one (a neighbour 73 Hz away reads ≥ 14 dB lower).
+//!
+//! The duration rule (accept ≥ 40 ms, reject < 23 ms) is met by requiring `report_frames`
+//! consecutive qualifying frames once the window is full; the fit test keeps partly filled windows
+//! out, so the count is sharp, and latency is ≈ 23 ms + the margin, whatever the window length.
+//! A ≤ 10 ms dropout fails at most 10 + 20 ms of frames, under `release_frames` (45 ms), while a
+//! 40 ms pause between keys fails ≥ 55 ms of frames and separates them.
 
 use super::tone_pair::{Grouping, PairDesign, PairReceiver, ToneEvent, Window};
 
@@ -53,25 +59,28 @@ pub fn dtmf_design() -> PairDesign {
         tones: &DTMF_TONES,
         grouping: Grouping::LowHigh(4),
         code_of: dtmf_code_of,
-        window: Window::Rect,
+        window: Window::Hann,
         hop: 8,
-        blocks: 13,
+        blocks: 20,
         // Accept −30 dBm0 per tone, with 3 dB margin.
         min_tone_dbm0: -33.0,
         // Accept low louder ≤ 8 dB and high louder ≤ 4 dB, with margin.
         max_twist_low_db: 10.0,
         max_twist_high_db: 7.0,
-        // Not used: rectangular sidelobes of the other group's tones make a 10 dB rule unsafe at
-        // the twist limits; purity is the fit test's job.
+        // A 73 Hz neighbour reads only 14 dB down through a 20 ms Hann window, so a 10 dB rule
+        // on the raw correlators would trip at 8 dB twist; judge third tones on the residual.
         third_tone_db: None,
+        residual_third_db: Some(10.0),
         pair_share: 0.6,
         // Accept ±1.5 %, reject ±3.5 %.
         freq_tol: 0.025,
+        freq_tol_hz: 0.0,
         freq_lag: 2,
         fit_ratio: 0.2,
         fit_floor: 0.4,
-        report_frames: 14,
-        release_frames: 30,
+        report_frames: 7,
+        fit_noise: 2.2,
+        release_frames: 45,
     }
 }
 

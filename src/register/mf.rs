@@ -174,14 +174,18 @@ pub fn mf_design() -> PairDesign {
         max_twist_high_db: 8.0,
         // "Two and only two": a third tone within 10 dB of the weaker rejects.
         third_tone_db: Some(10.0),
+        residual_third_db: Some(10.0),
         pair_share: 0.6,
-        // Accept ±1.5 % ±10 Hz, reject ±5 %.
-        freq_tol: 0.025,
+        // Accept ±(1.5 % + 10 Hz), reject ±5 %: 2 % + 10 Hz leaves ≥ 5 Hz of noise margin on the
+        // accept side at 700 Hz (limit 24 Hz vs 20.5) and 10 Hz on the reject side (35 Hz).
+        freq_tol: 0.02,
+        freq_tol_hz: 10.0,
         freq_lag: 2,
         fit_ratio: 0.2,
         fit_floor: 0.4,
         report_frames: 3,
-        release_frames: 6,
+        fit_noise: 2.2,
+        release_frames: 12,
     }
 }
 

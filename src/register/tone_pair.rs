@@ -67,12 +67,19 @@ pub struct PairDesign {
     pub max_twist_low_db: f64,
     /// Higher-frequency tone louder than the lower by at most this (dB).
     pub max_twist_high_db: f64,
-    /// Any other tone must be at least this far below the weaker (dB), if set.
+    /// Any other tone must be at least this far below the weaker (dB), if set: judged on the
+    /// windowed correlators, before any model (right when the window's nulls fall on the other
+    /// tones, as for MF).
     pub third_tone_db: Option<f64>,
+    /// The same rule judged on the residual once the two-tone model is subtracted, at every
+    /// frequency of the bank (not only the receiver's tones): leakage-free whatever the window,
+    /// and it also sees a third component that falls between the receiver's tones.
+    pub residual_third_db: Option<f64>,
     /// The pair's power as a share of the window's power, at least.
     pub pair_share: f64,
-    /// Measured frequency within this fraction of nominal.
+    /// Measured frequency within `freq_tol × nominal + freq_tol_hz` of nominal.
     pub freq_tol: f64,
+    pub freq_tol_hz: f64,
     /// Frames between the two phase readings of the frequency test.
     pub freq_lag: usize,
     /// Fit test: residual ≤ `fit_ratio` × max(model energy of the quarter, `fit_floor` × mean).
@@ -80,6 +87,8 @@ pub struct PairDesign {
     pub fit_floor: f64,
     pub report_frames: u32,
     pub release_frames: u32,
+    /// Noise allowance of the fit test, in units of the tracked noise floor (see [`NoiseFloor`]).
+    pub fit_noise: f64,
 }
 
 /// What a receiver tells its sink. Sample indices count from the start of the stream.
@@ -93,6 +102,7 @@ pub enum ToneEvent {
 
 const MAX_TONES: usize = 8;
 const MAX_LAG: usize = 4;
+const MAX_BANK: usize = 3 * MAX_TONES;
 
 #[derive(Debug, Clone)]
 pub struct PairReceiver {
@@ -106,6 +116,7 @@ pub struct PairReceiver {
     twist_low: f64,
     twist_high: f64,
     third: Option<f64>,
+    residual_third: Option<f64>,
     /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
     xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
     frame: usize,
@@ -119,6 +130,7 @@ pub struct PairReceiver {
     held_start: u64,
     held_last: u64,
     misses: u32,
+    floor: NoiseFloor,
 }
 
 impl PairReceiver {
@@ -160,6 +172,7 @@ impl PairReceiver {
             twist_low: db_to_ratio(d.max_twist_low_db),
             twist_high: db_to_ratio(d.max_twist_high_db),
             third: d.third_tone_db.map(|db| db_to_ratio(-db)),
+            residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
             xhist: [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1],
             frame: 0,
             hist: vec![0.0; 2 * w],
@@ -171,6 +184,7 @@ impl PairReceiver {
             held_start: 0,
             held_last: 0,
             misses: 0,
+            floor: NoiseFloor::new(),
             d,
         }
     }
@@ -237,6 +251,7 @@ impl PairReceiver {
         }
         // 1. Energy gate.
         let ms = self.bank.mean_square();
+        self.floor.push(ms);
         if ms < 2.0 * self.min_power * 0.5 {
             return None;
         }
@@ -284,24 +299,106 @@ impl PairReceiver {
         if p[i] + p[j] < self.d.pair_share * ms {
             return None;
         }
-        // 4. Frequency from phase advance.
+        // 4. Frequency from phase advance, then 5. time-domain fit.
         let lag_slot = (slot + MAX_LAG + 1 - self.d.freq_lag) % (MAX_LAG + 1);
-        let span = (self.d.freq_lag * self.d.hop) as f64;
-        let mut delta = [0.0f64; 2];
-        for (n, &t) in [i, j].iter().enumerate() {
-            let z = cmul(self.xhist[slot][t], cconj(self.xhist[lag_slot][t]));
-            let d = z.1.atan2(z.0) / span; // rad/sample
-            let hz = d * SAMPLE_RATE as f64 / (2.0 * std::f64::consts::PI);
-            if hz.abs() > self.d.freq_tol * self.d.tones[t] as f64 {
+        let (b, delta) = self.estimate(
+            [i, j],
+            [self.xhist[slot][i], self.xhist[slot][j]],
+            [self.xhist[lag_slot][i], self.xhist[lag_slot][j]],
+        )?;
+        for n in 0..2 {
+            let t = [i, j][n];
+            let hz = delta[n] * SAMPLE_RATE as f64 / std::f64::consts::TAU;
+            if hz.abs() > self.d.freq_tol * self.d.tones[t] as f64 + self.d.freq_tol_hz {
                 return None;
             }
-            delta[n] = d;
         }
-        // 5. Time-domain fit.
-        if !self.fits([i, j], delta, [self.xhist[slot][i], self.xhist[slot][j]]) {
+        // Residual spectrum: third tones and the white-noise level.
+        let nb = self.bank.freqs().len();
+        let mut r2 = [0.0f64; MAX_BANK];
+        self.residual_bins([i, j], delta, b, &mut r2[..nb]);
+        let w = self.bank.window_len() as f64;
+        if let Some(third) = self.residual_third {
+            // A steady tone at full window length reads |B|·W on a rectangular correlator.
+            let weaker = cabs2(b[0]).min(cabs2(b[1])) * w * w;
+            if r2[..nb].iter().any(|&r| r > weaker * third) {
+                return None;
+            }
+        }
+        // White noise leaves every bin's residual exponentially distributed with mean W·σ²;
+        // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills.
+        let mid = nb / 2;
+        let (_, median, _) = r2[..nb].select_nth_unstable_by(mid, f64::total_cmp);
+        let sigma2_in = *median / std::f64::consts::LN_2 / w;
+        if !self.fits([i, j], delta, b, sigma2_in) {
             return None;
         }
         Some(code)
+    }
+
+    fn omega(&self, t: usize) -> f64 {
+        std::f64::consts::TAU * self.d.tones[t] as f64 / SAMPLE_RATE as f64
+    }
+
+    /// Joint estimate of the two tones: their phasors `B_k` at the current window start
+    /// (`x[m0+i] ≈ Σ 2·Re(B_k e^{jΩ_k i})`) and frequency offsets `δ_k = Ω_k − ω_k` (rad/sample).
+    ///
+    /// Each correlator also hears the other tone through the window's response (at the edges
+    /// of the accept band two MF tones can be 140 Hz apart, −12 dB of leakage), which bends both the
+    /// phase-advance frequency and the amplitudes. So solve the 2×2 system
+    /// `X_rel,i = Σ_k B_k·Ŵ(Ω_k − ω_i)` at this frame and at the lagged one, take each `Ω_k`
+    /// from the advance of `B_k`, and iterate twice from the uncorrected estimate.
+    fn estimate(&self, t: [usize; 2], now: [C64; 2], lag: [C64; 2]) -> Option<([C64; 2], [f64; 2])> {
+        let span = (self.d.freq_lag * self.d.hop) as f64;
+        let m0 = self.bank.now() - self.bank.window_len() as u64;
+        let m0_lag = m0.checked_sub(span as u64)?;
+        // Uncorrected: the advance of each absolute-phase correlator.
+        let mut delta = [0.0f64; 2];
+        for n in 0..2 {
+            let z = cmul(now[n], cconj(lag[n]));
+            delta[n] = z.1.atan2(z.0) / span;
+        }
+        for _ in 0..2 {
+            let b = self.solve(t, now, m0, delta)?;
+            let b_lag = self.solve(t, lag, m0_lag, delta)?;
+            for n in 0..2 {
+                let z = cmul(b[n], cconj(b_lag[n]));
+                let adv = z.1.atan2(z.0) - self.omega(t[n]) * span;
+                let wrapped = adv - std::f64::consts::TAU * (adv / std::f64::consts::TAU).round();
+                delta[n] = wrapped / span;
+            }
+        }
+        let b = self.solve(t, now, m0, delta)?;
+        Some((b, delta))
+    }
+
+    /// Solve `X_rel,i = Σ_k B_k·Ŵ(ω_k + δ_k − ω_i)` for `B` (Cramer's rule).
+    fn solve(&self, t: [usize; 2], x: [C64; 2], m0: u64, delta: [f64; 2]) -> Option<[C64; 2]> {
+        let mut xr = [(0.0, 0.0); 2];
+        for n in 0..2 {
+            let (c, s) = phasor::unit(phasor::phase_index(self.d.tones[t[n]], m0));
+            xr[n] = cmul(x[n], (c as f64, s as f64));
+        }
+        let om = [self.omega(t[0]), self.omega(t[1])];
+        let m00 = self.window_response(delta[0]);
+        let m11 = self.window_response(delta[1]);
+        let m01 = self.window_response(om[1] + delta[1] - om[0]);
+        let m10 = self.window_response(om[0] + delta[0] - om[1]);
+        let a = cmul(m00, m11);
+        let c = cmul(m01, m10);
+        let det = (a.0 - c.0, a.1 - c.1);
+        let dd = cabs2(det);
+        if dd < 1e-12 * cabs2(a).max(1e-300) {
+            return None;
+        }
+        let inv = (det.0 / dd, -det.1 / dd);
+        let p = cmul(xr[0], m11);
+        let q = cmul(xr[1], m01);
+        let b0 = cmul((p.0 - q.0, p.1 - q.1), inv);
+        let p = cmul(xr[1], m00);
+        let q = cmul(xr[0], m10);
+        let b1 = cmul((p.0 - q.0, p.1 - q.1), inv);
+        Some([b0, b1])
     }
 
     /// Window response `Σ w[i] e^{jθi}` at offset θ (rad/sample).
@@ -332,24 +429,13 @@ impl PairReceiver {
         }
     }
 
-    fn fits(&self, tones: [usize; 2], delta: [f64; 2], x: [C64; 2]) -> bool {
+    /// Rebuild the two tones over the window and compare, quarter by quarter.
+    fn fits(&self, tones: [usize; 2], delta: [f64; 2], b: [C64; 2], sigma2_in: f64) -> bool {
         let w = self.bank.window_len();
-        let m0 = self.bank.now() - w as u64;
-        // Model phasor per tone at the window start, and its per-sample rotation.
-        let mut z = [(0.0, 0.0); 2];
+        let mut z = [(2.0 * b[0].0, 2.0 * b[0].1), (2.0 * b[1].0, 2.0 * b[1].1)];
         let mut step = [(0.0, 0.0); 2];
         for n in 0..2 {
-            let hz = self.d.tones[tones[n]];
-            let (c, s) = phasor::unit(phasor::phase_index(hz, m0));
-            let x_rel = cmul(x[n], (c as f64, s as f64));
-            let r = self.window_response(delta[n]);
-            let rr = cabs2(r);
-            if rr == 0.0 {
-                return false;
-            }
-            let q = cmul(x_rel, cconj(r));
-            z[n] = (2.0 * q.0 / rr, 2.0 * q.1 / rr);
-            let omega = 2.0 * std::f64::consts::PI * hz as f64 / SAMPLE_RATE as f64 + delta[n];
+            let omega = self.omega(tones[n]) + delta[n];
             step[n] = (omega.cos(), omega.sin());
         }
         let samples = &self.hist[self.hpos..self.hpos + w];
@@ -366,7 +452,44 @@ impl PairReceiver {
             z[1] = cmul(z[1], step[1]);
         }
         let mean = model.iter().sum::<f64>() / 4.0;
-        (0..4).all(|q| resid[q] <= self.d.fit_ratio * model[q].max(self.d.fit_floor * mean))
+        // Residual the noise may explain: only noise that is both stationary (the minimum-
+        // statistics floor) and white across the receiver's band (what the correlators see
+        // beyond the two-tone model) counts. A chord's steady extra note is not white in-band;
+        // speech is not stationary; white noise is both.
+        let sigma2 = (self.floor.get() / NoiseFloor::BIAS).min(sigma2_in);
+        let noise = self.d.fit_noise * sigma2 * quarter as f64;
+        (0..4).all(|q| resid[q] <= self.d.fit_ratio * model[q].max(self.d.fit_floor * mean) + noise)
+    }
+
+    /// `|S_f − model_f|²` for every bank frequency: what the rectangular correlators see once the
+    /// two-tone model is subtracted (the model's response, image included, computed exactly).
+    fn residual_bins(&self, tones: [usize; 2], delta: [f64; 2], b: [C64; 2], out: &mut [f64]) {
+        let w = self.bank.window_len() as f64;
+        let m0 = self.bank.now() - self.bank.window_len() as u64;
+        let g = |th: f64| -> C64 {
+            if th.abs() < 1e-9 {
+                return (w, 0.0);
+            }
+            let num = (1.0 - (th * w).cos(), -(th * w).sin());
+            let den = (1.0 - th.cos(), -th.sin());
+            let dd = cabs2(den);
+            let q = cmul(num, cconj(den));
+            (q.0 / dd, q.1 / dd)
+        };
+        for (k, &hz) in self.bank.freqs().iter().enumerate() {
+            let wf = std::f64::consts::TAU * hz as f64 / SAMPLE_RATE as f64;
+            let mut m = (0.0, 0.0);
+            for n in 0..2 {
+                let om = self.omega(tones[n]) + delta[n];
+                let a = cmul(b[n], g(om - wf));
+                let c = cmul(cconj(b[n]), g(-om - wf));
+                m.0 += a.0 + c.0;
+                m.1 += a.1 + c.1;
+            }
+            let (c, s) = phasor::unit(phasor::phase_index(hz, m0));
+            let rel = cmul(self.bank.rect(k), (c as f64, s as f64));
+            out[k] = cabs2((rel.0 - m.0, rel.1 - m.1));
+        }
     }
 
     fn debounce(&mut self, q: Option<u8>, sink: &mut impl FnMut(ToneEvent)) {
@@ -427,5 +550,56 @@ impl PairReceiver {
     pub fn reset(&mut self) {
         let d = self.d.clone();
         *self = PairReceiver::new(d);
+    }
+}
+
+/// Stationary noise floor: the minimum window power over the last ~400 ms (8 segments of 40
+/// frames), as in minimum-statistics noise estimation. Speech and music fall to near silence
+/// between syllables and notes, so their floor stays low and the fit test keeps its full power
+/// against them; steady white noise keeps the floor at about 0.65 × its power (the minimum of
+/// ~40 independent 80-sample windows, see [`NoiseFloor::BIAS`]), and the fit test allows that much residual, which
+/// is what lets a spill through −9 dBm0 of white noise (signalling.md §1).
+#[derive(Debug, Clone)]
+struct NoiseFloor {
+    segs: [f64; 8],
+    cur: f64,
+    count: u32,
+    pos: usize,
+}
+
+impl NoiseFloor {
+    const SEG_FRAMES: u32 = 40;
+    /// Expected floor / true noise power for white noise (minimum of ~40 windows of 80 samples:
+    /// mean − 2.2 σ of a χ²₈₀/80 variable ≈ 0.65).
+    const BIAS: f64 = 0.65;
+
+    fn new() -> Self {
+        NoiseFloor {
+            segs: [f64::INFINITY; 8],
+            cur: f64::INFINITY,
+            count: 0,
+            pos: 0,
+        }
+    }
+
+    fn push(&mut self, ms: f64) {
+        self.cur = self.cur.min(ms);
+        self.count += 1;
+        if self.count == Self::SEG_FRAMES {
+            self.segs[self.pos] = self.cur;
+            self.pos = (self.pos + 1) % self.segs.len();
+            self.cur = f64::INFINITY;
+            self.count = 0;
+        }
+    }
+
+    /// Mean square of the floor (16-bit units²).
+    fn get(&self) -> f64 {
+        let m = self.segs.iter().fold(self.cur, |a, &b| a.min(b));
+        if m.is_finite() {
+            m
+        } else {
+            0.0
+        }
     }
 }

@@ -1,0 +1,9 @@
+//! One integration test binary; modules by behaviour.
+
+mod support;
+
+mod cli;
+mod dtmf_conformance;
+mod mf_conformance;
+mod talkoff;
+mod wav_io;
