@@ -15,7 +15,10 @@ pub struct Kinds {
 }
 
 impl Kinds {
-    pub const ALL: Kinds = Kinds { mf: true, dtmf: true };
+    pub const ALL: Kinds = Kinds {
+        mf: true,
+        dtmf: true,
+    };
 
     /// Parse `mf,dtmf,sf,dp`. Names of receivers not built yet are refused with a clear message.
     pub fn parse(s: &str) -> Result<Kinds, String> {
@@ -32,7 +35,11 @@ impl Kinds {
                         "--kinds: `{w}` (SF/dial-pulse receiver) is not available in this build"
                     ))
                 }
-                other => return Err(format!("--kinds: unknown kind `{other}` (mf, dtmf, sf, dp)")),
+                other => {
+                    return Err(format!(
+                        "--kinds: unknown kind `{other}` (mf, dtmf, sf, dp)"
+                    ))
+                }
             }
         }
         if !k.mf && !k.dtmf {
@@ -87,7 +94,12 @@ fn close(open: &mut Option<Detection>, end: u64, out: &mut Vec<Detection>) {
 
 /// Run the receivers over one channel, feeding `chunk` samples at a time (any size gives the same
 /// events). Returns completed detections in `reported` order.
-pub fn detect_channel(channel: usize, samples: &[i16], kinds: Kinds, chunk: usize) -> Vec<Detection> {
+pub fn detect_channel(
+    channel: usize,
+    samples: &[i16],
+    kinds: Kinds,
+    chunk: usize,
+) -> Vec<Detection> {
     let chunk = chunk.max(1);
     let mut out = Vec::new();
     if kinds.mf {
@@ -96,7 +108,13 @@ pub fn detect_channel(channel: usize, samples: &[i16], kinds: Kinds, chunk: usiz
         let mut f = |e: crate::register::mf::MfEvent| {
             if e.on {
                 close(&mut open, e.at, &mut out);
-                open = Some(det(channel, "mf", e.signal.name().to_string(), e.time, e.at));
+                open = Some(det(
+                    channel,
+                    "mf",
+                    e.signal.name().to_string(),
+                    e.time,
+                    e.at,
+                ));
             } else {
                 close(&mut open, e.time, &mut out);
             }
@@ -131,7 +149,9 @@ pub fn detect_channel(channel: usize, samples: &[i16], kinds: Kinds, chunk: usiz
 /// Every channel, spread over `threads` workers (0 = all cores). Output is by channel, then time.
 pub fn detect_all(channels: &[Vec<i16>], kinds: Kinds, threads: usize) -> Vec<Detection> {
     let threads = if threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         threads
     }

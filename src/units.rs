@@ -7,7 +7,8 @@
 /// The one internal sample rate (Hz). Every other rate is resampled at the edge.
 pub const SAMPLE_RATE: u32 = 8000;
 
-/// Level of a full-scale 16-bit sine in dBm0.
+/// Level of a full-scale 16-bit sine in dBm0 (a level in dB that happens to read like π).
+#[allow(clippy::approx_constant)]
 pub const FULL_SCALE_SINE_DBM0: f64 = 3.14;
 
 /// Peak amplitude (16-bit units) of a 0 dBm0 sine.
@@ -53,7 +54,8 @@ mod tests {
     #[test]
     fn full_scale_sine_is_plus_3_14_dbm0() {
         let p = 32767.0f64 * 32767.0 / 2.0;
-        assert!((power_to_dbm0(p) - 3.14).abs() < 1e-9);
+        assert!((power_to_dbm0(p) - FULL_SCALE_SINE_DBM0).abs() < 1e-9);
+        assert_eq!(FULL_SCALE_SINE_DBM0.to_string(), "3.14");
     }
 
     #[test]

@@ -1,1 +1,178 @@
+//! The `e911` binary as users run it: the contract's commands, output formats and exit codes.
 
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn e911(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("e911-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(name: &str, text: &str) -> String {
+    let p = dir().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn cli_generate_then_detect_jsonl_follows_the_contract() {
+    let script = write(
+        "spill.txt",
+        "# ANI spill on trunk 0, transfer code on trunk 1\nchannels 2\nsilence 120\nmf KP 0 5551234 ST\nchannel 1\nat 200\ndtmf *11\nnoise -40\n",
+    );
+    let wav = dir().join("spill.wav").display().to_string();
+    let truth = dir().join("spill.truth").display().to_string();
+    let o = e911(&["generate", &script, "-o", &wav, "--truth", &truth]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = e911(&["detect", &wav, "--format", "jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mf: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["kind"] == "mf")
+        .map(|v| v["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(mf, ["KP", "0", "5", "5", "5", "1", "2", "3", "4", "ST"]);
+    let dtmf: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["kind"] == "dtmf")
+        .map(|v| v["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(dtmf, ["*", "1", "1"]);
+    for v in &lines {
+        for f in [
+            "channel",
+            "kind",
+            "signal",
+            "start_ms",
+            "end_ms",
+            "reported_ms",
+        ] {
+            assert!(!v[f].is_null(), "{v} lacks {f}");
+        }
+    }
+    // KP starts at 120 ms (the script) and is reported within 20 ms of it.
+    let kp = &lines[0];
+    assert_eq!(kp["channel"], 0);
+    let reported = kp["reported_ms"].as_f64().unwrap();
+    assert!(reported > 120.0 && reported <= 140.0, "{kp}");
+    // Events of one channel are in reported_ms order.
+    for ch in [0, 1] {
+        let r: Vec<f64> = lines
+            .iter()
+            .filter(|v| v["channel"] == ch)
+            .map(|v| v["reported_ms"].as_f64().unwrap())
+            .collect();
+        assert!(r.windows(2).all(|w| w[0] <= w[1]));
+    }
+    // The truth file lists what was placed.
+    let t = std::fs::read_to_string(&truth).unwrap();
+    assert_eq!(t.lines().count(), 13);
+}
+
+#[test]
+fn cli_detect_kinds_runs_only_the_chosen_receivers() {
+    let script = write("both.txt", "mf KP 1 ST\ndtmf 5\n");
+    let wav = dir().join("both.wav").display().to_string();
+    assert!(e911(&["generate", &script, "-o", &wav]).status.success());
+    let o = e911(&["detect", &wav, "--format", "jsonl", "--kinds", "dtmf"]);
+    let out = stdout(&o);
+    assert!(out.contains("\"dtmf\"") && !out.contains("\"mf\""), "{out}");
+    let o = e911(&["detect", &wav, "--kinds", "fax"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("fax"));
+}
+
+#[test]
+fn cli_generate_writes_other_rates_and_detect_reads_them_back() {
+    let script = write("r48.txt", "rate 48000\nsilence 50\nmf KP 9 ST\n");
+    let wav = dir().join("r48.wav").display().to_string();
+    assert!(e911(&["generate", &script, "-o", &wav]).status.success());
+    let o = e911(&["detect", &wav, "--format", "jsonl"]);
+    let sigs: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["signal"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(sigs, ["KP", "9", "ST"]);
+}
+
+#[test]
+fn cli_bad_script_names_file_and_line_and_exits_1() {
+    let script = write("bad.txt", "silence 10\nmf KP 12X ST\n");
+    let o = e911(&["generate", &script, "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("bad.txt:2:") && e.contains("12X"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+#[test]
+fn cli_bad_wav_names_the_file_and_exits_1() {
+    let f = write("notwav.wav", "this is text");
+    let o = e911(&["detect", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("notwav.wav: not a WAV file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = e911(&["detect", "/nonexistent/x.wav"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/x.wav"));
+    let empty = write("empty.wav", "");
+    let o = e911(&["detect", &empty]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("empty"));
+}
+
+#[test]
+fn cli_truncated_wav_prints_what_it_decoded_then_fails() {
+    let script = write("tr.txt", "silence 50\nmf KP 0 5551234 ST\nsilence 800\n");
+    let wav = dir().join("tr.wav");
+    assert!(e911(&["generate", &script, "-o", wav.to_str().unwrap()])
+        .status
+        .success());
+    let b = std::fs::read(&wav).unwrap();
+    let cut = dir().join("tr-cut.wav");
+    std::fs::write(&cut, &b[..b.len() - 9001]).unwrap();
+    let o = e911(&["detect", cut.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("tr-cut.wav") && stderr(&o).contains("truncated"));
+    assert_eq!(
+        stdout(&o).lines().count(),
+        10,
+        "the spill before the cut is still reported"
+    );
+}
+
+#[test]
+fn cli_usage_error_exits_2() {
+    let o = e911(&["detect"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = e911(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -35,7 +35,14 @@ fn accept_edge_pct(hz: u32) -> f64 {
 fn mf_accepts_1_5_percent_plus_10_hz_error_on_each_tone() {
     for sig in MfSignal::ALL {
         let (lo, hi) = sig.freqs();
-        for (sl, sh) in [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (0.0, 1.0), (1.0, 0.0)] {
+        for (sl, sh) in [
+            (1.0, 1.0),
+            (-1.0, -1.0),
+            (1.0, -1.0),
+            (-1.0, 1.0),
+            (0.0, 1.0),
+            (1.0, 0.0),
+        ] {
             for align in 0..HOP {
                 let params = MfParams {
                     dev_low: sl * accept_edge_pct(lo),
@@ -44,7 +51,13 @@ fn mf_accepts_1_5_percent_plus_10_hz_error_on_each_tone() {
                 };
                 let (x, _) = mf_burst(sig, &params, align, align + 7, &ulaw());
                 let got: Vec<_> = mf_on(&x).iter().map(|e| e.signal).collect();
-                assert_eq!(got, vec![sig], "{} dev {:?} align {align}", sig.name(), (params.dev_low, params.dev_high));
+                assert_eq!(
+                    got,
+                    vec![sig],
+                    "{} dev {:?} align {align}",
+                    sig.name(),
+                    (params.dev_low, params.dev_high)
+                );
             }
         }
     }
@@ -53,7 +66,15 @@ fn mf_accepts_1_5_percent_plus_10_hz_error_on_each_tone() {
 #[test]
 fn mf_reports_nothing_at_5_percent_error_on_either_tone() {
     for sig in MfSignal::ALL {
-        for (dl, dh) in [(5.0, 0.0), (-5.0, 0.0), (0.0, 5.0), (0.0, -5.0), (5.0, 5.0), (-5.0, -5.0), (6.0, -6.0)] {
+        for (dl, dh) in [
+            (5.0, 0.0),
+            (-5.0, 0.0),
+            (0.0, 5.0),
+            (0.0, -5.0),
+            (5.0, 5.0),
+            (-5.0, -5.0),
+            (6.0, -6.0),
+        ] {
             for align in (0..HOP).step_by(3) {
                 let params = MfParams {
                     dev_low: dl,
@@ -62,7 +83,11 @@ fn mf_reports_nothing_at_5_percent_error_on_either_tone() {
                 };
                 let (x, _) = mf_burst(sig, &params, align, align, &ulaw());
                 let got = mf_on(&x);
-                assert!(got.is_empty(), "{} dev ({dl},{dh}) align {align}: {got:?}", sig.name());
+                assert!(
+                    got.is_empty(),
+                    "{} dev ({dl},{dh}) align {align}: {got:?}",
+                    sig.name()
+                );
             }
         }
     }
@@ -78,7 +103,13 @@ fn mf_accepts_every_level_from_minus_25_to_minus_3_dbm0_per_tone() {
                 level: level as f64,
                 ..p()
             };
-            let (x, _) = mf_burst(sig, &params, (level.unsigned_abs() as u64) % HOP, 3, &ulaw());
+            let (x, _) = mf_burst(
+                sig,
+                &params,
+                (level.unsigned_abs() as u64) % HOP,
+                3,
+                &ulaw(),
+            );
             let got: Vec<_> = mf_on(&x).iter().map(|e| e.signal).collect();
             assert_eq!(got, vec![sig], "{} at {level} dBm0", sig.name());
         }
@@ -114,10 +145,19 @@ fn mf_accepts_6_db_twist_in_either_direction() {
         for twist in [-6.0, 6.0] {
             for level in [-7.0, -19.0] {
                 for align in 0..HOP {
-                    let params = MfParams { level, twist, ..p() };
+                    let params = MfParams {
+                        level,
+                        twist,
+                        ..p()
+                    };
                     let (x, _) = mf_burst(sig, &params, align, align, &ulaw());
                     let got: Vec<_> = mf_on(&x).iter().map(|e| e.signal).collect();
-                    assert_eq!(got, vec![sig], "{} twist {twist} level {level} align {align}", sig.name());
+                    assert_eq!(
+                        got,
+                        vec![sig],
+                        "{} twist {twist} level {level} align {align}",
+                        sig.name()
+                    );
                 }
             }
         }
@@ -184,7 +224,10 @@ fn mf_tones_arriving_8_ms_apart_count_as_one_signal() {
     for sig in MfSignal::ALL {
         for skew in [-8.0, -4.0, 4.0, 8.0] {
             for align in (0..HOP).step_by(3) {
-                let params = MfParams { skew_ms: skew, ..p() };
+                let params = MfParams {
+                    skew_ms: skew,
+                    ..p()
+                };
                 let (x, _) = mf_burst(sig, &params, align, align, &ulaw());
                 let got: Vec<_> = mf_on(&x).iter().map(|e| e.signal).collect();
                 assert_eq!(got, vec![sig], "{} skew {skew} align {align}", sig.name());
@@ -200,11 +243,22 @@ fn mf_resolves_two_identical_signals_20_ms_apart() {
             let mut ch = ChannelSynth::new(align);
             ch.silence(LEAD_MS);
             ch.cursor += align;
-            ch.mf(&[sig, sig], &MfParams { gap_ms: 20.0, ..p() });
+            ch.mf(
+                &[sig, sig],
+                &MfParams {
+                    gap_ms: 20.0,
+                    ..p()
+                },
+            );
             ch.silence(40.0);
             let (x, _) = ch.finish(&ulaw());
             let got: Vec<_> = mf_on(&x).iter().map(|e| e.signal).collect();
-            assert_eq!(got, vec![sig, sig], "{} gap 20 ms align {align}", sig.name());
+            assert_eq!(
+                got,
+                vec![sig, sig],
+                "{} gap 20 ms align {align}",
+                sig.name()
+            );
         }
     }
 }
@@ -222,10 +276,19 @@ fn mf_rejects_a_third_tone_within_10_db() {
                 ch.silence(LEAD_MS);
                 let start = ch.cursor;
                 ch.mf(&[sig], &p());
-                ch.tone(start, 544.max(ch.cursor - start), third as f64, -7.0 + rel_db);
+                ch.tone(
+                    start,
+                    544.max(ch.cursor - start),
+                    third as f64,
+                    -7.0 + rel_db,
+                );
                 ch.silence(40.0);
                 let (x, _) = ch.finish(&ulaw());
-                assert!(mf_on(&x).is_empty(), "{} + {third} Hz at {rel_db} dB", sig.name());
+                assert!(
+                    mf_on(&x).is_empty(),
+                    "{} + {third} Hz at {rel_db} dB",
+                    sig.name()
+                );
             }
         }
     }
@@ -238,7 +301,12 @@ fn mf_is_100_percent_in_white_noise_to_minus_9_dbm0_with_no_false_digits() {
             for rep in 0..6u64 {
                 let (x, _) = mf_burst(sig, &p(), rep, 100 + rep, &noisy(noise));
                 let got: Vec<_> = mf_on(&x).iter().map(|e| e.signal).collect();
-                assert_eq!(got, vec![sig], "{} in {noise} dBm0 noise rep {rep}", sig.name());
+                assert_eq!(
+                    got,
+                    vec![sig],
+                    "{} in {noise} dBm0 noise rep {rep}",
+                    sig.name()
+                );
             }
         }
     }
@@ -318,7 +386,13 @@ fn mf_kp_latency_is_no_worse_than_digits() {
     let mut kp = Vec::new();
     for align in 0..HOP {
         for level in [-25.0, -7.0] {
-            let (x, t) = mf_burst(MfSignal::KP, &MfParams { level, ..p() }, align, align, &ulaw());
+            let (x, t) = mf_burst(
+                MfSignal::KP,
+                &MfParams { level, ..p() },
+                align,
+                align,
+                &ulaw(),
+            );
             kp.push((mf_on(&x)[0].at - t.start) as f64 / 8.0);
         }
     }

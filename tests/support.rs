@@ -11,7 +11,13 @@ use e911_tandem::register::mf::{MfEvent, MfReceiver, MfSignal};
 /// Lead-in silence before the signal; `align` (samples) shifts it across block boundaries.
 pub const LEAD_MS: f64 = 40.0;
 
-pub fn mf_burst(sig: MfSignal, p: &MfParams, align: u64, seed: u64, imp: &Impairments) -> (Vec<i16>, Truth) {
+pub fn mf_burst(
+    sig: MfSignal,
+    p: &MfParams,
+    align: u64,
+    seed: u64,
+    imp: &Impairments,
+) -> (Vec<i16>, Truth) {
     let mut ch = ChannelSynth::new(seed);
     ch.silence(LEAD_MS);
     ch.cursor += align;
@@ -21,7 +27,13 @@ pub fn mf_burst(sig: MfSignal, p: &MfParams, align: u64, seed: u64, imp: &Impair
     (x, t[0].clone())
 }
 
-pub fn dtmf_burst(key: char, p: &DtmfParams, align: u64, seed: u64, imp: &Impairments) -> (Vec<i16>, Truth) {
+pub fn dtmf_burst(
+    key: char,
+    p: &DtmfParams,
+    align: u64,
+    seed: u64,
+    imp: &Impairments,
+) -> (Vec<i16>, Truth) {
     let mut ch = ChannelSynth::new(seed);
     ch.silence(LEAD_MS);
     ch.cursor += align;

@@ -23,8 +23,10 @@ pub fn resample(channels: &[Vec<f32>], from: u32, to: u32) -> Result<Vec<Vec<f32
             .collect();
         let produced = if pos + need <= n_in {
             rs.process(&chunk, None)
-        } else {
+        } else if pos < n_in {
             rs.process_partial(Some(&chunk), None)
+        } else {
+            rs.process_partial::<&[f32]>(None, None)
         }
         .map_err(|e| format!("resampling failed: {e}"))?;
         for (o, p) in out.iter_mut().zip(produced) {

@@ -29,6 +29,9 @@ pub struct Audio {
     pub channels: Vec<Vec<i16>>,
     /// Rate of the file before resampling.
     pub source_rate: u32,
+    /// Set when the file was damaged but some audio could be recovered (e.g. a truncated data
+    /// chunk: every complete frame is kept). Callers process what there is, then report this.
+    pub damaged: Option<String>,
 }
 
 /// Read a WAV file of any supported encoding into 8 kHz 16-bit channels.
@@ -45,10 +48,19 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Err(bad(path, "not a WAV file (no RIFF/WAVE header)"));
     }
-    let (rate, chans) = match fmt_tag(bytes) {
-        Some((7, ch, rate)) => (rate, g711_channels(path, bytes, Law::Ulaw, ch)?),
-        Some((6, ch, rate)) => (rate, g711_channels(path, bytes, Law::Alaw, ch)?),
-        _ => hound_channels(path, bytes)?,
+    let (rate, chans, damaged) = match fmt_tag(bytes) {
+        Some((7, ch, rate)) => {
+            let (c, d) = g711_channels(path, bytes, Law::Ulaw, ch)?;
+            (rate, c, d)
+        }
+        Some((6, ch, rate)) => {
+            let (c, d) = g711_channels(path, bytes, Law::Alaw, ch)?;
+            (rate, c, d)
+        }
+        _ => {
+            let (rate, (c, d)) = hound_decode(path, bytes)?;
+            (rate, c, d)
+        }
     };
     if chans.is_empty() {
         return Err(bad(path, "zero channels"));
@@ -72,6 +84,7 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
     Ok(Audio {
         channels,
         source_rate: rate,
+        damaged: damaged.map(|m| format!("{}: {m}", path.display())),
     })
 }
 
@@ -90,6 +103,11 @@ fn fmt_tag(bytes: &[u8]) -> Option<(u16, u16, u32)> {
 
 /// Offset and length of a chunk's body (length clipped to the file).
 fn find_chunk(bytes: &[u8], id: &[u8; 4]) -> Option<(usize, usize)> {
+    find_chunk_declared(bytes, id).map(|(o, l, _)| (o, l))
+}
+
+/// Offset, length clipped to the file, and the length the header declares.
+fn find_chunk_declared(bytes: &[u8], id: &[u8; 4]) -> Option<(usize, usize, usize)> {
     let mut pos = 12;
     while pos + 8 <= bytes.len() {
         let cid = &bytes[pos..pos + 4];
@@ -101,36 +119,40 @@ fn find_chunk(bytes: &[u8], id: &[u8; 4]) -> Option<(usize, usize)> {
         ]) as usize;
         let body = pos + 8;
         if cid == id {
-            return Some((body, len.min(bytes.len() - body)));
+            return Some((body, len.min(bytes.len() - body), len));
         }
         pos = body.checked_add(len + (len & 1))?;
     }
     None
 }
 
-fn g711_channels(path: &Path, bytes: &[u8], law: Law, ch: u16) -> Result<Vec<Vec<f32>>, WavError> {
+type Decoded = (Vec<Vec<f32>>, Option<String>);
+
+fn g711_channels(path: &Path, bytes: &[u8], law: Law, ch: u16) -> Result<Decoded, WavError> {
     if ch == 0 {
         return Err(bad(path, "zero channels"));
     }
-    let (off, len) = find_chunk(bytes, b"data").ok_or_else(|| bad(path, "no data chunk"))?;
-    let data = &bytes[off..off + len];
+    let (off, len, declared) =
+        find_chunk_declared(bytes, b"data").ok_or_else(|| bad(path, "no data chunk"))?;
     let ch = ch as usize;
-    if data.len() % ch != 0 {
-        return Err(bad(
-            path,
-            format!("truncated: data ends mid-frame ({} bytes, {ch} channels)", data.len()),
-        ));
-    }
+    let whole = len - len % ch;
+    let data = &bytes[off..off + whole];
+    let damaged = (declared > len || whole < len).then(|| {
+        format!(
+            "truncated: data chunk declares {declared} bytes, {len} present; decoded {} complete frames",
+            whole / ch
+        )
+    });
     let mut out = vec![Vec::with_capacity(data.len() / ch); ch];
     for frame in data.chunks_exact(ch) {
         for (c, &code) in frame.iter().enumerate() {
             out[c].push(law.decode(code) as f32);
         }
     }
-    Ok(out)
+    Ok((out, damaged))
 }
 
-fn hound_channels(path: &Path, bytes: &[u8]) -> Result<(u32, Vec<Vec<f32>>), WavError> {
+fn hound_decode(path: &Path, bytes: &[u8]) -> Result<(u32, Decoded), WavError> {
     let reader = hound::WavReader::new(std::io::Cursor::new(bytes)).map_err(|e| {
         bad(
             path,
@@ -145,20 +167,26 @@ fn hound_channels(path: &Path, bytes: &[u8]) -> Result<(u32, Vec<Vec<f32>>), Wav
     if ch == 0 {
         return Err(bad(path, "zero channels"));
     }
-    let mut out: Vec<Vec<f32>> = vec![Vec::new(); ch];
-    let mut i = 0usize;
-    let mut push = |v: f32| {
-        out[i % ch].push(v);
-        i += 1;
-    };
+    let declared = reader.len() as usize;
+    let mut flat: Vec<f32> = Vec::with_capacity(declared);
+    let mut damaged = None;
     match spec.sample_format {
         hound::SampleFormat::Float => {
             if spec.bits_per_sample != 32 {
-                return Err(bad(path, format!("unsupported float width {} bits", spec.bits_per_sample)));
+                return Err(bad(
+                    path,
+                    format!("unsupported float width {} bits", spec.bits_per_sample),
+                ));
             }
             for s in reader.into_samples::<f32>() {
-                let v = s.map_err(|e| bad(path, truncated(e)))?;
-                push(v * 32768.0);
+                match s {
+                    Ok(v) if v.is_finite() => flat.push(v * 32768.0),
+                    Ok(_) => flat.push(0.0),
+                    Err(e) => {
+                        damaged = Some(e);
+                        break;
+                    }
+                }
             }
         }
         hound::SampleFormat::Int => {
@@ -168,22 +196,34 @@ fn hound_channels(path: &Path, bytes: &[u8]) -> Result<(u32, Vec<Vec<f32>>), Wav
             }
             let scale = 2f32.powi(16 - bits as i32);
             for s in reader.into_samples::<i32>() {
-                let v = s.map_err(|e| bad(path, truncated(e)))?;
-                push(v as f32 * scale);
+                match s {
+                    Ok(v) => flat.push(v as f32 * scale),
+                    Err(e) => {
+                        damaged = Some(e);
+                        break;
+                    }
+                }
             }
         }
     }
-    if i % ch != 0 {
-        return Err(bad(path, "truncated: data ends mid-frame"));
+    let frames = flat.len() / ch;
+    let damaged = damaged.map(|e| match e {
+        hound::Error::IoError(_) => format!(
+            "truncated: data chunk declares {} frames, {frames} complete frames present",
+            declared / ch
+        ),
+        other => format!("bad sample data after frame {frames}: {other}"),
+    });
+    if damaged.is_none() && !flat.len().is_multiple_of(ch) {
+        return Err(bad(path, "data ends mid-frame"));
     }
-    Ok((spec.sample_rate, out))
-}
-
-fn truncated(e: hound::Error) -> String {
-    match e {
-        hound::Error::IoError(_) => "truncated: data chunk shorter than its header says".into(),
-        other => format!("bad sample data: {other}"),
+    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(frames); ch];
+    for frame in flat.chunks_exact(ch) {
+        for (c, &v) in frame.iter().enumerate() {
+            out[c].push(v);
+        }
     }
+    Ok((spec.sample_rate, (out, damaged)))
 }
 
 /// Write 8 kHz 16-bit channels as a WAV at `rate` (resampled if not 8000).
@@ -214,7 +254,8 @@ pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), Wa
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(path, spec).map_err(|e| bad(path, format!("cannot write: {e}")))?;
+    let mut w = hound::WavWriter::create(path, spec)
+        .map_err(|e| bad(path, format!("cannot write: {e}")))?;
     let n = data.iter().map(|c| c.len()).max().unwrap_or(0);
     for i in 0..n {
         for c in &data {
@@ -222,7 +263,8 @@ pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), Wa
                 .map_err(|e| bad(path, format!("cannot write: {e}")))?;
         }
     }
-    w.finalize().map_err(|e| bad(path, format!("cannot write: {e}")))
+    w.finalize()
+        .map_err(|e| bad(path, format!("cannot write: {e}")))
 }
 
 /// Write a G.711 WAV (format tag 7 or 6), 8 kHz: for fixtures and interoperability tests.

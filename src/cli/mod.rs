@@ -14,7 +14,11 @@ use crate::detect::{detect_all, Kinds};
 use crate::generate::script::render;
 
 #[derive(Parser, Debug)]
-#[command(name = "e911", version, about = "E911 selective-routing tandem simulator")]
+#[command(
+    name = "e911",
+    version,
+    about = "E911 selective-routing tandem simulator"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -125,6 +129,8 @@ fn detect(file: PathBuf, format: Format, kinds: &str, threads: usize) -> anyhow:
     let kinds = Kinds::parse(kinds).map_err(anyhow::Error::msg)?;
     let audio = read_wav(&file)?;
     let events = detect_all(&audio.channels, kinds, threads);
+    // A damaged file: print what the recovered audio holds, then fail with the reason.
+    let damaged = audio.damaged.clone();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match format {
@@ -149,5 +155,8 @@ fn detect(file: PathBuf, format: Format, kinds: &str, threads: usize) -> anyhow:
         }
     }
     out.flush()?;
-    Ok(())
+    match damaged {
+        Some(m) => anyhow::bail!("{m}"),
+        None => Ok(()),
+    }
 }

@@ -168,6 +168,9 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                     .ok_or_else(|| err("`voice` needs a WAV path".into()))?;
                 let gain = opt(&opts, "gain", 0.0).map_err(err)?;
                 let audio = read_wav(&base.join(file)).map_err(|e| err(e.to_string()))?;
+                if let Some(d) = audio.damaged {
+                    return Err(err(d));
+                }
                 ch.synth.mix(&audio.channels[0], gain);
             }
             "noise" => {
@@ -280,7 +283,7 @@ fn num(args: &[&str], i: usize, what: &str) -> Result<f64, String> {
 
 fn nonneg(args: &[&str], i: usize, what: &str) -> Result<f64, String> {
     let v = num(args, i, what)?;
-    if v < 0.0 || v > 86_400_000.0 {
+    if !(0.0..=86_400_000.0).contains(&v) {
         return Err(format!("{what} must be 0–86400000, got {v}"));
     }
     Ok(v)
@@ -319,7 +322,12 @@ mod tests {
 
     #[test]
     fn hash_is_a_signal_in_mf_and_dtmf_but_a_comment_elsewhere() {
-        let r = render("t", "dtmf 1#\nmf KP 5 #\nsilence 10 # pause\n", Path::new(".")).unwrap();
+        let r = render(
+            "t",
+            "dtmf 1#\nmf KP 5 #\nsilence 10 # pause\n",
+            Path::new("."),
+        )
+        .unwrap();
         let sigs: Vec<&str> = r.truth[0].iter().map(|t| t.signal.as_str()).collect();
         assert_eq!(sigs, ["1", "#", "KP", "5", "ST"]);
     }
@@ -332,7 +340,12 @@ mod tests {
         assert!(e.contains("s.txt:1:") && e.contains("loud"), "{e}");
         let e = render("s.txt", "frobnicate\n", Path::new(".")).unwrap_err();
         assert!(e.contains("unknown command"), "{e}");
-        let e = render("s.txt", "channels 1\nchannel 3\nsilence 1\n", Path::new(".")).unwrap_err();
+        let e = render(
+            "s.txt",
+            "channels 1\nchannel 3\nsilence 1\n",
+            Path::new("."),
+        )
+        .unwrap_err();
         assert!(e.contains("channel 3"), "{e}");
     }
 }

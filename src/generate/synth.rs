@@ -287,10 +287,14 @@ mod tests {
         assert_eq!(truth[0].end - truth[0].start, 800); // KP 100 ms
         assert_eq!(truth[1].end - truth[1].start, 544); // 68 ms
         assert_eq!(truth[1].start - truth[0].end, 544); // gap 68 ms
-        // Two tones at −7 dBm0 each: −3.99 dBm0 total.
+                                                        // Two tones at −7 dBm0 each: −3.99 dBm0 total.
         let seg = &x[truth[1].start as usize..truth[1].end as usize];
         let p = seg.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / seg.len() as f64;
-        assert!((power_to_dbm0(p) + 3.99).abs() < 0.2, "{}", power_to_dbm0(p));
+        assert!(
+            (power_to_dbm0(p) + 3.99).abs() < 0.2,
+            "{}",
+            power_to_dbm0(p)
+        );
     }
 
     #[test]

@@ -237,8 +237,7 @@ impl PairReceiver {
         let slot = self.frame % (MAX_LAG + 1);
         self.frame += 1;
         let mut p = [0.0f64; MAX_TONES];
-        for t in 0..nt {
-            let (k, km, kp) = self.idx[t];
+        for (t, &(k, km, kp)) in self.idx[..nt].iter().enumerate() {
             let x = match self.d.window {
                 Window::Hann => self.bank.hann(k, km, kp),
                 Window::Rect => self.bank.rect(k),
@@ -348,7 +347,12 @@ impl PairReceiver {
     /// phase-advance frequency and the amplitudes. So solve the 2×2 system
     /// `X_rel,i = Σ_k B_k·Ŵ(Ω_k − ω_i)` at this frame and at the lagged one, take each `Ω_k`
     /// from the advance of `B_k`, and iterate twice from the uncorrected estimate.
-    fn estimate(&self, t: [usize; 2], now: [C64; 2], lag: [C64; 2]) -> Option<([C64; 2], [f64; 2])> {
+    fn estimate(
+        &self,
+        t: [usize; 2],
+        now: [C64; 2],
+        lag: [C64; 2],
+    ) -> Option<([C64; 2], [f64; 2])> {
         let span = (self.d.freq_lag * self.d.hop) as f64;
         let m0 = self.bank.now() - self.bank.window_len() as u64;
         let m0_lag = m0.checked_sub(span as u64)?;
