@@ -14,6 +14,9 @@
 
 use super::phasor;
 
+/// SIMD width the kernel rows are padded to (f32 lanes of one AVX register, two SSE ones).
+const LANES: usize = 8;
+
 /// Complex number as `(re, im)`; kept simple on purpose (no extra crate for 6 operations).
 pub type C64 = (f64, f64);
 
@@ -34,11 +37,13 @@ pub struct CorrelatorBank {
     freqs: Vec<u32>,
     hop: usize,
     blocks: usize,
-    /// Block-relative kernel, `[i·F + f]`: cos and −sin of 2πf·i/8000.
-    ker_re: Vec<f32>,
-    ker_im: Vec<f32>,
-    acc_re: Vec<f32>,
-    acc_im: Vec<f32>,
+    /// Block-relative kernel, row `i` = `[cos, −sin](2πf·i/8000)` for every f, interleaved and
+    /// padded to a multiple of [`LANES`] so the per-sample loop is whole SIMD vectors.
+    ker: Vec<f32>,
+    /// Lanes per kernel row (2·F rounded up).
+    lanes: usize,
+    /// Running block sums, same layout as a kernel row.
+    acc: Vec<f32>,
     /// Absolute-phase partial sums of the last `blocks` blocks, `[b·F + f]`.
     ring: Vec<C64>,
     sum: Vec<C64>,
@@ -50,6 +55,14 @@ pub struct CorrelatorBank {
     in_block: usize,
     /// Absolute index of the next sample.
     n: u64,
+    /// Per frequency: phase index of the current block's first sample, and its advance per block
+    /// (kept incrementally: no division on the hot path).
+    block_phase: Vec<u32>,
+    block_step: Vec<u32>,
+    /// Phase index of `Δ·n` for the Hann combination (`Δ·W = 8000`, so `e^{−jΔm0} = e^{−jΔn}`).
+    delta_phase: u32,
+    delta_step: u32,
+    table: &'static [(f64, f64)],
 }
 
 impl CorrelatorBank {
@@ -59,23 +72,22 @@ impl CorrelatorBank {
         assert!(!freqs.is_empty() && hop > 0 && blocks > 0);
         phasor::init();
         let f = freqs.len();
-        let mut ker_re = vec![0.0; hop * f];
-        let mut ker_im = vec![0.0; hop * f];
+        let lanes = (2 * f).div_ceil(LANES) * LANES;
+        let mut ker = vec![0.0; hop * lanes];
         for i in 0..hop {
             for (k, &hz) in freqs.iter().enumerate() {
                 let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
-                ker_re[i * f + k] = c;
-                ker_im[i * f + k] = -s;
+                ker[i * lanes + 2 * k] = c as f32;
+                ker[i * lanes + 2 * k + 1] = -s as f32;
             }
         }
         CorrelatorBank {
             freqs: freqs.to_vec(),
             hop,
             blocks,
-            ker_re,
-            ker_im,
-            acc_re: vec![0.0; f],
-            acc_im: vec![0.0; f],
+            ker,
+            lanes,
+            acc: vec![0.0; lanes],
             ring: vec![(0.0, 0.0); blocks * f],
             sum: vec![(0.0, 0.0); f],
             energy_ring: vec![0.0; blocks],
@@ -84,6 +96,17 @@ impl CorrelatorBank {
             ring_pos: 0,
             in_block: 0,
             n: 0,
+            block_phase: vec![0; f],
+            block_step: freqs
+                .iter()
+                .map(|&hz| phasor::phase_index(hz, hop as u64))
+                .collect(),
+            delta_phase: 0,
+            delta_step: phasor::phase_index(
+                crate::units::SAMPLE_RATE / (hop * blocks) as u32,
+                hop as u64,
+            ),
+            table: phasor::table(),
         }
     }
 
@@ -107,15 +130,16 @@ impl CorrelatorBank {
     /// Push one sample. Returns true when a hop ends (new window sums are ready).
     #[inline]
     pub fn push(&mut self, x: f32) -> bool {
-        let f = self.freqs.len();
-        let base = self.in_block * f;
-        let kr = &self.ker_re[base..base + f];
-        let ki = &self.ker_im[base..base + f];
-        for (a, &k) in self.acc_re.iter_mut().zip(kr) {
-            *a += x * k;
-        }
-        for (a, &k) in self.acc_im.iter_mut().zip(ki) {
-            *a += x * k;
+        let base = self.in_block * self.lanes;
+        let row = &self.ker[base..base + self.lanes];
+        for (a, k) in self
+            .acc
+            .chunks_exact_mut(LANES)
+            .zip(row.chunks_exact(LANES))
+        {
+            for l in 0..LANES {
+                a[l] += x * k[l];
+            }
         }
         self.acc_energy += x * x;
         self.in_block += 1;
@@ -129,19 +153,19 @@ impl CorrelatorBank {
 
     fn end_block(&mut self) {
         let f = self.freqs.len();
-        let block_start = self.n - self.hop as u64;
         let slot = self.ring_pos * f;
+        self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
         for k in 0..f {
-            let (c, s) = phasor::unit(phasor::phase_index(self.freqs[k], block_start));
-            let rot = (c as f64, -(s as f64));
-            let p = cmul((self.acc_re[k] as f64, self.acc_im[k] as f64), rot);
+            let (c, s) = self.table[self.block_phase[k] as usize];
+            self.block_phase[k] = phasor::advance(self.block_phase[k], self.block_step[k]);
+            let rot = (c, -s);
+            let p = cmul((self.acc[2 * k] as f64, self.acc[2 * k + 1] as f64), rot);
             let old = self.ring[slot + k];
             self.sum[k].0 += p.0 - old.0;
             self.sum[k].1 += p.1 - old.1;
             self.ring[slot + k] = p;
-            self.acc_re[k] = 0.0;
-            self.acc_im[k] = 0.0;
         }
+        self.acc.fill(0.0);
         let e = self.acc_energy as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
@@ -172,12 +196,9 @@ impl CorrelatorBank {
     /// with `Δ = 8000/W` Hz. Uses `w[i] = ½ − ¼e^{jΔi} − ¼e^{−jΔi}` (periodic Hann, i from the
     /// window start m0): `X = ½S(f) − ¼e^{−jΔm0}S(f−Δ) − ¼e^{jΔm0}S(f+Δ)`.
     pub fn hann(&self, k: usize, k_minus: usize, k_plus: usize) -> C64 {
-        let w = self.window_len() as u64;
-        let delta_hz = crate::units::SAMPLE_RATE / w as u32;
-        let m0 = self.n.saturating_sub(w);
-        let (c, s) = phasor::unit(phasor::phase_index(delta_hz, m0));
-        let e_minus = (c as f64, -(s as f64));
-        let e_plus = (c as f64, s as f64);
+        let (c, s) = self.table[self.delta_phase as usize];
+        let e_minus = (c, -s);
+        let e_plus = (c, s);
         let a = self.sum[k];
         let b = cmul(e_minus, self.sum[k_minus]);
         let d = cmul(e_plus, self.sum[k_plus]);
@@ -194,8 +215,7 @@ impl CorrelatorBank {
 
     /// Return to the freshly constructed state.
     pub fn reset(&mut self) {
-        self.acc_re.fill(0.0);
-        self.acc_im.fill(0.0);
+        self.acc.fill(0.0);
         self.ring.fill((0.0, 0.0));
         self.sum.fill((0.0, 0.0));
         self.energy_ring.fill(0.0);
@@ -204,6 +224,8 @@ impl CorrelatorBank {
         self.ring_pos = 0;
         self.in_block = 0;
         self.n = 0;
+        self.block_phase.fill(0);
+        self.delta_phase = 0;
     }
 }
 

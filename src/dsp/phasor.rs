@@ -11,16 +11,31 @@ use crate::units::SAMPLE_RATE;
 
 const N: usize = SAMPLE_RATE as usize;
 
-fn table() -> &'static [(f32, f32)] {
-    static TABLE: OnceLock<Vec<(f32, f32)>> = OnceLock::new();
+/// The whole table: `table()[k] = (cos, sin)(2πk/8000)`; hold on to it in hot loops.
+pub fn table() -> &'static [(f64, f64)] {
+    static TABLE: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         (0..N)
             .map(|k| {
                 let a = 2.0 * std::f64::consts::PI * k as f64 / N as f64;
-                (a.cos() as f32, a.sin() as f32)
+                (a.cos(), a.sin())
             })
             .collect()
     })
+}
+
+/// Table length (one second at 8 kHz).
+pub const LEN: u32 = N as u32;
+
+/// Advance a phase index by `step` (both < [`LEN`]).
+#[inline]
+pub fn advance(index: u32, step: u32) -> u32 {
+    let i = index + step;
+    if i >= LEN {
+        i - LEN
+    } else {
+        i
+    }
 }
 
 /// Index into the table for frequency `hz` at absolute sample `m`.
@@ -29,7 +44,7 @@ pub fn phase_index(hz: u32, m: u64) -> u32 {
 }
 
 /// `(cos θ, sin θ)` with θ = 2π·index/8000.
-pub fn unit(index: u32) -> (f32, f32) {
+pub fn unit(index: u32) -> (f64, f64) {
     table()[index as usize % N]
 }
 
@@ -48,8 +63,8 @@ mod tests {
         for hz in [697u32, 1209, 1700, 2600] {
             let (c, s) = unit(phase_index(hz, m));
             let exact = 2.0 * std::f64::consts::PI * ((hz as u64 * m) % 8000) as f64 / 8000.0;
-            assert!((c as f64 - exact.cos()).abs() < 1e-6);
-            assert!((s as f64 - exact.sin()).abs() < 1e-6);
+            assert!((c - exact.cos()).abs() < 1e-12);
+            assert!((s - exact.sin()).abs() < 1e-12);
         }
     }
 }

@@ -4,4 +4,5 @@
 
 pub mod dtmf;
 pub mod mf;
+pub mod pair_fit;
 pub mod tone_pair;

@@ -28,8 +28,8 @@
 //! length in gives identical events: all state advances per sample and decisions fall on hop
 //! boundaries of absolute time.
 
-use crate::dsp::correlator::{cabs2, cconj, cmul, CorrelatorBank, C64};
-use crate::dsp::phasor;
+use super::pair_fit::PairFit;
+use crate::dsp::correlator::{cabs2, CorrelatorBank, C64};
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 
 /// Window applied to the correlators.
@@ -111,7 +111,7 @@ pub struct PairReceiver {
     /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
     idx: [(usize, usize, usize); MAX_TONES],
     window_sum: f64,
-    delta_rad: f64,
+    fit: PairFit,
     min_power: f64,
     twist_low: f64,
     twist_high: f64,
@@ -131,6 +131,9 @@ pub struct PairReceiver {
     held_last: u64,
     misses: u32,
     floor: NoiseFloor,
+    /// Pair power of the last qualifying frame, and of the frame that reported the held code.
+    last_power: f64,
+    held_power: f64,
 }
 
 impl PairReceiver {
@@ -167,7 +170,7 @@ impl PairReceiver {
             bank: CorrelatorBank::new(&freqs, d.hop, d.blocks),
             idx,
             window_sum,
-            delta_rad: 2.0 * std::f64::consts::PI * delta as f64 / SAMPLE_RATE as f64,
+            fit: PairFit::new(d.window, w),
             min_power: dbm0_to_power(d.min_tone_dbm0),
             twist_low: db_to_ratio(d.max_twist_low_db),
             twist_high: db_to_ratio(d.max_twist_high_db),
@@ -185,6 +188,8 @@ impl PairReceiver {
             held_last: 0,
             misses: 0,
             floor: NoiseFloor::new(),
+            last_power: 0.0,
+            held_power: 0.0,
             d,
         }
     }
@@ -298,202 +303,65 @@ impl PairReceiver {
         if p[i] + p[j] < self.d.pair_share * ms {
             return None;
         }
-        // 4. Frequency from phase advance, then 5. time-domain fit.
+        // A code already held continues on the cheap tests alone: the precise ones admitted it,
+        // and a tone does not change nature mid-signal. (Most frames that reach here are
+        // frames of a held tone, so this halves the receiver's cost on signalling traffic.)
+        // The pair must still carry 80 % (−1 dB) of the power it had when recognised, so a window
+        // sliding off the tone (into a gap or a dropout) stops qualifying as early as it would on
+        // the precise tests.
+        if self.held == Some(code) && p[i] + p[j] >= 0.8 * self.held_power {
+            self.last_power = p[i] + p[j];
+            return Some(code);
+        }
+        // 4. Frequency from phase advance.
         let lag_slot = (slot + MAX_LAG + 1 - self.d.freq_lag) % (MAX_LAG + 1);
-        let (b, delta) = self.estimate(
-            [i, j],
+        let w = self.bank.window_len();
+        let m0 = self.bank.now() - w as u64;
+        let tones = self.fit.estimate(
+            [self.d.tones[i], self.d.tones[j]],
             [self.xhist[slot][i], self.xhist[slot][j]],
             [self.xhist[lag_slot][i], self.xhist[lag_slot][j]],
+            m0,
+            self.d.freq_lag * self.d.hop,
         )?;
-        for n in 0..2 {
-            let t = [i, j][n];
-            let hz = delta[n] * SAMPLE_RATE as f64 / std::f64::consts::TAU;
-            if hz.abs() > self.d.freq_tol * self.d.tones[t] as f64 + self.d.freq_tol_hz {
+        for t in &tones {
+            if t.offset_hz().abs() > self.d.freq_tol * t.hz as f64 + self.d.freq_tol_hz {
                 return None;
             }
         }
-        // Residual spectrum: third tones and the white-noise level.
+        // 5. Residual spectrum: third components, and the white-noise level.
         let nb = self.bank.freqs().len();
         let mut r2 = [0.0f64; MAX_BANK];
-        self.residual_bins([i, j], delta, b, &mut r2[..nb]);
-        let w = self.bank.window_len() as f64;
+        self.fit
+            .residual_bins(&self.bank, &tones, m0, &mut r2[..nb]);
+        let wf = w as f64;
         if let Some(third) = self.residual_third {
             // A steady tone at full window length reads |B|·W on a rectangular correlator.
-            let weaker = cabs2(b[0]).min(cabs2(b[1])) * w * w;
+            let weaker = cabs2(tones[0].b).min(cabs2(tones[1].b)) * wf * wf;
             if r2[..nb].iter().any(|&r| r > weaker * third) {
                 return None;
             }
         }
         // White noise leaves every bin's residual exponentially distributed with mean W·σ²;
         // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills.
-        let mid = nb / 2;
-        let (_, median, _) = r2[..nb].select_nth_unstable_by(mid, f64::total_cmp);
-        let sigma2_in = *median / std::f64::consts::LN_2 / w;
-        if !self.fits([i, j], delta, b, sigma2_in) {
-            return None;
-        }
-        Some(code)
-    }
-
-    fn omega(&self, t: usize) -> f64 {
-        std::f64::consts::TAU * self.d.tones[t] as f64 / SAMPLE_RATE as f64
-    }
-
-    /// Joint estimate of the two tones: their phasors `B_k` at the current window start
-    /// (`x[m0+i] ≈ Σ 2·Re(B_k e^{jΩ_k i})`) and frequency offsets `δ_k = Ω_k − ω_k` (rad/sample).
-    ///
-    /// Each correlator also hears the other tone through the window's response (at the edges
-    /// of the accept band two MF tones can be 140 Hz apart, −12 dB of leakage), which bends both the
-    /// phase-advance frequency and the amplitudes. So solve the 2×2 system
-    /// `X_rel,i = Σ_k B_k·Ŵ(Ω_k − ω_i)` at this frame and at the lagged one, take each `Ω_k`
-    /// from the advance of `B_k`, and iterate twice from the uncorrected estimate.
-    fn estimate(
-        &self,
-        t: [usize; 2],
-        now: [C64; 2],
-        lag: [C64; 2],
-    ) -> Option<([C64; 2], [f64; 2])> {
-        let span = (self.d.freq_lag * self.d.hop) as f64;
-        let m0 = self.bank.now() - self.bank.window_len() as u64;
-        let m0_lag = m0.checked_sub(span as u64)?;
-        // Uncorrected: the advance of each absolute-phase correlator.
-        let mut delta = [0.0f64; 2];
-        for n in 0..2 {
-            let z = cmul(now[n], cconj(lag[n]));
-            delta[n] = z.1.atan2(z.0) / span;
-        }
-        for _ in 0..2 {
-            let b = self.solve(t, now, m0, delta)?;
-            let b_lag = self.solve(t, lag, m0_lag, delta)?;
-            for n in 0..2 {
-                let z = cmul(b[n], cconj(b_lag[n]));
-                let adv = z.1.atan2(z.0) - self.omega(t[n]) * span;
-                let wrapped = adv - std::f64::consts::TAU * (adv / std::f64::consts::TAU).round();
-                delta[n] = wrapped / span;
-            }
-        }
-        let b = self.solve(t, now, m0, delta)?;
-        Some((b, delta))
-    }
-
-    /// Solve `X_rel,i = Σ_k B_k·Ŵ(ω_k + δ_k − ω_i)` for `B` (Cramer's rule).
-    fn solve(&self, t: [usize; 2], x: [C64; 2], m0: u64, delta: [f64; 2]) -> Option<[C64; 2]> {
-        let mut xr = [(0.0, 0.0); 2];
-        for n in 0..2 {
-            let (c, s) = phasor::unit(phasor::phase_index(self.d.tones[t[n]], m0));
-            xr[n] = cmul(x[n], (c as f64, s as f64));
-        }
-        let om = [self.omega(t[0]), self.omega(t[1])];
-        let m00 = self.window_response(delta[0]);
-        let m11 = self.window_response(delta[1]);
-        let m01 = self.window_response(om[1] + delta[1] - om[0]);
-        let m10 = self.window_response(om[0] + delta[0] - om[1]);
-        let a = cmul(m00, m11);
-        let c = cmul(m01, m10);
-        let det = (a.0 - c.0, a.1 - c.1);
-        let dd = cabs2(det);
-        if dd < 1e-12 * cabs2(a).max(1e-300) {
-            return None;
-        }
-        let inv = (det.0 / dd, -det.1 / dd);
-        let p = cmul(xr[0], m11);
-        let q = cmul(xr[1], m01);
-        let b0 = cmul((p.0 - q.0, p.1 - q.1), inv);
-        let p = cmul(xr[1], m00);
-        let q = cmul(xr[0], m10);
-        let b1 = cmul((p.0 - q.0, p.1 - q.1), inv);
-        Some([b0, b1])
-    }
-
-    /// Window response `Σ w[i] e^{jθi}` at offset θ (rad/sample).
-    fn window_response(&self, theta: f64) -> C64 {
-        let w = self.bank.window_len() as f64;
-        let g = |th: f64| -> C64 {
-            if th.abs() < 1e-9 {
-                return (w, 0.0);
-            }
-            // (1 − e^{jθW}) / (1 − e^{jθ})
-            let num = (1.0 - (th * w).cos(), -(th * w).sin());
-            let den = (1.0 - th.cos(), -th.sin());
-            let dd = cabs2(den);
-            let q = cmul(num, cconj(den));
-            (q.0 / dd, q.1 / dd)
-        };
-        match self.d.window {
-            Window::Rect => g(theta),
-            Window::Hann => {
-                let a = g(theta);
-                let b = g(theta + self.delta_rad);
-                let c = g(theta - self.delta_rad);
-                (
-                    0.5 * a.0 - 0.25 * (b.0 + c.0),
-                    0.5 * a.1 - 0.25 * (b.1 + c.1),
-                )
-            }
-        }
-    }
-
-    /// Rebuild the two tones over the window and compare, quarter by quarter.
-    fn fits(&self, tones: [usize; 2], delta: [f64; 2], b: [C64; 2], sigma2_in: f64) -> bool {
-        let w = self.bank.window_len();
-        let mut z = [(2.0 * b[0].0, 2.0 * b[0].1), (2.0 * b[1].0, 2.0 * b[1].1)];
-        let mut step = [(0.0, 0.0); 2];
-        for n in 0..2 {
-            let omega = self.omega(tones[n]) + delta[n];
-            step[n] = (omega.cos(), omega.sin());
-        }
-        let samples = &self.hist[self.hpos..self.hpos + w];
-        let quarter = w / 4;
-        let mut resid = [0.0f64; 4];
-        let mut model = [0.0f64; 4];
-        for (i, &s) in samples.iter().enumerate() {
-            let m = z[0].0 + z[1].0;
-            let e = s as f64 - m;
-            let q = (i / quarter).min(3);
-            resid[q] += e * e;
-            model[q] += m * m;
-            z[0] = cmul(z[0], step[0]);
-            z[1] = cmul(z[1], step[1]);
-        }
-        let mean = model.iter().sum::<f64>() / 4.0;
-        // Residual the noise may explain: only noise that is both stationary (the minimum-
-        // statistics floor) and white across the receiver's band (what the correlators see
-        // beyond the two-tone model) counts. A chord's steady extra note is not white in-band;
-        // speech is not stationary; white noise is both.
+        let (_, median, _) = r2[..nb].select_nth_unstable_by(nb / 2, f64::total_cmp);
+        let sigma2_in = *median / std::f64::consts::LN_2 / wf;
+        // 6. Time-domain fit. Residual the noise may explain: only noise that is both stationary
+        // (the minimum-statistics floor) and white across the band (the residual bins) counts.
+        // A chord's steady extra note is not white in-band; speech is not stationary.
         let sigma2 = (self.floor.get() / NoiseFloor::BIAS).min(sigma2_in);
-        let noise = self.d.fit_noise * sigma2 * quarter as f64;
-        (0..4).all(|q| resid[q] <= self.d.fit_ratio * model[q].max(self.d.fit_floor * mean) + noise)
-    }
-
-    /// `|S_f − model_f|²` for every bank frequency: what the rectangular correlators see once the
-    /// two-tone model is subtracted (the model's response, image included, computed exactly).
-    fn residual_bins(&self, tones: [usize; 2], delta: [f64; 2], b: [C64; 2], out: &mut [f64]) {
-        let w = self.bank.window_len() as f64;
-        let m0 = self.bank.now() - self.bank.window_len() as u64;
-        let g = |th: f64| -> C64 {
-            if th.abs() < 1e-9 {
-                return (w, 0.0);
-            }
-            let num = (1.0 - (th * w).cos(), -(th * w).sin());
-            let den = (1.0 - th.cos(), -th.sin());
-            let dd = cabs2(den);
-            let q = cmul(num, cconj(den));
-            (q.0 / dd, q.1 / dd)
-        };
-        for (k, &hz) in self.bank.freqs().iter().enumerate() {
-            let wf = std::f64::consts::TAU * hz as f64 / SAMPLE_RATE as f64;
-            let mut m = (0.0, 0.0);
-            for n in 0..2 {
-                let om = self.omega(tones[n]) + delta[n];
-                let a = cmul(b[n], g(om - wf));
-                let c = cmul(cconj(b[n]), g(-om - wf));
-                m.0 += a.0 + c.0;
-                m.1 += a.1 + c.1;
-            }
-            let (c, s) = phasor::unit(phasor::phase_index(hz, m0));
-            let rel = cmul(self.bank.rect(k), (c as f64, s as f64));
-            out[k] = cabs2((rel.0 - m.0, rel.1 - m.1));
+        let samples = &self.hist[self.hpos..self.hpos + w];
+        if !self.fit.fits(
+            samples,
+            &tones,
+            self.d.fit_ratio,
+            self.d.fit_floor,
+            self.d.fit_noise * sigma2,
+        ) {
+            return None;
         }
+        self.last_power = p[i] + p[j];
+        Some(code)
     }
 
     fn debounce(&mut self, q: Option<u8>, sink: &mut impl FnMut(ToneEvent)) {
@@ -529,6 +397,7 @@ impl PairReceiver {
                     });
                 }
                 self.held = Some(c);
+                self.held_power = self.last_power;
                 self.held_start = self.cand_first.saturating_sub(w);
                 self.held_last = now;
                 self.misses = 0;
