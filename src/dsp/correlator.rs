@@ -42,11 +42,20 @@ pub struct CorrelatorBank {
     ker: Vec<f32>,
     /// Lanes per kernel row (2·F rounded up).
     lanes: usize,
-    /// Running block sums, same layout as a kernel row.
+    /// The block's partial sums, same layout as a kernel row.
     acc: Vec<f32>,
-    /// Absolute-phase partial sums of the last `blocks` blocks, `[b·F + f]`.
-    ring: Vec<C64>,
-    sum: Vec<C64>,
+    /// The current block's samples.
+    stage: Vec<f32>,
+    /// Absolute-phase partial sums of the last `blocks` blocks, `[b·F + f]`, and their total.
+    ring_re: Vec<f32>,
+    ring_im: Vec<f32>,
+    sum_re: Vec<f32>,
+    sum_im: Vec<f32>,
+    /// `e^{−jωm}` at the next block's start `m`, and its advance per block `e^{−jωH}`.
+    rot_re: Vec<f32>,
+    rot_im: Vec<f32>,
+    step_re: Vec<f32>,
+    step_im: Vec<f32>,
     /// Mean square per block and its window sum.
     energy_ring: Vec<f64>,
     acc_energy: f32,
@@ -55,10 +64,6 @@ pub struct CorrelatorBank {
     in_block: usize,
     /// Absolute index of the next sample.
     n: u64,
-    /// Per frequency: phase index of the current block's first sample, and its advance per block
-    /// (kept incrementally: no division on the hot path).
-    block_phase: Vec<u32>,
-    block_step: Vec<u32>,
     /// Phase index of `Δ·n` for the Hann combination (`Δ·W = 8000`, so `e^{−jΔm0} = e^{−jΔn}`).
     delta_phase: u32,
     delta_step: u32,
@@ -88,19 +93,27 @@ impl CorrelatorBank {
             ker,
             lanes,
             acc: vec![0.0; lanes],
-            ring: vec![(0.0, 0.0); blocks * f],
-            sum: vec![(0.0, 0.0); f],
+            stage: vec![0.0; hop],
+            ring_re: vec![0.0; blocks * f],
+            ring_im: vec![0.0; blocks * f],
+            sum_re: vec![0.0; f],
+            sum_im: vec![0.0; f],
+            rot_re: vec![1.0; f],
+            rot_im: vec![0.0; f],
+            step_re: freqs
+                .iter()
+                .map(|&hz| phasor::unit(phasor::phase_index(hz, hop as u64)).0 as f32)
+                .collect(),
+            step_im: freqs
+                .iter()
+                .map(|&hz| -phasor::unit(phasor::phase_index(hz, hop as u64)).1 as f32)
+                .collect(),
             energy_ring: vec![0.0; blocks],
             acc_energy: 0.0,
             energy_sum: 0.0,
             ring_pos: 0,
             in_block: 0,
             n: 0,
-            block_phase: vec![0; f],
-            block_step: freqs
-                .iter()
-                .map(|&hz| phasor::phase_index(hz, hop as u64))
-                .collect(),
             delta_phase: 0,
             delta_step: phasor::phase_index(
                 crate::units::SAMPLE_RATE / (hop * blocks) as u32,
@@ -130,58 +143,77 @@ impl CorrelatorBank {
     /// Push one sample. Returns true when a hop ends (new window sums are ready).
     #[inline]
     pub fn push(&mut self, x: f32) -> bool {
-        let base = self.in_block * self.lanes;
-        let row = &self.ker[base..base + self.lanes];
-        for (a, k) in self
-            .acc
-            .chunks_exact_mut(LANES)
-            .zip(row.chunks_exact(LANES))
-        {
-            for l in 0..LANES {
-                a[l] += x * k[l];
-            }
-        }
+        self.stage[self.in_block] = x;
         self.acc_energy += x * x;
         self.in_block += 1;
         self.n += 1;
         if self.in_block < self.hop {
             return false;
         }
+        self.accumulate();
         self.end_block();
         true
+    }
+
+    /// The block's partial sums: for each group of [`LANES`] accumulators, run the whole block
+    /// through registers (kernel row `i` times sample `i`), so accumulators never touch memory
+    /// between samples. Same additions in the same order as sample-by-sample accumulation.
+    fn accumulate(&mut self) {
+        let lanes = self.lanes;
+        let block = &self.stage[..self.hop];
+        for (c, out) in self.acc.chunks_exact_mut(LANES).enumerate() {
+            let mut a = [0.0f32; LANES];
+            for (i, &x) in block.iter().enumerate() {
+                let k = &self.ker[i * lanes + c * LANES..i * lanes + c * LANES + LANES];
+                for l in 0..LANES {
+                    a[l] += x * k[l];
+                }
+            }
+            out.copy_from_slice(&a);
+        }
     }
 
     fn end_block(&mut self) {
         let f = self.freqs.len();
         let slot = self.ring_pos * f;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
+        // Structure of arrays, f32: the compiler vectorises this across frequencies.
+        let ring_re = &mut self.ring_re[slot..slot + f];
+        let ring_im = &mut self.ring_im[slot..slot + f];
         for k in 0..f {
-            let (c, s) = self.table[self.block_phase[k] as usize];
-            self.block_phase[k] = phasor::advance(self.block_phase[k], self.block_step[k]);
-            let rot = (c, -s);
-            let p = cmul((self.acc[2 * k] as f64, self.acc[2 * k + 1] as f64), rot);
-            let old = self.ring[slot + k];
-            self.sum[k].0 += p.0 - old.0;
-            self.sum[k].1 += p.1 - old.1;
-            self.ring[slot + k] = p;
+            let (ar, ai) = (self.acc[2 * k], self.acc[2 * k + 1]);
+            let (rr, ri) = (self.rot_re[k], self.rot_im[k]);
+            let pr = ar * rr - ai * ri;
+            let pi = ar * ri + ai * rr;
+            self.sum_re[k] += pr - ring_re[k];
+            self.sum_im[k] += pi - ring_im[k];
+            ring_re[k] = pr;
+            ring_im[k] = pi;
+            // Rotate to the next block's start: e^{−jω(m+H)} = e^{−jωm}·e^{−jωH}.
+            let (sr, si) = (self.step_re[k], self.step_im[k]);
+            self.rot_re[k] = rr * sr - ri * si;
+            self.rot_im[k] = rr * si + ri * sr;
         }
-        self.acc.fill(0.0);
         let e = self.acc_energy as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
         self.acc_energy = 0.0;
         self.ring_pos = (self.ring_pos + 1) % self.blocks;
         self.in_block = 0;
-        // Re-anchor the running sums once per window so f64 rounding never accumulates.
+        // Once per window: re-add the sums from the ring and re-take each rotation from the exact
+        // table, so f32 rounding never accumulates, however long the stream.
         if self.ring_pos == 0 {
             for k in 0..f {
-                let mut s = (0.0, 0.0);
+                let (mut sr, mut si) = (0.0f32, 0.0f32);
                 for b in 0..self.blocks {
-                    let p = self.ring[b * f + k];
-                    s.0 += p.0;
-                    s.1 += p.1;
+                    sr += self.ring_re[b * f + k];
+                    si += self.ring_im[b * f + k];
                 }
-                self.sum[k] = s;
+                self.sum_re[k] = sr;
+                self.sum_im[k] = si;
+                let (c, s) = self.table[phasor::phase_index(self.freqs[k], self.n) as usize];
+                self.rot_re[k] = c as f32;
+                self.rot_im[k] = -s as f32;
             }
             self.energy_sum = self.energy_ring.iter().sum();
         }
@@ -189,7 +221,7 @@ impl CorrelatorBank {
 
     /// Rectangular window sum at bank frequency index `k` (absolute phase).
     pub fn rect(&self, k: usize) -> C64 {
-        self.sum[k]
+        (self.sum_re[k] as f64, self.sum_im[k] as f64)
     }
 
     /// Hann-windowed correlator at bank index `k`, given the bank indices of `f − Δ` and `f + Δ`
@@ -199,9 +231,9 @@ impl CorrelatorBank {
         let (c, s) = self.table[self.delta_phase as usize];
         let e_minus = (c, -s);
         let e_plus = (c, s);
-        let a = self.sum[k];
-        let b = cmul(e_minus, self.sum[k_minus]);
-        let d = cmul(e_plus, self.sum[k_plus]);
+        let a = self.rect(k);
+        let b = cmul(e_minus, self.rect(k_minus));
+        let d = cmul(e_plus, self.rect(k_plus));
         (
             0.5 * a.0 - 0.25 * (b.0 + d.0),
             0.5 * a.1 - 0.25 * (b.1 + d.1),
@@ -216,15 +248,18 @@ impl CorrelatorBank {
     /// Return to the freshly constructed state.
     pub fn reset(&mut self) {
         self.acc.fill(0.0);
-        self.ring.fill((0.0, 0.0));
-        self.sum.fill((0.0, 0.0));
+        self.ring_re.fill(0.0);
+        self.ring_im.fill(0.0);
+        self.sum_re.fill(0.0);
+        self.sum_im.fill(0.0);
+        self.rot_re.fill(1.0);
+        self.rot_im.fill(0.0);
         self.energy_ring.fill(0.0);
         self.acc_energy = 0.0;
         self.energy_sum = 0.0;
         self.ring_pos = 0;
         self.in_block = 0;
         self.n = 0;
-        self.block_phase.fill(0);
         self.delta_phase = 0;
     }
 }
