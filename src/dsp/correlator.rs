@@ -37,10 +37,10 @@ pub struct CorrelatorBank {
     freqs: Vec<u32>,
     hop: usize,
     blocks: usize,
-    /// Block-relative kernel, row `i` = `[cos, −sin](2πf·i/8000)` for every f, interleaved and
-    /// padded to a multiple of [`LANES`] so the per-sample loop is whole SIMD vectors.
+    /// Block-relative kernel, row `i` = `cos(2πf·i/8000)` for every f, then `−sin(…)`, each half
+    /// padded to a multiple of [`LANES`] so the block loop is whole SIMD vectors.
     ker: Vec<f32>,
-    /// Lanes per kernel row (2·F rounded up).
+    /// Lanes per kernel row (2 × F rounded up to [`LANES`]).
     lanes: usize,
     /// The block's partial sums, same layout as a kernel row.
     acc: Vec<f32>,
@@ -77,13 +77,13 @@ impl CorrelatorBank {
         assert!(!freqs.is_empty() && hop > 0 && blocks > 0);
         phasor::init();
         let f = freqs.len();
-        let lanes = (2 * f).div_ceil(LANES) * LANES;
+        let lanes = 2 * f.div_ceil(LANES) * LANES;
         let mut ker = vec![0.0; hop * lanes];
         for i in 0..hop {
             for (k, &hz) in freqs.iter().enumerate() {
                 let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
-                ker[i * lanes + 2 * k] = c as f32;
-                ker[i * lanes + 2 * k + 1] = -s as f32;
+                ker[i * lanes + k] = c as f32;
+                ker[i * lanes + lanes / 2 + k] = -s as f32;
             }
         }
         CorrelatorBank {
@@ -177,22 +177,32 @@ impl CorrelatorBank {
         let f = self.freqs.len();
         let slot = self.ring_pos * f;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
-        // Structure of arrays, f32: the compiler vectorises this across frequencies.
+        // Structure of arrays, f32, every slice cut to length `f`: no bounds checks, so the
+        // compiler vectorises this across frequencies.
+        let fp = self.lanes / 2;
+        let acc_re = &self.acc[..f];
+        let acc_im = &self.acc[fp..fp + f];
         let ring_re = &mut self.ring_re[slot..slot + f];
         let ring_im = &mut self.ring_im[slot..slot + f];
+        let sum_re = &mut self.sum_re[..f];
+        let sum_im = &mut self.sum_im[..f];
+        let rot_re = &mut self.rot_re[..f];
+        let rot_im = &mut self.rot_im[..f];
+        let step_re = &self.step_re[..f];
+        let step_im = &self.step_im[..f];
         for k in 0..f {
-            let (ar, ai) = (self.acc[2 * k], self.acc[2 * k + 1]);
-            let (rr, ri) = (self.rot_re[k], self.rot_im[k]);
+            let (ar, ai) = (acc_re[k], acc_im[k]);
+            let (rr, ri) = (rot_re[k], rot_im[k]);
             let pr = ar * rr - ai * ri;
             let pi = ar * ri + ai * rr;
-            self.sum_re[k] += pr - ring_re[k];
-            self.sum_im[k] += pi - ring_im[k];
+            sum_re[k] += pr - ring_re[k];
+            sum_im[k] += pi - ring_im[k];
             ring_re[k] = pr;
             ring_im[k] = pi;
             // Rotate to the next block's start: e^{−jω(m+H)} = e^{−jωm}·e^{−jωH}.
-            let (sr, si) = (self.step_re[k], self.step_im[k]);
-            self.rot_re[k] = rr * sr - ri * si;
-            self.rot_im[k] = rr * si + ri * sr;
+            let (sr, si) = (step_re[k], step_im[k]);
+            rot_re[k] = rr * sr - ri * si;
+            rot_im[k] = rr * si + ri * sr;
         }
         let e = self.acc_energy as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
