@@ -32,6 +32,48 @@ pub fn cabs2(a: C64) -> f64 {
     a.0 * a.0 + a.1 * a.1
 }
 
+struct SlideIn<'a> {
+    acc_re: &'a [f32],
+    acc_im: &'a [f32],
+    step_re: &'a [f32],
+    step_im: &'a [f32],
+}
+
+/// Rotate the block's partial sums to absolute phase and slide them into the window sums, for
+/// every frequency at once. A separate function so each `&mut` slice is a distinct argument
+/// (LLVM then knows they do not alias and vectorises the loop); all slices are cut to one length
+/// so there are no bounds checks.
+#[allow(clippy::too_many_arguments)]
+fn slide_block(
+    i: SlideIn,
+    ring_re: &mut [f32],
+    ring_im: &mut [f32],
+    sum_re: &mut [f32],
+    sum_im: &mut [f32],
+    rot_re: &mut [f32],
+    rot_im: &mut [f32],
+) {
+    let f = ring_re.len();
+    let (acc_re, acc_im) = (&i.acc_re[..f], &i.acc_im[..f]);
+    let (step_re, step_im) = (&i.step_re[..f], &i.step_im[..f]);
+    let (ring_im, sum_re, sum_im) = (&mut ring_im[..f], &mut sum_re[..f], &mut sum_im[..f]);
+    let (rot_re, rot_im) = (&mut rot_re[..f], &mut rot_im[..f]);
+    for k in 0..f {
+        let (ar, ai) = (acc_re[k], acc_im[k]);
+        let (rr, ri) = (rot_re[k], rot_im[k]);
+        let pr = ar * rr - ai * ri;
+        let pi = ar * ri + ai * rr;
+        sum_re[k] += pr - ring_re[k];
+        sum_im[k] += pi - ring_im[k];
+        ring_re[k] = pr;
+        ring_im[k] = pi;
+        // Rotate to the next block's start: e^{−jω(m+H)} = e^{−jωm}·e^{−jωH}.
+        let (sr, si) = (step_re[k], step_im[k]);
+        rot_re[k] = rr * sr - ri * si;
+        rot_im[k] = rr * si + ri * sr;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CorrelatorBank {
     freqs: Vec<u32>,
@@ -177,33 +219,21 @@ impl CorrelatorBank {
         let f = self.freqs.len();
         let slot = self.ring_pos * f;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
-        // Structure of arrays, f32, every slice cut to length `f`: no bounds checks, so the
-        // compiler vectorises this across frequencies.
         let fp = self.lanes / 2;
-        let acc_re = &self.acc[..f];
-        let acc_im = &self.acc[fp..fp + f];
-        let ring_re = &mut self.ring_re[slot..slot + f];
-        let ring_im = &mut self.ring_im[slot..slot + f];
-        let sum_re = &mut self.sum_re[..f];
-        let sum_im = &mut self.sum_im[..f];
-        let rot_re = &mut self.rot_re[..f];
-        let rot_im = &mut self.rot_im[..f];
-        let step_re = &self.step_re[..f];
-        let step_im = &self.step_im[..f];
-        for k in 0..f {
-            let (ar, ai) = (acc_re[k], acc_im[k]);
-            let (rr, ri) = (rot_re[k], rot_im[k]);
-            let pr = ar * rr - ai * ri;
-            let pi = ar * ri + ai * rr;
-            sum_re[k] += pr - ring_re[k];
-            sum_im[k] += pi - ring_im[k];
-            ring_re[k] = pr;
-            ring_im[k] = pi;
-            // Rotate to the next block's start: e^{−jω(m+H)} = e^{−jωm}·e^{−jωH}.
-            let (sr, si) = (step_re[k], step_im[k]);
-            rot_re[k] = rr * sr - ri * si;
-            rot_im[k] = rr * si + ri * sr;
-        }
+        slide_block(
+            SlideIn {
+                acc_re: &self.acc[..f],
+                acc_im: &self.acc[fp..fp + f],
+                step_re: &self.step_re,
+                step_im: &self.step_im,
+            },
+            &mut self.ring_re[slot..slot + f],
+            &mut self.ring_im[slot..slot + f],
+            &mut self.sum_re,
+            &mut self.sum_im,
+            &mut self.rot_re,
+            &mut self.rot_im,
+        );
         let e = self.acc_energy as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
