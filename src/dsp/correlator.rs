@@ -280,6 +280,22 @@ impl CorrelatorBank {
         )
     }
 
+    /// [`CorrelatorBank::hann`] for several tones at once, `(k, k−Δ, k+Δ)` each.
+    pub fn hann_many(&self, idx: &[(usize, usize, usize)], out: &mut [C64]) {
+        let (c, s) = self.table[self.delta_phase as usize];
+        let e_minus = (c, -s);
+        let e_plus = (c, s);
+        for (o, &(k, km, kp)) in out.iter_mut().zip(idx) {
+            let a = self.rect(k);
+            let b = cmul(e_minus, self.rect(km));
+            let d = cmul(e_plus, self.rect(kp));
+            *o = (
+                0.5 * a.0 - 0.25 * (b.0 + d.0),
+                0.5 * a.1 - 0.25 * (b.1 + d.1),
+            );
+        }
+    }
+
     /// Mean square of the samples in the current window.
     pub fn mean_square(&self) -> f64 {
         (self.energy_sum / self.window_len() as f64).max(0.0)

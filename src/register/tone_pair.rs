@@ -241,23 +241,29 @@ impl PairReceiver {
         let nt = self.d.tones.len();
         let slot = self.frame % (MAX_LAG + 1);
         self.frame += 1;
-        let mut p = [0.0f64; MAX_TONES];
-        for (t, &(k, km, kp)) in self.idx[..nt].iter().enumerate() {
-            let x = match self.d.window {
-                Window::Hann => self.bank.hann(k, km, kp),
-                Window::Rect => self.bank.rect(k),
-            };
-            self.xhist[slot][t] = x;
-            p[t] = self.power_of(x);
-        }
         if self.bank.now() < self.bank.window_len() as u64 {
             return None;
         }
-        // 1. Energy gate.
+        // 1. Energy gate (before any correlator is combined: most audio stops here).
         let ms = self.bank.mean_square();
         self.floor.push(ms);
-        if ms < 2.0 * self.min_power * 0.5 {
+        if ms < self.min_power {
+            // Too quiet for two tones at the minimum level; the frequency test of a later frame
+            // that looks back here will see no phase and fail, which it should.
+            self.xhist[slot] = [(0.0, 0.0); MAX_TONES];
             return None;
+        }
+        let mut p = [0.0f64; MAX_TONES];
+        match self.d.window {
+            Window::Hann => self.bank.hann_many(&self.idx[..nt], &mut self.xhist[slot][..nt]),
+            Window::Rect => {
+                for (t, &(k, _, _)) in self.idx[..nt].iter().enumerate() {
+                    self.xhist[slot][t] = self.bank.rect(k);
+                }
+            }
+        }
+        for t in 0..nt {
+            p[t] = self.power_of(self.xhist[slot][t]);
         }
         // 2. Pair selection.
         let (i, j) = match self.d.grouping {
