@@ -185,10 +185,25 @@ impl CorrelatorBank {
     /// Push one sample. Returns true when a hop ends (new window sums are ready).
     #[inline]
     pub fn push(&mut self, x: f32) -> bool {
-        self.stage[self.in_block] = x;
-        self.acc_energy += x * x;
-        self.in_block += 1;
-        self.n += 1;
+        self.push_slice(&[x])
+    }
+
+    /// Samples that still fit in the current block.
+    pub fn room(&self) -> usize {
+        self.hop - self.in_block
+    }
+
+    /// Push up to [`CorrelatorBank::room`] samples. Returns true when they complete a block (new
+    /// window sums are ready).
+    ///
+    /// # Panics
+    /// If `xs` is longer than the room left in the block.
+    #[inline]
+    pub fn push_slice(&mut self, xs: &[f32]) -> bool {
+        let end = self.in_block + xs.len();
+        self.stage[self.in_block..end].copy_from_slice(xs);
+        self.in_block = end;
+        self.n += xs.len() as u64;
         if self.in_block < self.hop {
             return false;
         }
@@ -201,6 +216,8 @@ impl CorrelatorBank {
     /// through registers (kernel row `i` times sample `i`), so accumulators never touch memory
     /// between samples. Same additions in the same order as sample-by-sample accumulation.
     fn accumulate(&mut self) {
+        // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
+        self.acc_energy = self.stage[..self.hop].iter().map(|x| x * x).sum();
         let lanes = self.lanes;
         let block = &self.stage[..self.hop];
         for (c, out) in self.acc.chunks_exact_mut(LANES).enumerate() {
@@ -243,14 +260,17 @@ impl CorrelatorBank {
         // Once per window: re-add the sums from the ring and re-take each rotation from the exact
         // table, so f32 rounding never accumulates, however long the stream.
         if self.ring_pos == 0 {
-            for k in 0..f {
-                let (mut sr, mut si) = (0.0f32, 0.0f32);
-                for b in 0..self.blocks {
-                    sr += self.ring_re[b * f + k];
-                    si += self.ring_im[b * f + k];
+            self.sum_re.fill(0.0);
+            self.sum_im.fill(0.0);
+            for (re, im) in self.ring_re.chunks_exact(f).zip(self.ring_im.chunks_exact(f)) {
+                for (s, &v) in self.sum_re.iter_mut().zip(re) {
+                    *s += v;
                 }
-                self.sum_re[k] = sr;
-                self.sum_im[k] = si;
+                for (s, &v) in self.sum_im.iter_mut().zip(im) {
+                    *s += v;
+                }
+            }
+            for k in 0..f {
                 let (c, s) = self.table[phasor::phase_index(self.freqs[k], self.n) as usize];
                 self.rot_re[k] = c as f32;
                 self.rot_im[k] = -s as f32;

@@ -103,6 +103,7 @@ pub enum ToneEvent {
 const MAX_TONES: usize = 8;
 const MAX_LAG: usize = 4;
 const MAX_BANK: usize = 3 * MAX_TONES;
+const MAX_HOP: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct PairReceiver {
@@ -141,6 +142,7 @@ impl PairReceiver {
     /// On a design that breaks the construction contract (too many tones, lag too long).
     pub fn new(d: PairDesign) -> Self {
         assert!(d.tones.len() <= MAX_TONES && d.freq_lag <= MAX_LAG && d.freq_lag > 0);
+        assert!(d.hop <= MAX_HOP);
         let w = d.hop * d.blocks;
         let delta = SAMPLE_RATE / w as u32;
         let mut freqs: Vec<u32> = Vec::new();
@@ -206,12 +208,26 @@ impl PairReceiver {
     /// Feed any number of samples; events go to `sink` in time order.
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
         let w = self.bank.window_len();
-        for &s in samples {
-            let x = s as f32;
-            self.hist[self.hpos] = x;
-            self.hist[self.hpos + w] = x;
-            self.hpos = if self.hpos + 1 == w { 0 } else { self.hpos + 1 };
-            if self.bank.push(x) {
+        let mut rest = samples;
+        let mut buf = [0.0f32; MAX_HOP];
+        while !rest.is_empty() {
+            // Up to the end of the current block, at once.
+            let n = rest.len().min(self.bank.room());
+            let xs = &mut buf[..n];
+            for (x, &s) in xs.iter_mut().zip(&rest[..n]) {
+                *x = s as f32;
+            }
+            // History ring, written twice so the window is always one contiguous slice.
+            let first = n.min(w - self.hpos);
+            self.hist[self.hpos..self.hpos + first].copy_from_slice(&xs[..first]);
+            self.hist[self.hpos + w..self.hpos + w + first].copy_from_slice(&xs[..first]);
+            if first < n {
+                self.hist[..n - first].copy_from_slice(&xs[first..]);
+                self.hist[w..w + n - first].copy_from_slice(&xs[first..]);
+            }
+            self.hpos = (self.hpos + n) % w;
+            rest = &rest[n..];
+            if self.bank.push_slice(xs) {
                 let q = self.qualify();
                 self.debounce(q, sink);
             }
