@@ -5,5 +5,6 @@ mod support;
 mod cli;
 mod dtmf_conformance;
 mod mf_conformance;
+mod regression;
 mod talkoff;
 mod wav_io;

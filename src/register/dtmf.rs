@@ -76,9 +76,9 @@ pub fn dtmf_design() -> PairDesign {
         freq_tol: 0.025,
         freq_tol_hz: 0.0,
         freq_lag: 2,
-        fit_ratio: 0.2,
+        fit_ratio: 0.1,
         fit_floor: 0.4,
-        report_frames: 7,
+        report_frames: 6,
         fit_noise: 2.2,
         release_frames: 45,
     }
