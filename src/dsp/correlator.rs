@@ -262,7 +262,11 @@ impl CorrelatorBank {
         if self.ring_pos == 0 {
             self.sum_re.fill(0.0);
             self.sum_im.fill(0.0);
-            for (re, im) in self.ring_re.chunks_exact(f).zip(self.ring_im.chunks_exact(f)) {
+            for (re, im) in self
+                .ring_re
+                .chunks_exact(f)
+                .zip(self.ring_im.chunks_exact(f))
+            {
                 for (s, &v) in self.sum_re.iter_mut().zip(re) {
                     *s += v;
                 }

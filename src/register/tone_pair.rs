@@ -11,17 +11,24 @@
 //! 4. frequency — each tone's frequency, measured from the phase advance of its absolute-phase
 //!    correlator between frames `lag` hops apart, within `freq_tol` of nominal (a 10 ms window
 //!    cannot reject a 5 % offset by magnitude; the phase can);
-//! 5. time-domain fit — the two tones are rebuilt from their phasors (the window's response at the
-//!    measured offset divided out) and the residual in each quarter of the window must be small
-//!    next to the model. This is what rejects speech and music, and what makes the minimum
-//!    duration sharp: a window that is not full of a steady two-tone signal fails it.
+//! 5. residual spectrum — the fitted two-tone model is subtracted from every correlator of the
+//!    bank: no third component within `residual_third_db`, and the median gives the white-noise
+//!    level in the band;
+//! 6. time-domain fit — the two tones are rebuilt from their phasors and the residual in each
+//!    quarter of the window must be small next to the model, allowing only for noise that is both
+//!    white in-band and stationary. This is what rejects speech and music, and what makes the
+//!    minimum duration sharp: a window that is not full of a steady two-tone signal fails it.
 //!
-//! A code is *reported* after `report_frames` consecutive qualifying frames with the same pair, and
-//! *released* after `release_frames` frames without it. The debounce, per frame (`Q` = qualifies):
+//! Steps 4–6 are in [`super::pair_fit`].
+//!
+//! A code is *reported* after `report_frames` consecutive qualifying frames with the same pair;
+//! while held it continues on the cheap tests (1–3) alone as long as the pair keeps 80 % of its
+//! power; it is *released* after `release_frames` frames without it. Per frame (`Q` = qualifies),
+//! MF (report 3, release 12):
 //!
 //! ```text
-//! frames:  . . Q Q Q Q Q Q Q . . . . . . . Q Q Q
-//!                  ^ report (3rd Q, MF)         ^ release after 6 misses, then re-armed
+//! frames:  . . Q Q Q Q Q Q Q . . . . . . . . . . . . . . Q Q Q
+//!                  ^ report (3rd Q)         release ^      ^ re-armed: a new report
 //! ```
 //!
 //! Time is counted in samples from the start of the stream; events carry sample indices. Any chunk
@@ -271,7 +278,9 @@ impl PairReceiver {
         }
         let mut p = [0.0f64; MAX_TONES];
         match self.d.window {
-            Window::Hann => self.bank.hann_many(&self.idx[..nt], &mut self.xhist[slot][..nt]),
+            Window::Hann => self
+                .bank
+                .hann_many(&self.idx[..nt], &mut self.xhist[slot][..nt]),
             Window::Rect => {
                 for (t, &(k, _, _)) in self.idx[..nt].iter().enumerate() {
                     self.xhist[slot][t] = self.bank.rect(k);
