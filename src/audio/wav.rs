@@ -48,6 +48,9 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Err(bad(path, "not a WAV file (no RIFF/WAVE header)"));
     }
+    if let Some(audio) = pcm16_at_8k(path, bytes)? {
+        return Ok(audio);
+    }
     let (rate, chans, damaged) = match fmt_tag(bytes) {
         Some((7, ch, rate)) => {
             let (c, d) = g711_channels(path, bytes, Law::Ulaw, ch)?;
@@ -86,6 +89,49 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
         source_rate: rate,
         damaged: damaged.map(|m| format!("{}: {m}", path.display())),
     })
+}
+
+/// Fast path for the engine's own format (plain PCM, 16-bit, 8 kHz): straight to `i16` channels,
+/// no float round trip. `None` for anything else (hound and the resampler take it). Measured: the
+/// float path cost as much as the MF receiver on a 32-trunk file.
+fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
+    let Some((off, len)) = find_chunk(bytes, b"fmt ") else {
+        return Ok(None);
+    };
+    if len < 16 {
+        return Ok(None);
+    }
+    let f = &bytes[off..];
+    let tag = u16::from_le_bytes([f[0], f[1]]);
+    let ch = u16::from_le_bytes([f[2], f[3]]) as usize;
+    let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
+    let bits = u16::from_le_bytes([f[14], f[15]]);
+    if tag != 1 || bits != 16 || rate != SAMPLE_RATE || ch == 0 {
+        return Ok(None);
+    }
+    let (off, len, declared) =
+        find_chunk_declared(bytes, b"data").ok_or_else(|| bad(path, "no data chunk"))?;
+    let frame = 2 * ch;
+    let frames = len / frame;
+    let data = &bytes[off..off + frames * frame];
+    let mut channels: Vec<Vec<i16>> = vec![Vec::with_capacity(frames); ch];
+    for fr in data.chunks_exact(frame) {
+        for (c, s) in channels.iter_mut().zip(fr.chunks_exact(2)) {
+            c.push(i16::from_le_bytes([s[0], s[1]]));
+        }
+    }
+    let damaged = (declared > len || len % frame != 0).then(|| {
+        format!(
+            "{}: truncated: data chunk declares {} frames, {frames} complete frames present",
+            path.display(),
+            declared / frame
+        )
+    });
+    Ok(Some(Audio {
+        channels,
+        source_rate: rate,
+        damaged,
+    }))
 }
 
 /// `(format tag, channels, rate)` from the `fmt ` chunk, if one can be found.
