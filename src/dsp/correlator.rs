@@ -98,10 +98,15 @@ pub struct CorrelatorBank {
     rot_im: Vec<f32>,
     step_re: Vec<f32>,
     step_im: Vec<f32>,
-    /// Mean square per block and its window sum.
+    /// Energy per block and its window sum.
     energy_ring: Vec<f64>,
-    acc_energy: f32,
     energy_sum: f64,
+    /// The last `W` samples, twice over (`hist[hpos..hpos+W]` is the window, oldest first).
+    hist: Vec<f32>,
+    hpos: usize,
+    /// Below this window mean square the sums are not maintained (see `with_gate`).
+    gate: f64,
+    valid: bool,
     ring_pos: usize,
     in_block: usize,
     /// Absolute index of the next sample.
@@ -151,8 +156,11 @@ impl CorrelatorBank {
                 .map(|&hz| -phasor::unit(phasor::phase_index(hz, hop as u64)).1 as f32)
                 .collect(),
             energy_ring: vec![0.0; blocks],
-            acc_energy: 0.0,
             energy_sum: 0.0,
+            hist: vec![0.0; 2 * hop * blocks],
+            hpos: 0,
+            gate: 0.0,
+            valid: true,
             ring_pos: 0,
             in_block: 0,
             n: 0,
@@ -163,6 +171,16 @@ impl CorrelatorBank {
             ),
             table: phasor::table(),
         }
+    }
+
+    /// Maintain the sums only while the window's mean square is at least `gate` (16-bit units²):
+    /// a receiver that ignores quieter windows anyway saves the whole correlator cost there, and
+    /// the window is rebuilt from the history when the level comes back. Results are identical for
+    /// any chunking, because the decision is taken on block boundaries of absolute time.
+    pub fn with_gate(mut self, gate: f64) -> Self {
+        self.gate = gate;
+        self.valid = gate <= 0.0;
+        self
     }
 
     pub fn window_len(&self) -> usize {
@@ -200,30 +218,46 @@ impl CorrelatorBank {
     /// If `xs` is longer than the room left in the block.
     #[inline]
     pub fn push_slice(&mut self, xs: &[f32]) -> bool {
+        let w = self.window_len();
         let end = self.in_block + xs.len();
         self.stage[self.in_block..end].copy_from_slice(xs);
+        // History ring, written twice so the window is always one contiguous slice.
+        let first = xs.len().min(w - self.hpos);
+        self.hist[self.hpos..self.hpos + first].copy_from_slice(&xs[..first]);
+        self.hist[self.hpos + w..self.hpos + w + first].copy_from_slice(&xs[..first]);
+        if first < xs.len() {
+            let rest = &xs[first..];
+            self.hist[..rest.len()].copy_from_slice(rest);
+            self.hist[w..w + rest.len()].copy_from_slice(rest);
+        }
+        self.hpos = (self.hpos + xs.len()) % w;
         self.in_block = end;
         self.n += xs.len() as u64;
         if self.in_block < self.hop {
             return false;
         }
-        self.accumulate();
         self.end_block();
         true
     }
 
-    /// The block's partial sums: for each group of [`LANES`] accumulators, run the whole block
-    /// through registers (kernel row `i` times sample `i`), so accumulators never touch memory
-    /// between samples. Same additions in the same order as sample-by-sample accumulation.
-    fn accumulate(&mut self) {
-        // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
-        self.acc_energy = self.stage[..self.hop].iter().map(|x| x * x).sum();
-        let lanes = self.lanes;
-        let block = &self.stage[..self.hop];
-        for (c, out) in self.acc.chunks_exact_mut(LANES).enumerate() {
+    /// The last `W` samples, oldest first.
+    pub fn window(&self) -> &[f32] {
+        &self.hist[self.hpos..self.hpos + self.window_len()]
+    }
+
+    /// Whether the correlator sums describe the current window (see [`CorrelatorBank::with_gate`]).
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    /// One block's partial sums into `acc`: for each group of [`LANES`] accumulators, run the
+    /// block through registers (kernel row `i` times sample `i`), so accumulators never touch
+    /// memory between samples.
+    fn accumulate(ker: &[f32], lanes: usize, block: &[f32], acc: &mut [f32]) {
+        for (c, out) in acc.chunks_exact_mut(LANES).enumerate() {
             let mut a = [0.0f32; LANES];
             for (i, &x) in block.iter().enumerate() {
-                let k = &self.ker[i * lanes + c * LANES..i * lanes + c * LANES + LANES];
+                let k = &ker[i * lanes + c * LANES..i * lanes + c * LANES + LANES];
                 for l in 0..LANES {
                     a[l] += x * k[l];
                 }
@@ -234,9 +268,34 @@ impl CorrelatorBank {
 
     fn end_block(&mut self) {
         let f = self.freqs.len();
-        let slot = self.ring_pos * f;
+        // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
+        let e = self.stage[..self.hop].iter().map(|x| x * x).sum::<f32>() as f64;
+        self.energy_sum += e - self.energy_ring[self.ring_pos];
+        self.energy_ring[self.ring_pos] = e;
+        let slot = self.ring_pos;
+        self.ring_pos = (self.ring_pos + 1) % self.blocks;
+        self.in_block = 0;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
+        if self.ring_pos == 0 {
+            self.energy_sum = self.energy_ring.iter().sum();
+        }
+        if self.mean_square() < self.gate {
+            // Nobody will read the sums for this window: skip the work, rebuild when needed.
+            self.valid = false;
+            return;
+        }
+        if !self.valid {
+            self.rebuild();
+            return;
+        }
+        Self::accumulate(
+            &self.ker,
+            self.lanes,
+            &self.stage[..self.hop],
+            &mut self.acc,
+        );
         let fp = self.lanes / 2;
+        let o = slot * f;
         slide_block(
             SlideIn {
                 acc_re: &self.acc[..f],
@@ -244,43 +303,72 @@ impl CorrelatorBank {
                 step_re: &self.step_re,
                 step_im: &self.step_im,
             },
-            &mut self.ring_re[slot..slot + f],
-            &mut self.ring_im[slot..slot + f],
+            &mut self.ring_re[o..o + f],
+            &mut self.ring_im[o..o + f],
             &mut self.sum_re,
             &mut self.sum_im,
             &mut self.rot_re,
             &mut self.rot_im,
         );
-        let e = self.acc_energy as f64;
-        self.energy_sum += e - self.energy_ring[self.ring_pos];
-        self.energy_ring[self.ring_pos] = e;
-        self.acc_energy = 0.0;
-        self.ring_pos = (self.ring_pos + 1) % self.blocks;
-        self.in_block = 0;
         // Once per window: re-add the sums from the ring and re-take each rotation from the exact
         // table, so f32 rounding never accumulates, however long the stream.
         if self.ring_pos == 0 {
-            self.sum_re.fill(0.0);
-            self.sum_im.fill(0.0);
-            for (re, im) in self
-                .ring_re
-                .chunks_exact(f)
-                .zip(self.ring_im.chunks_exact(f))
-            {
-                for (s, &v) in self.sum_re.iter_mut().zip(re) {
-                    *s += v;
-                }
-                for (s, &v) in self.sum_im.iter_mut().zip(im) {
-                    *s += v;
-                }
-            }
-            for k in 0..f {
-                let (c, s) = self.table[phasor::phase_index(self.freqs[k], self.n) as usize];
-                self.rot_re[k] = c as f32;
-                self.rot_im[k] = -s as f32;
-            }
-            self.energy_sum = self.energy_ring.iter().sum();
+            self.resum();
+            self.reset_rotation();
         }
+    }
+
+    fn resum(&mut self) {
+        let f = self.freqs.len();
+        self.sum_re.fill(0.0);
+        self.sum_im.fill(0.0);
+        for (re, im) in self
+            .ring_re
+            .chunks_exact(f)
+            .zip(self.ring_im.chunks_exact(f))
+        {
+            for (s, &v) in self.sum_re.iter_mut().zip(re) {
+                *s += v;
+            }
+            for (s, &v) in self.sum_im.iter_mut().zip(im) {
+                *s += v;
+            }
+        }
+    }
+
+    /// Rotation for the block starting at the next sample, from the exact table.
+    fn reset_rotation(&mut self) {
+        for k in 0..self.freqs.len() {
+            let (c, s) = self.table[phasor::phase_index(self.freqs[k], self.n) as usize];
+            self.rot_re[k] = c as f32;
+            self.rot_im[k] = -s as f32;
+        }
+    }
+
+    /// Recompute every block of the window from the history, after a stretch below the gate.
+    /// Costs one window's worth of accumulation, once per gate opening.
+    fn rebuild(&mut self) {
+        let f = self.freqs.len();
+        let (w, hop) = (self.window_len(), self.hop);
+        let fp = self.lanes / 2;
+        let start = self.n - w as u64;
+        for b in 0..self.blocks {
+            let block = &self.hist[self.hpos + b * hop..self.hpos + (b + 1) * hop];
+            Self::accumulate(&self.ker, self.lanes, block, &mut self.acc);
+            // The oldest block of the window goes in the slot the ring will overwrite next.
+            let slot = (self.ring_pos + b) % self.blocks;
+            let m = start + (b * hop) as u64;
+            for k in 0..f {
+                let (c, s) = self.table[phasor::phase_index(self.freqs[k], m) as usize];
+                let (rr, ri) = (c as f32, -s as f32);
+                let (ar, ai) = (self.acc[k], self.acc[fp + k]);
+                self.ring_re[slot * f + k] = ar * rr - ai * ri;
+                self.ring_im[slot * f + k] = ar * ri + ai * rr;
+            }
+        }
+        self.resum();
+        self.reset_rotation();
+        self.valid = true;
     }
 
     /// Rectangular window sum at bank frequency index `k` (absolute phase).
@@ -335,8 +423,10 @@ impl CorrelatorBank {
         self.rot_re.fill(1.0);
         self.rot_im.fill(0.0);
         self.energy_ring.fill(0.0);
-        self.acc_energy = 0.0;
         self.energy_sum = 0.0;
+        self.hist.fill(0.0);
+        self.hpos = 0;
+        self.valid = self.gate <= 0.0;
         self.ring_pos = 0;
         self.in_block = 0;
         self.n = 0;
@@ -394,5 +484,44 @@ mod tests {
                 assert!((bank.mean_square() - energy).abs() / energy < 1e-4);
             }
         }
+    }
+
+    #[test]
+    fn a_gated_bank_rebuilds_exact_sums_when_the_level_returns() {
+        let freqs: Vec<u32> = (6..=18).map(|k| k * 100).collect();
+        let gate = 1000.0 * 1000.0;
+        let mut bank = CorrelatorBank::new(&freqs, 10, 8).with_gate(gate);
+        // Quiet, loud, quiet, loud: the bank is skipped and rebuilt twice.
+        let x: Vec<f32> = (0..4000)
+            .map(|i| {
+                let loud = (800..1600).contains(&i) || (2400..3300).contains(&i);
+                let a = if loud { 9000.0 } else { 50.0 };
+                a * ((i as f32) * 0.61).sin() + 0.3 * a * ((i as f32) * 1.7).cos()
+            })
+            .collect();
+        let mut checked = 0;
+        for (n, &v) in x.iter().enumerate() {
+            if bank.push(v) && n + 1 >= 80 {
+                if bank.mean_square() < gate {
+                    assert!(!bank.is_valid());
+                    continue;
+                }
+                assert!(bank.is_valid());
+                for k in [1, 5, 9] {
+                    let hz = freqs[k] as f64;
+                    let got = bank.hann(k, k - 1, k + 1);
+                    let want = naive(&x, n + 1, 80, hz, true);
+                    let scale = want.0.hypot(want.1).max(1e4);
+                    assert!(
+                        (got.0 - want.0).abs() / scale < 1e-3
+                            && (got.1 - want.1).abs() / scale < 1e-3,
+                        "n {n} k {k}: {got:?} vs {want:?}"
+                    );
+                }
+                assert_eq!(bank.window(), &x[n + 1 - 80..=n]);
+                checked += 1;
+            }
+        }
+        assert!(checked > 100);
     }
 }

@@ -128,8 +128,6 @@ pub struct PairReceiver {
     /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
     xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
     frame: usize,
-    hist: Vec<f32>,
-    hpos: usize,
     // Debounce.
     cand: Option<u8>,
     cand_run: u32,
@@ -176,7 +174,8 @@ impl PairReceiver {
             Window::Rect => w as f64,
         };
         PairReceiver {
-            bank: CorrelatorBank::new(&freqs, d.hop, d.blocks),
+            bank: CorrelatorBank::new(&freqs, d.hop, d.blocks)
+                .with_gate(dbm0_to_power(d.min_tone_dbm0)),
             idx,
             window_sum,
             fit: PairFit::new(d.window, w),
@@ -187,8 +186,6 @@ impl PairReceiver {
             residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
             xhist: [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1],
             frame: 0,
-            hist: vec![0.0; 2 * w],
-            hpos: 0,
             cand: None,
             cand_run: 0,
             cand_first: 0,
@@ -214,7 +211,6 @@ impl PairReceiver {
 
     /// Feed any number of samples; events go to `sink` in time order.
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
-        let w = self.bank.window_len();
         let mut rest = samples;
         let mut buf = [0.0f32; MAX_HOP];
         while !rest.is_empty() {
@@ -224,15 +220,6 @@ impl PairReceiver {
             for (x, &s) in xs.iter_mut().zip(&rest[..n]) {
                 *x = s as f32;
             }
-            // History ring, written twice so the window is always one contiguous slice.
-            let first = n.min(w - self.hpos);
-            self.hist[self.hpos..self.hpos + first].copy_from_slice(&xs[..first]);
-            self.hist[self.hpos + w..self.hpos + w + first].copy_from_slice(&xs[..first]);
-            if first < n {
-                self.hist[..n - first].copy_from_slice(&xs[first..]);
-                self.hist[w..w + n - first].copy_from_slice(&xs[first..]);
-            }
-            self.hpos = (self.hpos + n) % w;
             rest = &rest[n..];
             if self.bank.push_slice(xs) {
                 let q = self.qualify();
@@ -381,7 +368,7 @@ impl PairReceiver {
         // (the minimum-statistics floor) and white across the band (the residual bins) counts.
         // A chord's steady extra note is not white in-band; speech is not stationary.
         let sigma2 = (self.floor.get() / NoiseFloor::BIAS).min(sigma2_in);
-        let samples = &self.hist[self.hpos..self.hpos + w];
+        let samples = self.bank.window();
         if !self.fit.fits(
             samples,
             &tones,
