@@ -106,7 +106,9 @@ fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
     let ch = u16::from_le_bytes([f[2], f[3]]) as usize;
     let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
     let bits = u16::from_le_bytes([f[14], f[15]]);
-    if tag != 1 || bits != 16 || rate != SAMPLE_RATE || ch == 0 {
+    // WAVE_FORMAT_EXTENSIBLE (what hound writes for > 2 channels) with the PCM sub-format.
+    let pcm = tag == 1 || (tag == 0xFFFE && len >= 26 && u16::from_le_bytes([f[24], f[25]]) == 1);
+    if !pcm || bits != 16 || rate != SAMPLE_RATE || ch == 0 {
         return Ok(None);
     }
     let (off, len, declared) =

@@ -274,8 +274,8 @@ impl PairReceiver {
                 }
             }
         }
-        for t in 0..nt {
-            p[t] = self.power_of(self.xhist[slot][t]);
+        for (pt, &x) in p.iter_mut().zip(&self.xhist[slot][..nt]) {
+            *pt = self.power_of(x);
         }
         // 2. Pair selection.
         let (i, j) = match self.d.grouping {
