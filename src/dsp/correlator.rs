@@ -17,6 +17,9 @@ use super::phasor;
 /// SIMD width the kernel rows are padded to (f32 lanes of one AVX register, two SSE ones).
 const LANES: usize = 8;
 
+/// Windows of samples the history buffer holds beyond the current one.
+const HIST_WINDOWS: usize = 16;
+
 /// Complex number as `(re, im)`; kept simple on purpose (no extra crate for 6 operations).
 pub type C64 = (f64, f64);
 
@@ -86,8 +89,6 @@ pub struct CorrelatorBank {
     lanes: usize,
     /// The block's partial sums, same layout as a kernel row.
     acc: Vec<f32>,
-    /// The current block's samples.
-    stage: Vec<f32>,
     /// Absolute-phase partial sums of the last `blocks` blocks, `[b·F + f]`, and their total.
     ring_re: Vec<f32>,
     ring_im: Vec<f32>,
@@ -101,7 +102,9 @@ pub struct CorrelatorBank {
     /// Energy per block and its window sum.
     energy_ring: Vec<f64>,
     energy_sum: f64,
-    /// The last `W` samples, twice over (`hist[hpos..hpos+W]` is the window, oldest first).
+    /// Sliding sample buffer: `hist[hpos−W..hpos]` is the window, oldest first; the current
+    /// block grows at `hpos`. When the buffer is full the last `W` samples move to its start
+    /// (one copy per [`HIST_WINDOWS`] windows instead of a copy per sample).
     hist: Vec<f32>,
     hpos: usize,
     /// Below this window mean square the sums are not maintained (see `with_gate`).
@@ -140,7 +143,6 @@ impl CorrelatorBank {
             ker,
             lanes,
             acc: vec![0.0; lanes],
-            stage: vec![0.0; hop],
             ring_re: vec![0.0; blocks * f],
             ring_im: vec![0.0; blocks * f],
             sum_re: vec![0.0; f],
@@ -157,8 +159,8 @@ impl CorrelatorBank {
                 .collect(),
             energy_ring: vec![0.0; blocks],
             energy_sum: 0.0,
-            hist: vec![0.0; 2 * hop * blocks],
-            hpos: 0,
+            hist: vec![0.0; (HIST_WINDOWS + 1) * hop * blocks],
+            hpos: hop * blocks,
             gate: 0.0,
             valid: true,
             ring_pos: 0,
@@ -218,31 +220,43 @@ impl CorrelatorBank {
     /// If `xs` is longer than the room left in the block.
     #[inline]
     pub fn push_slice(&mut self, xs: &[f32]) -> bool {
-        let w = self.window_len();
-        let end = self.in_block + xs.len();
-        self.stage[self.in_block..end].copy_from_slice(xs);
-        // History ring, written twice so the window is always one contiguous slice.
-        let first = xs.len().min(w - self.hpos);
-        self.hist[self.hpos..self.hpos + first].copy_from_slice(&xs[..first]);
-        self.hist[self.hpos + w..self.hpos + w + first].copy_from_slice(&xs[..first]);
-        if first < xs.len() {
-            let rest = &xs[first..];
-            self.hist[..rest.len()].copy_from_slice(rest);
-            self.hist[w..w + rest.len()].copy_from_slice(rest);
+        let start = self.hpos;
+        self.hist[start..start + xs.len()].copy_from_slice(xs);
+        self.commit(xs.len())
+    }
+
+    /// Convert and push up to [`CorrelatorBank::room`] 16-bit samples; as
+    /// [`CorrelatorBank::push_slice`], without an intermediate buffer.
+    #[inline]
+    pub fn push_i16(&mut self, xs: &[i16]) -> bool {
+        let start = self.hpos;
+        for (d, &s) in self.hist[start..start + xs.len()].iter_mut().zip(xs) {
+            *d = s as f32;
         }
-        self.hpos = (self.hpos + xs.len()) % w;
-        self.in_block = end;
-        self.n += xs.len() as u64;
+        self.commit(xs.len())
+    }
+
+    fn commit(&mut self, n: usize) -> bool {
+        assert!(n <= self.room());
+        self.hpos += n;
+        self.in_block += n;
+        self.n += n as u64;
         if self.in_block < self.hop {
             return false;
         }
         self.end_block();
+        // Keep room for a whole block after the window.
+        let w = self.window_len();
+        if self.hpos + self.hop > self.hist.len() {
+            self.hist.copy_within(self.hpos - w..self.hpos, 0);
+            self.hpos = w;
+        }
         true
     }
 
     /// The last `W` samples, oldest first.
     pub fn window(&self) -> &[f32] {
-        &self.hist[self.hpos..self.hpos + self.window_len()]
+        &self.hist[self.hpos - self.window_len()..self.hpos]
     }
 
     /// Whether the correlator sums describe the current window (see [`CorrelatorBank::with_gate`]).
@@ -269,7 +283,8 @@ impl CorrelatorBank {
     fn end_block(&mut self) {
         let f = self.freqs.len();
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
-        let e = self.stage[..self.hop].iter().map(|x| x * x).sum::<f32>() as f64;
+        let block = &self.hist[self.hpos - self.hop..self.hpos];
+        let e = block.iter().map(|x| x * x).sum::<f32>() as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
         let slot = self.ring_pos;
@@ -291,7 +306,7 @@ impl CorrelatorBank {
         Self::accumulate(
             &self.ker,
             self.lanes,
-            &self.stage[..self.hop],
+            &self.hist[self.hpos - self.hop..self.hpos],
             &mut self.acc,
         );
         let fp = self.lanes / 2;
@@ -353,7 +368,8 @@ impl CorrelatorBank {
         let fp = self.lanes / 2;
         let start = self.n - w as u64;
         for b in 0..self.blocks {
-            let block = &self.hist[self.hpos + b * hop..self.hpos + (b + 1) * hop];
+            let w0 = self.hpos - w;
+            let block = &self.hist[w0 + b * hop..w0 + (b + 1) * hop];
             Self::accumulate(&self.ker, self.lanes, block, &mut self.acc);
             // The oldest block of the window goes in the slot the ring will overwrite next.
             let slot = (self.ring_pos + b) % self.blocks;
@@ -425,7 +441,7 @@ impl CorrelatorBank {
         self.energy_ring.fill(0.0);
         self.energy_sum = 0.0;
         self.hist.fill(0.0);
-        self.hpos = 0;
+        self.hpos = self.window_len();
         self.valid = self.gate <= 0.0;
         self.ring_pos = 0;
         self.in_block = 0;

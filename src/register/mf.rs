@@ -150,11 +150,20 @@ impl MfSignal {
     }
 }
 
+/// Signal code for tone indices `lo < hi` ([`MfSignal::code`]; every pair of the six is a
+/// signal). A table, as this runs on every frame that passes the energy gate.
+const MF_CODE: [[u8; 6]; 6] = [
+    [0xFF, 1, 2, 4, 7, 14],
+    [0xFF, 0xFF, 3, 5, 8, 12],
+    [0xFF, 0xFF, 0xFF, 6, 9, 10],
+    [0xFF, 0xFF, 0xFF, 0xFF, 0, 13],
+    [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 11],
+    [0xFF; 6],
+];
+
 fn mf_code_of(lo: usize, hi: usize) -> Option<u8> {
-    MfSignal::ALL
-        .iter()
-        .find(|s| s.tone_indices() == (lo, hi))
-        .map(|s| s.code())
+    let c = *MF_CODE.get(lo)?.get(hi)?;
+    (c != 0xFF).then_some(c)
 }
 
 /// The MF receiver's design; every number is a target or a §6 finding of signalling.md.
@@ -269,6 +278,16 @@ mod tests {
         assert_eq!(MfSignal::KP.freqs(), (1100, 1700));
         assert_eq!(MfSignal::ST.freqs(), (1500, 1700));
         assert_eq!(MfSignal::Digit(0).freqs(), (1300, 1500));
+    }
+
+    #[test]
+    fn the_code_table_agrees_with_the_signal_table() {
+        for s in MfSignal::ALL {
+            let (a, b) = s.tone_indices();
+            assert_eq!(mf_code_of(a, b), Some(s.code()), "{}", s.name());
+        }
+        assert_eq!(mf_code_of(2, 2), None);
+        assert_eq!(mf_code_of(3, 1), None);
     }
 
     #[test]

@@ -110,7 +110,6 @@ pub enum ToneEvent {
 const MAX_TONES: usize = 8;
 const MAX_LAG: usize = 4;
 const MAX_BANK: usize = 3 * MAX_TONES;
-const MAX_HOP: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct PairReceiver {
@@ -147,7 +146,6 @@ impl PairReceiver {
     /// On a design that breaks the construction contract (too many tones, lag too long).
     pub fn new(d: PairDesign) -> Self {
         assert!(d.tones.len() <= MAX_TONES && d.freq_lag <= MAX_LAG && d.freq_lag > 0);
-        assert!(d.hop <= MAX_HOP);
         let w = d.hop * d.blocks;
         let delta = SAMPLE_RATE / w as u32;
         let mut freqs: Vec<u32> = Vec::new();
@@ -212,16 +210,12 @@ impl PairReceiver {
     /// Feed any number of samples; events go to `sink` in time order.
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
         let mut rest = samples;
-        let mut buf = [0.0f32; MAX_HOP];
         while !rest.is_empty() {
             // Up to the end of the current block, at once.
             let n = rest.len().min(self.bank.room());
-            let xs = &mut buf[..n];
-            for (x, &s) in xs.iter_mut().zip(&rest[..n]) {
-                *x = s as f32;
-            }
+            let done = self.bank.push_i16(&rest[..n]);
             rest = &rest[n..];
-            if self.bank.push_slice(xs) {
+            if done {
                 let q = self.qualify();
                 self.debounce(q, sink);
             }
