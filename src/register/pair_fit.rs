@@ -229,30 +229,29 @@ impl PairFit {
 
     /// Rebuild the two tones over the window (`samples`, oldest first) and require, in each
     /// quarter, residual ≤ `ratio`·max(model energy, `floor`·mean model energy) + `noise`.
-    pub fn fits(
-        &self,
-        samples: &[f32],
-        tones: &[FitTone; 2],
-        ratio: f64,
-        floor: f64,
-        noise: f64,
-    ) -> bool {
+    pub fn fits(&self, samples: &[f32], tones: &[FitTone; 2], ratio: f64, floor: f64, noise: f64) -> bool {
         let mut z = tones.map(|t| (2.0 * t.b.0, 2.0 * t.b.1));
         let step = tones.map(|t| t.z);
         let quarter = samples.len() / 4;
-        let mut resid = [0.0f64; 4];
-        let mut model = [0.0f64; 4];
-        for (i, &s) in samples.iter().enumerate() {
-            let m = z[0].0 + z[1].0;
-            let e = s as f64 - m;
-            let q = (i / quarter).min(3);
-            resid[q] += e * e;
-            model[q] += m * m;
-            z[0] = cmul(z[0], step[0]);
-            z[1] = cmul(z[1], step[1]);
-        }
-        let mean = model.iter().sum::<f64>() / 4.0;
+        // Mean model energy per quarter, analytically (each tone of amplitude 2|B| carries
+        // 2|B|² per sample; the beat between them averages out over a quarter).
+        let mean = 2.0 * (cabs2(tones[0].b) + cabs2(tones[1].b)) * quarter as f64;
         let allow = noise * quarter as f64;
-        (0..4).all(|q| resid[q] <= ratio * model[q].max(floor * mean) + allow)
+        // Quarter by quarter, stopping at the first that fails.
+        for q in samples.chunks_exact(quarter) {
+            let (mut resid, mut model) = (0.0f64, 0.0f64);
+            for &s in q {
+                let m = z[0].0 + z[1].0;
+                let e = s as f64 - m;
+                resid += e * e;
+                model += m * m;
+                z[0] = cmul(z[0], step[0]);
+                z[1] = cmul(z[1], step[1]);
+            }
+            if resid > ratio * model.max(floor * mean) + allow {
+                return false;
+            }
+        }
+        true
     }
 }

@@ -321,9 +321,17 @@ impl PairReceiver {
         // The pair must still carry 80 % (−1 dB) of the power it had when recognised, so a window
         // sliding off the tone (into a gap or a dropout) stops qualifying as early as it would on
         // the precise tests.
-        if self.held == Some(code) && p[i] + p[j] >= 0.8 * self.held_power {
-            self.last_power = p[i] + p[j];
-            return Some(code);
+        // Below half that power (−3 dB) the window is mostly off the tone: no need to ask the
+        // precise tests. In between, they decide (noise makes the power wander by a dB or so).
+        if self.held == Some(code) {
+            let pair = p[i] + p[j];
+            if pair >= 0.8 * self.held_power {
+                self.last_power = pair;
+                return Some(code);
+            }
+            if pair < 0.5 * self.held_power {
+                return None;
+            }
         }
         // 4. Frequency from phase advance.
         let lag_slot = (slot + MAX_LAG + 1 - self.d.freq_lag) % (MAX_LAG + 1);
@@ -340,6 +348,22 @@ impl PairReceiver {
             if t.offset_hz().abs() > self.d.freq_tol * t.hz as f64 + self.d.freq_tol_hz {
                 return None;
             }
+        }
+        // 5a. Time-domain fit with the larger of the two noise allowances (the floor alone): a
+        // window the tones do not fill (onsets, mostly) fails here, before the residual spectrum
+        // is paid for.
+        let floor_sigma2 = self.floor.get() / NoiseFloor::BIAS;
+        let fit = |sigma2: f64| {
+            self.fit.fits(
+                self.bank.window(),
+                &tones,
+                self.d.fit_ratio,
+                self.d.fit_floor,
+                self.d.fit_noise * sigma2,
+            )
+        };
+        if !fit(floor_sigma2) {
+            return None;
         }
         // 5. Residual spectrum: third components, and the white-noise level.
         let nb = self.bank.freqs().len();
@@ -358,18 +382,10 @@ impl PairReceiver {
         // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills.
         let (_, median, _) = r2[..nb].select_nth_unstable_by(nb / 2, f64::total_cmp);
         let sigma2_in = *median / std::f64::consts::LN_2 / wf;
-        // 6. Time-domain fit. Residual the noise may explain: only noise that is both stationary
+        // 6. Time-domain fit again if the band says the noise is less. Residual the noise may explain: only noise that is both stationary
         // (the minimum-statistics floor) and white across the band (the residual bins) counts.
         // A chord's steady extra note is not white in-band; speech is not stationary.
-        let sigma2 = (self.floor.get() / NoiseFloor::BIAS).min(sigma2_in);
-        let samples = self.bank.window();
-        if !self.fit.fits(
-            samples,
-            &tones,
-            self.d.fit_ratio,
-            self.d.fit_floor,
-            self.d.fit_noise * sigma2,
-        ) {
+        if sigma2_in < floor_sigma2 && !fit(sigma2_in) {
             return None;
         }
         self.last_power = p[i] + p[j];
