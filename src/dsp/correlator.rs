@@ -82,8 +82,9 @@ pub struct CorrelatorBank {
     freqs: Vec<u32>,
     hop: usize,
     blocks: usize,
-    /// Block-relative kernel, row `i` = `cos(2πf·i/8000)` for every f, then `−sin(…)`, each half
-    /// padded to a multiple of [`LANES`] so the block loop is whole SIMD vectors.
+    /// Block-relative kernel: for sample `i`, `cos(2πf·i/8000)` for every f, then `−sin(…)`, each
+    /// half padded to a multiple of [`LANES`] so the block loop is whole SIMD vectors; stored
+    /// lane-group-major (see `new`).
     ker: Vec<f32>,
     /// Lanes per kernel row (2 × F rounded up to [`LANES`]).
     lanes: usize,
@@ -109,7 +110,10 @@ pub struct CorrelatorBank {
     hpos: usize,
     /// Below this window mean square the sums are not maintained (see `with_gate`).
     gate: f64,
+    /// `gate × W`, so the per-block test needs no division.
+    gate_energy: f64,
     valid: bool,
+    inv_w: f64,
     ring_pos: usize,
     in_block: usize,
     /// Absolute index of the next sample.
@@ -128,12 +132,15 @@ impl CorrelatorBank {
         phasor::init();
         let f = freqs.len();
         let lanes = 2 * f.div_ceil(LANES) * LANES;
+        // Lane `L` of sample `i` lives at `((L / LANES)·hop + i)·LANES + L % LANES`: each group of
+        // LANES accumulators reads its kernel as one contiguous run.
         let mut ker = vec![0.0; hop * lanes];
+        let at = |lane: usize, i: usize| ((lane / LANES) * hop + i) * LANES + lane % LANES;
         for i in 0..hop {
             for (k, &hz) in freqs.iter().enumerate() {
                 let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
-                ker[i * lanes + k] = c as f32;
-                ker[i * lanes + lanes / 2 + k] = -s as f32;
+                ker[at(k, i)] = c as f32;
+                ker[at(lanes / 2 + k, i)] = -s as f32;
             }
         }
         CorrelatorBank {
@@ -162,7 +169,9 @@ impl CorrelatorBank {
             hist: vec![0.0; (HIST_WINDOWS + 1) * hop * blocks],
             hpos: hop * blocks,
             gate: 0.0,
+            gate_energy: 0.0,
             valid: true,
+            inv_w: 1.0 / (hop * blocks) as f64,
             ring_pos: 0,
             in_block: 0,
             n: 0,
@@ -181,6 +190,7 @@ impl CorrelatorBank {
     /// any chunking, because the decision is taken on block boundaries of absolute time.
     pub fn with_gate(mut self, gate: f64) -> Self {
         self.gate = gate;
+        self.gate_energy = gate * self.window_len() as f64;
         self.valid = gate <= 0.0;
         self
     }
@@ -267,11 +277,11 @@ impl CorrelatorBank {
     /// One block's partial sums into `acc`: for each group of [`LANES`] accumulators, run the
     /// block through registers (kernel row `i` times sample `i`), so accumulators never touch
     /// memory between samples.
-    fn accumulate(ker: &[f32], lanes: usize, block: &[f32], acc: &mut [f32]) {
-        for (c, out) in acc.chunks_exact_mut(LANES).enumerate() {
+    fn accumulate(ker: &[f32], block: &[f32], acc: &mut [f32]) {
+        let per_chunk = block.len() * LANES;
+        for (out, kc) in acc.chunks_exact_mut(LANES).zip(ker.chunks_exact(per_chunk)) {
             let mut a = [0.0f32; LANES];
-            for (i, &x) in block.iter().enumerate() {
-                let k = &ker[i * lanes + c * LANES..i * lanes + c * LANES + LANES];
+            for (k, &x) in kc.chunks_exact(LANES).zip(block) {
                 for l in 0..LANES {
                     a[l] += x * k[l];
                 }
@@ -294,7 +304,7 @@ impl CorrelatorBank {
         if self.ring_pos == 0 {
             self.energy_sum = self.energy_ring.iter().sum();
         }
-        if self.mean_square() < self.gate {
+        if self.energy_sum < self.gate_energy {
             // Nobody will read the sums for this window: skip the work, rebuild when needed.
             self.valid = false;
             return;
@@ -305,7 +315,6 @@ impl CorrelatorBank {
         }
         Self::accumulate(
             &self.ker,
-            self.lanes,
             &self.hist[self.hpos - self.hop..self.hpos],
             &mut self.acc,
         );
@@ -370,7 +379,7 @@ impl CorrelatorBank {
         for b in 0..self.blocks {
             let w0 = self.hpos - w;
             let block = &self.hist[w0 + b * hop..w0 + (b + 1) * hop];
-            Self::accumulate(&self.ker, self.lanes, block, &mut self.acc);
+            Self::accumulate(&self.ker, block, &mut self.acc);
             // The oldest block of the window goes in the slot the ring will overwrite next.
             let slot = (self.ring_pos + b) % self.blocks;
             let m = start + (b * hop) as u64;
@@ -426,7 +435,7 @@ impl CorrelatorBank {
 
     /// Mean square of the samples in the current window.
     pub fn mean_square(&self) -> f64 {
-        (self.energy_sum / self.window_len() as f64).max(0.0)
+        (self.energy_sum * self.inv_w).max(0.0)
     }
 
     /// Return to the freshly constructed state.
