@@ -117,7 +117,8 @@ pub struct PairReceiver {
     bank: CorrelatorBank,
     /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
     idx: [(usize, usize, usize); MAX_TONES],
-    window_sum: f64,
+    /// `2/(Σw)²`: tone power from a correlator, `a = 2|X|/Σw`, power `a²/2`.
+    power_scale: f64,
     fit: PairFit,
     min_power: f64,
     twist_low: f64,
@@ -175,7 +176,7 @@ impl PairReceiver {
             bank: CorrelatorBank::new(&freqs, d.hop, d.blocks)
                 .with_gate(dbm0_to_power(d.min_tone_dbm0)),
             idx,
-            window_sum,
+            power_scale: 2.0 / (window_sum * window_sum),
             fit: PairFit::new(d.window, w),
             min_power: dbm0_to_power(d.min_tone_dbm0),
             twist_low: db_to_ratio(d.max_twist_low_db),
@@ -237,7 +238,7 @@ impl PairReceiver {
 
     fn power_of(&self, x: C64) -> f64 {
         // Tone amplitude a = 2|X|/Σw; power a²/2.
-        2.0 * cabs2(x) / (self.window_sum * self.window_sum)
+        cabs2(x) * self.power_scale
     }
 
     /// One frame: the code whose pair qualifies, if any.
