@@ -116,10 +116,16 @@ fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
     let frame = 2 * ch;
     let frames = len / frame;
     let data = &bytes[off..off + frames * frame];
+    // De-interleave a few thousand frames at a time, one channel per pass, so each pass reads
+    // from cache and writes one contiguous run.
     let mut channels: Vec<Vec<i16>> = vec![Vec::with_capacity(frames); ch];
-    for fr in data.chunks_exact(frame) {
-        for (c, s) in channels.iter_mut().zip(fr.chunks_exact(2)) {
-            c.push(i16::from_le_bytes([s[0], s[1]]));
+    for block in data.chunks(4096 * frame) {
+        for (c, out) in channels.iter_mut().enumerate() {
+            out.extend(
+                block
+                    .chunks_exact(frame)
+                    .map(|fr| i16::from_le_bytes([fr[2 * c], fr[2 * c + 1]])),
+            );
         }
     }
     let damaged = (declared > len || len % frame != 0).then(|| {
