@@ -278,15 +278,36 @@ impl CorrelatorBank {
     /// block through registers (kernel row `i` times sample `i`), so accumulators never touch
     /// memory between samples.
     fn accumulate(ker: &[f32], block: &[f32], acc: &mut [f32]) {
-        let per_chunk = block.len() * LANES;
-        for (out, kc) in acc.chunks_exact_mut(LANES).zip(ker.chunks_exact(per_chunk)) {
-            let mut a = [0.0f32; LANES];
-            for (k, &x) in kc.chunks_exact(LANES).zip(block) {
-                for l in 0..LANES {
-                    a[l] += x * k[l];
+        // All lane groups advance together, sample by sample: C independent accumulator chains
+        // keep the adder busy (one group at a time waits on its own add latency every sample).
+        match acc.len() / LANES {
+            2 => Self::accumulate_n::<2>(ker, block, acc),
+            4 => Self::accumulate_n::<4>(ker, block, acc),
+            6 => Self::accumulate_n::<6>(ker, block, acc),
+            _ => {
+                for (out, kc) in acc
+                    .chunks_exact_mut(LANES)
+                    .zip(ker.chunks_exact(block.len() * LANES))
+                {
+                    Self::accumulate_n::<1>(kc, block, out);
                 }
             }
-            out.copy_from_slice(&a);
+        }
+    }
+
+    fn accumulate_n<const C: usize>(ker: &[f32], block: &[f32], acc: &mut [f32]) {
+        let hop = block.len();
+        let mut a = [[0.0f32; LANES]; C];
+        for (i, &x) in block.iter().enumerate() {
+            for (c, ac) in a.iter_mut().enumerate() {
+                let k = &ker[(c * hop + i) * LANES..(c * hop + i + 1) * LANES];
+                for l in 0..LANES {
+                    ac[l] += x * k[l];
+                }
+            }
+        }
+        for (out, ac) in acc.chunks_exact_mut(LANES).zip(&a) {
+            out.copy_from_slice(ac);
         }
     }
 
