@@ -174,7 +174,8 @@ impl PairReceiver {
         };
         PairReceiver {
             bank: CorrelatorBank::new(&freqs, d.hop, d.blocks)
-                .with_gate(dbm0_to_power(d.min_tone_dbm0)),
+                // The bank skips what the energy gate below would reject anyway.
+                .with_gate(2.0 * dbm0_to_power(d.min_tone_dbm0)),
             idx,
             power_scale: 2.0 / (window_sum * window_sum),
             fit: PairFit::new(d.window, w),
@@ -249,12 +250,15 @@ impl PairReceiver {
         if self.bank.now() < self.bank.window_len() as u64 {
             return None;
         }
-        // 1. Energy gate (before any correlator is combined: most audio stops here).
+        // 1. Energy gate (before any correlator is combined: most audio stops here). A window full
+        // of two tones at the minimum level holds twice that level's power; quieter windows
+        // cannot qualify. (A window still filling with such a tone can be gated while it is
+        // less than 71 % full; the frequency test of the first full frame then looks back at a
+        // gated frame and fails, delaying tones within 3 dB of the floor by ≤ 2 frames — the
+        // accept limits sit 6 dB above the floor, so they never are.)
         let ms = self.bank.mean_square();
         self.floor.push(ms);
-        if ms < self.min_power {
-            // Too quiet for two tones at the minimum level; the frequency test of a later frame
-            // that looks back here will see no phase and fail, which it should.
+        if ms < 2.0 * self.min_power {
             self.xhist[slot] = [(0.0, 0.0); MAX_TONES];
             return None;
         }
