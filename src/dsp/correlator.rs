@@ -383,8 +383,13 @@ impl CorrelatorBank {
 
     /// Rotation for the block starting at the next sample, from the exact table.
     fn reset_rotation(&mut self) {
+        self.set_rotation(self.n);
+    }
+
+    /// Rotation `e^{−jωm}` for a block starting at sample `m`, from the exact table.
+    fn set_rotation(&mut self, m: u64) {
         for k in 0..self.freqs.len() {
-            let (c, s) = self.table[phasor::phase_index(self.freqs[k], self.n) as usize];
+            let (c, s) = self.table[phasor::phase_index(self.freqs[k], m) as usize];
             self.rot_re[k] = c as f32;
             self.rot_im[k] = -s as f32;
         }
@@ -396,26 +401,37 @@ impl CorrelatorBank {
         let f = self.freqs.len();
         let (w, hop) = (self.window_len(), self.hop);
         let fp = self.lanes / 2;
-        let start = self.n - w as u64;
+        // Slide the window's blocks, oldest first, into empty sums, starting from the exact
+        // rotation at the window start; the oldest block lands in the slot the ring overwrites
+        // next.
+        self.ring_re.fill(0.0);
+        self.ring_im.fill(0.0);
+        self.sum_re.fill(0.0);
+        self.sum_im.fill(0.0);
+        self.set_rotation(self.n - w as u64);
+        let w0 = self.hpos - w;
         for b in 0..self.blocks {
-            let w0 = self.hpos - w;
-            let block = &self.hist[w0 + b * hop..w0 + (b + 1) * hop];
-            Self::accumulate(&self.ker, block, &mut self.acc);
-            // The oldest block of the window goes in the slot the ring will overwrite next.
-            let slot = (self.ring_pos + b) % self.blocks;
-            let m = start + (b * hop) as u64;
-            for k in 0..f {
-                let (c, s) = self.table[phasor::phase_index(self.freqs[k], m) as usize];
-                let (rr, ri) = (c as f32, -s as f32);
-                let (ar, ai) = (self.acc[k], self.acc[fp + k]);
-                self.ring_re[slot * f + k] = ar * rr - ai * ri;
-                self.ring_im[slot * f + k] = ar * ri + ai * rr;
-            }
+            Self::accumulate(&self.ker, &self.hist[w0 + b * hop..w0 + (b + 1) * hop], &mut self.acc);
+            let o = ((self.ring_pos + b) % self.blocks) * f;
+            slide_block(
+                SlideIn {
+                    acc_re: &self.acc[..f],
+                    acc_im: &self.acc[fp..fp + f],
+                    step_re: &self.step_re,
+                    step_im: &self.step_im,
+                },
+                &mut self.ring_re[o..o + f],
+                &mut self.ring_im[o..o + f],
+                &mut self.sum_re,
+                &mut self.sum_im,
+                &mut self.rot_re,
+                &mut self.rot_im,
+            );
         }
-        self.resum();
         self.reset_rotation();
         self.valid = true;
     }
+
 
     /// Rectangular window sum at bank frequency index `k` (absolute phase).
     pub fn rect(&self, k: usize) -> C64 {
