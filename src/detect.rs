@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::register::dtmf::DtmfReceiver;
-use crate::register::mf::MfReceiver;
+use crate::register::dtmf::{DtmfEvent, DtmfReceiver};
+use crate::register::mf::{MfEvent, MfReceiver};
 use crate::units::samples_to_ms;
 
 /// Which receivers run.
@@ -92,6 +92,80 @@ fn close(open: &mut Option<Detection>, end: u64, out: &mut Vec<Detection>) {
     }
 }
 
+/// The receivers of one channel, fed as the audio arrives; completed detections accumulate.
+pub struct ChannelDetector {
+    channel: usize,
+    mf: Option<MfReceiver>,
+    dtmf: Option<DtmfReceiver>,
+    open_mf: Option<Detection>,
+    open_dtmf: Option<Detection>,
+    samples: u64,
+    out: Vec<Detection>,
+}
+
+impl ChannelDetector {
+    pub fn new(channel: usize, kinds: Kinds) -> Self {
+        ChannelDetector {
+            channel,
+            mf: kinds.mf.then(MfReceiver::new),
+            dtmf: kinds.dtmf.then(DtmfReceiver::new),
+            open_mf: None,
+            open_dtmf: None,
+            samples: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Any number of samples (any chunking gives the same detections).
+    pub fn process(&mut self, samples: &[i16]) {
+        let ch = self.channel;
+        if let Some(rx) = &mut self.mf {
+            let (open, out) = (&mut self.open_mf, &mut self.out);
+            rx.process(samples, &mut |e| on_mf(ch, e, open, out));
+        }
+        if let Some(rx) = &mut self.dtmf {
+            let (open, out) = (&mut self.open_dtmf, &mut self.out);
+            rx.process(samples, &mut |e| on_dtmf(ch, e, open, out));
+        }
+        self.samples += samples.len() as u64;
+    }
+
+    /// End of stream: close what is open; detections in `reported` order.
+    pub fn finish(mut self) -> Vec<Detection> {
+        let ch = self.channel;
+        if let Some(rx) = &mut self.mf {
+            let (open, out) = (&mut self.open_mf, &mut self.out);
+            rx.finish(&mut |e| on_mf(ch, e, open, out));
+        }
+        if let Some(rx) = &mut self.dtmf {
+            let (open, out) = (&mut self.open_dtmf, &mut self.out);
+            rx.finish(&mut |e| on_dtmf(ch, e, open, out));
+        }
+        close(&mut self.open_mf, self.samples, &mut self.out);
+        close(&mut self.open_dtmf, self.samples, &mut self.out);
+        self.out.sort_by_key(|d| (d.reported, d.start));
+        self.out
+    }
+}
+
+fn on_mf(ch: usize, e: MfEvent, open: &mut Option<Detection>, out: &mut Vec<Detection>) {
+    if e.on {
+        close(open, e.at, out);
+        *open = Some(det(ch, "mf", e.signal.name().to_string(), e.time, e.at));
+    } else {
+        close(open, e.time, out);
+    }
+}
+
+fn on_dtmf(ch: usize, e: DtmfEvent, open: &mut Option<Detection>, out: &mut Vec<Detection>) {
+    if e.on {
+        close(open, e.at, out);
+        *open = Some(det(ch, "dtmf", e.key.to_string(), e.time, e.at));
+    } else {
+        close(open, e.time, out);
+    }
+}
+
 /// Run the receivers over one channel, feeding `chunk` samples at a time (any size gives the same
 /// events). Returns completed detections in `reported` order.
 pub fn detect_channel(
@@ -100,62 +174,27 @@ pub fn detect_channel(
     kinds: Kinds,
     chunk: usize,
 ) -> Vec<Detection> {
-    let chunk = chunk.max(1);
-    let mut out = Vec::new();
-    if kinds.mf {
-        let mut rx = MfReceiver::new();
-        let mut open = None;
-        let mut f = |e: crate::register::mf::MfEvent| {
-            if e.on {
-                close(&mut open, e.at, &mut out);
-                open = Some(det(
-                    channel,
-                    "mf",
-                    e.signal.name().to_string(),
-                    e.time,
-                    e.at,
-                ));
-            } else {
-                close(&mut open, e.time, &mut out);
-            }
-        };
-        for c in samples.chunks(chunk) {
-            rx.process(c, &mut f);
-        }
-        rx.finish(&mut f);
-        close(&mut open, samples.len() as u64, &mut out);
+    let mut d = ChannelDetector::new(channel, kinds);
+    for c in samples.chunks(chunk.max(1)) {
+        d.process(c);
     }
-    if kinds.dtmf {
-        let mut rx = DtmfReceiver::new();
-        let mut open = None;
-        let mut f = |e: crate::register::dtmf::DtmfEvent| {
-            if e.on {
-                close(&mut open, e.at, &mut out);
-                open = Some(det(channel, "dtmf", e.key.to_string(), e.time, e.at));
-            } else {
-                close(&mut open, e.time, &mut out);
-            }
-        };
-        for c in samples.chunks(chunk) {
-            rx.process(c, &mut f);
-        }
-        rx.finish(&mut f);
-        close(&mut open, samples.len() as u64, &mut out);
-    }
-    out.sort_by_key(|d| (d.reported, d.start));
-    out
+    d.finish()
 }
 
-/// Every channel, spread over `threads` workers (0 = all cores). Output is by channel, then time.
-pub fn detect_all(channels: &[Vec<i16>], kinds: Kinds, threads: usize) -> Vec<Detection> {
-    let threads = if threads == 0 {
+fn worker_count(threads: usize, channels: usize) -> usize {
+    let t = if threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     } else {
         threads
-    }
-    .min(channels.len().max(1));
+    };
+    t.min(channels.max(1))
+}
+
+/// Every channel, spread over `threads` workers (0 = all cores). Output is by channel, then time.
+pub fn detect_all(channels: &[Vec<i16>], kinds: Kinds, threads: usize) -> Vec<Detection> {
+    let threads = worker_count(threads, channels.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut per: Vec<Vec<Detection>> = vec![Vec::new(); channels.len()];
     let results = std::sync::Mutex::new(&mut per);
@@ -169,6 +208,56 @@ pub fn detect_all(channels: &[Vec<i16>], kinds: Kinds, threads: usize) -> Vec<De
                 let d = detect_channel(c, &channels[c], kinds, 4096);
                 if let Ok(mut r) = results.lock() {
                     r[c] = d;
+                }
+            });
+        }
+    });
+    per.into_iter().flatten().collect()
+}
+
+/// Interleaved 16-bit little-endian PCM at 8 kHz straight from the file's bytes: each worker
+/// takes a share of the channels and de-interleaves a block of frames at a time into a small
+/// buffer, so the file is never copied into per-channel vectors. Same detections as
+/// [`detect_all`] on the de-interleaved audio.
+pub fn detect_interleaved_pcm16(
+    data: &[u8],
+    channels: usize,
+    kinds: Kinds,
+    threads: usize,
+) -> Vec<Detection> {
+    const BLOCK: usize = 2048;
+    if channels == 0 {
+        return Vec::new();
+    }
+    let frame = 2 * channels;
+    let data = &data[..data.len() - data.len() % frame];
+    let threads = worker_count(threads, channels);
+    let mut per: Vec<Vec<Detection>> = vec![Vec::new(); channels];
+    let results = std::sync::Mutex::new(&mut per);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let results = &results;
+            s.spawn(move || {
+                let mine: Vec<usize> = (t..channels).step_by(threads).collect();
+                let mut dets: Vec<ChannelDetector> = mine
+                    .iter()
+                    .map(|&c| ChannelDetector::new(c, kinds))
+                    .collect();
+                let mut buf = vec![0i16; BLOCK];
+                for block in data.chunks(BLOCK * frame) {
+                    let n = block.len() / frame;
+                    for (d, &c) in dets.iter_mut().zip(&mine) {
+                        for (o, fr) in buf[..n].iter_mut().zip(block.chunks_exact(frame)) {
+                            *o = i16::from_le_bytes([fr[2 * c], fr[2 * c + 1]]);
+                        }
+                        d.process(&buf[..n]);
+                    }
+                }
+                for (d, &c) in dets.into_iter().zip(&mine) {
+                    let v = d.finish();
+                    if let Ok(mut r) = results.lock() {
+                        r[c] = v;
+                    }
                 }
             });
         }

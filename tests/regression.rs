@@ -30,3 +30,29 @@ fn fixture_cary_trunk_decodes_to_its_truth() {
         assert!(latency > 0.0 && latency <= limit, "{e:?}");
     }
 }
+
+#[test]
+fn detect_in_place_from_wav_bytes_equals_detect_on_decoded_channels() {
+    use e911_tandem::detect::detect_interleaved_pcm16;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-fixtures/talkoff");
+    let speech = read_wav(&dir.join("speech.wav"))
+        .unwrap()
+        .channels
+        .remove(0);
+    let (mix, truth) = e911_tandem::cli::bench::trunk_mix(&speech, 5, 20.0);
+    let mut data = Vec::with_capacity(mix.len() * mix[0].len() * 2);
+    for i in 0..mix[0].len() {
+        for ch in &mix {
+            data.extend_from_slice(&ch[i].to_le_bytes());
+        }
+    }
+    let a = detect_interleaved_pcm16(&data, mix.len(), Kinds::ALL, 2);
+    let b = detect_all(&mix, Kinds::ALL, 1);
+    assert_eq!(a, b);
+    let placed: usize = truth.iter().map(|t| t.len()).sum();
+    assert!(
+        a.len() >= placed,
+        "{} detections for {placed} signals",
+        a.len()
+    );
+}

@@ -91,10 +91,19 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
     })
 }
 
-/// Fast path for the engine's own format (plain PCM, 16-bit, 8 kHz): straight to `i16` channels,
-/// no float round trip. `None` for anything else (hound and the resampler take it). Measured: the
-/// float path cost as much as the MF receiver on a 32-trunk file.
-fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
+/// A WAV in the engine's own format (PCM 16-bit, 8 kHz) seen in place: the interleaved data bytes
+/// (whole frames only), the channel count, and what was wrong if the file was truncated.
+pub struct Pcm16View<'a> {
+    pub data: &'a [u8],
+    pub channels: usize,
+    pub damaged: Option<String>,
+}
+
+/// `Some` when `bytes` is a PCM 16-bit 8 kHz WAV (plain or WAVE_FORMAT_EXTENSIBLE).
+pub fn pcm16_view<'a>(path: &Path, bytes: &'a [u8]) -> Result<Option<Pcm16View<'a>>, WavError> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Ok(None);
+    }
     let Some((off, len)) = find_chunk(bytes, b"fmt ") else {
         return Ok(None);
     };
@@ -115,11 +124,34 @@ fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
         find_chunk_declared(bytes, b"data").ok_or_else(|| bad(path, "no data chunk"))?;
     let frame = 2 * ch;
     let frames = len / frame;
-    let data = &bytes[off..off + frames * frame];
+    let damaged = (declared > len || len % frame != 0).then(|| {
+        format!(
+            "{}: truncated: data chunk declares {} frames, {frames} complete frames present",
+            path.display(),
+            declared / frame
+        )
+    });
+    Ok(Some(Pcm16View {
+        data: &bytes[off..off + frames * frame],
+        channels: ch,
+        damaged,
+    }))
+}
+
+/// Fast path for the engine's own format (plain PCM, 16-bit, 8 kHz): straight to `i16` channels,
+/// no float round trip. `None` for anything else (hound and the resampler take it). Measured: the
+/// float path cost as much as the MF receiver on a 32-trunk file.
+fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
+    let Some(v) = pcm16_view(path, bytes)? else {
+        return Ok(None);
+    };
+    let ch = v.channels;
+    let frame = 2 * ch;
+    let frames = v.data.len() / frame;
     // De-interleave a few thousand frames at a time, one channel per pass, so each pass reads
     // from cache and writes one contiguous run.
     let mut channels: Vec<Vec<i16>> = vec![Vec::with_capacity(frames); ch];
-    for block in data.chunks(4096 * frame) {
+    for block in v.data.chunks(4096 * frame) {
         for (c, out) in channels.iter_mut().enumerate() {
             out.extend(
                 block
@@ -128,17 +160,10 @@ fn pcm16_at_8k(path: &Path, bytes: &[u8]) -> Result<Option<Audio>, WavError> {
             );
         }
     }
-    let damaged = (declared > len || len % frame != 0).then(|| {
-        format!(
-            "{}: truncated: data chunk declares {} frames, {frames} complete frames present",
-            path.display(),
-            declared / frame
-        )
-    });
     Ok(Some(Audio {
         channels,
-        source_rate: rate,
-        damaged,
+        source_rate: SAMPLE_RATE,
+        damaged: v.damaged,
     }))
 }
 

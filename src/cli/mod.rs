@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
 
-use crate::audio::wav::{read_wav, write_wav};
-use crate::detect::{detect_all, Kinds};
+use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
+use crate::detect::{detect_all, detect_interleaved_pcm16, Kinds};
 use crate::generate::script::render;
 
 #[derive(Parser, Debug)]
@@ -127,10 +127,21 @@ fn generate(script: PathBuf, out: PathBuf, truth: Option<PathBuf>) -> anyhow::Re
 
 fn detect(file: PathBuf, format: Format, kinds: &str, threads: usize) -> anyhow::Result<()> {
     let kinds = Kinds::parse(kinds).map_err(anyhow::Error::msg)?;
-    let audio = read_wav(&file)?;
-    let events = detect_all(&audio.channels, kinds, threads);
-    // A damaged file: print what the recovered audio holds, then fail with the reason.
-    let damaged = audio.damaged.clone();
+    // The engine's own format is detected in place from the file's bytes; anything else is
+    // decoded (and resampled) first. A damaged file: print what the recovered audio holds, then
+    // fail with the reason.
+    let bytes = std::fs::read(&file)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", file.display()))?;
+    let (events, damaged) = match pcm16_view(&file, &bytes)? {
+        Some(v) => (
+            detect_interleaved_pcm16(v.data, v.channels, kinds, threads),
+            v.damaged,
+        ),
+        None => {
+            let audio = read_wav_bytes(&file, &bytes)?;
+            (detect_all(&audio.channels, kinds, threads), audio.damaged)
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match format {

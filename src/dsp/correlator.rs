@@ -411,7 +411,11 @@ impl CorrelatorBank {
         self.set_rotation(self.n - w as u64);
         let w0 = self.hpos - w;
         for b in 0..self.blocks {
-            Self::accumulate(&self.ker, &self.hist[w0 + b * hop..w0 + (b + 1) * hop], &mut self.acc);
+            Self::accumulate(
+                &self.ker,
+                &self.hist[w0 + b * hop..w0 + (b + 1) * hop],
+                &mut self.acc,
+            );
             let o = ((self.ring_pos + b) % self.blocks) * f;
             slide_block(
                 SlideIn {
@@ -431,7 +435,6 @@ impl CorrelatorBank {
         self.reset_rotation();
         self.valid = true;
     }
-
 
     /// Rectangular window sum at bank frequency index `k` (absolute phase).
     pub fn rect(&self, k: usize) -> C64 {

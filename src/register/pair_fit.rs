@@ -229,7 +229,14 @@ impl PairFit {
 
     /// Rebuild the two tones over the window (`samples`, oldest first) and require, in each
     /// quarter, residual ≤ `ratio`·max(model energy, `floor`·mean model energy) + `noise`.
-    pub fn fits(&self, samples: &[f32], tones: &[FitTone; 2], ratio: f64, floor: f64, noise: f64) -> bool {
+    pub fn fits(
+        &self,
+        samples: &[f32],
+        tones: &[FitTone; 2],
+        ratio: f64,
+        floor: f64,
+        noise: f64,
+    ) -> bool {
         let mut z = tones.map(|t| (2.0 * t.b.0, 2.0 * t.b.1));
         let step = tones.map(|t| t.z);
         let quarter = samples.len() / 4;
