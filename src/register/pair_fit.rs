@@ -166,7 +166,7 @@ impl PairFit {
             let z = cmul(now[n], cconj(lag[n]));
             delta[n] = z.1.atan2(z.0) / span_f;
         }
-        for _ in 0..2 {
+        for _ in 0..1 {
             let (g0, o0) = self.geometry(hz[0], delta[0]);
             let (g1, o1) = self.geometry(hz[1], delta[1]);
             let b = self.solve(hz, [g0, g1], [o0, o1], now, m0)?;
