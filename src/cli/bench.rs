@@ -345,7 +345,11 @@ fn throughput_report(a: &BenchArgs) -> anyhow::Result<()> {
 /// signal at all (it came from speech, silence or noise), and a *cross-system match* when it
 /// overlaps a signal of the other system whose tones are within its tolerance (MF 7 ≈ DTMF 3,
 /// DTMF 2 ≈ MF 4): `detect` runs both receivers on every trunk, a tandem never does.
-fn score(events: &[crate::detect::Detection], truth: &[Vec<Truth>], kinds: Kinds) -> (usize, usize, usize, usize) {
+fn score(
+    events: &[crate::detect::Detection],
+    truth: &[Vec<Truth>],
+    kinds: Kinds,
+) -> (usize, usize, usize, usize) {
     let mut ok = 0;
     let mut expected = 0;
     let mut used = vec![false; events.len()];

@@ -35,6 +35,22 @@ pub fn cabs2(a: C64) -> f64 {
     a.0 * a.0 + a.1 * a.1
 }
 
+/// Σx² of a block, in four interleaved partial sums (a fixed order, so any chunking gives the
+/// same bits, and four independent add chains instead of one).
+fn block_energy(x: &[f32]) -> f32 {
+    let mut s = [0.0f32; 4];
+    let mut quads = x.chunks_exact(4);
+    for q in &mut quads {
+        for l in 0..4 {
+            s[l] += q[l] * q[l];
+        }
+    }
+    for (l, &v) in quads.remainder().iter().enumerate() {
+        s[l] += v * v;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
 struct SlideIn<'a> {
     acc_re: &'a [f32],
     acc_im: &'a [f32],
@@ -314,12 +330,15 @@ impl CorrelatorBank {
     fn end_block(&mut self) {
         let f = self.freqs.len();
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
-        let block = &self.hist[self.hpos - self.hop..self.hpos];
-        let e = block.iter().map(|x| x * x).sum::<f32>() as f64;
+        let e = block_energy(&self.hist[self.hpos - self.hop..self.hpos]) as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
         let slot = self.ring_pos;
-        self.ring_pos = (self.ring_pos + 1) % self.blocks;
+        self.ring_pos = if self.ring_pos + 1 == self.blocks {
+            0
+        } else {
+            self.ring_pos + 1
+        };
         self.in_block = 0;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
         if self.ring_pos == 0 {
