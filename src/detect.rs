@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::line::sf::{SfEvent, SfReceiver};
+use crate::line::supervision::{Supervision, SupervisionEvent};
 use crate::register::dtmf::{DtmfEvent, DtmfReceiver};
 use crate::register::mf::{MfEvent, MfReceiver};
 use crate::units::samples_to_ms;
@@ -12,29 +14,39 @@ use crate::units::samples_to_ms;
 pub struct Kinds {
     pub mf: bool,
     pub dtmf: bool,
+    pub sf: bool,
+    pub dp: bool,
 }
 
 impl Kinds {
     pub const ALL: Kinds = Kinds {
         mf: true,
         dtmf: true,
+        sf: true,
+        dp: true,
+    };
+    /// The register-signalling receivers only.
+    pub const REGISTER: Kinds = Kinds {
+        mf: true,
+        dtmf: true,
+        sf: false,
+        dp: false,
     };
 
-    /// Parse `mf,dtmf,sf,dp`. Names of receivers not built yet are refused with a clear message.
+    /// Parse a comma list of `mf`, `dtmf`, `sf`, `dp`.
     pub fn parse(s: &str) -> Result<Kinds, String> {
         let mut k = Kinds {
             mf: false,
             dtmf: false,
+            sf: false,
+            dp: false,
         };
         for w in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
             match w.to_ascii_lowercase().as_str() {
                 "mf" => k.mf = true,
                 "dtmf" => k.dtmf = true,
-                "sf" | "dp" => {
-                    return Err(format!(
-                        "--kinds: `{w}` (SF/dial-pulse receiver) is not available in this build"
-                    ))
-                }
+                "sf" => k.sf = true,
+                "dp" => k.dp = true,
                 other => {
                     return Err(format!(
                         "--kinds: unknown kind `{other}` (mf, dtmf, sf, dp)"
@@ -42,8 +54,8 @@ impl Kinds {
                 }
             }
         }
-        if !k.mf && !k.dtmf {
-            return Err("--kinds: choose at least one of mf, dtmf".into());
+        if !(k.mf || k.dtmf || k.sf || k.dp) {
+            return Err("--kinds: choose at least one of mf, dtmf, sf, dp".into());
         }
         Ok(k)
     }
@@ -58,6 +70,9 @@ pub struct Detection {
     pub start_ms: f64,
     pub end_ms: f64,
     pub reported_ms: f64,
+    /// Dial pulses counted (kind `dp` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pulses: Option<u32>,
     #[serde(skip)]
     pub start: u64,
     #[serde(skip)]
@@ -78,10 +93,25 @@ fn det(channel: usize, kind: &'static str, signal: String, start: u64, reported:
         start_ms: round1(samples_to_ms(start)),
         end_ms: f64::NAN,
         reported_ms: round1(samples_to_ms(reported)),
+        pulses: None,
         start,
         end: u64::MAX,
         reported,
     }
+}
+
+fn done(
+    channel: usize,
+    kind: &'static str,
+    signal: &str,
+    start: u64,
+    end: u64,
+    at: u64,
+) -> Detection {
+    let mut d = det(channel, kind, signal.to_string(), start, at);
+    d.end = end.max(start);
+    d.end_ms = round1(samples_to_ms(d.end));
+    d
 }
 
 fn close(open: &mut Option<Detection>, end: u64, out: &mut Vec<Detection>) {
@@ -95,8 +125,10 @@ fn close(open: &mut Option<Detection>, end: u64, out: &mut Vec<Detection>) {
 /// The receivers of one channel, fed as the audio arrives; completed detections accumulate.
 pub struct ChannelDetector {
     channel: usize,
+    kinds: Kinds,
     mf: Option<MfReceiver>,
     dtmf: Option<DtmfReceiver>,
+    sf: Option<(SfReceiver, Supervision)>,
     open_mf: Option<Detection>,
     open_dtmf: Option<Detection>,
     samples: u64,
@@ -107,8 +139,10 @@ impl ChannelDetector {
     pub fn new(channel: usize, kinds: Kinds) -> Self {
         ChannelDetector {
             channel,
+            kinds,
             mf: kinds.mf.then(MfReceiver::new),
             dtmf: kinds.dtmf.then(DtmfReceiver::new),
+            sf: (kinds.sf || kinds.dp).then(|| (SfReceiver::default(), Supervision::default())),
             open_mf: None,
             open_dtmf: None,
             samples: 0,
@@ -127,6 +161,26 @@ impl ChannelDetector {
             let (open, out) = (&mut self.open_dtmf, &mut self.out);
             rx.process(samples, &mut |e| on_dtmf(ch, e, open, out));
         }
+        if let Some((rx, sup)) = &mut self.sf {
+            let (out, kinds) = (&mut self.out, self.kinds);
+            let mut changes = [SfEvent {
+                on: false,
+                time: 0,
+                at: 0,
+            }; 0]
+                .to_vec();
+            rx.process(samples, &mut |e| changes.push(e));
+            for e in changes {
+                if kinds.sf {
+                    let s = if e.on { "on" } else { "off" };
+                    out.push(done(ch, "sf", s, e.time, e.time, e.at));
+                }
+                sup.on_change(e.time, e.on, e.at, &mut |v| {
+                    on_supervision(ch, kinds, v, out)
+                });
+            }
+            sup.poll(rx.now(), &mut |v| on_supervision(ch, kinds, v, out));
+        }
         self.samples += samples.len() as u64;
     }
 
@@ -141,11 +195,41 @@ impl ChannelDetector {
             let (open, out) = (&mut self.open_dtmf, &mut self.out);
             rx.finish(&mut |e| on_dtmf(ch, e, open, out));
         }
+        if let Some((_, sup)) = &mut self.sf {
+            let (out, kinds) = (&mut self.out, self.kinds);
+            sup.finish(self.samples, &mut |v| on_supervision(ch, kinds, v, out));
+        }
         close(&mut self.open_mf, self.samples, &mut self.out);
         close(&mut self.open_dtmf, self.samples, &mut self.out);
         self.out.sort_by_key(|d| (d.reported, d.start));
         self.out
     }
+}
+
+fn on_supervision(ch: usize, kinds: Kinds, e: SupervisionEvent, out: &mut Vec<Detection>) {
+    let d = match e {
+        SupervisionEvent::Digit {
+            pulses,
+            start,
+            end,
+            at,
+        } => {
+            if !kinds.dp {
+                return;
+            }
+            let mut d = done(ch, "dp", &(pulses % 10).to_string(), start, end, at);
+            d.pulses = Some(pulses);
+            d
+        }
+        _ if !kinds.sf => return,
+        SupervisionEvent::Seize { start, at } => done(ch, "sf", "seize", start, start, at),
+        SupervisionEvent::Wink { start, end, at } => done(ch, "sf", "wink", start, end, at),
+        SupervisionEvent::Flash { start, end, at } => done(ch, "sf", "flash", start, end, at),
+        SupervisionEvent::Disconnect { start, at } => {
+            done(ch, "sf", "disconnect", start, start, at)
+        }
+    };
+    out.push(d);
 }
 
 fn on_mf(ch: usize, e: MfEvent, open: &mut Option<Detection>, out: &mut Vec<Detection>) {

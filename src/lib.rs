@@ -9,5 +9,6 @@ pub mod cli;
 pub mod detect;
 pub mod dsp;
 pub mod generate;
+pub mod line;
 pub mod register;
 pub mod units;

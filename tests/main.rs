@@ -6,5 +6,6 @@ mod cli;
 mod dtmf_conformance;
 mod mf_conformance;
 mod regression;
+mod sf_dial_pulse;
 mod talkoff;
 mod wav_io;

@@ -5,8 +5,9 @@
 //! error and tone skew inside the accept envelope, after a G.711 round trip; latency is the
 //! receiver's report time minus the true onset (earliest tone).
 //!
-//! Throughput: a 32-trunk, 60 s mix of MF spills, DTMF transfer codes and speech (from the
-//! talk-off corpus), μ-law round-tripped with a −55 dBm0 noise floor, run through both receivers;
+//! Throughput: a 32-trunk, 60 s mix of calls — idle 2600 Hz tone, seizure, dial-pulsed 911, an MF
+//! ANI spill, speech (from the talk-off corpus), DTMF transfer codes — μ-law round-tripped with a
+//! −55 dBm0 noise floor, run through the receivers;
 //! single-threaded time gives channel-seconds per CPU-second, and the all-core run the wall time.
 
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use clap::Args;
 use crate::audio::wav::{read_wav, write_wav};
 use crate::detect::{detect_all, detect_channel, Kinds};
 use crate::dsp::g711::Law;
-use crate::generate::synth::{ChannelSynth, DtmfParams, Impairments, MfParams, Truth};
+use crate::generate::synth::{ChannelSynth, DpParams, DtmfParams, Impairments, MfParams, Truth};
 use crate::register::dtmf::DtmfReceiver;
 use crate::register::mf::{MfReceiver, MfSignal};
 
@@ -241,7 +242,14 @@ pub fn trunk_mix(
         let mut ch = ChannelSynth::new(c as u64 + 1);
         let mut k = 0u64;
         ch.silence(50.0 + 37.0 * c as f64 % 500.0);
-        while ch.cursor + 8000 * 6 < total {
+        while ch.cursor + 8000 * 9 < total {
+            // On-hook (idle tone), seizure, called digits 911 dial-pulsed, as on an SF trunk.
+            ch.sf_on(-20.0);
+            ch.silence(300.0 + 50.0 * (c % 5) as f64);
+            ch.sf_seize();
+            ch.silence(400.0);
+            let _ = ch.dial_pulses("911", &DpParams::default());
+            ch.silence(400.0);
             // 3–6 s of speech at −6…−18 dB, from a place in the corpus that depends on trunk/turn.
             let len = 8000 * (3 + (c as u64 + k) % 4) as usize;
             if speech.len() > len {
@@ -265,6 +273,7 @@ pub fn trunk_mix(
             ch.silence(300.0);
             k += 1;
         }
+        ch.sf_on(-20.0);
         ch.pad_to(total);
         let (mut x, t) = ch.finish(&Impairments {
             noise_dbm0: Some(-55.0),
@@ -290,25 +299,16 @@ fn throughput_report(a: &BenchArgs) -> anyhow::Result<()> {
     }
     let chan_secs = a.channels as f64 * a.seconds;
     println!(
-        "\nThroughput: {} trunks × {} s of spills, DTMF and speech (μ-law, −55 dBm0 floor)",
+        "\nThroughput: {} trunks × {} s of calls: SF seizure, dial pulses, MF spill, speech, DTMF (μ-law, −55 dBm0 floor)",
         a.channels, a.seconds
     );
+    let only = |mf, dtmf, sf, dp| Kinds { mf, dtmf, sf, dp };
     for (name, kinds) in [
-        ("MF + DTMF", Kinds::ALL),
-        (
-            "MF only",
-            Kinds {
-                mf: true,
-                dtmf: false,
-            },
-        ),
-        (
-            "DTMF only",
-            Kinds {
-                mf: false,
-                dtmf: true,
-            },
-        ),
+        ("MF + DTMF", Kinds::REGISTER),
+        ("MF only", only(true, false, false, false)),
+        ("DTMF only", only(false, true, false, false)),
+        ("SF + DP", only(false, false, true, true)),
+        ("all four", Kinds::ALL),
     ] {
         // Single thread: channel-seconds per CPU-second. Best of 3 runs.
         let mut best = f64::INFINITY;
@@ -355,9 +355,21 @@ fn score(
     let mut used = vec![false; events.len()];
     for (c, ts) in truth.iter().enumerate() {
         for t in ts {
-            if (t.kind == "mf" && !kinds.mf) || (t.kind == "dtmf" && !kinds.dtmf) {
+            let wanted = match t.kind {
+                "mf" => kinds.mf,
+                "dtmf" => kinds.dtmf,
+                "sf" => kinds.sf,
+                _ => kinds.dp,
+            };
+            if !wanted {
                 continue;
             }
+            // Supervision is decided by timers: a disconnect 1.3 s after the tone returns.
+            let slack = if t.kind == "mf" || t.kind == "dtmf" {
+                400
+            } else {
+                12_000
+            };
             expected += 1;
             if let Some(i) = events.iter().enumerate().position(|(i, e)| {
                 !used[i]
@@ -365,7 +377,7 @@ fn score(
                     && e.kind == t.kind
                     && e.signal == t.signal
                     && e.reported >= t.start
-                    && e.reported <= t.end + 400
+                    && e.reported <= t.end + slack
             }) {
                 used[i] = true;
                 ok += 1;
@@ -374,6 +386,10 @@ fn score(
     }
     let (mut false_pos, mut cross) = (0, 0);
     for (e, _) in events.iter().zip(&used).filter(|(_, u)| !**u) {
+        // Raw tone on/off events are not classified signals; nothing placed them.
+        if e.kind == "sf" && (e.signal == "on" || e.signal == "off") {
+            continue;
+        }
         let overlaps = truth[e.channel]
             .iter()
             .any(|t| t.kind != e.kind && e.start < t.end && e.end > t.start);

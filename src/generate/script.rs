@@ -9,6 +9,10 @@
 //! silence 200                     # advance the cursor 200 ms
 //! mf KP 0 5551234 ST level=-7 twist=0 kp=100 on=68 gap=68 dev_low=0 dev_high=0 skew=0
 //! dtmf *11 level_low=-6 level_high=-4 on=70 off=70 dev_low=0 dev_high=0 skew=0
+//! sf on level=-20                 # 2600 Hz idle tone from here (on-hook)
+//! sf seize                        # tone off (off-hook); also: sf off, sf wink ms=200,
+//!                                 # sf flash ms=500 level=-8, sf disconnect
+//! dp 911 pps=10 break=60 interdigit=700 level=-8   # dial pulses as 2600 Hz bursts
 //! tone 1000 -10 200               # Hz, dBm0, ms at the cursor
 //! voice speech.wav gain=-6        # a WAV (path relative to the script), channel 0 of it
 //! noise -40                       # white noise on this channel, total dBm0
@@ -21,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::synth::{ChannelSynth, DtmfParams, Impairments, MfParams, Truth};
+use super::synth::{ChannelSynth, DpParams, DtmfParams, Impairments, MfParams, SfParams, Truth};
 use crate::audio::wav::read_wav;
 use crate::dsp::g711::Law;
 use crate::register::mf::MfSignal;
@@ -173,6 +177,67 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                 }
                 ch.synth.mix(&audio.channels[0], gain);
             }
+            "sf" => {
+                let what = args.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+                let d = SfParams::default();
+                match what.as_str() {
+                    "on" | "idle" => {
+                        known(&["level"])?;
+                        ch.synth.sf_on(opt(&opts, "level", d.idle_level).map_err(err)?);
+                    }
+                    "off" => {
+                        known(&[])?;
+                        ch.synth.sf_off();
+                    }
+                    "seize" => {
+                        known(&[])?;
+                        ch.synth.sf_seize();
+                    }
+                    "wink" => {
+                        known(&["ms", "level"])?;
+                        let p = SfParams {
+                            idle_level: opt(&opts, "level", d.idle_level).map_err(err)?,
+                            ..d
+                        };
+                        ch.synth.sf_wink(opt_nonneg(&opts, "ms", 200.0).map_err(err)?, &p);
+                    }
+                    "flash" => {
+                        known(&["ms", "level"])?;
+                        let p = SfParams {
+                            burst_level: opt(&opts, "level", d.burst_level).map_err(err)?,
+                            ..d
+                        };
+                        ch.synth.sf_flash(opt_nonneg(&opts, "ms", 500.0).map_err(err)?, &p);
+                    }
+                    "disconnect" => {
+                        known(&["level"])?;
+                        let p = SfParams {
+                            idle_level: opt(&opts, "level", d.idle_level).map_err(err)?,
+                            ..d
+                        };
+                        ch.synth.sf_disconnect(&p);
+                    }
+                    _ => {
+                        return Err(err(
+                            "`sf` takes on, off, seize, wink, flash or disconnect".into(),
+                        ))
+                    }
+                }
+            }
+            "dp" => {
+                known(&["pps", "break", "interdigit", "level"])?;
+                let d = DpParams::default();
+                let p = DpParams {
+                    pps: opt(&opts, "pps", d.pps).map_err(err)?,
+                    break_pct: opt(&opts, "break", d.break_pct).map_err(err)?,
+                    interdigit_ms: opt_nonneg(&opts, "interdigit", d.interdigit_ms).map_err(err)?,
+                    level: opt(&opts, "level", d.level).map_err(err)?,
+                };
+                if args.is_empty() {
+                    return Err(err("`dp` needs digits, e.g. `dp 911`".into()));
+                }
+                ch.synth.dial_pulses(&args.concat(), &p).map_err(err)?;
+            }
             "noise" => {
                 known(&[])?;
                 ch.imp.noise_dbm0 = Some(num(&args, 0, "noise level (dBm0)").map_err(err)?);
@@ -193,7 +258,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
             }
             other => {
                 return Err(err(format!(
-                    "unknown command `{other}` (rate, channels, seed, channel, at, silence, mf, dtmf, tone, voice, noise, g711, dropout)"
+                    "unknown command `{other}` (rate, channels, seed, channel, at, silence, mf, dtmf, sf, dp, tone, voice, noise, g711, dropout)"
                 )))
             }
         }

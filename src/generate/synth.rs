@@ -95,9 +95,49 @@ pub struct Impairments {
     pub g711: Option<Law>,
 }
 
+/// 2600 Hz SF sender settings (signalling.md §3 defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SfParams {
+    /// Idle (on-hook) tone level, dBm0.
+    pub idle_level: f64,
+    /// Pulse, flash and wink bursts, dBm0.
+    pub burst_level: f64,
+}
+
+impl Default for SfParams {
+    fn default() -> Self {
+        SfParams {
+            idle_level: -20.0,
+            burst_level: -8.0,
+        }
+    }
+}
+
+/// Dial-pulse sender settings: default 10 pps, 60 % break, 700 ms between digits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DpParams {
+    pub pps: f64,
+    pub break_pct: f64,
+    pub interdigit_ms: f64,
+    pub level: f64,
+}
+
+impl Default for DpParams {
+    fn default() -> Self {
+        DpParams {
+            pps: 10.0,
+            break_pct: 60.0,
+            interdigit_ms: 700.0,
+            level: -8.0,
+        }
+    }
+}
+
 /// Builds one channel.
 #[derive(Debug, Clone)]
 pub struct ChannelSynth {
+    /// The SF tone, when on: from where, at what level.
+    sf: Option<(u64, f64)>,
     buf: Vec<f64>,
     /// Where the next signal goes (samples).
     pub cursor: u64,
@@ -108,6 +148,7 @@ pub struct ChannelSynth {
 impl ChannelSynth {
     pub fn new(seed: u64) -> Self {
         ChannelSynth {
+            sf: None,
             buf: Vec::new(),
             cursor: 0,
             truth: Vec::new(),
@@ -212,6 +253,106 @@ impl ChannelSynth {
         Ok(())
     }
 
+    /// SF tone on from the cursor (on-hook), at `level` dBm0, until [`ChannelSynth::sf_off`].
+    pub fn sf_on(&mut self, level: f64) {
+        self.sf_off();
+        self.sf = Some((self.cursor, level));
+    }
+
+    /// SF tone off from the cursor (off-hook).
+    pub fn sf_off(&mut self) {
+        if let Some((start, level)) = self.sf.take() {
+            if self.cursor > start {
+                self.tone(
+                    start,
+                    self.cursor - start,
+                    crate::line::sf::SF_HZ as f64,
+                    level,
+                );
+            }
+        }
+    }
+
+    pub fn sf_is_on(&self) -> bool {
+        self.sf.is_some()
+    }
+
+    fn mark(&mut self, kind: &'static str, signal: &str, start: u64, end: u64) {
+        self.truth.push(Truth {
+            kind,
+            signal: signal.to_string(),
+            start,
+            end,
+        });
+    }
+
+    /// Seize: the tone stops at the cursor.
+    pub fn sf_seize(&mut self) {
+        self.sf_off();
+        let at = self.cursor;
+        self.mark("sf", "seize", at, at);
+    }
+
+    /// Wink from idle: off-hook for `ms`, then the idle tone again.
+    pub fn sf_wink(&mut self, ms: f64, p: &SfParams) {
+        let level = self.sf.map(|s| s.1).unwrap_or(p.idle_level);
+        self.sf_off();
+        let start = self.cursor;
+        self.silence(ms);
+        self.mark("sf", "wink", start, self.cursor);
+        self.sf_on(level);
+    }
+
+    /// Hook flash from off-hook: a tone burst of `ms`.
+    pub fn sf_flash(&mut self, ms: f64, p: &SfParams) {
+        self.sf_off();
+        let start = self.cursor;
+        self.sf_on(p.burst_level);
+        self.silence(ms);
+        self.sf_off();
+        self.mark("sf", "flash", start, self.cursor);
+    }
+
+    /// Disconnect: the idle tone from the cursor on.
+    pub fn sf_disconnect(&mut self, p: &SfParams) {
+        let at = self.cursor;
+        self.sf_on(p.idle_level);
+        self.mark("sf", "disconnect", at, at);
+    }
+
+    /// Dial-pulsed digits from off-hook: each pulse a tone burst (the break), `10` pulses = `0`.
+    pub fn dial_pulses(&mut self, digits: &str, p: &DpParams) -> Result<(), String> {
+        if !(1.0..=40.0).contains(&p.pps) || !(5.0..=95.0).contains(&p.break_pct) {
+            return Err(format!(
+                "dial pulses: pps {} (1–40), break {} % (5–95)",
+                p.pps, p.break_pct
+            ));
+        }
+        self.sf_off();
+        let period = 1000.0 / p.pps;
+        for (k, ch) in digits.chars().enumerate() {
+            let n = match ch.to_digit(10) {
+                Some(0) => 10,
+                Some(d) => d,
+                None => return Err(format!("`{ch}` cannot be dial-pulsed (digits 0–9 only)")),
+            };
+            if k > 0 {
+                self.silence(p.interdigit_ms);
+            }
+            let start = self.cursor;
+            for i in 0..n {
+                if i > 0 {
+                    self.silence(period * (100.0 - p.break_pct) / 100.0);
+                }
+                self.sf_on(p.level);
+                self.silence(period * p.break_pct / 100.0);
+                self.sf_off();
+            }
+            self.mark("dp", &(n % 10).to_string(), start, self.cursor);
+        }
+        Ok(())
+    }
+
     /// Advance the cursor (the channel is silent there unless something else is added).
     pub fn silence(&mut self, ms: f64) {
         self.cursor += ms_to_samples(ms) as u64;
@@ -244,6 +385,11 @@ impl ChannelSynth {
 
     /// Apply impairments and quantise to 16 bits.
     pub fn finish(mut self, imp: &Impairments) -> (Vec<i16>, Vec<Truth>) {
+        // An SF tone still on runs to the end of the channel.
+        if self.sf.is_some() {
+            self.cursor = self.cursor.max(self.buf.len() as u64);
+            self.sf_off();
+        }
         if let Some(n) = imp.noise_dbm0 {
             let sigma = dbm0_to_power(n).sqrt();
             if let Ok(normal) = Normal::new(0.0, sigma) {
