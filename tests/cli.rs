@@ -176,3 +176,44 @@ fn cli_usage_error_exits_2() {
     let o = e911(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn cli_sf_and_dial_pulses_follow_the_contract() {
+    let script = write(
+        "sf.txt",
+        "sf on\nsilence 400\nsf seize\nsilence 600\ndp 91 pps=10 break=60\nsilence 400\nsf flash\nsilence 400\n",
+    );
+    let wav = dir().join("sf.wav").display().to_string();
+    assert!(e911(&["generate", &script, "-o", &wav]).status.success());
+    let o = e911(&["detect", &wav, "--format", "jsonl", "--kinds", "sf,dp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dp: Vec<(String, u64)> = lines
+        .iter()
+        .filter(|v| v["kind"] == "dp")
+        .map(|v| {
+            (
+                v["signal"].as_str().unwrap().to_string(),
+                v["pulses"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(dp, [("9".to_string(), 9), ("1".to_string(), 1)]);
+    let sup: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["kind"] == "sf" && v["signal"] != "on" && v["signal"] != "off")
+        .map(|v| v["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(sup, ["seize", "flash"]);
+    let seize = lines.iter().find(|v| v["signal"] == "seize").unwrap();
+    assert!(
+        (seize["start_ms"].as_f64().unwrap() - 400.0).abs() <= 2.0,
+        "{seize}"
+    );
+    assert!(lines
+        .iter()
+        .all(|v| v["kind"] != "mf" && v["kind"] != "dtmf"));
+}

@@ -208,6 +208,41 @@ fn dtmf_latencies() -> (Vec<f64>, usize) {
     (lat, missed)
 }
 
+/// SF tone on/off: change → report, over levels, frequency offsets and alignments.
+fn sf_latencies() -> (Vec<f64>, Vec<f64>, usize) {
+    use crate::line::sf::SfReceiver;
+    let (mut on, mut off, mut missed) = (Vec::new(), Vec::new(), 0);
+    for level in [-28.0, -20.0, -8.0, 0.0] {
+        for hz in [2560.0, 2600.0, 2640.0] {
+            for align in 0..8u64 {
+                let mut ch = ChannelSynth::new(align * 7 + level as i64 as u64);
+                ch.silence(50.0);
+                ch.cursor += align;
+                let start = ch.cursor;
+                ch.tone(start, 960, hz, level);
+                ch.cursor += 960;
+                ch.silence(60.0);
+                let (x, _) = ch.finish(&Impairments {
+                    noise_dbm0: Some(-50.0),
+                    g711: Some(Law::Ulaw),
+                    ..Default::default()
+                });
+                let mut rx = SfReceiver::default();
+                let mut ev = Vec::new();
+                rx.process(&x, &mut |e| ev.push(e));
+                match (ev.first(), ev.get(1)) {
+                    (Some(a), Some(b)) if a.on && !b.on => {
+                        on.push((a.at - start) as f64 / 8.0);
+                        off.push((b.at - (start + 960)) as f64 / 8.0);
+                    }
+                    _ => missed += 1,
+                }
+            }
+        }
+    }
+    (on, off, missed)
+}
+
 fn latency_report() {
     println!(
         "\nDetection latency (true onset → report), G.711 μ-law, every alignment, accept envelope:"
@@ -220,9 +255,11 @@ fn latency_report() {
     print_row("MF, skew 6 ms", &summarize(v6), m6);
     let (d, md) = dtmf_latencies();
     print_row("DTMF, skew ≤ 3 ms", &summarize(d.clone()), md);
-    println!(
-        "  targets: MF p50 ≤ 16, p99 ≤ 20, max ≤ 22 (≤ 25 at 6 ms skew); DTMF p50 ≤ 26, max ≤ 30"
-    );
+    let (son, soff, sm) = sf_latencies();
+    print_row("SF tone on (change → report)", &summarize(son), sm);
+    print_row("SF tone off (change → report)", &summarize(soff), sm);
+    println!("  targets: MF p50 ≤ 16, p99 ≤ 20, max ≤ 22 (≤ 25 at 6 ms skew)");
+    println!("           DTMF p50 ≤ 26, max ≤ 30; SF ≤ 10");
     println!("  MF distribution (skew ≤ 4 ms):");
     histogram(&v);
     println!("  DTMF distribution:");
@@ -242,10 +279,16 @@ pub fn trunk_mix(
         let mut ch = ChannelSynth::new(c as u64 + 1);
         let mut k = 0u64;
         ch.silence(50.0 + 37.0 * c as f64 % 500.0);
-        while ch.cursor + 8000 * 9 < total {
+        while ch.cursor + 8000 * 11 < total {
             // On-hook (idle tone), seizure, called digits 911 dial-pulsed, as on an SF trunk.
-            ch.sf_on(-20.0);
-            ch.silence(300.0 + 50.0 * (c % 5) as f64);
+            // Idle (on-hook) long enough to be told from a flash: ≥ 1.3 s is a disconnect.
+            if k == 0 {
+                ch.sf_on(-20.0);
+            } else {
+                let p = crate::generate::synth::SfParams::default();
+                ch.sf_disconnect(&p);
+            }
+            ch.silence(1500.0 + 50.0 * (c % 5) as f64);
             ch.sf_seize();
             ch.silence(400.0);
             let _ = ch.dial_pulses("911", &DpParams::default());
@@ -273,7 +316,7 @@ pub fn trunk_mix(
             ch.silence(300.0);
             k += 1;
         }
-        ch.sf_on(-20.0);
+        ch.sf_disconnect(&crate::generate::synth::SfParams::default());
         ch.pad_to(total);
         let (mut x, t) = ch.finish(&Impairments {
             noise_dbm0: Some(-55.0),
@@ -282,7 +325,20 @@ pub fn trunk_mix(
         });
         x.truncate(total as usize);
         out.push(x);
-        truth.push(t.into_iter().filter(|t| t.end <= total).collect());
+        // What the file's end cuts short still counts if a receiver could hear it: 50 ms of a
+        // signal, or the 1.3 s a disconnect takes (less the receiver's ±2 ms edge estimate).
+        truth.push(
+            t.into_iter()
+                .filter(|t| {
+                    let need = if t.signal == "disconnect" {
+                        10_380
+                    } else {
+                        400
+                    };
+                    t.start + need <= total
+                })
+                .collect(),
+        );
     }
     (out, truth)
 }

@@ -26,8 +26,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Synthesise signalling from a script (see docs/generate.md): MF spills, DTMF, tones, voice,
-    /// with impairments (level, twist, frequency offset, skew, noise, G.711, dropouts).
+    /// Synthesise signalling from a script (see docs/generate.md): MF spills, DTMF, 2600 Hz SF
+    /// supervision, dial pulses, tones, voice, with impairments (level, twist, frequency offset,
+    /// skew, noise, G.711, dropouts).
     Generate {
         /// Script file (`-` for stdin).
         script: PathBuf,
@@ -38,13 +39,14 @@ pub enum Cmd {
         #[arg(long)]
         truth: Option<PathBuf>,
     },
-    /// Print every MF and DTMF event on every channel of a WAV file.
+    /// Print every MF, DTMF, SF and dial-pulse event on every channel of a WAV file.
     Detect {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        /// Receivers to run: comma list of mf, dtmf.
-        #[arg(long, default_value = "mf,dtmf")]
+        /// Receivers to run: comma list of mf, dtmf, sf (tone on/off, seize, wink, flash,
+        /// disconnect), dp (dial-pulse digits).
+        #[arg(long, default_value = "mf,dtmf,sf,dp")]
         kinds: String,
         /// Worker threads (0 = one per core).
         #[arg(long, default_value_t = 0)]
@@ -165,13 +167,13 @@ fn detect(file: PathBuf, format: Format, kinds: &str, threads: usize) -> anyhow:
         Format::Text => {
             writeln!(
                 out,
-                "{:>3}  {:<5} {:<6} {:>10} {:>10} {:>11}",
+                "{:>3}  {:<5} {:<10} {:>10} {:>10} {:>11}",
                 "ch", "kind", "signal", "start_ms", "end_ms", "reported_ms"
             )?;
             for e in &events {
                 writeln!(
                     out,
-                    "{:>3}  {:<5} {:<6} {:>10.1} {:>10.1} {:>11.1}",
+                    "{:>3}  {:<5} {:<10} {:>10.1} {:>10.1} {:>11.1}",
                     e.channel, e.kind, e.signal, e.start_ms, e.end_ms, e.reported_ms
                 )?;
             }
