@@ -64,6 +64,8 @@ pub struct SfReceiver {
     bank: CorrelatorBank,
     min_power: f64,
     share: f64,
+    /// `tan` of the largest accepted phase advance over the frequency test's span.
+    tan_max: f64,
     /// Correlator values of the last 3 frames.
     xhist: [C64; 3],
     frame: usize,
@@ -90,6 +92,9 @@ impl SfReceiver {
                 .with_gate(min_power),
             min_power,
             share: dom / (1.0 + dom),
+            tan_max: (std::f64::consts::TAU * d.max_offset_hz * (2 * d.hop) as f64
+                / SAMPLE_RATE as f64)
+                .tan(),
             xhist: [(0.0, 0.0); 3],
             frame: 0,
             on: false,
@@ -158,14 +163,21 @@ impl SfReceiver {
         self.xhist[slot] = x;
         let lag = self.xhist[(slot + 1) % 3];
         let z = cmul(x, cconj(lag));
-        let span = (2 * self.d.hop) as f64;
-        let delta = z.1.atan2(z.0) / span;
-        if (delta * SAMPLE_RATE as f64 / std::f64::consts::TAU).abs() > self.d.max_offset_hz {
+        // Frequency within ±max_offset of 2600 Hz ⇔ the phase advance over 2 frames is within
+        // ±θ: z.re > 0 and |z.im| ≤ tan θ · z.re (θ < 90°), no arctangent needed.
+        if !(z.0 > 0.0 && z.1.abs() <= self.tan_max * z.0) {
             return false;
         }
-        // Amplitude a = 2|X|/|Ŵ(δ)|; power a²/2.
-        let r = self.hann_response(delta);
-        let power = 2.0 * cabs2(x) / (r * r);
+        // Power from the uncorrected correlator is a lower bound (the window's response is
+        // largest at zero offset); only when that falls short is the offset measured and the
+        // response divided out.
+        let w = self.bank.window_len() as f64;
+        let mut power = 8.0 * cabs2(x) / (w * w);
+        if power < self.min_power || power < self.share * ms {
+            let delta = z.1.atan2(z.0) / (2 * self.d.hop) as f64;
+            let r = self.hann_response(delta);
+            power = 2.0 * cabs2(x) / (r * r);
+        }
         power >= self.min_power && power >= self.share * ms
     }
 
