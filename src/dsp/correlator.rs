@@ -51,6 +51,17 @@ fn block_energy(x: &[f32]) -> f32 {
     (s[0] + s[1]) + (s[2] + s[3])
 }
 
+/// `Σ (x[i] − x[i−1])²` over `x[1..]` (the first sample is the previous block's last), in four
+/// partial sums like [`block_energy`].
+fn block_diff_energy(x: &[f32]) -> f32 {
+    let mut s = [0.0f32; 4];
+    for (i, w) in x.windows(2).enumerate() {
+        let d = w[1] - w[0];
+        s[i % 4] += d * d;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
 struct SlideIn<'a> {
     acc_re: &'a [f32],
     acc_im: &'a [f32],
@@ -119,6 +130,11 @@ pub struct CorrelatorBank {
     /// Energy per block and its window sum.
     energy_ring: Vec<f64>,
     energy_sum: f64,
+    /// First-difference energy per block and its window sum (only with a spectral gate).
+    diff_ring: Vec<f64>,
+    diff_sum: f64,
+    /// Skip windows whose first-difference energy exceeds this many times their energy.
+    max_hf: f64,
     /// Sliding sample buffer: `hist[hpos−W..hpos]` is the window, oldest first; the current
     /// block grows at `hpos`. When the buffer is full the last `W` samples move to its start
     /// (one copy per [`HIST_WINDOWS`] windows instead of a copy per sample).
@@ -182,6 +198,9 @@ impl CorrelatorBank {
                 .collect(),
             energy_ring: vec![0.0; blocks],
             energy_sum: 0.0,
+            diff_ring: vec![0.0; blocks],
+            diff_sum: 0.0,
+            max_hf: 0.0,
             hist: vec![0.0; (HIST_WINDOWS + 1) * hop * blocks],
             hpos: hop * blocks,
             gate: 0.0,
@@ -208,6 +227,15 @@ impl CorrelatorBank {
         self.gate = gate;
         self.gate_energy = gate * self.window_len() as f64;
         self.valid = gate <= 0.0;
+        self
+    }
+
+    /// Also skip windows whose energy sits mostly above the bank's band: `Σ(x[n]−x[n−1])²` is
+    /// `2(1 − cos ω)` times the energy of a tone at ω (0.3 at 700 Hz, 2 for white noise, 2.9 at
+    /// 2600 Hz, 4 at 4 kHz), so a receiver whose signals keep this ratio under `max` can ignore
+    /// windows above it — a 2600 Hz idle tone, for the MF and DTMF receivers.
+    pub fn with_spectral_gate(mut self, max: f64) -> Self {
+        self.max_hf = max;
         self
     }
 
@@ -333,6 +361,11 @@ impl CorrelatorBank {
         let e = block_energy(&self.hist[self.hpos - self.hop..self.hpos]) as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
+        if self.max_hf > 0.0 {
+            let d = block_diff_energy(&self.hist[self.hpos - self.hop - 1..self.hpos]) as f64;
+            self.diff_sum += d - self.diff_ring[self.ring_pos];
+            self.diff_ring[self.ring_pos] = d;
+        }
         let slot = self.ring_pos;
         self.ring_pos = if self.ring_pos + 1 == self.blocks {
             0
@@ -343,8 +376,11 @@ impl CorrelatorBank {
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
         if self.ring_pos == 0 {
             self.energy_sum = self.energy_ring.iter().sum();
+            self.diff_sum = self.diff_ring.iter().sum();
         }
-        if self.energy_sum < self.gate_energy {
+        if self.energy_sum < self.gate_energy
+            || (self.max_hf > 0.0 && self.diff_sum > self.max_hf * self.energy_sum)
+        {
             // Nobody will read the sums for this window: skip the work, rebuild when needed.
             self.valid = false;
             return;
@@ -508,6 +544,8 @@ impl CorrelatorBank {
         self.rot_im.fill(0.0);
         self.energy_ring.fill(0.0);
         self.energy_sum = 0.0;
+        self.diff_ring.fill(0.0);
+        self.diff_sum = 0.0;
         self.hist.fill(0.0);
         self.hpos = self.window_len();
         self.valid = self.gate <= 0.0;
@@ -607,5 +645,24 @@ mod tests {
             }
         }
         assert!(checked > 100);
+    }
+
+    #[test]
+    fn the_spectral_gate_skips_windows_above_the_band_and_keeps_those_in_it() {
+        let freqs: Vec<u32> = (6..=18).map(|k| k * 100).collect();
+        for (hz, valid) in [
+            (1000.0, true),
+            (1700.0, true),
+            (2600.0, false),
+            (3400.0, false),
+        ] {
+            let mut bank = CorrelatorBank::new(&freqs, 10, 8)
+                .with_gate(1.0)
+                .with_spectral_gate(2.58);
+            for i in 0..800 {
+                bank.push((8000.0 * (std::f64::consts::TAU * hz * i as f64 / 8000.0).sin()) as f32);
+            }
+            assert_eq!(bank.is_valid(), valid, "{hz} Hz");
+        }
     }
 }

@@ -175,7 +175,8 @@ impl PairReceiver {
         PairReceiver {
             bank: CorrelatorBank::new(&freqs, d.hop, d.blocks)
                 // The bank skips what the energy gate below would reject anyway.
-                .with_gate(2.0 * dbm0_to_power(d.min_tone_dbm0)),
+                .with_gate(2.0 * dbm0_to_power(d.min_tone_dbm0))
+                .with_spectral_gate(max_hf_ratio(&d)),
             idx,
             power_scale: 2.0 / (window_sum * window_sum),
             fit: PairFit::new(d.window, w),
@@ -258,7 +259,7 @@ impl PairReceiver {
         // accept limits sit 6 dB above the floor, so they never are.)
         let ms = self.bank.mean_square();
         self.floor.push(ms);
-        if ms < 2.0 * self.min_power {
+        if ms < 2.0 * self.min_power || !self.bank.is_valid() {
             self.xhist[slot] = [(0.0, 0.0); MAX_TONES];
             return None;
         }
@@ -457,6 +458,16 @@ impl PairReceiver {
         let d = self.d.clone();
         *self = PairReceiver::new(d);
     }
+}
+
+/// The largest first-difference-to-energy ratio a qualifying window can have: the pair (at least
+/// `pair_share` of the power, at most `2(1 − cos ω)` for the highest tone at the edge of its band)
+/// plus the rest at the Nyquist ratio 4. MF: 2.58; DTMF: 2.50. A 2600 Hz tone alone is 2.91.
+fn max_hf_ratio(d: &PairDesign) -> f64 {
+    let top = *d.tones.iter().max().unwrap_or(&0) as f64;
+    let hz = top * (1.0 + d.freq_tol) + d.freq_tol_hz;
+    let w = std::f64::consts::TAU * hz / SAMPLE_RATE as f64;
+    d.pair_share * 2.0 * (1.0 - w.cos()) + (1.0 - d.pair_share) * 4.0
 }
 
 /// Stationary noise floor: the minimum window power over the last ~400 ms (8 segments of 40
