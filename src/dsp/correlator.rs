@@ -54,10 +54,18 @@ fn block_energy(x: &[f32]) -> f32 {
 /// `Σ (x[i] − x[i−1])²` over `x[1..]` (the first sample is the previous block's last), in four
 /// partial sums like [`block_energy`].
 fn block_diff_energy(x: &[f32]) -> f32 {
+    let (cur, prev) = (&x[1..], &x[..x.len() - 1]);
     let mut s = [0.0f32; 4];
-    for (i, w) in x.windows(2).enumerate() {
-        let d = w[1] - w[0];
-        s[i % 4] += d * d;
+    let (mut c4, mut p4) = (cur.chunks_exact(4), prev.chunks_exact(4));
+    for (c, p) in (&mut c4).zip(&mut p4) {
+        for l in 0..4 {
+            let d = c[l] - p[l];
+            s[l] += d * d;
+        }
+    }
+    for (l, (c, p)) in c4.remainder().iter().zip(p4.remainder()).enumerate() {
+        let d = c - p;
+        s[l] += d * d;
     }
     (s[0] + s[1]) + (s[2] + s[3])
 }
