@@ -364,7 +364,6 @@ impl CorrelatorBank {
     }
 
     fn end_block(&mut self) {
-        let f = self.freqs.len();
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
         let e = block_energy(&self.hist[self.hpos - self.hop..self.hpos]) as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
@@ -397,11 +396,20 @@ impl CorrelatorBank {
             self.rebuild();
             return;
         }
-        Self::accumulate(
-            &self.ker,
-            &self.hist[self.hpos - self.hop..self.hpos],
-            &mut self.acc,
-        );
+        self.slide(self.hpos - self.hop, slot);
+        // Once per window: re-add the sums from the ring and re-take each rotation from the exact
+        // table, so f32 rounding never accumulates, however long the stream.
+        if self.ring_pos == 0 {
+            self.resum();
+            self.reset_rotation();
+        }
+    }
+
+    /// Accumulate the block of `hop` samples at `hist[from..]` and slide it into ring slot `slot`
+    /// and the window sums, advancing the rotation by one block.
+    fn slide(&mut self, from: usize, slot: usize) {
+        let f = self.freqs.len();
+        Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
         let fp = self.lanes / 2;
         let o = slot * f;
         slide_block(
@@ -418,12 +426,6 @@ impl CorrelatorBank {
             &mut self.rot_re,
             &mut self.rot_im,
         );
-        // Once per window: re-add the sums from the ring and re-take each rotation from the exact
-        // table, so f32 rounding never accumulates, however long the stream.
-        if self.ring_pos == 0 {
-            self.resum();
-            self.reset_rotation();
-        }
     }
 
     fn resum(&mut self) {
@@ -461,9 +463,7 @@ impl CorrelatorBank {
     /// Recompute every block of the window from the history, after a stretch below the gate.
     /// Costs one window's worth of accumulation, once per gate opening.
     fn rebuild(&mut self) {
-        let f = self.freqs.len();
         let (w, hop) = (self.window_len(), self.hop);
-        let fp = self.lanes / 2;
         // Slide the window's blocks, oldest first, into empty sums, starting from the exact
         // rotation at the window start; the oldest block lands in the slot the ring overwrites
         // next.
@@ -474,26 +474,7 @@ impl CorrelatorBank {
         self.set_rotation(self.n - w as u64);
         let w0 = self.hpos - w;
         for b in 0..self.blocks {
-            Self::accumulate(
-                &self.ker,
-                &self.hist[w0 + b * hop..w0 + (b + 1) * hop],
-                &mut self.acc,
-            );
-            let o = ((self.ring_pos + b) % self.blocks) * f;
-            slide_block(
-                SlideIn {
-                    acc_re: &self.acc[..f],
-                    acc_im: &self.acc[fp..fp + f],
-                    step_re: &self.step_re,
-                    step_im: &self.step_im,
-                },
-                &mut self.ring_re[o..o + f],
-                &mut self.ring_im[o..o + f],
-                &mut self.sum_re,
-                &mut self.sum_im,
-                &mut self.rot_re,
-                &mut self.rot_im,
-            );
+            self.slide(w0 + b * hop, (self.ring_pos + b) % self.blocks);
         }
         self.reset_rotation();
         self.valid = true;
