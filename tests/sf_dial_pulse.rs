@@ -154,7 +154,7 @@ fn a_burst_of_15_to_200_ms_is_a_pulse_300_to_1100_a_flash_1300_a_disconnect() {
         let (x, _) = ch.finish(&imp(Some(-45.0)));
         supervise(&x)
     };
-    for ms in [20.0, 50.0, 100.0, 200.0] {
+    for ms in [15.0, 20.0, 50.0, 100.0, 200.0] {
         let ev = run(ms);
         assert_eq!(digits(&ev), vec![1], "{ms} ms burst: {ev:?}");
     }
