@@ -11,4 +11,5 @@ pub mod dsp;
 pub mod generate;
 pub mod line;
 pub mod register;
+pub mod tandem;
 pub mod units;

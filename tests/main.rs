@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod datafill;
 mod dtmf_conformance;
 mod mf_conformance;
 mod regression;

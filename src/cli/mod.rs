@@ -54,6 +54,18 @@ pub enum Cmd {
     },
     /// Measure detection latency over the accept envelope, and throughput.
     Bench(bench::BenchArgs),
+    /// Office datafill (docs/datafill.md).
+    Datafill {
+        #[command(subcommand)]
+        cmd: DatafillCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatafillCmd {
+    /// Validate datafill (a file, or a directory of *.dat files): every problem as
+    /// FILE:LINE: TABLE.FIELD: message; exit 1 if any is an error.
+    Check { path: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -84,7 +96,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
         } => detect(file, format, &kinds, threads),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Datafill {
+            cmd: DatafillCmd::Check { path },
+        } => datafill_check(&path),
     }
+}
+
+fn datafill_check(path: &std::path::Path) -> anyhow::Result<()> {
+    let loaded = crate::tandem::datafill::load_path(path).map_err(anyhow::Error::msg)?;
+    for p in &loaded.problems {
+        println!("{p}");
+    }
+    let o = &loaded.office;
+    let errors = loaded.errors().count();
+    if errors > 0 {
+        anyhow::bail!("{}: {errors} error(s) in the datafill", path.display());
+    }
+    println!(
+        "{}: ok — {} PSAPs, {} NPDs, {} ESNs, {} E911SRDB rows, {} E911 trunk groups",
+        path.display(),
+        o.psaps.len(),
+        o.npd.len(),
+        o.esns.len(),
+        o.srdb.len(),
+        o.trunk_groups.len()
+    );
+    Ok(())
 }
 
 fn generate(script: PathBuf, out: PathBuf, truth: Option<PathBuf>) -> anyhow::Result<()> {

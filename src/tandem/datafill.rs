@@ -1,0 +1,727 @@
+//! Datafill: the office tables in the contract's text format (`shared/spec/contract.md`), loaded
+//! and checked against every rule of `shared/spec/tandem.md` §2.
+//!
+//! ```text
+//! TABLE E911ESN
+//! ESN     FLASH     PRIMPSAP    PSAP1     PSAP2          PSAP3  PSAP4  PSAP5  PSAP6
+//! _________________________________________________________________________________
+//! 123     N         CARYPOLICE  CARYFIRE  CARYAMBULANCE  NONE   NONE   NONE   NONE
+//! ```
+//!
+//! A table starts with `TABLE <NAME>`, then a header line of field names (any order), then one
+//! tuple per line. `#` starts a comment; blank lines and lines of underscores (the MAP display's
+//! rule) are ignored, so the seed's MAP display pastes in as is. Tables are datafilled in the order
+//! E911PSAP → E911NPD → E911ESN → E911SRDB → TRKGRP and every reference must already exist.
+//! Every problem is reported (not just the first) as `FILE:LINE: TABLE.FIELD: message`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::tables::{AniFormat, Called, Esn, Office, Psap, Sig, Supv, TrunkGroup};
+
+/// The tables, in datafill order.
+pub const TABLE_ORDER: [&str; 5] = ["E911PSAP", "E911NPD", "E911ESN", "E911SRDB", "TRKGRP"];
+
+/// At most 1000 ESZs per office (seed: "The size of this table is 1,000 entries").
+pub const MAX_ESN_ROWS: usize = 1000;
+
+/// One problem, named by file, line, table and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub table: String,
+    pub field: String,
+    pub message: String,
+    /// A warning does not make the datafill invalid.
+    pub warning: bool,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = if self.warning { "warning: " } else { "" };
+        let at = if self.field.is_empty() {
+            self.table.clone()
+        } else {
+            format!("{}.{}", self.table, self.field)
+        };
+        write!(
+            f,
+            "{}:{}: {at}: {w}{}",
+            self.file.display(),
+            self.line,
+            self.message
+        )
+    }
+}
+
+/// A loaded office and the problems found on the way. Valid when no problem is an error.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub office: Office,
+    pub problems: Vec<Problem>,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| !p.warning)
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.errors().next().is_none()
+    }
+}
+
+/// Load a datafill file, or every `*.dat` file of a directory (in name order).
+pub fn load_path(path: &Path) -> Result<Loaded, String> {
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| format!("{}: cannot read directory: {e}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(format!("{}: no *.dat files", path.display()));
+        }
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut sources = Vec::new();
+    for f in files.drain(..) {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+        sources.push((f, text));
+    }
+    Ok(load(&sources))
+}
+
+/// Load datafill from `(file name, text)` pairs, in order.
+pub fn load(sources: &[(PathBuf, String)]) -> Loaded {
+    let mut l = Loader::default();
+    for (file, text) in sources {
+        l.file(file, text);
+    }
+    l.finish()
+}
+
+#[derive(Default)]
+struct Loader {
+    out: Loaded,
+    /// Highest position in TABLE_ORDER seen so far, for the datafill-order rule.
+    order: usize,
+    seen: BTreeSet<String>,
+    /// Where a table's rows live, for messages about a whole table.
+    any_one_digit: Option<(PathBuf, usize)>,
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    line: usize,
+    table: &'a str,
+}
+
+impl Loader {
+    fn problem(&mut self, c: &Ctx, field: &str, message: String, warning: bool) {
+        self.out.problems.push(Problem {
+            file: c.file.to_path_buf(),
+            line: c.line,
+            table: c.table.to_string(),
+            field: field.to_string(),
+            message,
+            warning,
+        });
+    }
+
+    fn err(&mut self, c: &Ctx, field: &str, message: impl Into<String>) {
+        self.problem(c, field, message.into(), false);
+    }
+
+    fn file(&mut self, file: &Path, text: &str) {
+        let mut table: Option<String> = None;
+        let mut header: Option<Vec<String>> = None;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() || line.chars().all(|c| c == '_' || c == '-') {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let c = |t: &'static str| Ctx {
+                file,
+                line: i + 1,
+                table: t,
+            };
+            if words[0].eq_ignore_ascii_case("TABLE") {
+                let name = words
+                    .get(1)
+                    .map(|s| s.to_ascii_uppercase())
+                    .unwrap_or_default();
+                match TABLE_ORDER.iter().position(|&t| t == name) {
+                    None => {
+                        self.err(
+                            &c("TABLE"),
+                            "",
+                            format!(
+                                "unknown table `{name}` (tables: {})",
+                                TABLE_ORDER.join(", ")
+                            ),
+                        );
+                        table = None;
+                    }
+                    Some(pos) => {
+                        if pos < self.order {
+                            self.err(
+                                &Ctx {
+                                    file,
+                                    line: i + 1,
+                                    table: TABLE_ORDER[pos],
+                                },
+                                "",
+                                format!(
+                                    "datafilled after {}: tables go in the order {}",
+                                    TABLE_ORDER[self.order],
+                                    TABLE_ORDER.join(" → ")
+                                ),
+                            );
+                        }
+                        self.order = self.order.max(pos);
+                        if !self.seen.insert(name.clone()) {
+                            self.err(
+                                &Ctx {
+                                    file,
+                                    line: i + 1,
+                                    table: TABLE_ORDER[pos],
+                                },
+                                "",
+                                "table datafilled twice".to_string(),
+                            );
+                        }
+                        table = Some(name);
+                    }
+                }
+                header = None;
+                continue;
+            }
+            let Some(t) = table.clone() else {
+                self.err(
+                    &c("TABLE"),
+                    "",
+                    "a tuple outside any table (start one with `TABLE <NAME>`)".to_string(),
+                );
+                continue;
+            };
+            let tname: &'static str = TABLE_ORDER
+                .iter()
+                .find(|&&x| x == t)
+                .copied()
+                .unwrap_or("TABLE");
+            let ctx = Ctx {
+                file,
+                line: i + 1,
+                table: tname,
+            };
+            match &header {
+                None => {
+                    let h: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+                    if self.header(&ctx, &h) {
+                        header = Some(h);
+                    } else {
+                        table = None;
+                    }
+                }
+                Some(h) => {
+                    if words.len() != h.len() {
+                        self.err(
+                            &ctx,
+                            "",
+                            format!(
+                                "{} fields, the header has {} ({})",
+                                words.len(),
+                                h.len(),
+                                h.join(" ")
+                            ),
+                        );
+                        continue;
+                    }
+                    let row: BTreeMap<&str, &str> = h
+                        .iter()
+                        .map(|s| s.as_str())
+                        .zip(words.iter().copied())
+                        .collect();
+                    self.tuple(&ctx, &row);
+                }
+            }
+        }
+    }
+
+    /// Required and allowed header fields per table.
+    fn header(&mut self, c: &Ctx, h: &[String]) -> bool {
+        let need: &[&str] = match c.table {
+            "E911PSAP" => &["PSAPNAME", "ANIFMT", "SUPV", "POSITIONS", "OVFL", "AGENCY"],
+            "E911NPD" => &["NPD", "SNPA"],
+            "E911ESN" => &[
+                "ESN", "FLASH", "PRIMPSAP", "PSAP1", "PSAP2", "PSAP3", "PSAP4", "PSAP5", "PSAP6",
+            ],
+            "E911SRDB" => &["ESN"],
+            _ => &[
+                "GRPKEY", "GRPTYP", "SIG", "SUPV", "CALLED", "ANI", "NPA", "DEFESN", "ESCO",
+                "ANIDELAY",
+            ],
+        };
+        let mut ok = true;
+        for n in need {
+            if !h.iter().any(|x| x == n) {
+                self.err(
+                    c,
+                    n,
+                    format!("missing from the header (needs {})", need.join(" ")),
+                );
+                ok = false;
+            }
+        }
+        if c.table == "E911SRDB" {
+            let tn = h.iter().any(|x| x == "TN");
+            let split = h.iter().any(|x| x == "NPA") && h.iter().any(|x| x == "DN");
+            if !tn && !split {
+                self.err(
+                    c,
+                    "TN",
+                    "the header needs TN (10 digits) or NPA and DN".to_string(),
+                );
+                ok = false;
+            }
+        }
+        for x in h {
+            let allowed = need.contains(&x.as_str())
+                || (c.table == "E911SRDB" && ["TN", "NPA", "DN"].contains(&x.as_str()));
+            if !allowed {
+                self.err(c, x, "unknown field".to_string());
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn tuple(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        match c.table {
+            "E911PSAP" => self.psap(c, r),
+            "E911NPD" => self.npd(c, r),
+            "E911ESN" => self.esn(c, r),
+            "E911SRDB" => self.srdb(c, r),
+            _ => self.trkgrp(c, r),
+        }
+    }
+
+    fn name(&mut self, c: &Ctx, field: &str, v: &str) -> Option<String> {
+        let ok = (1..=16).contains(&v.len()) && v.chars().all(|ch| ch.is_ascii_alphanumeric());
+        if !ok {
+            self.err(
+                c,
+                field,
+                format!("`{v}` is not a name of 1–16 letters and digits"),
+            );
+            return None;
+        }
+        Some(v.to_ascii_uppercase())
+    }
+
+    fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
+        &mut self,
+        c: &Ctx,
+        field: &str,
+        v: &str,
+        lo: T,
+        hi: T,
+    ) -> Option<T> {
+        match v.parse::<T>() {
+            Ok(n) if n >= lo && n <= hi => Some(n),
+            _ => {
+                self.err(c, field, format!("`{v}` is not a number {lo}–{hi}"));
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        c: &Ctx,
+        field: &str,
+        v: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        let up = v.to_ascii_uppercase();
+        match options.iter().find(|(k, _)| *k == up) {
+            Some((_, t)) => Some(*t),
+            None => {
+                let names: Vec<&str> = options.iter().map(|(k, _)| *k).collect();
+                self.err(
+                    c,
+                    field,
+                    format!("`{v}` is not one of {}", names.join(", ")),
+                );
+                None
+            }
+        }
+    }
+
+    /// A PSAP reference: NONE, or a PSAP already in E911PSAP.
+    fn psap_ref(&mut self, c: &Ctx, field: &str, v: &str, none_ok: bool) -> Option<Option<String>> {
+        if v.eq_ignore_ascii_case("NONE") {
+            if none_ok {
+                return Some(None);
+            }
+            self.err(c, field, "NONE is not a valid entry here".to_string());
+            return None;
+        }
+        let n = self.name(c, field, v)?;
+        if !self.out.office.psaps.contains_key(&n) {
+            self.err(
+                c,
+                field,
+                format!("{n} is not in E911PSAP (datafill E911PSAP first)"),
+            );
+            return None;
+        }
+        Some(Some(n))
+    }
+
+    fn psap(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        let name = self.name(c, "PSAPNAME", r["PSAPNAME"]);
+        if name.as_deref() == Some("NONE") {
+            self.err(
+                c,
+                "PSAPNAME",
+                "NONE is reserved, not a PSAP name".to_string(),
+            );
+            return;
+        }
+        let fmt = self.choice(
+            c,
+            "ANIFMT",
+            r["ANIFMT"],
+            &[
+                ("1DIGIT", AniFormat::OneDigit),
+                ("3DIGIT", AniFormat::ThreeDigit),
+            ],
+        );
+        let supv = self.choice(
+            c,
+            "SUPV",
+            r["SUPV"],
+            &[("SF", Supv::Sf), ("NONE", Supv::None)],
+        );
+        let pos = self.number(c, "POSITIONS", r["POSITIONS"], 1u32, 99);
+        let ovfl = r["OVFL"];
+        let overflow = if ovfl.eq_ignore_ascii_case("NONE") {
+            Some(None)
+        } else {
+            self.name(c, "OVFL", ovfl).map(Some)
+        };
+        let agency = r["AGENCY"].to_ascii_uppercase();
+        let (Some(name), Some(ani_format), Some(supv), Some(positions), Some(overflow)) =
+            (name, fmt, supv, pos, overflow)
+        else {
+            return;
+        };
+        if overflow.as_deref() == Some(name.as_str()) {
+            self.err(c, "OVFL", format!("{name} cannot overflow to itself"));
+            return;
+        }
+        if self.out.office.psaps.contains_key(&name) {
+            self.err(c, "PSAPNAME", format!("{name} datafilled twice"));
+            return;
+        }
+        if ani_format == AniFormat::OneDigit && self.any_one_digit.is_none() {
+            self.any_one_digit = Some((c.file.to_path_buf(), c.line));
+        }
+        self.out.office.psaps.insert(
+            name.clone(),
+            Psap {
+                name,
+                ani_format,
+                supv,
+                positions,
+                overflow,
+                agency,
+                file: c.file.to_path_buf(),
+                line: c.line,
+            },
+        );
+    }
+
+    fn npd(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        let npd = self.number(c, "NPD", r["NPD"], 0u8, 3);
+        let snpa = self.area_code(c, "SNPA", r["SNPA"]);
+        let (Some(npd), Some(snpa)) = (npd, snpa) else {
+            return;
+        };
+        if self.out.office.npd.contains_key(&npd) {
+            self.err(c, "NPD", format!("NPD {npd} datafilled twice"));
+        } else if let Some(other) = self.out.office.npd_of(snpa) {
+            self.err(
+                c,
+                "SNPA",
+                format!("{snpa} already has NPD {other} (one NPD per SNPA)"),
+            );
+        } else {
+            self.out.office.npd.insert(npd, snpa);
+        }
+    }
+
+    fn area_code(&mut self, c: &Ctx, field: &str, v: &str) -> Option<u16> {
+        let ok = v.len() == 3
+            && v.chars().all(|ch| ch.is_ascii_digit())
+            && !v.starts_with('0')
+            && !v.starts_with('1');
+        if !ok {
+            self.err(
+                c,
+                field,
+                format!("`{v}` is not an area code (3 digits, NXX)"),
+            );
+            return None;
+        }
+        v.parse().ok()
+    }
+
+    fn esn(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        let esn = self.number(c, "ESN", r["ESN"], 0u16, 15_999);
+        let flash = self.choice(c, "FLASH", r["FLASH"], &[("Y", true), ("N", false)]);
+        let primary = self.psap_ref(c, "PRIMPSAP", r["PRIMPSAP"], false);
+        let mut secondary: [Option<String>; 6] = Default::default();
+        let mut ok = true;
+        for (k, slot) in secondary.iter_mut().enumerate() {
+            let f = format!("PSAP{}", k + 1);
+            match self.psap_ref(c, &f, r[f.as_str()], true) {
+                Some(v) => *slot = v,
+                None => ok = false,
+            }
+        }
+        let (Some(esn), Some(flash), Some(Some(primary)), true) = (esn, flash, primary, ok) else {
+            return;
+        };
+        if self.out.office.esns.contains_key(&esn) {
+            self.err(c, "ESN", format!("ESN {esn} datafilled twice"));
+            return;
+        }
+        if self.out.office.esns.len() == MAX_ESN_ROWS {
+            self.err(
+                c,
+                "ESN",
+                format!(
+                    "more than {MAX_ESN_ROWS} rows (an office serves at most {MAX_ESN_ROWS} ESZs)"
+                ),
+            );
+            return;
+        }
+        self.out.office.esns.insert(
+            esn,
+            Esn {
+                esn,
+                flash,
+                primary,
+                secondary,
+                file: c.file.to_path_buf(),
+                line: c.line,
+            },
+        );
+    }
+
+    fn srdb(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        let tn = match (r.get("TN"), r.get("NPA"), r.get("DN")) {
+            (Some(tn), _, _) => {
+                let ok = tn.len() == 10 && tn.chars().all(|ch| ch.is_ascii_digit());
+                if !ok {
+                    self.err(c, "TN", format!("`{tn}` is not a 10-digit TN"));
+                    None
+                } else {
+                    self.area_code(c, "TN", &tn[..3])
+                        .and_then(|_| tn.parse::<u64>().ok())
+                }
+            }
+            (None, Some(npa), Some(dn)) => {
+                let a = self.area_code(c, "NPA", npa);
+                let ok = dn.len() == 7 && dn.chars().all(|ch| ch.is_ascii_digit());
+                if !ok {
+                    self.err(c, "DN", format!("`{dn}` is not a 7-digit DN"));
+                }
+                match (a, ok) {
+                    (Some(a), true) => dn.parse::<u64>().ok().map(|d| a as u64 * 10_000_000 + d),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let esn = self.number(c, "ESN", r["ESN"], 0u16, 15_999);
+        let (Some(tn), Some(esn)) = (tn, esn) else {
+            return;
+        };
+        if !self.out.office.esns.contains_key(&esn) {
+            self.err(c, "ESN", format!("ESN {esn} is not in E911ESN"));
+            return;
+        }
+        if self.out.office.srdb.insert(tn, esn).is_some() {
+            self.err(c, "TN", format!("{tn} datafilled twice"));
+        }
+    }
+
+    fn trkgrp(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        let key = self.name(c, "GRPKEY", r["GRPKEY"]);
+        let typ = self.choice(c, "GRPTYP", r["GRPTYP"], &[("E911", ())]);
+        let sig = self.choice(c, "SIG", r["SIG"], &[("MF", Sig::Mf), ("DP", Sig::Dp)]);
+        let supv = self.choice(
+            c,
+            "SUPV",
+            r["SUPV"],
+            &[("SF", Supv::Sf), ("NONE", Supv::None)],
+        );
+        let called = self.choice(
+            c,
+            "CALLED",
+            r["CALLED"],
+            &[
+                ("911", Called::D911),
+                ("11", Called::D11),
+                ("1", Called::D1),
+                ("NONE", Called::None),
+            ],
+        );
+        let ani = self.choice(c, "ANI", r["ANI"], &[("Y", true), ("N", false)]);
+        let npa = self.area_code(c, "NPA", r["NPA"]);
+        let defesn = self.number(c, "DEFESN", r["DEFESN"], 0u16, 15_999);
+        let esco = {
+            let v = r["ESCO"];
+            if v.len() == 2 && v.chars().all(|ch| ch.is_ascii_digit()) {
+                v.parse::<u8>().ok()
+            } else {
+                self.err(c, "ESCO", format!("`{v}` is not a two-digit ESCO"));
+                None
+            }
+        };
+        let delay = self.number(c, "ANIDELAY", r["ANIDELAY"], 0u32, 10_000);
+        if let Some(d) = defesn {
+            if !self.out.office.esns.contains_key(&d) {
+                self.err(
+                    c,
+                    "DEFESN",
+                    format!("ESN {d} is not in E911ESN (a trunk group's default ESN must exist)"),
+                );
+            }
+        }
+        if let (Some(n), Some(_)) = (npa, self.any_one_digit.as_ref()) {
+            if self.out.office.npd_of(n).is_none() {
+                self.err(c, "NPA", format!("{n} is not in E911NPD, and a PSAP takes 1DIGIT ANI (the NPD encodes the NPA)"));
+            }
+        }
+        if sig == Some(Sig::Dp) && supv == Some(Supv::None) {
+            self.err(
+                c,
+                "SIG",
+                "dial pulses need SF supervision (SUPV NONE carries no pulses)".to_string(),
+            );
+        }
+        let (
+            Some(key),
+            Some(()),
+            Some(sig),
+            Some(supv),
+            Some(called),
+            Some(ani),
+            Some(npa),
+            Some(default_esn),
+            Some(esco),
+            Some(ani_delay_ms),
+        ) = (key, typ, sig, supv, called, ani, npa, defesn, esco, delay)
+        else {
+            return;
+        };
+        if !self.out.office.esns.contains_key(&default_esn) {
+            return;
+        }
+        if self.out.office.trunk_groups.contains_key(&key) {
+            self.err(c, "GRPKEY", format!("{key} datafilled twice"));
+            return;
+        }
+        self.out.office.trunk_groups.insert(
+            key.clone(),
+            TrunkGroup {
+                key,
+                sig,
+                supv,
+                called,
+                ani,
+                npa,
+                default_esn,
+                esco,
+                ani_delay_ms,
+                line: c.line,
+            },
+        );
+    }
+
+    fn finish(mut self) -> Loaded {
+        let office = &self.out.office;
+        let mut extra: Vec<Problem> = Vec::new();
+        let p = |file: &Path, line, table: &str, field: &str, message: String, warning| Problem {
+            file: file.to_path_buf(),
+            line,
+            table: table.into(),
+            field: field.into(),
+            message,
+            warning,
+        };
+        // OVFL may name a PSAP datafilled later in E911PSAP; check once the table is complete.
+        for ps in office.psaps.values() {
+            if let Some(o) = &ps.overflow {
+                if !office.psaps.contains_key(o) {
+                    extra.push(p(
+                        &ps.file,
+                        ps.line,
+                        "E911PSAP",
+                        "OVFL",
+                        format!("{o} is not in E911PSAP"),
+                        false,
+                    ));
+                }
+            }
+        }
+        // A 1DIGIT PSAP needs E911NPD.
+        if let Some((file, line)) = &self.any_one_digit {
+            if office.npd.is_empty() {
+                extra.push(p(
+                    file,
+                    *line,
+                    "E911PSAP",
+                    "ANIFMT",
+                    "1DIGIT needs table E911NPD (the NPD encodes the caller's NPA)".into(),
+                    false,
+                ));
+            }
+        }
+        // The seed: one agency type per column, office-wide.
+        for col in 0..6 {
+            let mut agencies: BTreeMap<&str, &Esn> = BTreeMap::new();
+            for e in office.esns.values() {
+                if let Some(ps) = e.secondary[col].as_ref().and_then(|n| office.psaps.get(n)) {
+                    agencies.entry(ps.agency.as_str()).or_insert(e);
+                }
+            }
+            if agencies.len() > 1 {
+                let list: Vec<&str> = agencies.keys().copied().collect();
+                let last = agencies.values().max_by_key(|e| e.line).copied();
+                if let Some(e) = last {
+                    let field = ["PSAP1", "PSAP2", "PSAP3", "PSAP4", "PSAP5", "PSAP6"][col];
+                    let m = format!(
+                        "the column mixes agencies {} (keep one agency type per column)",
+                        list.join(", ")
+                    );
+                    extra.push(p(&e.file, e.line, "E911ESN", field, m, true));
+                }
+            }
+        }
+        self.out.problems.extend(extra);
+        self.out
+    }
+}
