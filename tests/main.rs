@@ -2,6 +2,7 @@
 
 mod support;
 
+mod ani_routing;
 mod cli;
 mod datafill;
 mod dtmf_conformance;
