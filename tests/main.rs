@@ -6,6 +6,7 @@ mod ani_routing;
 mod cli;
 mod datafill;
 mod dtmf_conformance;
+mod incoming_trunk;
 mod mf_conformance;
 mod regression;
 mod sf_dial_pulse;

@@ -3,4 +3,5 @@
 
 pub mod ani;
 pub mod datafill;
+pub mod incoming;
 pub mod tables;
