@@ -260,3 +260,48 @@ fn events_while_idle_do_nothing() {
     );
     assert!(a.is_empty());
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            3 => (0u8..15).prop_map(|c| Event::Mf(MfSignal::from_code(c).unwrap())),
+            1 => (1u32..=10).prop_map(Event::Dp),
+            1 => Just(Event::Disconnect),
+            1 => Just(Event::Seize),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Every seizure yields exactly one route, whatever the end office sends (garbled
+        /// spills, hang-ups anywhere, missing ST, stray events) and whenever: no 911 call is
+        /// dropped, none is routed twice.
+        #[test]
+        fn every_seizure_routes_exactly_once(
+            key in prop_oneof![Just("CARYEO1"), Just("APEXEO1"), Just("WAKEPBX")],
+            steps in proptest::collection::vec((0u64..4000, event()), 0..60),
+        ) {
+            let mut trunk = IncomingTrunk::new(group(key));
+            let mut now = 0u64;
+            let mut acts = Vec::new();
+            let mut seizures = 0;
+            for (gap, ev) in steps {
+                now += t(gap);
+                if ev == Event::Seize && trunk.is_idle() {
+                    seizures += 1;
+                }
+                trunk.on_event(now, ev, &mut acts);
+            }
+            // Let every timer run out, then the caller hangs up.
+            now += t(60_000);
+            trunk.poll(now, &mut acts);
+            trunk.on_event(now, Event::Disconnect, &mut acts);
+            let routed = acts.iter().filter(|a| matches!(a, Action::Route(_))).count();
+            prop_assert_eq!(routed, seizures);
+            prop_assert!(trunk.is_idle());
+        }
+    }
+}
