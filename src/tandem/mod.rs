@@ -4,4 +4,5 @@
 pub mod ani;
 pub mod datafill;
 pub mod incoming;
+pub mod psap_trunk;
 pub mod tables;
