@@ -146,10 +146,10 @@ impl PsapTrunk {
     pub fn on_event(&mut self, now: u64, ev: PsapEvent, out: &mut Vec<PsapAction>) {
         self.poll(now, out);
         match (&self.state, ev) {
-            (State::AwaitWink { .. }, PsapEvent::Wink { len }) if self.supv == Supv::Sf => {
-                if (self.wink_min..=self.wink_max).contains(&len) {
-                    self.outpulse(now, out);
-                }
+            (State::AwaitWink { .. }, PsapEvent::Wink { len })
+                if self.supv == Supv::Sf && (self.wink_min..=self.wink_max).contains(&len) =>
+            {
+                self.outpulse(now, out);
             }
             // An answer before or during outpulsing is early: the spill goes out regardless,
             // then the call is cut through.
