@@ -8,6 +8,7 @@ mod datafill;
 mod dtmf_conformance;
 mod incoming_trunk;
 mod mf_conformance;
+mod positions;
 mod psap_trunk;
 mod regression;
 mod sf_dial_pulse;

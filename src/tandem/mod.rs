@@ -4,5 +4,6 @@
 pub mod ani;
 pub mod datafill;
 pub mod incoming;
+pub mod positions;
 pub mod psap_trunk;
 pub mod tables;
