@@ -11,6 +11,7 @@ mod mf_conformance;
 mod positions;
 mod psap_trunk;
 mod regression;
+mod route_e2e;
 mod sf_dial_pulse;
 mod talkoff;
 mod wav_io;

@@ -54,6 +54,20 @@ pub enum Cmd {
     },
     /// Measure detection latency over the accept envelope, and throughput.
     Bench(bench::BenchArgs),
+    /// Run the tandem on recorded end-office audio: each channel of IN.wav is one trunk of the
+    /// group. PSAPs are modelled (wink, answer, hold); `--psap-in` is not supported yet.
+    Route {
+        #[arg(long)]
+        datafill: PathBuf,
+        #[arg(long)]
+        trunk: String,
+        input: PathBuf,
+        /// Write the tandem's audio on every leg it used (to-GRPKEY.wav, to-PSAP.wav) and calls.jsonl.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Office datafill (docs/datafill.md).
     Datafill {
         #[command(subcommand)]
@@ -96,10 +110,73 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
         } => detect(file, format, &kinds, threads),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Route {
+            datafill,
+            trunk,
+            input,
+            out,
+            format,
+        } => route_cmd(&datafill, &trunk, &input, out.as_deref(), format),
         Cmd::Datafill {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
     }
+}
+
+fn route_cmd(
+    datafill: &std::path::Path,
+    trunk: &str,
+    input: &std::path::Path,
+    out: Option<&std::path::Path>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
+    if let Some(e) = loaded.errors().next() {
+        anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
+    }
+    let audio = crate::audio::wav::read_wav(input)?;
+    let run =
+        crate::tandem::route::run(&loaded.office, &trunk.to_ascii_uppercase(), &audio.channels)
+            .map_err(|m| anyhow::anyhow!("--trunk: {m}"))?;
+    let stdout = std::io::stdout();
+    let mut o = std::io::BufWriter::new(stdout.lock());
+    for r in &run.records {
+        match format {
+            Format::Jsonl => writeln!(o, "{}", serde_json::to_string(r)?)?,
+            Format::Text => writeln!(
+                o,
+                "call {:>3}  {} ch {:<2} seized {:>9.1} ms  called {:<4} ANI {:<10} ({:<7}) ESN {:>5} ({:<7}) → {:<14} pos {:<2} out `{}`{}",
+                r.call,
+                r.trunk,
+                r.channel,
+                r.seized_ms,
+                r.called,
+                r.ani.as_deref().unwrap_or("-"),
+                r.ani_status,
+                r.esn.map(|e| e.to_string()).unwrap_or_default(),
+                r.esn_source.unwrap_or("-"),
+                r.psap.as_deref().unwrap_or("-"),
+                r.position.map(|p| p.to_string()).unwrap_or_default(),
+                r.outpulsed.as_deref().unwrap_or("-"),
+                if r.abandoned { "  ABANDONED" } else { "" }
+            )?,
+        }
+    }
+    o.flush()?;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        for (leg, chans) in &run.legs {
+            write_wav(&dir.join(format!("to-{leg}.wav")), chans, 8000)?;
+        }
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(dir.join("calls.jsonl"))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
+        );
+        for r in &run.records {
+            writeln!(f, "{}", serde_json::to_string(r)?)?;
+        }
+    }
+    Ok(())
 }
 
 fn datafill_check(path: &std::path::Path) -> anyhow::Result<()> {

@@ -6,4 +6,5 @@ pub mod datafill;
 pub mod incoming;
 pub mod positions;
 pub mod psap_trunk;
+pub mod route;
 pub mod tables;

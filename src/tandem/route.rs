@@ -1,0 +1,349 @@
+//! The `e911 route` driver: runs the tandem over recorded end-office audio on one clock. Each
+//! channel of the input is one trunk of the group; receivers (SF supervision + dial pulses, MF)
+//! turn audio into events for [`IncomingTrunk`]; routes go through [`route`], [`Positions`] and a
+//! [`PsapTrunk`] per position; what the tandem sends is synthesised on every leg it used.
+//!
+//! Single-threaded on purpose (the real-time engine will run the same machines). It takes and
+//! returns sample buffers; files are the CLI's business.
+//!
+//! PSAPs without recorded audio (`psap_in`) are modelled as an attentive attendant: wink 150 ms
+//! after seizure for 200 ms, answer 500 ms after the spill, and hold the call (called-party hold).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::ani::{regenerate, route, spill_string};
+use super::incoming::{Action, Event, IncomingTrunk};
+use super::positions::{Placement, Positions};
+use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
+use super::tables::{Office, Supv};
+use crate::generate::synth::{ChannelSynth, Impairments, MfParams};
+use crate::line::sf::SfReceiver;
+use crate::line::supervision::{Supervision, SupervisionEvent};
+use crate::register::mf::MfReceiver;
+use crate::units::{ms_to_samples, samples_to_ms};
+
+/// One call (`calls.jsonl`, contract).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallRecord {
+    pub call: u64,
+    pub trunk: String,
+    pub channel: usize,
+    pub seized_ms: f64,
+    pub called: String,
+    pub ani_spill: String,
+    pub ani: Option<String>,
+    pub ani_status: &'static str,
+    pub esn: Option<u16>,
+    pub esn_source: Option<&'static str>,
+    pub psap: Option<String>,
+    pub position: Option<u32>,
+    pub outpulsed: Option<String>,
+    pub answered_ms: Option<f64>,
+    pub abandoned: bool,
+    pub transfers: Vec<serde_json::Value>,
+    pub released_ms: Option<f64>,
+    pub logs: Vec<String>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RouteRun {
+    pub records: Vec<CallRecord>,
+    /// Audio the tandem sent, per leg (`GRPKEY` or PSAP name), one channel per trunk/position.
+    pub legs: BTreeMap<String, Vec<Vec<i16>>>,
+}
+
+struct Trunk {
+    machine: IncomingTrunk,
+    sf: Option<(SfReceiver, Supervision)>,
+    mf: MfReceiver,
+    out: ChannelSynth,
+    /// Index into `records` of the call in progress on this trunk.
+    call: Option<usize>,
+}
+
+struct Leg {
+    trunk: PsapTrunk,
+    out: ChannelSynth,
+    call: Option<usize>,
+    /// Modelled attendant: pending (time, event).
+    script: Vec<(u64, PsapEvent)>,
+}
+
+const IDLE_DBM0: f64 = -20.0;
+
+/// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz).
+pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun, String> {
+    let tg = office
+        .trunk_groups
+        .get(group)
+        .ok_or_else(|| format!("trunk group {group} is not in TRKGRP"))?
+        .clone();
+    let len = audio.iter().map(|c| c.len()).max().unwrap_or(0) as u64;
+    let mut trunks: Vec<Trunk> = audio
+        .iter()
+        .enumerate()
+        .map(|(c, _)| {
+            let mut out = ChannelSynth::new(c as u64 + 1);
+            if tg.supv == Supv::Sf {
+                out.sf_on(IDLE_DBM0);
+            }
+            Trunk {
+                machine: IncomingTrunk::new(tg.clone()),
+                sf: (tg.supv == Supv::Sf).then(|| (SfReceiver::default(), Supervision::default())),
+                mf: MfReceiver::new(),
+                out,
+                call: None,
+            }
+        })
+        .collect();
+    let mut legs: BTreeMap<String, Vec<Leg>> = office
+        .psaps
+        .values()
+        .map(|p| {
+            let v = (0..p.positions)
+                .map(|k| {
+                    let mut out = ChannelSynth::new(1000 + k as u64);
+                    if p.supv == Supv::Sf {
+                        out.sf_on(IDLE_DBM0);
+                    }
+                    Leg {
+                        trunk: PsapTrunk::new(p.supv),
+                        out,
+                        call: None,
+                        script: Vec::new(),
+                    }
+                })
+                .collect();
+            (p.name.clone(), v)
+        })
+        .collect();
+    let mut positions = Positions::new(office);
+    let mut records: Vec<CallRecord> = Vec::new();
+    let mut used: BTreeMap<String, bool> = BTreeMap::new();
+    let chunk = ms_to_samples(10.0);
+    // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
+    let end = len + ms_to_samples(20_000.0) as u64;
+    let mut pos = 0u64;
+    while pos < end {
+        let next = pos + chunk as u64;
+        for (c, tr) in trunks.iter_mut().enumerate() {
+            let mut events: Vec<(u64, Event)> = Vec::new();
+            let a = &audio[c];
+            let (s, e) = ((pos as usize).min(a.len()), (next as usize).min(a.len()));
+            if s < e {
+                let x = &a[s..e];
+                tr.mf.process(x, &mut |ev| {
+                    if ev.on {
+                        events.push((ev.at, Event::Mf(ev.signal)));
+                    }
+                });
+                if let Some((rx, sup)) = &mut tr.sf {
+                    let mut changes = Vec::new();
+                    rx.process(x, &mut |ch| changes.push(ch));
+                    let mut sv = Vec::new();
+                    for ch in changes {
+                        sup.on_change(ch.time, ch.on, ch.at, &mut |v| sv.push(v));
+                    }
+                    sup.poll(rx.now(), &mut |v| sv.push(v));
+                    for v in sv {
+                        match v {
+                            SupervisionEvent::Seize { at, .. } => events.push((at, Event::Seize)),
+                            SupervisionEvent::Disconnect { at, .. } => {
+                                events.push((at, Event::Disconnect))
+                            }
+                            SupervisionEvent::Digit { pulses, at, .. } => {
+                                events.push((at, Event::Dp(pulses)))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            if tg.supv == Supv::None {
+                if pos == 0 && !a.is_empty() {
+                    events.push((0, Event::Seize));
+                }
+                if (pos..next).contains(&(a.len() as u64)) {
+                    events.push((a.len() as u64, Event::Disconnect));
+                }
+            }
+            events.sort_by_key(|(t, _)| *t);
+            let mut actions: Vec<(u64, Action)> = Vec::new();
+            for (t, ev) in events {
+                let mut acts = Vec::new();
+                tr.machine.on_event(t, ev, &mut acts);
+                actions.extend(acts.into_iter().map(|x| (t, x)));
+            }
+            let mut acts = Vec::new();
+            tr.machine.poll(next, &mut acts);
+            actions.extend(acts.into_iter().map(|x| (next, x)));
+            for (t, act) in actions {
+                match act {
+                    Action::Wink { len } => {
+                        tr.out.cursor = t;
+                        tr.out.sf_wink(samples_to_ms(len), &Default::default());
+                    }
+                    Action::OffHook => {
+                        tr.out.cursor = t;
+                        tr.out.sf_off();
+                    }
+                    Action::Release => {
+                        tr.out.cursor = t;
+                        if tg.supv == Supv::Sf {
+                            tr.out.sf_on(IDLE_DBM0);
+                        }
+                        if let Some(i) = tr.call.take() {
+                            records[i].released_ms.get_or_insert(samples_to_ms(t));
+                        }
+                    }
+                    Action::Route(setup) => {
+                        let r = route(office, &tg, &setup.ani);
+                        let id = records.len() as u64 + 1;
+                        let mut logs = setup.logs.clone();
+                        logs.extend(r.logs.iter().cloned());
+                        records.push(CallRecord {
+                            call: id,
+                            trunk: tg.key.clone(),
+                            channel: c,
+                            seized_ms: samples_to_ms(setup.seized),
+                            called: setup.called.clone(),
+                            ani_spill: setup.ani.spill.clone(),
+                            ani: setup.ani.tn.map(|t| t.to_string()),
+                            ani_status: setup.ani.status.as_str(),
+                            esn: Some(r.esn),
+                            esn_source: Some(r.esn_source),
+                            psap: None,
+                            position: None,
+                            outpulsed: None,
+                            answered_ms: None,
+                            abandoned: setup.abandoned,
+                            transfers: Vec::new(),
+                            released_ms: None,
+                            logs,
+                        });
+                        let idx = records.len() - 1;
+                        tr.call = Some(idx);
+                        match positions.place(office, &r.psap, id) {
+                            Placement::Position { psap, position, .. } => {
+                                let p = &office.psaps[&psap];
+                                let spill = regenerate(
+                                    office,
+                                    p,
+                                    &office.esns[&r.esn],
+                                    &tg,
+                                    &setup.ani,
+                                    false,
+                                );
+                                records[idx].psap = Some(psap.clone());
+                                records[idx].position = Some(position);
+                                records[idx].outpulsed = Some(spill_string(&spill));
+                                used.insert(psap.clone(), true);
+                                let leg =
+                                    &mut legs.get_mut(&psap).ok_or("no leg")?[position as usize];
+                                leg.call = Some(idx);
+                                let mut pa = Vec::new();
+                                leg.trunk.seize(t, spill, &mut pa);
+                                leg.out.cursor = t;
+                                leg.out.sf_off();
+                                // The modelled attendant winks 150 ms after the seizure.
+                                leg.script.push((
+                                    t + ms_to_samples(350.0) as u64,
+                                    PsapEvent::Wink {
+                                        len: ms_to_samples(200.0) as u64,
+                                    },
+                                ));
+                            }
+                            Placement::Queued { psap, .. } => {
+                                records[idx].psap = Some(psap);
+                                records[idx]
+                                    .logs
+                                    .push("QUEUED WITH RINGBACK: ALL POSITIONS BUSY".into());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // PSAP legs: the modelled attendants, and the trunk machines' timers.
+        for legs in legs.values_mut() {
+            for leg in legs.iter_mut() {
+                let mut due: Vec<(u64, PsapEvent)> = Vec::new();
+                leg.script.retain(|&(t, e)| {
+                    if t < next {
+                        due.push((t, e));
+                        false
+                    } else {
+                        true
+                    }
+                });
+                let mut acts: Vec<(u64, PsapAction)> = Vec::new();
+                for (t, e) in due {
+                    let mut a = Vec::new();
+                    leg.trunk.on_event(t, e, &mut a);
+                    acts.extend(a.into_iter().map(|x| (t, x)));
+                }
+                let mut a = Vec::new();
+                leg.trunk.poll(next, &mut a);
+                acts.extend(a.into_iter().map(|x| (next, x)));
+                for (t, act) in acts {
+                    match act {
+                        PsapAction::Outpulse { spill, duration } => {
+                            leg.out.cursor = t;
+                            leg.out.mf(&spill, &MfParams::default());
+                            leg.script.push((
+                                t + duration + ms_to_samples(500.0) as u64,
+                                PsapEvent::Answer,
+                            ));
+                        }
+                        PsapAction::CutThrough => {
+                            if let Some(i) = leg.call {
+                                records[i].answered_ms = Some(samples_to_ms(t));
+                            }
+                        }
+                        PsapAction::Release | PsapAction::WinkTimeout | PsapAction::Seize => {}
+                    }
+                }
+            }
+        }
+        pos = next;
+    }
+    let mut out = BTreeMap::new();
+    let eo: Vec<Vec<i16>> = trunks
+        .into_iter()
+        .map(|tr| {
+            let mut o = tr.out;
+            o.pad_to(len);
+            let (mut x, _) = o.finish(&Impairments::default());
+            x.truncate(len as usize);
+            x
+        })
+        .collect();
+    out.insert(tg.key.clone(), eo);
+    for (name, ls) in legs {
+        if !used.contains_key(&name) {
+            continue;
+        }
+        let chans = ls
+            .into_iter()
+            .map(|l| {
+                let mut o = l.out;
+                o.pad_to(len);
+                o.finish(&Impairments::default()).0
+            })
+            .collect::<Vec<_>>();
+        // One length for every channel of a leg.
+        let n = chans.iter().map(|c| c.len()).max().unwrap_or(0);
+        let chans = chans
+            .into_iter()
+            .map(|mut c| {
+                c.resize(n, 0);
+                c
+            })
+            .collect();
+        out.insert(name, chans);
+    }
+    Ok(RouteRun { records, legs: out })
+}

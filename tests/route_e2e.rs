@@ -1,0 +1,101 @@
+//! `e911 route` end to end: end-office audio made by our senders goes through the tandem, and the
+//! PSAP leg it writes is decoded by our own MF receiver (tandem.md §3–§4 examples).
+
+use std::path::PathBuf;
+
+use e911_tandem::generate::script::render;
+use e911_tandem::register::mf::MfReceiver;
+use e911_tandem::tandem::ani::spill_string;
+
+const EO: &str = "channels 2
+channel 0
+sf on
+silence 1500
+sf seize
+silence 600
+mf KP 911 ST
+silence 300
+mf KP 0 5551234 ST
+silence 3000
+sf disconnect
+silence 1500
+channel 1
+sf on
+silence 2000
+sf seize
+silence 600
+mf KP 911 ST
+silence 300
+mf KP 2 ST
+silence 3000
+sf disconnect
+silence 1500
+";
+
+fn office() -> e911_tandem::tandem::tables::Office {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
+    e911_tandem::tandem::datafill::load_path(&p).unwrap().office
+}
+
+fn decode(x: &[i16]) -> String {
+    let mut rx = MfReceiver::new();
+    let mut got = Vec::new();
+    rx.process(x, &mut |e| {
+        if e.on {
+            got.push(e.signal)
+        }
+    });
+    spill_string(&got)
+}
+
+#[test]
+fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {
+    let eo = render("eo", EO, std::path::Path::new(".")).unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    assert_eq!(run.records.len(), 2, "{:#?}", run.records);
+    let ok = run.records.iter().find(|r| r.channel == 0).unwrap();
+    assert_eq!(
+        (ok.ani_status, ok.ani.as_deref()),
+        ("ok", Some("9195551234"))
+    );
+    assert_eq!((ok.esn, ok.esn_source), (Some(123), Some("srdb")));
+    assert_eq!(ok.psap.as_deref(), Some("CARYPOLICE"));
+    assert_eq!(ok.outpulsed.as_deref(), Some("KP 0 5551234 ST"));
+    assert!(ok.answered_ms.is_some() && ok.released_ms.is_some() && !ok.abandoned);
+    // Seizure recognised 50 ms after the tone stopped at 1500 ms (signalling.md §3).
+    assert!((ok.seized_ms - 1550.0).abs() < 3.0, "{}", ok.seized_ms);
+    let failed = run.records.iter().find(|r| r.channel == 1).unwrap();
+    assert_eq!(failed.ani_status, "failure");
+    assert_eq!(
+        (failed.esn, failed.esn_source),
+        (Some(123), Some("default"))
+    );
+    assert!(failed.logs.iter().any(|l| l.starts_with("E911202")));
+    assert_eq!(failed.outpulsed.as_deref(), Some("KP 0 9110011 ST"));
+    // What the tandem sent to the PSAP, decoded by our receiver, position by position.
+    let leg = &run.legs["CARYPOLICE"];
+    for r in &run.records {
+        let got = decode(&leg[r.position.unwrap() as usize]);
+        assert_eq!(Some(got.as_str()), r.outpulsed.as_deref());
+    }
+    // The tandem winked to the end office 150 ms after each seizure.
+    assert_eq!(run.legs["CARYEO1"].len(), 2);
+}
+
+#[test]
+fn a_caller_who_hangs_up_mid_spill_is_still_delivered_abandoned() {
+    let script = "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 555\nsf disconnect\nsilence 3000\n";
+    let eo = render("eo", script, std::path::Path::new(".")).unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    assert_eq!(run.records.len(), 1);
+    let r = &run.records[0];
+    assert!(r.abandoned);
+    assert_eq!(r.psap.as_deref(), Some("CARYPOLICE"));
+    assert_eq!(r.outpulsed.as_deref(), Some("KP 0 9110011 ST"));
+}
+
+#[test]
+fn an_unknown_trunk_group_is_named() {
+    let e = e911_tandem::tandem::route::run(&office(), "NOSUCH", &[vec![0; 8000]]).unwrap_err();
+    assert!(e.contains("NOSUCH"), "{e}");
+}
