@@ -99,3 +99,63 @@ fn an_unknown_trunk_group_is_named() {
     let e = e911_tandem::tandem::route::run(&office(), "NOSUCH", &[vec![0; 8000]]).unwrap_err();
     assert!(e.contains("NOSUCH"), "{e}");
 }
+
+#[test]
+fn psap_audio_drives_wink_answer_and_outpulsing_waits_for_the_wink() {
+    use std::collections::BTreeMap;
+    let eo = render("eo", EO, std::path::Path::new(".")).unwrap();
+    // CARYPOLICE has 4 positions: the first two wink and answer; the others stay idle.
+    let psap = "channels 4
+channel 0
+sf on
+silence 4500
+sf wink ms=200
+silence 2300
+sf seize
+silence 2000
+channel 1
+sf on
+silence 5000
+sf wink ms=200
+silence 2300
+sf seize
+silence 1500
+channel 2
+sf on
+silence 9000
+channel 3
+sf on
+silence 9000
+";
+    let pa = render("psap", psap, std::path::Path::new(".")).unwrap();
+    let mut psap_in = BTreeMap::new();
+    psap_in.insert("CARYPOLICE".to_string(), pa.channels);
+    let run =
+        e911_tandem::tandem::route::run_with_psaps(&office(), "CARYEO1", &eo.channels, &psap_in)
+            .unwrap();
+    assert_eq!(run.records.len(), 2);
+    let leg = &run.legs["CARYPOLICE"];
+    for r in &run.records {
+        let p = r.position.unwrap() as usize;
+        let wink_end = [4700.0, 5200.0][p];
+        let answer = [7000.0, 7500.0][p] + 50.0; // off-hook recognised after 50 ms
+        let got = r.answered_ms.expect("answered");
+        assert!(
+            (got - answer).abs() < 5.0,
+            "position {p}: answered at {got} ms"
+        );
+        // Nothing of the spill before the wink ended.
+        let first_loud = leg[p].iter().position(|&v| v.abs() > 4000).unwrap() as f64 / 8.0;
+        assert!(
+            first_loud >= wink_end,
+            "position {p}: spill at {first_loud} ms, wink ended {wink_end}"
+        );
+        assert_eq!(Some(decode(&leg[p]).as_str()), r.outpulsed.as_deref());
+    }
+    // Wrong channel count is named.
+    let mut bad = BTreeMap::new();
+    bad.insert("CARYPOLICE".to_string(), vec![vec![0i16; 100]]);
+    let e = e911_tandem::tandem::route::run_with_psaps(&office(), "CARYEO1", &eo.channels, &bad)
+        .unwrap_err();
+    assert!(e.contains("CARYPOLICE") && e.contains("4 position"), "{e}");
+}

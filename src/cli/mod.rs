@@ -55,10 +55,14 @@ pub enum Cmd {
     /// Measure detection latency over the accept envelope, and throughput.
     Bench(bench::BenchArgs),
     /// Run the tandem on recorded end-office audio: each channel of IN.wav is one trunk of the
-    /// group. PSAPs are modelled (wink, answer, hold); `--psap-in` is not supported yet.
+    /// group. PSAPs without --psap-in are modelled (wink, answer, hold).
     Route {
         #[arg(long)]
         datafill: PathBuf,
+        /// What a PSAP sends back (wink, answer, hang-up on 2600 Hz SF): NAME=FILE.wav, one
+        /// channel per position in position order, on the same clock as IN.wav. Repeatable.
+        #[arg(long = "psap-in")]
+        psap_in: Vec<String>,
         #[arg(long)]
         trunk: String,
         input: PathBuf,
@@ -112,11 +116,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Bench(a) => bench::run(a),
         Cmd::Route {
             datafill,
+            psap_in,
             trunk,
             input,
             out,
             format,
-        } => route_cmd(&datafill, &trunk, &input, out.as_deref(), format),
+        } => route_cmd(&datafill, &psap_in, &trunk, &input, out.as_deref(), format),
         Cmd::Datafill {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
@@ -125,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn route_cmd(
     datafill: &std::path::Path,
+    psap_in: &[String],
     trunk: &str,
     input: &std::path::Path,
     out: Option<&std::path::Path>,
@@ -135,9 +141,27 @@ fn route_cmd(
         anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
     }
     let audio = crate::audio::wav::read_wav(input)?;
-    let run =
-        crate::tandem::route::run(&loaded.office, &trunk.to_ascii_uppercase(), &audio.channels)
-            .map_err(|m| anyhow::anyhow!("--trunk: {m}"))?;
+    if let Some(d) = &audio.damaged {
+        anyhow::bail!("{d}");
+    }
+    let mut psaps = std::collections::BTreeMap::new();
+    for spec in psap_in {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--psap-in `{spec}`: want NAME=FILE.wav"))?;
+        let a = crate::audio::wav::read_wav(std::path::Path::new(file))?;
+        if let Some(d) = &a.damaged {
+            anyhow::bail!("{d}");
+        }
+        psaps.insert(name.to_ascii_uppercase(), a.channels);
+    }
+    let run = crate::tandem::route::run_with_psaps(
+        &loaded.office,
+        &trunk.to_ascii_uppercase(),
+        &audio.channels,
+        &psaps,
+    )
+    .map_err(anyhow::Error::msg)?;
     let stdout = std::io::stdout();
     let mut o = std::io::BufWriter::new(stdout.lock());
     for r in &run.records {

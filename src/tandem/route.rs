@@ -6,7 +6,9 @@
 //! Single-threaded on purpose (the real-time engine will run the same machines). It takes and
 //! returns sample buffers; files are the CLI's business.
 //!
-//! PSAPs without recorded audio (`psap_in`) are modelled as an attentive attendant: wink 150 ms
+//! PSAPs with recorded audio (`psap_in`, one channel per position) are heard through SF supervision:
+//! their wink, answer (off-hook) and hang-up drive the PSAP trunk machines. PSAPs without it are
+//! modelled as an attentive attendant: wink 150 ms
 //! after seizure for 200 ms, answer 500 ms after the spill, and hold the call (called-party hold).
 
 use std::collections::BTreeMap;
@@ -65,6 +67,8 @@ struct Trunk {
 }
 
 struct Leg {
+    /// The PSAP's own audio for this position, heard through SF supervision.
+    heard: Option<(SfReceiver, Supervision)>,
     trunk: PsapTrunk,
     out: ChannelSynth,
     call: Option<usize>,
@@ -74,12 +78,41 @@ struct Leg {
 
 const IDLE_DBM0: f64 = -20.0;
 
-/// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz).
+/// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz) with modelled PSAPs.
 pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun, String> {
+    run_with_psaps(office, group, audio, &BTreeMap::new())
+}
+
+/// As [`run`], with what some PSAPs sent back (`psap_in[name][position]`, on the same clock):
+/// their winks, answers and hang-ups come from that audio through the SF receiver.
+pub fn run_with_psaps(
+    office: &Office,
+    group: &str,
+    audio: &[Vec<i16>],
+    psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
+) -> Result<RouteRun, String> {
+    for (name, chans) in psap_in {
+        let p = office
+            .psaps
+            .get(name)
+            .ok_or_else(|| format!("--psap-in: {name} is not in E911PSAP"))?;
+        if chans.len() != p.positions as usize {
+            return Err(format!(
+                "--psap-in {name}: {} channel(s), but {name} has {} position(s) (one channel per position)",
+                chans.len(),
+                p.positions
+            ));
+        }
+        if p.supv != Supv::Sf {
+            return Err(format!(
+                "--psap-in {name}: SUPV NONE carries no supervision in its audio"
+            ));
+        }
+    }
     let tg = office
         .trunk_groups
         .get(group)
-        .ok_or_else(|| format!("trunk group {group} is not in TRKGRP"))?
+        .ok_or_else(|| format!("--trunk: trunk group {group} is not in TRKGRP"))?
         .clone();
     let len = audio.iter().map(|c| c.len()).max().unwrap_or(0) as u64;
     let mut trunks: Vec<Trunk> = audio
@@ -103,6 +136,7 @@ pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun,
         .psaps
         .values()
         .map(|p| {
+            let heard = psap_in.contains_key(&p.name);
             let v = (0..p.positions)
                 .map(|k| {
                     let mut out = ChannelSynth::new(1000 + k as u64);
@@ -110,6 +144,7 @@ pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun,
                         out.sf_on(IDLE_DBM0);
                     }
                     Leg {
+                        heard: heard.then(|| (SfReceiver::default(), Supervision::default())),
                         trunk: PsapTrunk::new(p.supv),
                         out,
                         call: None,
@@ -249,12 +284,12 @@ pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun,
                                 leg.out.cursor = t;
                                 leg.out.sf_off();
                                 // The modelled attendant winks 150 ms after the seizure.
-                                leg.script.push((
-                                    t + ms_to_samples(350.0) as u64,
-                                    PsapEvent::Wink {
+                                if leg.heard.is_none() {
+                                    let wink = PsapEvent::Wink {
                                         len: ms_to_samples(200.0) as u64,
-                                    },
-                                ));
+                                    };
+                                    leg.script.push((t + ms_to_samples(350.0) as u64, wink));
+                                }
                             }
                             Placement::Queued { psap, .. } => {
                                 records[idx].psap = Some(psap);
@@ -268,9 +303,34 @@ pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun,
             }
         }
         // PSAP legs: the modelled attendants, and the trunk machines' timers.
-        for legs in legs.values_mut() {
-            for leg in legs.iter_mut() {
+        for (name, legs) in legs.iter_mut() {
+            for (k, leg) in legs.iter_mut().enumerate() {
                 let mut due: Vec<(u64, PsapEvent)> = Vec::new();
+                if let (Some((rx, sup)), Some(chans)) = (&mut leg.heard, psap_in.get(name)) {
+                    let a = &chans[k];
+                    let (s, e) = ((pos as usize).min(a.len()), (next as usize).min(a.len()));
+                    let mut changes = Vec::new();
+                    rx.process(&a[s..e], &mut |ch| changes.push(ch));
+                    let mut sv = Vec::new();
+                    for ch in changes {
+                        sup.on_change(ch.time, ch.on, ch.at, &mut |v| sv.push(v));
+                    }
+                    sup.poll(rx.now(), &mut |v| sv.push(v));
+                    for v in sv {
+                        // Off-hook that stays (a "seizure" in the classifier's terms) answers; the
+                        // trunk ignores it while it still waits for the wink.
+                        match v {
+                            SupervisionEvent::Wink { start, end, at } => {
+                                due.push((at, PsapEvent::Wink { len: end - start }))
+                            }
+                            SupervisionEvent::Seize { at, .. } => due.push((at, PsapEvent::Answer)),
+                            SupervisionEvent::Disconnect { at, .. } => {
+                                due.push((at, PsapEvent::Disconnect))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
                 leg.script.retain(|&(t, e)| {
                     if t < next {
                         due.push((t, e));
@@ -293,10 +353,10 @@ pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun,
                         PsapAction::Outpulse { spill, duration } => {
                             leg.out.cursor = t;
                             leg.out.mf(&spill, &MfParams::default());
-                            leg.script.push((
-                                t + duration + ms_to_samples(500.0) as u64,
-                                PsapEvent::Answer,
-                            ));
+                            if leg.heard.is_none() {
+                                let at = t + duration + ms_to_samples(500.0) as u64;
+                                leg.script.push((at, PsapEvent::Answer));
+                            }
                         }
                         PsapAction::CutThrough => {
                             if let Some(i) = leg.call {
