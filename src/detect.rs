@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use crate::line::sf::{SfEvent, SfReceiver};
-use crate::line::supervision::{Supervision, SupervisionEvent};
+use crate::line::supervision::{SfLine, SupervisionEvent};
 use crate::register::dtmf::{DtmfEvent, DtmfReceiver};
 use crate::register::mf::{MfEvent, MfReceiver};
 use crate::units::samples_to_ms;
@@ -128,7 +127,7 @@ pub struct ChannelDetector {
     kinds: Kinds,
     mf: Option<MfReceiver>,
     dtmf: Option<DtmfReceiver>,
-    sf: Option<(SfReceiver, Supervision)>,
+    sf: Option<SfLine>,
     open_mf: Option<Detection>,
     open_dtmf: Option<Detection>,
     samples: u64,
@@ -142,7 +141,7 @@ impl ChannelDetector {
             kinds,
             mf: kinds.mf.then(MfReceiver::new),
             dtmf: kinds.dtmf.then(DtmfReceiver::new),
-            sf: (kinds.sf || kinds.dp).then(|| (SfReceiver::default(), Supervision::default())),
+            sf: (kinds.sf || kinds.dp).then(SfLine::default),
             open_mf: None,
             open_dtmf: None,
             samples: 0,
@@ -161,25 +160,22 @@ impl ChannelDetector {
             let (open, out) = (&mut self.open_dtmf, &mut self.out);
             rx.process(samples, &mut |e| on_dtmf(ch, e, open, out));
         }
-        if let Some((rx, sup)) = &mut self.sf {
+        if let Some(line) = &mut self.sf {
             let (out, kinds) = (&mut self.out, self.kinds);
-            let mut changes = [SfEvent {
-                on: false,
-                time: 0,
-                at: 0,
-            }; 0]
-                .to_vec();
-            rx.process(samples, &mut |e| changes.push(e));
-            for e in changes {
-                if kinds.sf {
-                    let s = if e.on { "on" } else { "off" };
-                    out.push(done(ch, "sf", s, e.time, e.time, e.at));
-                }
-                sup.on_change(e.time, e.on, e.at, &mut |v| {
-                    on_supervision(ch, kinds, v, out)
-                });
+            let mut sup = Vec::new();
+            line.process(
+                samples,
+                &mut |e| {
+                    if kinds.sf {
+                        let s = if e.on { "on" } else { "off" };
+                        out.push(done(ch, "sf", s, e.time, e.time, e.at));
+                    }
+                },
+                &mut |v| sup.push(v),
+            );
+            for v in sup {
+                on_supervision(ch, kinds, v, out);
             }
-            sup.poll(rx.now(), &mut |v| on_supervision(ch, kinds, v, out));
         }
         self.samples += samples.len() as u64;
     }
@@ -195,9 +191,9 @@ impl ChannelDetector {
             let (open, out) = (&mut self.open_dtmf, &mut self.out);
             rx.finish(&mut |e| on_dtmf(ch, e, open, out));
         }
-        if let Some((_, sup)) = &mut self.sf {
+        if let Some(line) = &mut self.sf {
             let (out, kinds) = (&mut self.out, self.kinds);
-            sup.finish(self.samples, &mut |v| on_supervision(ch, kinds, v, out));
+            line.finish(&mut |v| on_supervision(ch, kinds, v, out));
         }
         close(&mut self.open_mf, self.samples, &mut self.out);
         close(&mut self.open_dtmf, self.samples, &mut self.out);

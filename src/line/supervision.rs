@@ -255,3 +255,35 @@ impl Supervision {
         };
     }
 }
+
+/// A 2600 Hz line as heard: the SF receiver feeding the supervision classifier, timers polled as
+/// the audio advances. What `detect`, `route` and (later) the engine put on every SF trunk.
+#[derive(Debug, Clone, Default)]
+pub struct SfLine {
+    rx: crate::line::sf::SfReceiver,
+    sup: Supervision,
+}
+
+impl SfLine {
+    /// Feed audio; raw tone changes go to `raw`, classified events to `sink`, in time order.
+    pub fn process(
+        &mut self,
+        samples: &[i16],
+        raw: &mut impl FnMut(crate::line::sf::SfEvent),
+        sink: &mut impl FnMut(SupervisionEvent),
+    ) {
+        let mut changes = Vec::new();
+        self.rx.process(samples, &mut |e| changes.push(e));
+        for e in changes {
+            raw(e);
+            self.sup.on_change(e.time, e.on, e.at, sink);
+        }
+        self.sup.poll(self.rx.now(), sink);
+    }
+
+    /// End of stream.
+    pub fn finish(&mut self, sink: &mut impl FnMut(SupervisionEvent)) {
+        let now = self.rx.now();
+        self.sup.finish(now, sink);
+    }
+}

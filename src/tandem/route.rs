@@ -21,8 +21,7 @@ use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
 use super::tables::{Office, Supv};
 use crate::generate::synth::{ChannelSynth, Impairments, MfParams};
-use crate::line::sf::SfReceiver;
-use crate::line::supervision::{Supervision, SupervisionEvent};
+use crate::line::supervision::{SfLine, SupervisionEvent};
 use crate::register::mf::MfReceiver;
 use crate::units::{ms_to_samples, samples_to_ms};
 
@@ -59,7 +58,7 @@ pub struct RouteRun {
 
 struct Trunk {
     machine: IncomingTrunk,
-    sf: Option<(SfReceiver, Supervision)>,
+    sf: Option<SfLine>,
     mf: MfReceiver,
     out: ChannelSynth,
     /// Index into `records` of the call in progress on this trunk.
@@ -68,7 +67,7 @@ struct Trunk {
 
 struct Leg {
     /// The PSAP's own audio for this position, heard through SF supervision.
-    heard: Option<(SfReceiver, Supervision)>,
+    heard: Option<SfLine>,
     trunk: PsapTrunk,
     out: ChannelSynth,
     call: Option<usize>,
@@ -125,7 +124,7 @@ pub fn run_with_psaps(
             }
             Trunk {
                 machine: IncomingTrunk::new(tg.clone()),
-                sf: (tg.supv == Supv::Sf).then(|| (SfReceiver::default(), Supervision::default())),
+                sf: (tg.supv == Supv::Sf).then(SfLine::default),
                 mf: MfReceiver::new(),
                 out,
                 call: None,
@@ -144,7 +143,7 @@ pub fn run_with_psaps(
                         out.sf_on(IDLE_DBM0);
                     }
                     Leg {
-                        heard: heard.then(|| (SfReceiver::default(), Supervision::default())),
+                        heard: heard.then(SfLine::default),
                         trunk: PsapTrunk::new(p.supv),
                         out,
                         call: None,
@@ -175,14 +174,9 @@ pub fn run_with_psaps(
                         events.push((ev.at, Event::Mf(ev.signal)));
                     }
                 });
-                if let Some((rx, sup)) = &mut tr.sf {
-                    let mut changes = Vec::new();
-                    rx.process(x, &mut |ch| changes.push(ch));
+                if let Some(line) = &mut tr.sf {
                     let mut sv = Vec::new();
-                    for ch in changes {
-                        sup.on_change(ch.time, ch.on, ch.at, &mut |v| sv.push(v));
-                    }
-                    sup.poll(rx.now(), &mut |v| sv.push(v));
+                    line.process(x, &mut |_| {}, &mut |v| sv.push(v));
                     for v in sv {
                         match v {
                             SupervisionEvent::Seize { at, .. } => events.push((at, Event::Seize)),
@@ -306,16 +300,11 @@ pub fn run_with_psaps(
         for (name, legs) in legs.iter_mut() {
             for (k, leg) in legs.iter_mut().enumerate() {
                 let mut due: Vec<(u64, PsapEvent)> = Vec::new();
-                if let (Some((rx, sup)), Some(chans)) = (&mut leg.heard, psap_in.get(name)) {
+                if let (Some(line), Some(chans)) = (&mut leg.heard, psap_in.get(name)) {
                     let a = &chans[k];
                     let (s, e) = ((pos as usize).min(a.len()), (next as usize).min(a.len()));
-                    let mut changes = Vec::new();
-                    rx.process(&a[s..e], &mut |ch| changes.push(ch));
                     let mut sv = Vec::new();
-                    for ch in changes {
-                        sup.on_change(ch.time, ch.on, ch.at, &mut |v| sv.push(v));
-                    }
-                    sup.poll(rx.now(), &mut |v| sv.push(v));
+                    line.process(&a[s..e], &mut |_| {}, &mut |v| sv.push(v));
                     for v in sv {
                         // Off-hook that stays (a "seizure" in the classifier's terms) answers; the
                         // trunk ignores it while it still waits for the wink.
