@@ -159,3 +159,28 @@ silence 9000
         .unwrap_err();
     assert!(e.contains("CARYPOLICE") && e.contains("4 position"), "{e}");
 }
+
+#[test]
+fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
+    // 919-555-0100 is in E911SRDB at ESN 124 (FLASH Y): 1DIGIT = NPD 0 + 4.
+    let eo = render(
+        "eo",
+        "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5550100 ST\nsilence 3000\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let r = &run.records[0];
+    assert_eq!((r.esn, r.esn_source), (Some(124), Some("srdb")));
+    assert_eq!(r.outpulsed.as_deref(), Some("KP 4 5550100 ST"));
+    assert_eq!(decode(&run.legs["CARYPOLICE"][0]), "KP 4 5550100 ST");
+    // WAKEPBX: SUPV NONE (seized when its stream starts), CALLED NONE, ANI N; DEFESN 124 (FLASH Y),
+    // NPA 984 = NPD 1, ESCO 13: substitute ANI `KP 5 9110013 ST`.
+    let pbx = render("pbx", "silence 4000\n", std::path::Path::new(".")).unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "WAKEPBX", &pbx.channels).unwrap();
+    assert_eq!(run.records.len(), 1);
+    let r = &run.records[0];
+    assert_eq!((r.ani_status, r.esn_source), ("none", Some("default")));
+    assert_eq!(r.outpulsed.as_deref(), Some("KP 5 9110013 ST"));
+    assert_eq!(decode(&run.legs["CARYPOLICE"][0]), "KP 5 9110013 ST");
+}
