@@ -184,3 +184,30 @@ fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
     assert_eq!(r.outpulsed.as_deref(), Some("KP 5 9110013 ST"));
     assert_eq!(decode(&run.legs["CARYPOLICE"][0]), "KP 5 9110013 ST");
 }
+
+#[test]
+fn dial_pulsed_called_digits_then_ani_after_anidelay_end_to_end() {
+    // APEXEO1: SIG DP, SUPV SF, CALLED 11, ANIDELAY 1000 ms, DEFESN 200 (APEXPOLICE).
+    let eo = render(
+        "eo",
+        "sf on\nsilence 1500\nsf seize\nsilence 600\ndp 11\nsilence 1600\nmf KP 0 5557000 ST\nsilence 2000\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "APEXEO1", &eo.channels).unwrap();
+    assert_eq!(run.records.len(), 1, "{:#?}", run.records);
+    let r = &run.records[0];
+    assert_eq!(r.called, "11");
+    assert_eq!((r.ani_status, r.ani.as_deref()), ("ok", Some("9195557000")));
+    // 919-555-7000 has no E911SRDB row (984-555-7000 has): DEFESN with E911203.
+    assert_eq!(
+        (r.esn, r.esn_source, r.psap.as_deref()),
+        (Some(200), Some("default"), Some("APEXPOLICE"))
+    );
+    assert!(
+        r.logs.iter().any(|l| l.starts_with("E911203")),
+        "{:?}",
+        r.logs
+    );
+    assert_eq!(decode(&run.legs["APEXPOLICE"][0]), "KP 0 5557000 ST");
+}
