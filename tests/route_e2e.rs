@@ -211,3 +211,41 @@ fn dial_pulsed_called_digits_then_ani_after_anidelay_end_to_end() {
     );
     assert_eq!(decode(&run.legs["APEXPOLICE"][0]), "KP 0 5557000 ST");
 }
+
+mod faults {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Every seizure yields exactly one call record, and every record names a PSAP, whatever
+        /// goes wrong on the line: garbled or unterminated spills, no called digits, an early
+        /// hang-up anywhere after the seizure, noise, dropouts.
+        #[test]
+        fn every_seizure_yields_exactly_one_record_naming_a_psap(
+            called in prop_oneof![Just("mf KP 911 ST"), Just("mf KP 912 ST"), Just("")],
+            spill in prop_oneof![Just("mf KP 0 5551234 ST"), Just("mf KP 0 55512 ST"), Just("mf KP 0 5551234"), Just("mf KP 2 ST"), Just("")],
+            hang_ms in prop_oneof![Just(None), (60u64..6000).prop_map(Some)],
+            noise in -60.0f64..-30.0,
+            drop_at in 1000u64..5000,
+            drop_ms in 0u64..15,
+            seed in 0u64..1000,
+        ) {
+            let mut s = format!(
+                "seed {seed}\nsf on\nsilence 1500\nsf seize\nsilence 600\n{called}\nsilence 300\n{spill}\nsilence 2500\n"
+            );
+            // The caller hangs up `h` ms after seizing — possibly in the middle of the signalling,
+            // which then carries on under the returning idle tone — or after the call.
+            match hang_ms {
+                Some(h) => s.push_str(&format!("at {}\nsf disconnect\nsilence 2000\n", 1500 + h)),
+                None => s.push_str("sf disconnect\nsilence 2000\n"),
+            }
+            s.push_str(&format!("noise {noise}\ndropout {drop_at} {drop_ms}\ng711 ulaw\n"));
+            let eo = render("eo", &s, std::path::Path::new(".")).unwrap();
+            let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+            prop_assert_eq!(run.records.len(), 1, "{}\n{:#?}", s, run.records);
+            prop_assert!(run.records[0].psap.is_some());
+            prop_assert!(run.records[0].outpulsed.is_some());
+        }
+    }
+}
