@@ -249,3 +249,27 @@ mod faults {
         }
     }
 }
+
+#[test]
+fn after_answer_the_callers_voice_reaches_the_psap_within_1_db() {
+    // The caller talks (a 1 kHz tone at −15 dBm0) from 7.0 to 8.5 s; the modelled PSAP answers
+    // about 6.5 s in.
+    let eo = render(
+        "eo",
+        "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nat 7000\ntone 1000 -15 1500\nsilence 500\nsf disconnect\nsilence 2000\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let r = &run.records[0];
+    assert!(r.answered_ms.unwrap() < 7000.0, "{r:?}");
+    let leg = &run.legs["CARYPOLICE"][r.position.unwrap() as usize];
+    let p = |x: &[i16]| x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64;
+    let sent = p(&eo.channels[0][8 * 7200..8 * 8300]);
+    let heard = p(&leg[8 * 7200..8 * 8300]);
+    let db = 10.0 * (heard / sent).log10();
+    assert!(db.abs() <= 1.0, "voice path {db:.2} dB");
+    // Before the answer nothing of the caller's line reaches the PSAP but the tandem's own
+    // signalling (silence after the spill).
+    assert!(p(&leg[8 * 6100..8 * 6400]) < 100.0);
+}

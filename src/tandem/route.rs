@@ -21,6 +21,7 @@ use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
 use super::tables::{Office, Supv};
 use crate::generate::synth::{ChannelSynth, Impairments, MfParams};
+use crate::line::notch::SfNotch;
 use crate::line::supervision::{SfLine, SupervisionEvent};
 use crate::register::mf::MfReceiver;
 use crate::units::{ms_to_samples, samples_to_ms};
@@ -358,6 +359,42 @@ pub fn run_with_psaps(
             }
         }
         pos = next;
+    }
+    // Voice: from answer until the caller releases, the caller's audio goes to the PSAP position
+    // and the PSAP's (when recorded) back to the caller — through the 2600 Hz notch on SF trunks
+    // (signalling.md §3), so supervision tone never reaches the other side.
+    for r in &records {
+        let (Some(answered), Some(psap), Some(position)) = (r.answered_ms, &r.psap, r.position)
+        else {
+            continue;
+        };
+        let from = ms_to_samples(answered);
+        let to = r
+            .released_ms
+            .map_or(len as usize, ms_to_samples)
+            .min(audio[r.channel].len());
+        if from >= to {
+            continue;
+        }
+        let mut caller = audio[r.channel][from..to].to_vec();
+        if tg.supv == Supv::Sf {
+            SfNotch::default().process(&mut caller);
+        }
+        if let Some(leg) = legs
+            .get_mut(psap)
+            .and_then(|l| l.get_mut(position as usize))
+        {
+            leg.out.cursor = from as u64;
+            leg.out.mix(&caller, 0.0);
+        }
+        if let Some(chans) = psap_in.get(psap) {
+            let a = &chans[position as usize];
+            let mut back = a[from.min(a.len())..to.min(a.len())].to_vec();
+            SfNotch::default().process(&mut back);
+            let tr = &mut trunks[r.channel];
+            tr.out.cursor = from as u64;
+            tr.out.mix(&back, 0.0);
+        }
     }
     let mut out = BTreeMap::new();
     let eo: Vec<Vec<i16>> = trunks
