@@ -273,3 +273,71 @@ fn after_answer_the_callers_voice_reaches_the_psap_within_1_db() {
     // signalling (silence after the spill).
     assert!(p(&leg[8 * 6100..8 * 6400]) < 100.0);
 }
+
+#[test]
+fn a_call_queued_behind_a_busy_psap_hears_ringback_and_is_delivered_when_the_position_frees() {
+    use std::collections::BTreeMap;
+    let dat = "TABLE E911PSAP\nPSAPNAME ANIFMT SUPV POSITIONS OVFL AGENCY\nONEPSAP 1DIGIT SF 1 NONE POLICE\n\
+TABLE E911NPD\nNPD SNPA\n0 919\n\
+TABLE E911ESN\nESN FLASH PRIMPSAP PSAP1 PSAP2 PSAP3 PSAP4 PSAP5 PSAP6\n1 N ONEPSAP NONE NONE NONE NONE NONE NONE\n\
+TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E911 MF SF 911 Y 919 1 11 0\n";
+    let l = e911_tandem::tandem::datafill::load(&[(PathBuf::from("one.dat"), dat.to_string())]);
+    assert!(l.is_valid(), "{:?}", l.problems);
+    let call = |at: u64, tn: &str| {
+        format!("sf on\nsilence {at}\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 {tn} ST\nsilence 20000\n")
+    };
+    let eo = render(
+        "eo",
+        &format!(
+            "channels 2\nchannel 0\n{}channel 1\n{}",
+            call(1500, "5551234"),
+            call(2500, "5550100")
+        ),
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    // The PSAP's one position: wink for the first call, answer, hang up at 12 s; then wink for
+    // the queued call and answer it.
+    let psap = "sf on\nsilence 4600\nsf wink ms=200\nsilence 2000\nsf seize\nat 12000\nsf disconnect\nat 13600\nsf wink ms=200\nsilence 2000\nsf seize\nsilence 5000\n";
+    let pa = render("psap", psap, std::path::Path::new(".")).unwrap();
+    let mut psap_in = BTreeMap::new();
+    psap_in.insert("ONEPSAP".to_string(), pa.channels);
+    let run = e911_tandem::tandem::route::run_with_psaps(&l.office, "EO", &eo.channels, &psap_in)
+        .unwrap();
+    assert_eq!(run.records.len(), 2, "{:#?}", run.records);
+    let second = run.records.iter().find(|r| r.channel == 1).unwrap();
+    assert!(second.logs.iter().any(|l| l.contains("QUEUED")));
+    assert_eq!(second.outpulsed.as_deref(), Some("KP 0 5550100 ST"));
+    let answered = second
+        .answered_ms
+        .expect("answered after the position freed");
+    assert!(answered > 13_300.0, "{answered}");
+    // Ringback (440 + 480 Hz) on the queued caller's line while waiting, not after delivery.
+    let x = &run.legs["EO"][1];
+    let tone = |from_ms: usize, to_ms: usize, hz: f64| {
+        let seg = &x[from_ms * 8..to_ms * 8];
+        let (mut re, mut im) = (0.0, 0.0);
+        for (i, &v) in seg.iter().enumerate() {
+            let a = std::f64::consts::TAU * hz * i as f64 / 8000.0;
+            re += v as f64 * a.cos();
+            im += v as f64 * a.sin();
+        }
+        2.0 * (re * re + im * im).sqrt() / seg.len() as f64
+    };
+    // The second spill ends about 5.3 s in (seized 2.5 s + 50 ms + 600 + 576 + 300 + 1324 ms):
+    // ringback 2 s on / 4 s off from then — on at 5.3–7.3 s, 11.3–13.3 s, and it would be on
+    // again at 17.3–19.3 s had the call not been delivered at 13.3 s.
+    assert!(
+        tone(5_500, 7_100, 440.0) > 1000.0,
+        "no ringback while queued"
+    );
+    assert!(tone(5_500, 7_100, 480.0) > 1000.0);
+    assert!(
+        tone(8_000, 11_000, 440.0) < 50.0,
+        "ringback is 2 s on, 4 s off"
+    );
+    assert!(
+        tone(17_500, 19_100, 440.0) < 50.0,
+        "ringback after delivery"
+    );
+}

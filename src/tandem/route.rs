@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::ani::{regenerate, route, spill_string};
+use super::ani::{regenerate, route, spill_string, Ani};
 use super::incoming::{Action, Event, IncomingTrunk};
 use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
@@ -77,6 +77,49 @@ struct Leg {
 }
 
 const IDLE_DBM0: f64 = -20.0;
+/// Ringback level per tone (dBm0); the spec gives none, this is the usual North American −19.
+const RINGBACK_DBM0: f64 = -19.0;
+
+/// Put call `idx` on `position` of `psap` at `t`: seize the PSAP trunk, record the spill.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    office: &Office,
+    tg: &super::tables::TrunkGroup,
+    rec: &mut CallRecord,
+    idx: usize,
+    ani: &Ani,
+    esn: u16,
+    psap: &str,
+    position: u32,
+    t: u64,
+    legs: &mut BTreeMap<String, Vec<Leg>>,
+    used: &mut BTreeMap<String, bool>,
+) {
+    let p = &office.psaps[psap];
+    let spill = regenerate(office, p, &office.esns[&esn], tg, ani, false);
+    rec.psap = Some(psap.to_string());
+    rec.position = Some(position);
+    rec.outpulsed = Some(spill_string(&spill));
+    used.insert(psap.to_string(), true);
+    let Some(leg) = legs
+        .get_mut(psap)
+        .and_then(|l| l.get_mut(position as usize))
+    else {
+        return;
+    };
+    leg.call = Some(idx);
+    let mut pa = Vec::new();
+    leg.trunk.seize(t, spill, &mut pa);
+    leg.out.cursor = t;
+    leg.out.sf_off();
+    // The modelled attendant winks 150 ms after the seizure.
+    if leg.heard.is_none() {
+        let wink = PsapEvent::Wink {
+            len: ms_to_samples(200.0) as u64,
+        };
+        leg.script.push((t + ms_to_samples(350.0) as u64, wink));
+    }
+}
 
 /// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz) with modelled PSAPs.
 pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun, String> {
@@ -158,6 +201,9 @@ pub fn run_with_psaps(
     let mut positions = Positions::new(office);
     let mut records: Vec<CallRecord> = Vec::new();
     let mut used: BTreeMap<String, bool> = BTreeMap::new();
+    // Queued calls: call id → (record, ANI, ESN, queued at); ringback spans to play to callers.
+    let mut waiting: BTreeMap<u64, (usize, Ani, u16, u64)> = BTreeMap::new();
+    let mut ringback: Vec<(usize, u64, u64)> = Vec::new();
     let chunk = ms_to_samples(10.0);
     // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
     let end = len + ms_to_samples(20_000.0) as u64;
@@ -258,35 +304,22 @@ pub fn run_with_psaps(
                         tr.call = Some(idx);
                         match positions.place(office, &r.psap, id) {
                             Placement::Position { psap, position, .. } => {
-                                let p = &office.psaps[&psap];
-                                let spill = regenerate(
+                                deliver(
                                     office,
-                                    p,
-                                    &office.esns[&r.esn],
                                     &tg,
+                                    &mut records[idx],
+                                    idx,
                                     &setup.ani,
-                                    false,
+                                    r.esn,
+                                    &psap,
+                                    position,
+                                    t,
+                                    &mut legs,
+                                    &mut used,
                                 );
-                                records[idx].psap = Some(psap.clone());
-                                records[idx].position = Some(position);
-                                records[idx].outpulsed = Some(spill_string(&spill));
-                                used.insert(psap.clone(), true);
-                                let leg =
-                                    &mut legs.get_mut(&psap).ok_or("no leg")?[position as usize];
-                                leg.call = Some(idx);
-                                let mut pa = Vec::new();
-                                leg.trunk.seize(t, spill, &mut pa);
-                                leg.out.cursor = t;
-                                leg.out.sf_off();
-                                // The modelled attendant winks 150 ms after the seizure.
-                                if leg.heard.is_none() {
-                                    let wink = PsapEvent::Wink {
-                                        len: ms_to_samples(200.0) as u64,
-                                    };
-                                    leg.script.push((t + ms_to_samples(350.0) as u64, wink));
-                                }
                             }
                             Placement::Queued { psap, .. } => {
+                                waiting.insert(id, (idx, setup.ani.clone(), r.esn, t));
                                 records[idx].psap = Some(psap);
                                 records[idx]
                                     .logs
@@ -298,6 +331,7 @@ pub fn run_with_psaps(
             }
         }
         // PSAP legs: the modelled attendants, and the trunk machines' timers.
+        let mut freed: Vec<(String, u32, u64)> = Vec::new();
         for (name, legs) in legs.iter_mut() {
             for (k, leg) in legs.iter_mut().enumerate() {
                 let mut due: Vec<(u64, PsapEvent)> = Vec::new();
@@ -353,12 +387,54 @@ pub fn run_with_psaps(
                                 records[i].answered_ms = Some(samples_to_ms(t));
                             }
                         }
-                        PsapAction::Release | PsapAction::WinkTimeout | PsapAction::Seize => {}
+                        PsapAction::Release => {
+                            leg.call = None;
+                            freed.push((name.clone(), k as u32, t));
+                        }
+                        PsapAction::WinkTimeout | PsapAction::Seize => {}
                     }
                 }
             }
         }
+        // A freed position goes to the longest-waiting call at that PSAP.
+        for (name, k, t) in freed {
+            if let Some(call) = positions.release(&name, k) {
+                if let Some((idx, ani, esn, queued_at)) = waiting.remove(&call) {
+                    ringback.push((records[idx].channel, queued_at, t));
+                    deliver(
+                        office,
+                        &tg,
+                        &mut records[idx],
+                        idx,
+                        &ani,
+                        esn,
+                        &name,
+                        k,
+                        t,
+                        &mut legs,
+                        &mut used,
+                    );
+                }
+            }
+        }
         pos = next;
+    }
+    // Callers still waiting hear ringback to the end (or until they hang up).
+    for (idx, _, _, queued_at) in waiting.values() {
+        let r = &records[*idx];
+        let to = r.released_ms.map_or(len, |m| ms_to_samples(m) as u64);
+        ringback.push((r.channel, *queued_at, to));
+    }
+    // Audible ringback (signalling.md §4): 440 + 480 Hz, 2 s on / 4 s off.
+    for (c, from, to) in ringback {
+        let (on, period) = (ms_to_samples(2000.0) as u64, ms_to_samples(6000.0) as u64);
+        let mut t0 = from;
+        while t0 < to {
+            let n = on.min(to - t0);
+            trunks[c].out.tone(t0, n, 440.0, RINGBACK_DBM0);
+            trunks[c].out.tone(t0, n, 480.0, RINGBACK_DBM0);
+            t0 += period;
+        }
     }
     // Voice: from answer until the caller releases, the caller's audio goes to the PSAP position
     // and the PSAP's (when recorded) back to the caller — through the 2600 Hz notch on SF trunks
