@@ -341,3 +341,25 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
         "ringback after delivery"
     );
 }
+
+#[test]
+fn a_3digit_psap_hears_the_npa_in_place_of_the_information_digit() {
+    let dat = "TABLE E911PSAP\nPSAPNAME ANIFMT SUPV POSITIONS OVFL AGENCY\nNPAPSAP 3DIGIT SF 1 NONE POLICE\n\
+TABLE E911ESN\nESN FLASH PRIMPSAP PSAP1 PSAP2 PSAP3 PSAP4 PSAP5 PSAP6\n7 Y NPAPSAP NONE NONE NONE NONE NONE NONE\n\
+TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E911 MF SF 911 Y 919 7 11 0\n";
+    let l = e911_tandem::tandem::datafill::load(&[(PathBuf::from("npa.dat"), dat.to_string())]);
+    assert!(l.is_valid(), "{:?}", l.problems);
+    let eo = render(
+        "eo",
+        "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nsilence 4000\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let run = e911_tandem::tandem::route::run(&l.office, "EO", &eo.channels).unwrap();
+    // 3DIGIT: the caller's NPA, and no flash digit even though the ESN says FLASH Y.
+    assert_eq!(
+        run.records[0].outpulsed.as_deref(),
+        Some("KP 919 5551234 ST")
+    );
+    assert_eq!(decode(&run.legs["NPAPSAP"][0]), "KP 919 5551234 ST");
+}
