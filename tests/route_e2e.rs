@@ -66,6 +66,7 @@ fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {
     assert!((ok.seized_ms - 1550.0).abs() < 3.0, "{}", ok.seized_ms);
     let failed = run.records.iter().find(|r| r.channel == 1).unwrap();
     assert_eq!(failed.ani_status, "failure");
+    assert_eq!(failed.ani.as_deref(), Some("9199110011")); // the substitute, never null when done
     assert_eq!(
         (failed.esn, failed.esn_source),
         (Some(123), Some("default"))
@@ -362,4 +363,25 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
         Some("KP 919 5551234 ST")
     );
     assert_eq!(decode(&run.legs["NPAPSAP"][0]), "KP 919 5551234 ST");
+}
+
+#[test]
+fn one_trunk_carries_several_calls_in_turn() {
+    let one = "sf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nsilence 2000\nsf disconnect\nsilence 2000\n";
+    let eo = render(
+        "eo",
+        &format!("sf on\nsilence 1000\n{one}{one}{one}"),
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    assert_eq!(run.records.len(), 3, "{:#?}", run.records);
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.released_ms.is_some() && r.outpulsed.as_deref() == Some("KP 0 5551234 ST")));
+    assert!(run
+        .records
+        .windows(2)
+        .all(|w| w[1].seized_ms > w[0].released_ms.unwrap()));
 }

@@ -287,7 +287,12 @@ pub fn run_with_psaps(
                             seized_ms: samples_to_ms(setup.seized),
                             called: setup.called.clone(),
                             ani_spill: setup.ani.spill.clone(),
-                            ani: setup.ani.tn.map(|t| t.to_string()),
+                            // The caller's TN, or — after ANI trouble or from a non-ANI office —
+                            // the substitute the PSAP is sent (NPA + 911-00EE).
+                            ani: Some(setup.ani.tn.map_or_else(
+                                || format!("{}91100{:02}", tg.npa, tg.esco),
+                                |t| t.to_string(),
+                            )),
                             ani_status: setup.ani.status.as_str(),
                             esn: Some(r.esn),
                             esn_source: Some(r.esn_source),
