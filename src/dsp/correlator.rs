@@ -298,6 +298,17 @@ impl CorrelatorBank {
         self.commit(xs.len())
     }
 
+    /// Take samples from the front of `rest` up to the end of the current block and advance it.
+    /// Returns true when they completed a block: the caller evaluates a frame, then calls again
+    /// until `rest` is empty. Every receiver's `process` is this loop.
+    #[inline]
+    pub fn feed(&mut self, rest: &mut &[i16]) -> bool {
+        let n = rest.len().min(self.room());
+        let (now, later) = rest.split_at(n);
+        *rest = later;
+        self.push_i16(now)
+    }
+
     fn commit(&mut self, n: usize) -> bool {
         assert!(n <= self.room());
         self.hpos += n;

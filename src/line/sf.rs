@@ -115,10 +115,7 @@ impl SfReceiver {
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(SfEvent)) {
         let mut rest = samples;
         while !rest.is_empty() {
-            let n = rest.len().min(self.bank.room());
-            let done = self.bank.push_i16(&rest[..n]);
-            rest = &rest[n..];
-            if done {
+            if self.bank.feed(&mut rest) {
                 let hears = self.hears();
                 self.debounce(hears, sink);
             }

@@ -214,11 +214,7 @@ impl PairReceiver {
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
         let mut rest = samples;
         while !rest.is_empty() {
-            // Up to the end of the current block, at once.
-            let n = rest.len().min(self.bank.room());
-            let done = self.bank.push_i16(&rest[..n]);
-            rest = &rest[n..];
-            if done {
+            if self.bank.feed(&mut rest) {
                 let q = self.qualify();
                 self.debounce(q, sink);
             }

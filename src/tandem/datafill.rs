@@ -171,13 +171,14 @@ impl Loader {
                         table = None;
                     }
                     Some(pos) => {
+                        let here = Ctx {
+                            file,
+                            line: i + 1,
+                            table: TABLE_ORDER[pos],
+                        };
                         if pos < self.order {
                             self.err(
-                                &Ctx {
-                                    file,
-                                    line: i + 1,
-                                    table: TABLE_ORDER[pos],
-                                },
+                                &here,
                                 "",
                                 format!(
                                     "datafilled after {}: tables go in the order {}",
@@ -188,15 +189,7 @@ impl Loader {
                         }
                         self.order = self.order.max(pos);
                         if !self.seen.insert(name.clone()) {
-                            self.err(
-                                &Ctx {
-                                    file,
-                                    line: i + 1,
-                                    table: TABLE_ORDER[pos],
-                                },
-                                "",
-                                "table datafilled twice".to_string(),
-                            );
+                            self.err(&here, "", "table datafilled twice".to_string());
                         }
                         table = Some(name);
                     }
