@@ -3,4 +3,5 @@
 //! signal it places; [`script`] is the `e911 generate` script language on top of it.
 
 pub mod script;
+pub mod sender;
 pub mod synth;

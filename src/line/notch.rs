@@ -84,6 +84,17 @@ impl SfNotch {
         }
     }
 
+    /// Filter `x` into `out` (same length) without rounding: the conference bridge sums in float.
+    pub fn filter_into(&mut self, x: &[i16], out: &mut [f32]) {
+        for (d, &s) in out.iter_mut().zip(x) {
+            let mut v = s as f64;
+            for st in self.stages.iter_mut() {
+                v = st.run(v);
+            }
+            *d = v as f32;
+        }
+    }
+
     /// Magnitude response at `hz` (analytic), in dB.
     pub fn response_db(&self, hz: f64) -> f64 {
         20.0 * self

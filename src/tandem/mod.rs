@@ -1,5 +1,5 @@
-//! The E911 tandem: office datafill (tables and their rules). Call processing, routing and the
-//! regenerated ANI build on these tables (issue 4, in progress).
+//! The E911 tandem: office datafill (tables and their rules), the call-processing state machines,
+//! routing and regenerated ANI, selective transfer, and the switch that runs them on audio.
 
 pub mod ani;
 pub mod datafill;
@@ -7,4 +7,6 @@ pub mod incoming;
 pub mod positions;
 pub mod psap_trunk;
 pub mod route;
+pub mod switch;
 pub mod tables;
+pub mod transfer;

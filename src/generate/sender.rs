@@ -1,0 +1,324 @@
+//! The streaming line sender: what one side of one trunk sends, rendered block by block.
+//!
+//! [`super::synth::ChannelSynth`] builds a whole channel offline (and records truth for tests);
+//! the tandem, the PSAP and end-office models and the real-time engine need the same signals as a
+//! stream whose future is decided as calls progress. A `LineSender` holds the SF state with its
+//! scheduled changes and a short list of tone segments (MF and DTMF pairs, call-progress tones with
+//! their cadence); `render(now, out)` adds the samples of `[now, now + out.len())`.
+//!
+//! Phase is absolute stream time through the exact phasor table ([`crate::dsp::phasor`]), so a tone
+//! split across blocks of any size is the same tone. All frequencies the tandem sends are integer
+//! hertz. Rendering does not allocate.
+
+use std::collections::VecDeque;
+
+use crate::dsp::phasor;
+use crate::line::sf::SF_HZ;
+use crate::register::dtmf::dtmf_freqs;
+use crate::register::mf::MfSignal;
+use crate::units::{dbm0_to_peak, ms_to_samples};
+
+/// Which tones a [`LineSender::stop_progress`] cuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToneKind {
+    /// Register signals (MF, DTMF): never cut.
+    Signal,
+    /// Call-progress tones (dial tone, reorder, ringback).
+    Progress,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: u64,
+    end: u64,
+    tones: [(u32, f32); 2],
+    /// `(on, period)` samples, from `start`.
+    cadence: Option<(u64, u64)>,
+    kind: ToneKind,
+}
+
+/// Sender timing for MF spills (signalling.md §1 sender: KP 100 ms, others 68 ms, gaps 68 ms).
+#[derive(Debug, Clone, Copy)]
+pub struct MfTiming {
+    pub kp_ms: f64,
+    pub on_ms: f64,
+    pub gap_ms: f64,
+    pub dbm0: f64,
+}
+
+impl Default for MfTiming {
+    fn default() -> Self {
+        MfTiming {
+            kp_ms: 100.0,
+            on_ms: 68.0,
+            gap_ms: 68.0,
+            dbm0: -7.0,
+        }
+    }
+}
+
+/// The PSAP attendant's keypad (signalling.md §2 sender): 70 ms on, 70 ms off, high group
+/// −4 dBm0, low group −6 dBm0.
+#[derive(Debug, Clone, Copy)]
+pub struct DtmfTiming {
+    pub on_ms: f64,
+    pub off_ms: f64,
+    pub low_dbm0: f64,
+    pub high_dbm0: f64,
+}
+
+impl Default for DtmfTiming {
+    fn default() -> Self {
+        DtmfTiming {
+            on_ms: 70.0,
+            off_ms: 70.0,
+            low_dbm0: -6.0,
+            high_dbm0: -4.0,
+        }
+    }
+}
+
+/// What one side of one line sends.
+#[derive(Debug, Clone, Default)]
+pub struct LineSender {
+    /// SF amplitude at the render cursor (None = off-hook, no tone).
+    sf: Option<f32>,
+    /// Scheduled SF changes, in time order.
+    sf_changes: VecDeque<(u64, Option<f32>)>,
+    segs: Vec<Segment>,
+    /// Samples rendered so far.
+    rendered: u64,
+}
+
+impl LineSender {
+    /// A sender with room for the usual traffic, so steady operation does not allocate.
+    pub fn new() -> Self {
+        LineSender {
+            sf: None,
+            sf_changes: VecDeque::with_capacity(16),
+            segs: Vec::with_capacity(32),
+            rendered: 0,
+        }
+    }
+
+    /// Samples rendered so far: nothing can be scheduled before this.
+    pub fn rendered(&self) -> u64 {
+        self.rendered
+    }
+
+    fn clamp(&self, t: u64) -> u64 {
+        t.max(self.rendered)
+    }
+
+    /// SF tone on (on-hook) at `dbm0`, or off (off-hook) with `None`, from `t`.
+    pub fn sf(&mut self, t: u64, dbm0: Option<f64>) {
+        let t = self.clamp(t);
+        let a = dbm0.map(|d| dbm0_to_peak(d) as f32);
+        // A change scheduled at or after `t` is superseded.
+        while self.sf_changes.back().is_some_and(|&(u, _)| u >= t) {
+            self.sf_changes.pop_back();
+        }
+        self.sf_changes.push_back((t, a));
+    }
+
+    /// Off-hook for `len` samples from `t`, then the tone at `dbm0` again (a wink from idle).
+    pub fn wink(&mut self, t: u64, len: u64, dbm0: f64) {
+        let t = self.clamp(t);
+        self.sf(t, None);
+        self.sf(t + len, Some(dbm0));
+    }
+
+    /// A tone burst of `len` samples from `t` at `dbm0`, then off-hook again (a hook flash).
+    pub fn flash(&mut self, t: u64, len: u64, dbm0: f64) {
+        let t = self.clamp(t);
+        self.sf(t, Some(dbm0));
+        self.sf(t + len, None);
+    }
+
+    /// Is the SF tone on at the render cursor (the line on-hook)?
+    pub fn sf_is_on(&self) -> bool {
+        self.sf.is_some()
+    }
+
+    /// Add tones from `start` for `len` samples (`u64::MAX`: until stopped), at most two
+    /// `(hz, dbm0)`, with an optional `(on, period)` cadence in samples.
+    pub fn tones(
+        &mut self,
+        start: u64,
+        len: u64,
+        tones: &[(u32, f64)],
+        cadence: Option<(u64, u64)>,
+        kind: ToneKind,
+    ) {
+        let start = self.clamp(start);
+        let mut t = [(0u32, 0f32); 2];
+        for (d, &(hz, dbm0)) in t.iter_mut().zip(tones) {
+            *d = (hz, dbm0_to_peak(dbm0) as f32);
+        }
+        self.segs.push(Segment {
+            start,
+            end: start.saturating_add(len),
+            tones: t,
+            cadence,
+            kind,
+        });
+    }
+
+    /// Cut every call-progress tone at `t`.
+    pub fn stop_progress(&mut self, t: u64) {
+        let t = self.clamp(t);
+        for s in self.segs.iter_mut() {
+            if s.kind == ToneKind::Progress && s.end > t {
+                s.end = t.max(s.start);
+            }
+        }
+    }
+
+    /// An MF sequence from `start`; returns when it ends.
+    pub fn mf(&mut self, start: u64, spill: &[MfSignal], tm: &MfTiming) -> u64 {
+        let mut t = self.clamp(start);
+        for (k, &s) in spill.iter().enumerate() {
+            if k > 0 {
+                t += ms_to_samples(tm.gap_ms) as u64;
+            }
+            let on = ms_to_samples(if s == MfSignal::KP {
+                tm.kp_ms
+            } else {
+                tm.on_ms
+            }) as u64;
+            let (lo, hi) = s.freqs();
+            self.tones(
+                t,
+                on,
+                &[(lo, tm.dbm0), (hi, tm.dbm0)],
+                None,
+                ToneKind::Signal,
+            );
+            t += on;
+        }
+        t
+    }
+
+    /// DTMF keys from `start`, each followed by the inter-digit pause; returns when they end.
+    pub fn dtmf(&mut self, start: u64, keys: &str, tm: &DtmfTiming) -> Result<u64, String> {
+        let mut t = self.clamp(start);
+        for key in keys.chars() {
+            let (lo, hi) = dtmf_freqs(key).ok_or_else(|| format!("`{key}` is not a DTMF key"))?;
+            let on = ms_to_samples(tm.on_ms) as u64;
+            self.tones(
+                t,
+                on,
+                &[(lo, tm.low_dbm0), (hi, tm.high_dbm0)],
+                None,
+                ToneKind::Signal,
+            );
+            t += on + ms_to_samples(tm.off_ms) as u64;
+        }
+        Ok(t)
+    }
+
+    /// Is a register signal still scheduled at or after `t`?
+    pub fn sending_after(&self, t: u64) -> bool {
+        self.segs
+            .iter()
+            .any(|s| s.kind == ToneKind::Signal && s.end > t)
+    }
+
+    /// Add the samples of `[now, now + out.len())` to `out`. `now` must continue where the last
+    /// call ended.
+    pub fn render(&mut self, now: u64, out: &mut [f32]) {
+        debug_assert_eq!(now, self.rendered, "render must be contiguous");
+        let end = now + out.len() as u64;
+        let table = phasor::table();
+        // SF, piecewise between scheduled changes.
+        let mut t = now;
+        while t < end {
+            while self.sf_changes.front().is_some_and(|&(u, _)| u <= t) {
+                self.sf = self.sf_changes.pop_front().unwrap().1;
+            }
+            let until = self.sf_changes.front().map_or(end, |&(u, _)| u.min(end));
+            if let Some(a) = self.sf {
+                let mut k = phasor::phase_index(SF_HZ, t);
+                for s in &mut out[(t - now) as usize..(until - now) as usize] {
+                    *s += a * table[k as usize].1 as f32;
+                    k = phasor::advance(k, SF_HZ);
+                }
+            }
+            t = until;
+        }
+        for seg in &self.segs {
+            let (a, b) = (seg.start.max(now), seg.end.min(end));
+            if a >= b {
+                continue;
+            }
+            for &(hz, amp) in seg.tones.iter().filter(|x| x.1 != 0.0) {
+                let mut k = phasor::phase_index(hz, a);
+                for (i, s) in out[(a - now) as usize..(b - now) as usize]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    let on = seg
+                        .cadence
+                        .is_none_or(|(on, period)| (a + i as u64 - seg.start) % period < on);
+                    if on {
+                        *s += amp * table[k as usize].1 as f32;
+                    }
+                    k = phasor::advance(k, hz % phasor::LEN);
+                }
+            }
+        }
+        self.segs.retain(|s| s.end > end);
+        self.rendered = end;
+    }
+}
+
+/// Quantise a rendered block to 16 bits.
+pub fn quantise(x: &[f32], out: &mut [i16]) {
+    for (d, &s) in out.iter_mut().zip(x) {
+        *d = s.round().clamp(-32768.0, 32767.0) as i16;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_all(s: &mut LineSender, n: usize, block: usize) -> Vec<f32> {
+        let mut out = vec![0f32; n];
+        let mut t = 0;
+        while t < n {
+            let e = (t + block).min(n);
+            s.render(t as u64, &mut out[t..e]);
+            t = e;
+        }
+        out
+    }
+
+    #[test]
+    fn any_block_size_renders_the_same_signal() {
+        let build = || {
+            let mut s = LineSender::new();
+            s.sf(0, Some(-20.0));
+            s.sf(800, None);
+            s.mf(
+                1000,
+                &[MfSignal::KP, MfSignal::Digit(0), MfSignal::ST],
+                &MfTiming::default(),
+            );
+            s.tones(
+                3000,
+                2000,
+                &[(350, -13.0), (440, -13.0)],
+                Some((800, 1600)),
+                ToneKind::Progress,
+            );
+            s
+        };
+        let a = render_all(&mut build(), 6000, 6000);
+        for block in [1, 7, 80, 1000] {
+            assert_eq!(render_all(&mut build(), 6000, block), a, "block {block}");
+        }
+        assert!(a[..800].iter().any(|&x| x.abs() > 100.0));
+        assert!(a[850..1000].iter().all(|&x| x == 0.0));
+    }
+}

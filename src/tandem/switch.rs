@@ -1,0 +1,945 @@
+//! The tandem switch as a streaming component: audio in on every port, audio out on every port,
+//! one block at a time on one sample clock. It owns the receivers of every port (SF supervision
+//! and dial pulses, MF on end-office trunks; SF and — after a flash — DTMF on PSAP trunks), the
+//! call-processing machines ([`IncomingTrunk`], [`PsapTrunk`], [`CodeCollector`]), routing,
+//! positions and queues, the senders of every port and the conference bridge.
+//!
+//! Ports: every channel of every incoming trunk group, then every position of every PSAP (name
+//! order). [`Tandem::step`] takes one input block per port and writes one output block per port,
+//! all of the same length; what is heard in a block can change what is sent in that same block
+//! (the tandem adds no delay of its own). `e911 route` drives it from files, `simulate` and the
+//! engine from the models and the sound card.
+//!
+//! PSAPs whose audio is not heard (`route` without `--psap-in`) are modelled by events: wink
+//! 150 ms after seizure for 200 ms, answer 500 ms after the spill, and hold the call.
+//!
+//! No I/O, no clock: time is the sample count of the blocks stepped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::ani::{regenerate, route, spill_string, Ani};
+use super::incoming::{Action, Event, IncomingTrunk};
+use super::positions::{Placement, Positions};
+use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
+use super::tables::{Office, Supv, TrunkGroup};
+use super::transfer::{resolve, CodeCollector, CollectAction, Target};
+use crate::generate::sender::{quantise, LineSender, MfTiming, ToneKind};
+use crate::line::notch::SfNotch;
+use crate::line::supervision::{SfLine, SupervisionEvent};
+use crate::register::dtmf::DtmfReceiver;
+use crate::register::mf::MfReceiver;
+use crate::units::{ms_to_samples, samples_to_ms};
+
+/// Idle (on-hook) SF level the tandem sends (dBm0; signalling.md §3: −20).
+pub const IDLE_DBM0: f64 = -20.0;
+/// Audible ringback per tone (dBm0); the spec gives none, this is the usual North American −19.
+pub const RINGBACK_DBM0: f64 = -19.0;
+/// Recall dial tone per tone (signalling.md §4).
+pub const RECALL_DBM0: f64 = -13.0;
+/// Reorder per tone (signalling.md §4).
+pub const REORDER_DBM0: f64 = -24.0;
+
+/// One selective transfer a PSAP asked for (`calls.jsonl` `transfers[]`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TransferRecord {
+    /// The keys dialled (`*11`; what came before a timeout; empty for a flash with no digits).
+    pub code: String,
+    /// The PSAP whose attendant flashed.
+    pub from: String,
+    pub flashed_ms: f64,
+    pub target: Option<String>,
+    pub position: Option<u32>,
+    /// `conferenced`, `reorder`, `timeout`; `pending` while the target has not answered.
+    pub outcome: &'static str,
+    pub outpulsed: Option<String>,
+    pub answered_ms: Option<f64>,
+}
+
+/// One call (`calls.jsonl`, contract).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallRecord {
+    pub call: u64,
+    pub trunk: String,
+    pub channel: usize,
+    pub seized_ms: f64,
+    pub called: String,
+    pub ani_spill: String,
+    pub ani: Option<String>,
+    pub ani_status: &'static str,
+    pub esn: Option<u16>,
+    pub esn_source: Option<&'static str>,
+    pub psap: Option<String>,
+    pub position: Option<u32>,
+    pub outpulsed: Option<String>,
+    pub answered_ms: Option<f64>,
+    pub abandoned: bool,
+    pub transfers: Vec<TransferRecord>,
+    /// When the end-office side released (the PSAPs hold their side: called-party hold).
+    pub released_ms: Option<f64>,
+    pub logs: Vec<String>,
+}
+
+/// What a port is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// Trunk group key or PSAP name.
+    pub leg: String,
+    /// Trunk number in the group, or position (0-based).
+    pub channel: usize,
+    pub psap: bool,
+}
+
+struct TrunkPort {
+    group: usize,
+    channel: usize,
+    machine: IncomingTrunk,
+    sf: Option<SfLine>,
+    mf: MfReceiver,
+    tx: LineSender,
+    notch: SfNotch,
+    /// Out-of-band supervision (E&M leads on `SUPV NONE` groups).
+    oob: Vec<(u64, Event)>,
+    call: Option<usize>,
+}
+
+struct PsapPort {
+    psap: String,
+    position: u32,
+    heard: bool,
+    sf: Option<SfLine>,
+    /// Attached at a flash; `(receiver, stream time of its first sample)`.
+    dtmf: Option<(DtmfReceiver, u64)>,
+    trunk: PsapTrunk,
+    collector: CodeCollector,
+    tx: LineSender,
+    notch: SfNotch,
+    call: Option<usize>,
+    /// `Some(i)`: this leg serves transfer `i` of the call; `None`: the call's own delivery.
+    transfer: Option<usize>,
+    flashed_at: u64,
+    /// Modelled attendant: pending (time, event).
+    script: Vec<(u64, PsapEvent)>,
+}
+
+/// A call in the switch (parallel to its record).
+struct Call {
+    group: usize,
+    trunk: usize,
+    ani: Ani,
+    esn: u16,
+    /// The caller's trunk is still connected.
+    caller: bool,
+    /// PSAP ports on this call.
+    legs: Vec<usize>,
+    /// A transfer seized or queued and not yet answered: its index.
+    pending: Option<usize>,
+}
+
+/// A delivery waiting for a position.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    call: usize,
+    transfer: Option<usize>,
+}
+
+/// The switch.
+pub struct Tandem {
+    office: Office,
+    groups: Vec<TrunkGroup>,
+    trunks: Vec<TrunkPort>,
+    psaps: Vec<PsapPort>,
+    /// PSAP name → index of its first position in `psaps`.
+    psap_base: BTreeMap<String, usize>,
+    info: Vec<PortInfo>,
+    positions: Positions,
+    calls: Vec<Call>,
+    records: Vec<CallRecord>,
+    requests: BTreeMap<u64, Request>,
+    next_request: u64,
+    used: BTreeSet<String>,
+    now: u64,
+    /// End of the block being stepped.
+    next: u64,
+    /// Latest time anything happened (for trimming recorded legs).
+    last_activity: u64,
+    mix: Vec<f32>,
+    voice: Vec<Vec<f32>>,
+    mf_timing: MfTiming,
+}
+
+impl Tandem {
+    /// A tandem for `office` with these incoming trunk groups `(GRPKEY, trunks)`; PSAPs in
+    /// `heard` are listened to on their ports, the others are modelled.
+    pub fn new(
+        office: &Office,
+        groups: &[(String, usize)],
+        heard: &BTreeSet<String>,
+    ) -> Result<Self, String> {
+        let mut tgs = Vec::new();
+        let mut trunks = Vec::new();
+        let mut info = Vec::new();
+        for (gi, (key, n)) in groups.iter().enumerate() {
+            let tg = office
+                .trunk_groups
+                .get(key)
+                .ok_or_else(|| format!("trunk group {key} is not in TRKGRP"))?
+                .clone();
+            for c in 0..*n {
+                let mut tx = LineSender::new();
+                if tg.supv == Supv::Sf {
+                    tx.sf(0, Some(IDLE_DBM0));
+                }
+                trunks.push(TrunkPort {
+                    group: gi,
+                    channel: c,
+                    machine: IncomingTrunk::new(tg.clone()),
+                    sf: (tg.supv == Supv::Sf).then(SfLine::default),
+                    mf: MfReceiver::new(),
+                    tx,
+                    notch: SfNotch::default(),
+                    oob: Vec::new(),
+                    call: None,
+                });
+                info.push(PortInfo {
+                    leg: key.clone(),
+                    channel: c,
+                    psap: false,
+                });
+            }
+            tgs.push(tg);
+        }
+        for name in heard {
+            let p = office
+                .psaps
+                .get(name)
+                .ok_or_else(|| format!("{name} is not in E911PSAP"))?;
+            if p.supv != Supv::Sf {
+                return Err(format!(
+                    "{name}: SUPV NONE carries no supervision in its audio"
+                ));
+            }
+        }
+        let mut psaps = Vec::new();
+        let mut psap_base = BTreeMap::new();
+        for p in office.psaps.values() {
+            psap_base.insert(p.name.clone(), psaps.len());
+            for k in 0..p.positions {
+                let mut tx = LineSender::new();
+                if p.supv == Supv::Sf {
+                    tx.sf(0, Some(IDLE_DBM0));
+                }
+                let heard = heard.contains(&p.name);
+                psaps.push(PsapPort {
+                    psap: p.name.clone(),
+                    position: k,
+                    heard,
+                    sf: heard.then(SfLine::default),
+                    dtmf: None,
+                    trunk: PsapTrunk::new(p.supv),
+                    collector: CodeCollector::default(),
+                    tx,
+                    notch: SfNotch::default(),
+                    call: None,
+                    transfer: None,
+                    flashed_at: 0,
+                    script: Vec::new(),
+                });
+                info.push(PortInfo {
+                    leg: p.name.clone(),
+                    channel: k as usize,
+                    psap: true,
+                });
+            }
+        }
+        let n = info.len();
+        Ok(Tandem {
+            office: office.clone(),
+            groups: tgs,
+            trunks,
+            psaps,
+            psap_base,
+            info,
+            positions: Positions::new(office),
+            calls: Vec::new(),
+            records: Vec::new(),
+            requests: BTreeMap::new(),
+            next_request: 1,
+            used: BTreeSet::new(),
+            now: 0,
+            next: 0,
+            last_activity: 0,
+            mix: Vec::new(),
+            voice: vec![Vec::new(); n],
+            mf_timing: MfTiming::default(),
+        })
+    }
+
+    /// Every port, in the order `step` takes and gives blocks.
+    pub fn ports(&self) -> &[PortInfo] {
+        &self.info
+    }
+
+    /// Index of the port of `leg` (group key or PSAP name), channel/position `channel`.
+    pub fn port(&self, leg: &str, channel: usize) -> Option<usize> {
+        self.info
+            .iter()
+            .position(|p| p.leg == leg && p.channel == channel)
+    }
+
+    pub fn records(&self) -> &[CallRecord] {
+        &self.records
+    }
+
+    pub fn into_records(self) -> Vec<CallRecord> {
+        self.records
+    }
+
+    /// Stream time (samples stepped so far).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// PSAPs that have had a seizure.
+    pub fn used_psaps(&self) -> &BTreeSet<String> {
+        &self.used
+    }
+
+    pub fn last_activity(&self) -> u64 {
+        self.last_activity
+    }
+
+    /// Out-of-band supervision on a `SUPV NONE` trunk port (E&M leads): seize or disconnect at
+    /// `at`; applied in the block that contains `at`.
+    pub fn line_event(&mut self, port: usize, at: u64, seize: bool) {
+        if let Some(tr) = self.trunks.get_mut(port) {
+            tr.oob.push((
+                at,
+                if seize {
+                    Event::Seize
+                } else {
+                    Event::Disconnect
+                },
+            ));
+        }
+    }
+
+    /// One block: `input[p]` is what port `p` heard during `[now, now + n)` (shorter slices are
+    /// padded with silence), `output[p]` receives what the tandem sends on it.
+    pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
+        let n = output.first().map_or(0, |o| o.len());
+        let (now, next) = (self.now, self.now + n as u64);
+        self.next = next;
+        let nt = self.trunks.len();
+        for (i, x) in input.iter().enumerate().take(nt) {
+            self.trunk_in(i, x, now, next);
+        }
+        for i in 0..self.psaps.len() {
+            let x = input.get(nt + i).copied().unwrap_or(&[]);
+            self.psap_in(i, x, now, next);
+        }
+        self.render(input, output, n);
+        self.now = next;
+    }
+
+    fn trunk_in(&mut self, i: usize, x: &[i16], now: u64, next: u64) {
+        let mut events: Vec<(u64, Event)> = Vec::new();
+        let tr = &mut self.trunks[i];
+        tr.mf.process(x, &mut |ev| {
+            if ev.on {
+                events.push((ev.at, Event::Mf(ev.signal)));
+            }
+        });
+        if let Some(line) = &mut tr.sf {
+            line.process(x, &mut |_| {}, &mut |v| match v {
+                SupervisionEvent::Seize { at, .. } => events.push((at, Event::Seize)),
+                SupervisionEvent::Disconnect { at, .. } => events.push((at, Event::Disconnect)),
+                SupervisionEvent::Digit { pulses, at, .. } => events.push((at, Event::Dp(pulses))),
+                _ => {}
+            });
+        }
+        // Time runs even where the audio has ended: keep the receivers' clocks with the switch.
+        if x.len() < (next - now) as usize {
+            let pad = vec![0i16; (next - now) as usize - x.len()];
+            tr.mf.process(&pad, &mut |_| {});
+            if let Some(line) = &mut tr.sf {
+                line.process(&pad, &mut |_| {}, &mut |v| {
+                    if let SupervisionEvent::Disconnect { at, .. } = v {
+                        events.push((at, Event::Disconnect))
+                    }
+                });
+            }
+        }
+        tr.oob.retain(|&(t, e)| {
+            if t < next {
+                events.push((t.max(now), e));
+                false
+            } else {
+                true
+            }
+        });
+        events.sort_by_key(|(t, _)| *t);
+        let mut actions: Vec<(u64, Action)> = Vec::new();
+        for (t, ev) in events {
+            let mut acts = Vec::new();
+            tr.machine.on_event(t, ev, &mut acts);
+            actions.extend(acts.into_iter().map(|a| (t, a)));
+        }
+        let mut acts = Vec::new();
+        tr.machine.poll(next, &mut acts);
+        actions.extend(acts.into_iter().map(|a| (next, a)));
+        for (t, act) in actions {
+            self.trunk_action(i, t, act);
+        }
+    }
+
+    fn trunk_action(&mut self, i: usize, t: u64, act: Action) {
+        self.last_activity = self.last_activity.max(t);
+        let sf = self.groups[self.trunks[i].group].supv == Supv::Sf;
+        let tr = &mut self.trunks[i];
+        match act {
+            Action::Wink { len } => tr.tx.wink(t, len, IDLE_DBM0),
+            Action::OffHook => tr.tx.sf(t, None),
+            Action::Release => {
+                tr.tx.stop_progress(t);
+                if sf {
+                    tr.tx.sf(t, Some(IDLE_DBM0));
+                }
+                if let Some(c) = tr.call.take() {
+                    self.calls[c].caller = false;
+                    self.records[c].released_ms.get_or_insert(samples_to_ms(t));
+                }
+            }
+            Action::Route(setup) => {
+                let g = tr.group;
+                let tg = &self.groups[g];
+                let r = route(&self.office, tg, &setup.ani);
+                let id = self.records.len();
+                let mut logs = setup.logs.clone();
+                logs.extend(r.logs.iter().cloned());
+                self.records.push(CallRecord {
+                    call: id as u64 + 1,
+                    trunk: tg.key.clone(),
+                    channel: tr.channel,
+                    seized_ms: samples_to_ms(setup.seized),
+                    called: setup.called.clone(),
+                    ani_spill: setup.ani.spill.clone(),
+                    // The caller's TN, or — after ANI trouble or from a non-ANI office — the
+                    // substitute the PSAP is sent (NPA + 911-00EE).
+                    ani: Some(setup.ani.tn.map_or_else(
+                        || format!("{}91100{:02}", tg.npa, tg.esco),
+                        |t| t.to_string(),
+                    )),
+                    ani_status: setup.ani.status.as_str(),
+                    esn: Some(r.esn),
+                    esn_source: Some(r.esn_source),
+                    psap: None,
+                    position: None,
+                    outpulsed: None,
+                    answered_ms: None,
+                    abandoned: setup.abandoned,
+                    transfers: Vec::new(),
+                    released_ms: None,
+                    logs,
+                });
+                // An abandoned call is delivered all the same, with no caller on it.
+                let caller = !setup.abandoned;
+                if caller {
+                    tr.call = Some(id);
+                } else {
+                    self.records[id].released_ms = Some(samples_to_ms(t));
+                }
+                self.calls.push(Call {
+                    group: g,
+                    trunk: i,
+                    ani: setup.ani,
+                    esn: r.esn,
+                    caller,
+                    legs: Vec::new(),
+                    pending: None,
+                });
+                self.place(
+                    Request {
+                        call: id,
+                        transfer: None,
+                    },
+                    &r.psap,
+                    t,
+                );
+            }
+        }
+    }
+
+    /// Find a position for a delivery (overflow chain, else the queue) and seize it.
+    fn place(&mut self, req: Request, psap: &str, t: u64) {
+        let id = self.next_request;
+        self.next_request += 1;
+        match self.positions.place(&self.office, psap, id) {
+            Placement::Position { psap, position, .. } => self.deliver(req, &psap, position, t),
+            Placement::Queued { psap, .. } => {
+                self.requests.insert(id, req);
+                let rec = &mut self.records[req.call];
+                match req.transfer {
+                    None => {
+                        rec.psap = Some(psap);
+                        rec.logs
+                            .push("QUEUED WITH RINGBACK: ALL POSITIONS BUSY".into());
+                        let call = &self.calls[req.call];
+                        if call.caller {
+                            // Audible ringback (signalling.md §4): 440 + 480 Hz, 2 s on / 4 s off.
+                            self.trunks[call.trunk].tx.tones(
+                                t,
+                                u64::MAX,
+                                &[(440, RINGBACK_DBM0), (480, RINGBACK_DBM0)],
+                                Some((ms_to_samples(2000.0) as u64, ms_to_samples(6000.0) as u64)),
+                                ToneKind::Progress,
+                            );
+                        }
+                    }
+                    Some(k) => {
+                        rec.transfers[k].target = Some(psap.clone());
+                        rec.logs
+                            .push(format!("TRANSFER QUEUED AT {psap}: ALL POSITIONS BUSY"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Seize `position` of `psap` for `req`.
+    fn deliver(&mut self, req: Request, psap: &str, position: u32, t: u64) {
+        let call = &mut self.calls[req.call];
+        let p = &self.office.psaps[psap];
+        let spill = regenerate(
+            &self.office,
+            p,
+            &self.office.esns[&call.esn],
+            &self.groups[call.group],
+            &call.ani,
+            false,
+        );
+        let rec = &mut self.records[req.call];
+        match req.transfer {
+            None => {
+                rec.psap = Some(psap.to_string());
+                rec.position = Some(position);
+                rec.outpulsed = Some(spill_string(&spill));
+                if call.caller {
+                    self.trunks[call.trunk].tx.stop_progress(t);
+                }
+            }
+            Some(k) => {
+                let x = &mut rec.transfers[k];
+                x.target = Some(psap.to_string());
+                x.position = Some(position);
+                x.outpulsed = Some(spill_string(&spill));
+            }
+        }
+        self.used.insert(psap.to_string());
+        let port = self.psap_base[psap] + position as usize;
+        call.legs.push(port);
+        let leg = &mut self.psaps[port];
+        leg.call = Some(req.call);
+        leg.transfer = req.transfer;
+        leg.collector = CodeCollector::default();
+        leg.dtmf = None;
+        let mut pa = Vec::new();
+        leg.trunk.seize(t, spill, &mut pa);
+        leg.tx.sf(t, None);
+        if !leg.heard {
+            // The modelled attendant winks 150 ms after the seizure, for 200 ms.
+            let wink = PsapEvent::Wink {
+                len: ms_to_samples(200.0) as u64,
+            };
+            leg.script.push((t + ms_to_samples(350.0) as u64, wink));
+        }
+        self.last_activity = self.last_activity.max(t);
+    }
+
+    fn psap_in(&mut self, i: usize, x: &[i16], now: u64, next: u64) {
+        enum In {
+            Psap(PsapEvent),
+            Flash,
+            Key(char),
+        }
+        let mut due: Vec<(u64, In)> = Vec::new();
+        let leg = &mut self.psaps[i];
+        if let Some(line) = &mut leg.sf {
+            let mut feed = |x: &[i16], due: &mut Vec<(u64, In)>| {
+                line.process(x, &mut |_| {}, &mut |v| match v {
+                    // Off-hook that stays (a "seizure" in the classifier's terms) answers; the
+                    // trunk ignores it while it still waits for the wink.
+                    SupervisionEvent::Wink { start, end, at } => {
+                        due.push((at, In::Psap(PsapEvent::Wink { len: end - start })))
+                    }
+                    SupervisionEvent::Seize { at, .. } => {
+                        due.push((at, In::Psap(PsapEvent::Answer)))
+                    }
+                    SupervisionEvent::Disconnect { at, .. } => {
+                        due.push((at, In::Psap(PsapEvent::Disconnect)))
+                    }
+                    SupervisionEvent::Flash { at, .. } => due.push((at, In::Flash)),
+                    SupervisionEvent::Digit { .. } => {}
+                });
+            };
+            feed(x, &mut due);
+            if x.len() < (next - now) as usize {
+                feed(&vec![0i16; (next - now) as usize - x.len()], &mut due);
+            }
+        }
+        if let Some((rx, t0)) = &mut leg.dtmf {
+            let t0 = *t0;
+            rx.process(x, &mut |e| {
+                if e.on {
+                    due.push((t0 + e.at, In::Key(e.key)));
+                }
+            });
+        }
+        leg.script.retain(|&(t, e)| {
+            if t < next {
+                due.push((t.max(now), In::Psap(e)));
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by_key(|(t, _)| *t);
+        for (t, ev) in due {
+            match ev {
+                In::Psap(e) => {
+                    let mut acts = Vec::new();
+                    self.psaps[i].trunk.on_event(t, e, &mut acts);
+                    for a in acts {
+                        self.psap_action(i, t, a);
+                    }
+                }
+                In::Flash => self.flash(i, t),
+                In::Key(k) => {
+                    let mut acts = Vec::new();
+                    self.psaps[i].collector.on_key(t, k, &mut acts);
+                    self.collect_actions(i, t, acts);
+                }
+            }
+        }
+        let mut acts = Vec::new();
+        self.psaps[i].trunk.poll(next, &mut acts);
+        for a in acts {
+            self.psap_action(i, next, a);
+        }
+        let mut acts = Vec::new();
+        self.psaps[i].collector.poll(next, &mut acts);
+        self.collect_actions(i, next, acts);
+    }
+
+    fn flash(&mut self, i: usize, t: u64) {
+        let leg = &mut self.psaps[i];
+        if leg.call.is_none() || !leg.trunk.is_talking() {
+            return;
+        }
+        leg.flashed_at = t;
+        let mut acts = Vec::new();
+        leg.collector.on_flash(t, &mut acts);
+        self.collect_actions(i, t, acts);
+    }
+
+    fn collect_actions(&mut self, i: usize, t: u64, acts: Vec<CollectAction>) {
+        for a in acts {
+            self.last_activity = self.last_activity.max(t);
+            let leg = &mut self.psaps[i];
+            match a {
+                CollectAction::RecallDialTone => {
+                    // It hears from the next block on.
+                    leg.dtmf = Some((DtmfReceiver::new(), self.next));
+                    // 350 + 440 Hz, 100 ms on / 100 ms off for 300 ms, then steady
+                    // (signalling.md §4): on 0–100, off 100–200, on from 200 ms.
+                    let tones = [(350, RECALL_DBM0), (440, RECALL_DBM0)];
+                    let ms = |m: f64| ms_to_samples(m) as u64;
+                    leg.tx.stop_progress(t);
+                    leg.tx.tones(t, ms(100.0), &tones, None, ToneKind::Progress);
+                    leg.tx
+                        .tones(t + ms(200.0), u64::MAX, &tones, None, ToneKind::Progress);
+                }
+                CollectAction::DialToneOff => leg.tx.stop_progress(t),
+                CollectAction::TimedOut(keys) => {
+                    leg.dtmf = None;
+                    self.log_transfer(i, keys, None, "timeout");
+                }
+                CollectAction::Dialled(code) => {
+                    leg.dtmf = None;
+                    self.transfer(i, t, code);
+                }
+                CollectAction::BackToTalk => leg.tx.stop_progress(t),
+            }
+        }
+    }
+
+    /// Append a transfer record for port `i`'s call; returns its index.
+    fn log_transfer(
+        &mut self,
+        i: usize,
+        code: String,
+        target: Option<String>,
+        outcome: &'static str,
+    ) -> Option<usize> {
+        let leg = &self.psaps[i];
+        let c = leg.call?;
+        let rec = &mut self.records[c];
+        rec.transfers.push(TransferRecord {
+            code,
+            from: leg.psap.clone(),
+            flashed_ms: samples_to_ms(leg.flashed_at),
+            target,
+            position: None,
+            outcome,
+            outpulsed: None,
+            answered_ms: None,
+        });
+        Some(rec.transfers.len() - 1)
+    }
+
+    fn reorder(&mut self, i: usize, t: u64, why: String) {
+        let leg = &mut self.psaps[i];
+        leg.collector.reorder(t);
+        // Reorder (120 IPM): 480 + 620 Hz, 250 ms on / 250 ms off, for 2 s.
+        let ms = |m: f64| ms_to_samples(m) as u64;
+        leg.tx.tones(
+            t,
+            ms(2000.0),
+            &[(480, REORDER_DBM0), (620, REORDER_DBM0)],
+            Some((ms(250.0), ms(500.0))),
+            ToneKind::Progress,
+        );
+        if let Some(c) = leg.call {
+            self.records[c].logs.push(why);
+        }
+    }
+
+    /// The attendant on port `i` dialled `code`.
+    fn transfer(&mut self, i: usize, t: u64, code: String) {
+        let Some(c) = self.psaps[i].call else {
+            return;
+        };
+        if self.calls[c].pending.is_some() {
+            self.log_transfer(i, code.clone(), None, "reorder");
+            self.reorder(i, t, format!("{code}: A TRANSFER IS ALREADY PENDING"));
+            return;
+        }
+        let esn = &self.office.esns[&self.calls[c].esn];
+        let target = resolve(&self.office, esn, &self.psaps[i].psap, &code);
+        match target {
+            Target::Reorder(why) => {
+                self.log_transfer(i, code, None, "reorder");
+                self.reorder(i, t, why);
+            }
+            Target::Psap(name) => {
+                let k = self.log_transfer(i, code, Some(name.clone()), "pending");
+                self.calls[c].pending = k;
+                self.place(
+                    Request {
+                        call: c,
+                        transfer: k,
+                    },
+                    &name,
+                    t,
+                );
+            }
+            Target::PrimaryElsewhere { primary, overflow } => {
+                if let Some(pos) = self.positions.take(&primary) {
+                    let k = self.log_transfer(i, code, Some(primary.clone()), "pending");
+                    self.calls[c].pending = k;
+                    self.deliver(
+                        Request {
+                            call: c,
+                            transfer: k,
+                        },
+                        &primary,
+                        pos,
+                        t,
+                    );
+                } else if let Some(ov) = overflow {
+                    let k = self.log_transfer(i, code, Some(ov.clone()), "pending");
+                    self.calls[c].pending = k;
+                    self.place(
+                        Request {
+                            call: c,
+                            transfer: k,
+                        },
+                        &ov,
+                        t,
+                    );
+                } else {
+                    self.log_transfer(i, code.clone(), None, "reorder");
+                    self.reorder(
+                        i,
+                        t,
+                        format!("{code}: NO IDLE POSITION AT {primary} AND NO OVERFLOW"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn psap_action(&mut self, i: usize, t: u64, act: PsapAction) {
+        self.last_activity = self.last_activity.max(t);
+        let leg = &mut self.psaps[i];
+        match act {
+            PsapAction::Seize => leg.tx.sf(t, None),
+            PsapAction::Outpulse { spill, duration } => {
+                leg.tx.mf(t, &spill, &self.mf_timing);
+                if !leg.heard {
+                    let at = t + duration + ms_to_samples(500.0) as u64;
+                    leg.script.push((at, PsapEvent::Answer));
+                }
+            }
+            PsapAction::CutThrough => {
+                let Some(c) = leg.call else { return };
+                let rec = &mut self.records[c];
+                match leg.transfer {
+                    None => {
+                        rec.answered_ms.get_or_insert(samples_to_ms(t));
+                    }
+                    Some(k) => {
+                        let x = &mut rec.transfers[k];
+                        x.outcome = "conferenced";
+                        x.answered_ms = Some(samples_to_ms(t));
+                        if self.calls[c].pending == Some(k) {
+                            self.calls[c].pending = None;
+                        }
+                    }
+                }
+            }
+            PsapAction::Release | PsapAction::WinkTimeout => {
+                let timeout = act == PsapAction::WinkTimeout;
+                leg.tx.stop_progress(t);
+                leg.tx.sf(t, Some(IDLE_DBM0));
+                leg.dtmf = None;
+                leg.collector = CodeCollector::default();
+                let (psap, position) = (leg.psap.clone(), leg.position);
+                let call = leg.call.take();
+                let transfer = leg.transfer.take();
+                if let Some(c) = call {
+                    self.calls[c].legs.retain(|&p| p != i);
+                    if timeout {
+                        self.records[c].logs.push(format!(
+                            "NO WINK FROM {psap} POSITION {position}: TRYING ANOTHER"
+                        ));
+                    }
+                }
+                if timeout {
+                    // The position stays out of service; the delivery tries again.
+                    if let Some(c) = call {
+                        let target = match transfer {
+                            None => self.records[c].psap.clone(),
+                            Some(k) => self.records[c].transfers[k].target.clone(),
+                        };
+                        if let Some(target) = target {
+                            self.place(Request { call: c, transfer }, &target, t);
+                        }
+                    }
+                    return;
+                }
+                if let (Some(c), Some(k)) = (call, transfer) {
+                    if self.calls[c].pending == Some(k) {
+                        self.calls[c].pending = None;
+                    }
+                }
+                if let Some(id) = self.positions.release(&psap, position) {
+                    if let Some(req) = self.requests.remove(&id) {
+                        self.deliver(req, &psap, position, t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Senders and the conference bridge.
+    fn render(&mut self, input: &[&[i16]], output: &mut [&mut [i16]], n: usize) {
+        let nt = self.trunks.len();
+        // Notched voice of every party that is in a bridge.
+        for c in &self.calls {
+            let talking: Vec<usize> = c
+                .legs
+                .iter()
+                .copied()
+                .filter(|&p| {
+                    let l = &self.psaps[p];
+                    l.trunk.is_talking()
+                        && !l.collector.is_collecting()
+                        && !l.collector.is_reorder()
+                })
+                .collect();
+            if talking.is_empty() {
+                continue;
+            }
+            let mut parties: Vec<usize> = talking.iter().map(|p| nt + p).collect();
+            if c.caller {
+                parties.push(c.trunk);
+            }
+            if parties.len() < 2 {
+                continue;
+            }
+            for &p in &parties {
+                let v = &mut self.voice[p];
+                v.clear();
+                v.resize(n, 0.0);
+                let x = input.get(p).copied().unwrap_or(&[]);
+                let m = x.len().min(n);
+                let sf = if p < nt {
+                    self.groups[self.trunks[p].group].supv == Supv::Sf
+                } else {
+                    true
+                };
+                if sf {
+                    let notch = if p < nt {
+                        &mut self.trunks[p].notch
+                    } else {
+                        &mut self.psaps[p - nt].notch
+                    };
+                    notch.filter_into(&x[..m], &mut v[..m]);
+                } else {
+                    for (d, &s) in v.iter_mut().zip(&x[..m]) {
+                        *d = s as f32;
+                    }
+                }
+            }
+            // Each party hears the sum of the others (a three-way conference adds no pad).
+            for &p in &parties {
+                let out = &mut output[p];
+                self.mix.clear();
+                self.mix.resize(n, 0.0);
+                for &q in parties.iter().filter(|&&q| q != p) {
+                    for (d, &s) in self.mix.iter_mut().zip(&self.voice[q]) {
+                        *d += s;
+                    }
+                }
+                let mut sig = vec![0f32; n];
+                if p < nt {
+                    self.trunks[p].tx.render(self.now, &mut sig);
+                } else {
+                    self.psaps[p - nt].tx.render(self.now, &mut sig);
+                }
+                for (d, &s) in sig.iter_mut().zip(&self.mix) {
+                    *d += s;
+                }
+                quantise(&sig, out);
+            }
+        }
+        // Everything not bridged: signals only.
+        self.mix.clear();
+        self.mix.resize(n, 0.0);
+        for (p, out) in output.iter_mut().enumerate() {
+            let tx = if p < nt {
+                &mut self.trunks[p].tx
+            } else {
+                &mut self.psaps[p - nt].tx
+            };
+            if tx.rendered() > self.now {
+                continue; // rendered with its bridge
+            }
+            self.mix.iter_mut().for_each(|s| *s = 0.0);
+            tx.render(self.now, &mut self.mix);
+            quantise(&self.mix, out);
+        }
+    }
+}
