@@ -14,4 +14,5 @@ mod regression;
 mod route_e2e;
 mod sf_dial_pulse;
 mod talkoff;
+mod transfer;
 mod wav_io;
