@@ -3,5 +3,6 @@
 //! flash, disconnect and dial-pulse digits. Both count time in samples and do no I/O.
 
 pub mod notch;
+pub mod port;
 pub mod sf;
 pub mod supervision;

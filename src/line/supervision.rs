@@ -262,6 +262,8 @@ impl Supervision {
 pub struct SfLine {
     rx: crate::line::sf::SfReceiver,
     sup: Supervision,
+    /// Tone changes of the current block (kept to avoid allocating per block).
+    changes: Vec<crate::line::sf::SfEvent>,
 }
 
 impl SfLine {
@@ -272,12 +274,14 @@ impl SfLine {
         raw: &mut impl FnMut(crate::line::sf::SfEvent),
         sink: &mut impl FnMut(SupervisionEvent),
     ) {
-        let mut changes = Vec::new();
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.clear();
         self.rx.process(samples, &mut |e| changes.push(e));
-        for e in changes {
+        for &e in &changes {
             raw(e);
             self.sup.on_change(e.time, e.on, e.at, sink);
         }
+        self.changes = changes;
         self.sup.poll(self.rx.now(), sink);
     }
 

@@ -27,9 +27,8 @@ use super::tables::{Office, Supv, TrunkGroup};
 use super::transfer::{resolve, CodeCollector, CollectAction, Target};
 use crate::generate::sender::{quantise, LineSender, MfTiming, ToneKind};
 use crate::line::notch::SfNotch;
-use crate::line::supervision::{SfLine, SupervisionEvent};
-use crate::register::dtmf::DtmfReceiver;
-use crate::register::mf::MfReceiver;
+use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
+use crate::line::supervision::SupervisionEvent;
 use crate::units::{ms_to_samples, samples_to_ms};
 
 /// Idle (on-hook) SF level the tandem sends (dBm0; signalling.md §3: −20).
@@ -95,8 +94,6 @@ struct TrunkPort {
     group: usize,
     channel: usize,
     machine: IncomingTrunk,
-    sf: Option<SfLine>,
-    mf: MfReceiver,
     tx: LineSender,
     notch: SfNotch,
     /// Out-of-band supervision (E&M leads on `SUPV NONE` groups).
@@ -108,9 +105,6 @@ struct PsapPort {
     psap: String,
     position: u32,
     heard: bool,
-    sf: Option<SfLine>,
-    /// Attached at a flash; `(receiver, stream time of its first sample)`.
-    dtmf: Option<(DtmfReceiver, u64)>,
     trunk: PsapTrunk,
     collector: CodeCollector,
     tx: LineSender,
@@ -166,6 +160,9 @@ pub struct Tandem {
     last_activity: u64,
     mix: Vec<f32>,
     voice: Vec<Vec<f32>>,
+    /// The tandem's own receivers (empty until the first [`Tandem::step`]).
+    rx: Vec<PortReceivers>,
+    heard: Vec<Vec<PortEvent>>,
     mf_timing: MfTiming,
 }
 
@@ -195,8 +192,6 @@ impl Tandem {
                     group: gi,
                     channel: c,
                     machine: IncomingTrunk::new(tg.clone()),
-                    sf: (tg.supv == Supv::Sf).then(SfLine::default),
-                    mf: MfReceiver::new(),
                     tx,
                     notch: SfNotch::default(),
                     oob: Vec::new(),
@@ -235,8 +230,6 @@ impl Tandem {
                     psap: p.name.clone(),
                     position: k,
                     heard,
-                    sf: heard.then(SfLine::default),
-                    dtmf: None,
                     trunk: PsapTrunk::new(p.supv),
                     collector: CodeCollector::default(),
                     tx,
@@ -272,6 +265,8 @@ impl Tandem {
             last_activity: 0,
             mix: Vec::new(),
             voice: vec![Vec::new(); n],
+            rx: Vec::new(),
+            heard: Vec::new(),
             mf_timing: MfTiming::default(),
         })
     }
@@ -325,52 +320,86 @@ impl Tandem {
         }
     }
 
-    /// One block: `input[p]` is what port `p` heard during `[now, now + n)` (shorter slices are
-    /// padded with silence), `output[p]` receives what the tandem sends on it.
+    /// The receivers each port needs (SF + MF on end-office trunks, SF + DTMF on PSAP positions
+    /// that are heard), for whoever runs them: [`Tandem::step`] itself, or the engine's workers.
+    pub fn receiver_sets(&self) -> Vec<RxSet> {
+        let mut v: Vec<RxSet> = self
+            .trunks
+            .iter()
+            .map(|t| RxSet {
+                sf: self.groups[t.group].supv == Supv::Sf,
+                mf: true,
+                dtmf: false,
+            })
+            .collect();
+        v.extend(self.psaps.iter().map(|p| RxSet {
+            sf: p.heard,
+            mf: false,
+            dtmf: p.heard,
+        }));
+        v
+    }
+
+    /// One block, with the tandem's own receivers: `input[p]` is what port `p` heard during
+    /// `[now, now + n)`, `output[p]` receives what the tandem sends on it. A shorter slice is a
+    /// recording that has ended: its receivers hear nothing more (silence would read as an
+    /// off-hook line, and seize it).
     pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
+        if self.rx.is_empty() {
+            self.rx = self
+                .receiver_sets()
+                .into_iter()
+                .map(PortReceivers::new)
+                .collect();
+            self.heard = vec![Vec::new(); self.rx.len()];
+        }
+        let n = output.first().map_or(0, |o| o.len());
+        for (p, rx) in self.rx.iter_mut().enumerate() {
+            self.heard[p].clear();
+            let x = input.get(p).copied().unwrap_or(&[]);
+            rx.process(x, x.len().min(n), &mut self.heard[p]);
+        }
+        let heard = std::mem::take(&mut self.heard);
+        self.step_heard(&heard, input, output);
+        self.heard = heard;
+    }
+
+    /// One block with events from receivers run elsewhere (the engine's workers): `heard[p]` are
+    /// port `p`'s events of this block in time order; `input` is still needed for the voice path.
+    pub fn step_heard(
+        &mut self,
+        heard: &[Vec<PortEvent>],
+        input: &[&[i16]],
+        output: &mut [&mut [i16]],
+    ) {
         let n = output.first().map_or(0, |o| o.len());
         let (now, next) = (self.now, self.now + n as u64);
         self.next = next;
         let nt = self.trunks.len();
-        for (i, x) in input.iter().enumerate().take(nt) {
-            self.trunk_in(i, x, now, next);
+        for i in 0..nt {
+            self.trunk_in(i, heard.get(i).map_or(&[][..], |v| v), now, next);
         }
         for i in 0..self.psaps.len() {
-            let x = input.get(nt + i).copied().unwrap_or(&[]);
-            self.psap_in(i, x, now, next);
+            self.psap_in(i, heard.get(nt + i).map_or(&[][..], |v| v), now, next);
         }
         self.render(input, output, n);
         self.now = next;
     }
 
-    fn trunk_in(&mut self, i: usize, x: &[i16], now: u64, next: u64) {
-        let mut events: Vec<(u64, Event)> = Vec::new();
+    fn trunk_in(&mut self, i: usize, heard: &[PortEvent], now: u64, next: u64) {
+        let mut events: Vec<(u64, Event)> = heard
+            .iter()
+            .filter_map(|e| match e.heard {
+                Heard::Mf(s) => Some((e.at, Event::Mf(s))),
+                Heard::Sf(SupervisionEvent::Seize { .. }) => Some((e.at, Event::Seize)),
+                Heard::Sf(SupervisionEvent::Disconnect { .. }) => Some((e.at, Event::Disconnect)),
+                Heard::Sf(SupervisionEvent::Digit { pulses, .. }) => {
+                    Some((e.at, Event::Dp(pulses)))
+                }
+                _ => None,
+            })
+            .collect();
         let tr = &mut self.trunks[i];
-        tr.mf.process(x, &mut |ev| {
-            if ev.on {
-                events.push((ev.at, Event::Mf(ev.signal)));
-            }
-        });
-        if let Some(line) = &mut tr.sf {
-            line.process(x, &mut |_| {}, &mut |v| match v {
-                SupervisionEvent::Seize { at, .. } => events.push((at, Event::Seize)),
-                SupervisionEvent::Disconnect { at, .. } => events.push((at, Event::Disconnect)),
-                SupervisionEvent::Digit { pulses, at, .. } => events.push((at, Event::Dp(pulses))),
-                _ => {}
-            });
-        }
-        // Time runs even where the audio has ended: keep the receivers' clocks with the switch.
-        if x.len() < (next - now) as usize {
-            let pad = vec![0i16; (next - now) as usize - x.len()];
-            tr.mf.process(&pad, &mut |_| {});
-            if let Some(line) = &mut tr.sf {
-                line.process(&pad, &mut |_| {}, &mut |v| {
-                    if let SupervisionEvent::Disconnect { at, .. } = v {
-                        events.push((at, Event::Disconnect))
-                    }
-                });
-            }
-        }
         tr.oob.retain(|&(t, e)| {
             if t < next {
                 events.push((t.max(now), e));
@@ -543,7 +572,6 @@ impl Tandem {
         leg.call = Some(req.call);
         leg.transfer = req.transfer;
         leg.collector = CodeCollector::default();
-        leg.dtmf = None;
         let mut pa = Vec::new();
         leg.trunk.seize(t, spill, &mut pa);
         leg.tx.sf(t, None);
@@ -557,45 +585,33 @@ impl Tandem {
         self.last_activity = self.last_activity.max(t);
     }
 
-    fn psap_in(&mut self, i: usize, x: &[i16], now: u64, next: u64) {
+    fn psap_in(&mut self, i: usize, heard: &[PortEvent], now: u64, next: u64) {
         enum In {
             Psap(PsapEvent),
             Flash,
             Key(char),
         }
-        let mut due: Vec<(u64, In)> = Vec::new();
-        let leg = &mut self.psaps[i];
-        if let Some(line) = &mut leg.sf {
-            let mut feed = |x: &[i16], due: &mut Vec<(u64, In)>| {
-                line.process(x, &mut |_| {}, &mut |v| match v {
+        let mut due: Vec<(u64, In)> = heard
+            .iter()
+            .filter_map(|e| {
+                let x = match e.heard {
                     // Off-hook that stays (a "seizure" in the classifier's terms) answers; the
                     // trunk ignores it while it still waits for the wink.
-                    SupervisionEvent::Wink { start, end, at } => {
-                        due.push((at, In::Psap(PsapEvent::Wink { len: end - start })))
+                    Heard::Sf(SupervisionEvent::Wink { start, end, .. }) => {
+                        In::Psap(PsapEvent::Wink { len: end - start })
                     }
-                    SupervisionEvent::Seize { at, .. } => {
-                        due.push((at, In::Psap(PsapEvent::Answer)))
+                    Heard::Sf(SupervisionEvent::Seize { .. }) => In::Psap(PsapEvent::Answer),
+                    Heard::Sf(SupervisionEvent::Disconnect { .. }) => {
+                        In::Psap(PsapEvent::Disconnect)
                     }
-                    SupervisionEvent::Disconnect { at, .. } => {
-                        due.push((at, In::Psap(PsapEvent::Disconnect)))
-                    }
-                    SupervisionEvent::Flash { at, .. } => due.push((at, In::Flash)),
-                    SupervisionEvent::Digit { .. } => {}
-                });
-            };
-            feed(x, &mut due);
-            if x.len() < (next - now) as usize {
-                feed(&vec![0i16; (next - now) as usize - x.len()], &mut due);
-            }
-        }
-        if let Some((rx, t0)) = &mut leg.dtmf {
-            let t0 = *t0;
-            rx.process(x, &mut |e| {
-                if e.on {
-                    due.push((t0 + e.at, In::Key(e.key)));
-                }
-            });
-        }
+                    Heard::Sf(SupervisionEvent::Flash { .. }) => In::Flash,
+                    Heard::Dtmf(k) => In::Key(k),
+                    _ => return None,
+                };
+                Some((e.at, x))
+            })
+            .collect();
+        let leg = &mut self.psaps[i];
         leg.script.retain(|&(t, e)| {
             if t < next {
                 due.push((t.max(now), In::Psap(e)));
@@ -649,8 +665,6 @@ impl Tandem {
             let leg = &mut self.psaps[i];
             match a {
                 CollectAction::RecallDialTone => {
-                    // It hears from the next block on.
-                    leg.dtmf = Some((DtmfReceiver::new(), self.next));
                     // 350 + 440 Hz, 100 ms on / 100 ms off for 300 ms, then steady
                     // (signalling.md §4): on 0–100, off 100–200, on from 200 ms.
                     let tones = [(350, RECALL_DBM0), (440, RECALL_DBM0)];
@@ -662,11 +676,9 @@ impl Tandem {
                 }
                 CollectAction::DialToneOff => leg.tx.stop_progress(t),
                 CollectAction::TimedOut(keys) => {
-                    leg.dtmf = None;
                     self.log_transfer(i, keys, None, "timeout");
                 }
                 CollectAction::Dialled(code) => {
-                    leg.dtmf = None;
                     self.transfer(i, t, code);
                 }
                 CollectAction::BackToTalk => leg.tx.stop_progress(t),
@@ -813,7 +825,6 @@ impl Tandem {
                 let timeout = act == PsapAction::WinkTimeout;
                 leg.tx.stop_progress(t);
                 leg.tx.sf(t, Some(IDLE_DBM0));
-                leg.dtmf = None;
                 leg.collector = CodeCollector::default();
                 let (psap, position) = (leg.psap.clone(), leg.position);
                 let call = leg.call.take();

@@ -1,0 +1,131 @@
+//! The receivers on one port (one direction of one trunk): SF supervision with dial pulses, MF and
+//! DTMF, each optional, turning a block of audio into time-stamped events. This is the DSP half of
+//! a port — what the engine's workers run in parallel — and the call-processing half
+//! ([`crate::tandem::switch::Tandem`], the models) consumes its events.
+//!
+//! Time runs on the samples fed: a port that hears nothing must still be fed (silence), so that
+//! its timers and clock stay with the switch's.
+
+use crate::line::supervision::{SfLine, SupervisionEvent};
+use crate::register::dtmf::DtmfReceiver;
+use crate::register::mf::{MfReceiver, MfSignal};
+
+/// Which receivers a port runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RxSet {
+    pub sf: bool,
+    pub mf: bool,
+    pub dtmf: bool,
+}
+
+impl RxSet {
+    pub const NONE: RxSet = RxSet {
+        sf: false,
+        mf: false,
+        dtmf: false,
+    };
+    pub const ALL: RxSet = RxSet {
+        sf: true,
+        mf: true,
+        dtmf: true,
+    };
+}
+
+/// What a port heard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// An MF signal began.
+    Mf(MfSignal),
+    /// A DTMF key began.
+    Dtmf(char),
+    /// Classified SF supervision (seize, wink, flash, disconnect, a dial-pulse digit).
+    Sf(SupervisionEvent),
+}
+
+/// One event, reported at stream time `at` (samples).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortEvent {
+    pub at: u64,
+    pub heard: Heard,
+}
+
+/// The receivers of one port.
+#[derive(Debug, Clone, Default)]
+pub struct PortReceivers {
+    sf: Option<SfLine>,
+    mf: Option<MfReceiver>,
+    dtmf: Option<DtmfReceiver>,
+}
+
+impl PortReceivers {
+    pub fn new(set: RxSet) -> Self {
+        PortReceivers {
+            sf: set.sf.then(SfLine::default),
+            mf: set.mf.then(MfReceiver::new),
+            dtmf: set.dtmf.then(DtmfReceiver::new),
+        }
+    }
+
+    pub fn set(&self) -> RxSet {
+        RxSet {
+            sf: self.sf.is_some(),
+            mf: self.mf.is_some(),
+            dtmf: self.dtmf.is_some(),
+        }
+    }
+
+    /// Feed one block: `x`, then silence up to `n` samples if `x` is shorter (a source that has
+    /// ended). Events are appended to `out` in time order.
+    pub fn process(&mut self, x: &[i16], n: usize, out: &mut Vec<PortEvent>) {
+        let from = out.len();
+        self.feed(x, out);
+        if x.len() < n {
+            const ZEROS: [i16; 256] = [0; 256];
+            let mut left = n - x.len();
+            while left > 0 {
+                let k = left.min(ZEROS.len());
+                self.feed(&ZEROS[..k], out);
+                left -= k;
+            }
+        }
+        out[from..].sort_by_key(|e| e.at);
+    }
+
+    fn feed(&mut self, x: &[i16], out: &mut Vec<PortEvent>) {
+        if let Some(mf) = &mut self.mf {
+            mf.process(x, &mut |e| {
+                if e.on {
+                    out.push(PortEvent {
+                        at: e.at,
+                        heard: Heard::Mf(e.signal),
+                    })
+                }
+            });
+        }
+        if let Some(d) = &mut self.dtmf {
+            d.process(x, &mut |e| {
+                if e.on {
+                    out.push(PortEvent {
+                        at: e.at,
+                        heard: Heard::Dtmf(e.key),
+                    })
+                }
+            });
+        }
+        if let Some(line) = &mut self.sf {
+            line.process(x, &mut |_| {}, &mut |v| {
+                let at = match v {
+                    SupervisionEvent::Seize { at, .. }
+                    | SupervisionEvent::Wink { at, .. }
+                    | SupervisionEvent::Flash { at, .. }
+                    | SupervisionEvent::Disconnect { at, .. }
+                    | SupervisionEvent::Digit { at, .. } => at,
+                };
+                out.push(PortEvent {
+                    at,
+                    heard: Heard::Sf(v),
+                })
+            });
+        }
+    }
+}
