@@ -10,6 +10,7 @@ pub mod detect;
 pub mod dsp;
 pub mod generate;
 pub mod line;
+pub mod location;
 pub mod register;
 pub mod tandem;
 pub mod units;

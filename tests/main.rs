@@ -2,6 +2,7 @@
 
 mod support;
 
+mod ali;
 mod ani_routing;
 mod cli;
 mod datafill;
