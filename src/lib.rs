@@ -12,5 +12,6 @@ pub mod generate;
 pub mod line;
 pub mod location;
 pub mod register;
+pub mod sim;
 pub mod tandem;
 pub mod units;

@@ -14,6 +14,7 @@ mod psap_trunk;
 mod regression;
 mod route_e2e;
 mod sf_dial_pulse;
+mod simulate;
 mod talkoff;
 mod transfer;
 mod wav_io;

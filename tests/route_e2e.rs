@@ -297,9 +297,10 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
         std::path::Path::new("."),
     )
     .unwrap();
-    // The PSAP's one position: wink for the first call, answer, hang up at 12 s; then wink for
+    // The PSAP's one position: wink for the first call, answer, hang up at 12 s (a disconnect at
+    // 13.3 s; the position is free after the 1.5 s release guard, 14.8 s); then wink for
     // the queued call and answer it.
-    let psap = "sf on\nsilence 4600\nsf wink ms=200\nsilence 2000\nsf seize\nat 12000\nsf disconnect\nat 13600\nsf wink ms=200\nsilence 2000\nsf seize\nsilence 5000\n";
+    let psap = "sf on\nsilence 4600\nsf wink ms=200\nsilence 2000\nsf seize\nat 12000\nsf disconnect\nat 15200\nsf wink ms=200\nsilence 2000\nsf seize\nsilence 5000\n";
     let pa = render("psap", psap, std::path::Path::new(".")).unwrap();
     let mut psap_in = BTreeMap::new();
     psap_in.insert("ONEPSAP".to_string(), pa.channels);
@@ -312,7 +313,7 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
     let answered = second
         .answered_ms
         .expect("answered after the position freed");
-    assert!(answered > 13_300.0, "{answered}");
+    assert!(answered > 14_800.0, "{answered}");
     // Ringback (440 + 480 Hz) on the queued caller's line while waiting, not after delivery.
     let x = &run.legs["EO"][1];
     let tone = |from_ms: usize, to_ms: usize, hz: f64| {
@@ -327,7 +328,7 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
     };
     // The second spill ends about 5.3 s in (seized 2.5 s + 50 ms + 600 + 576 + 300 + 1324 ms):
     // ringback 2 s on / 4 s off from then — on at 5.3–7.3 s, 11.3–13.3 s, and it would be on
-    // again at 17.3–19.3 s had the call not been delivered at 13.3 s.
+    // again at 17.3–19.3 s had the call not been delivered at 14.8 s.
     assert!(
         tone(5_500, 7_100, 440.0) > 1000.0,
         "no ringback while queued"

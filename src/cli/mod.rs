@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
+pub mod simulate;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
 use crate::detect::{detect_all, detect_interleaved_pcm16, Kinds};
@@ -72,6 +73,22 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Run a whole office in closed loop — end offices, the tandem, PSAPs — with every signal
+    /// generated, carried as audio and detected (docs/simulate.md). With no SCENARIO: the
+    /// embedded default office (Cary, NC).
+    Simulate {
+        /// Scenario file (TOML).
+        scenario: Option<PathBuf>,
+        /// Write each leg's audio (to-LEG.wav: what the tandem sent; from-LEG.wav: what the end
+        /// office or PSAP sent; one channel per trunk/position) and calls.jsonl.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Print the embedded default scenario and exit.
+        #[arg(long)]
+        print_default: bool,
+    },
     /// Office datafill (docs/datafill.md).
     Datafill {
         #[command(subcommand)]
@@ -125,6 +142,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Datafill {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
+        Cmd::Simulate {
+            scenario,
+            out,
+            format,
+            print_default,
+        } => simulate::run(scenario.as_deref(), out.as_deref(), format, print_default),
     }
 }
 

@@ -43,7 +43,10 @@ pub struct MfTiming {
     pub kp_ms: f64,
     pub on_ms: f64,
     pub gap_ms: f64,
+    /// Level of the lower tone (dBm0).
     pub dbm0: f64,
+    /// Higher tone minus lower tone (dB).
+    pub twist_db: f64,
 }
 
 impl Default for MfTiming {
@@ -53,6 +56,7 @@ impl Default for MfTiming {
             on_ms: 68.0,
             gap_ms: 68.0,
             dbm0: -7.0,
+            twist_db: 0.0,
         }
     }
 }
@@ -174,6 +178,20 @@ impl LineSender {
         }
     }
 
+    /// Cut every register signal at `t` (a hang-up in mid-spill).
+    pub fn stop_signals(&mut self, t: u64) {
+        let t = self.clamp(t);
+        for s in self.segs.iter_mut() {
+            if s.kind == ToneKind::Signal && s.end > t {
+                s.end = t.max(s.start);
+            }
+        }
+        // Scheduled dial-pulse changes after `t` go too.
+        while self.sf_changes.back().is_some_and(|&(u, _)| u > t) {
+            self.sf_changes.pop_back();
+        }
+    }
+
     /// An MF sequence from `start`; returns when it ends.
     pub fn mf(&mut self, start: u64, spill: &[MfSignal], tm: &MfTiming) -> u64 {
         let mut t = self.clamp(start);
@@ -215,6 +233,41 @@ impl LineSender {
             t += on + ms_to_samples(tm.off_ms) as u64;
         }
         Ok(t)
+    }
+
+    /// Dial-pulsed digits from off-hook at `start`: each pulse a 2600 Hz burst (the break) of
+    /// `break_pct` % of the 1/`pps` period at `dbm0`, `interdigit_ms` between digits, `0` = 10
+    /// pulses. Returns when the last pulse ends (the line is off-hook again).
+    pub fn dial_pulses(
+        &mut self,
+        start: u64,
+        digits: &str,
+        pps: f64,
+        break_pct: f64,
+        interdigit_ms: f64,
+        dbm0: f64,
+    ) -> Result<u64, String> {
+        let mut t = self.clamp(start) as f64;
+        let period = 8000.0 / pps;
+        for (k, ch) in digits.chars().enumerate() {
+            let n = match ch.to_digit(10) {
+                Some(0) => 10,
+                Some(d) => d,
+                None => return Err(format!("`{ch}` cannot be dial-pulsed (digits 0–9 only)")),
+            };
+            if k > 0 {
+                t += interdigit_ms * 8.0;
+            }
+            for i in 0..n {
+                if i > 0 {
+                    t += period * (100.0 - break_pct) / 100.0;
+                }
+                self.sf(t.round() as u64, Some(dbm0));
+                t += period * break_pct / 100.0;
+                self.sf(t.round() as u64, None);
+            }
+        }
+        Ok(t.round() as u64)
     }
 
     /// Is a register signal still scheduled at or after `t`?

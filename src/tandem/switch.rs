@@ -39,6 +39,9 @@ pub const RINGBACK_DBM0: f64 = -19.0;
 pub const RECALL_DBM0: f64 = -13.0;
 /// Reorder per tone (signalling.md §4).
 pub const REORDER_DBM0: f64 = -24.0;
+/// A released PSAP position is not seized again for this long (samples): the PSAP must hear the
+/// idle tone for the 1 300 ms that make a disconnect before the next seizure.
+pub const RELEASE_GUARD: u64 = 1500 * 8;
 
 /// One selective transfer a PSAP asked for (`calls.jsonl` `transfers[]`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -151,6 +154,8 @@ pub struct Tandem {
     calls: Vec<Call>,
     records: Vec<CallRecord>,
     requests: BTreeMap<u64, Request>,
+    /// Released positions in their guard time: `(until, psap, position)`.
+    guard: Vec<(u64, String, u32)>,
     next_request: u64,
     used: BTreeSet<String>,
     now: u64,
@@ -258,6 +263,7 @@ impl Tandem {
             calls: Vec::new(),
             records: Vec::new(),
             requests: BTreeMap::new(),
+            guard: Vec::new(),
             next_request: 1,
             used: BTreeSet::new(),
             now: 0,
@@ -376,6 +382,7 @@ impl Tandem {
         let (now, next) = (self.now, self.now + n as u64);
         self.next = next;
         let nt = self.trunks.len();
+        self.end_guards(next);
         for i in 0..nt {
             self.trunk_in(i, heard.get(i).map_or(&[][..], |v| v), now, next);
         }
@@ -384,6 +391,23 @@ impl Tandem {
         }
         self.render(input, output, n);
         self.now = next;
+    }
+
+    /// Positions whose release guard has run out go back to the pool (or to a queued call).
+    fn end_guards(&mut self, next: u64) {
+        let mut k = 0;
+        while k < self.guard.len() {
+            if self.guard[k].0 < next {
+                let (t, psap, position) = self.guard.swap_remove(k);
+                if let Some(id) = self.positions.release(&psap, position) {
+                    if let Some(req) = self.requests.remove(&id) {
+                        self.deliver(req, &psap, position, t);
+                    }
+                }
+            } else {
+                k += 1;
+            }
+        }
     }
 
     fn trunk_in(&mut self, i: usize, heard: &[PortEvent], now: u64, next: u64) {
@@ -855,11 +879,9 @@ impl Tandem {
                         self.calls[c].pending = None;
                     }
                 }
-                if let Some(id) = self.positions.release(&psap, position) {
-                    if let Some(req) = self.requests.remove(&id) {
-                        self.deliver(req, &psap, position, t);
-                    }
-                }
+                // The position is idle again once the PSAP has heard the idle tone long enough
+                // to see a disconnect (release guard).
+                self.guard.push((t + RELEASE_GUARD, psap, position));
             }
         }
     }

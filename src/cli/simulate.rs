@@ -1,0 +1,149 @@
+//! `e911 simulate`: load (or take the embedded) scenario, run it, print the call log, write legs.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::Format;
+use crate::sim::scenario::{Scenario, DEFAULT_SCENARIO};
+use crate::tandem::switch::PortInfo;
+
+/// Streaming WAV writers for every leg in both directions.
+struct Legs {
+    /// (leg, ports of the leg in channel order, writer of what the tandem sent, of what came in)
+    legs: Vec<(String, Vec<usize>, LegWriter, LegWriter)>,
+}
+
+type LegWriter = hound::WavWriter<std::io::BufWriter<std::fs::File>>;
+
+impl Legs {
+    fn new(dir: &Path, ports: &[PortInfo]) -> anyhow::Result<Legs> {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let mut names: Vec<String> = Vec::new();
+        for p in ports {
+            if !names.contains(&p.leg) {
+                names.push(p.leg.clone());
+            }
+        }
+        let mut legs = Vec::new();
+        for name in names {
+            let idx: Vec<usize> = (0..ports.len()).filter(|&i| ports[i].leg == name).collect();
+            let spec = hound::WavSpec {
+                channels: idx.len() as u16,
+                sample_rate: 8000,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let open = |f: String| {
+                let path = dir.join(f);
+                hound::WavWriter::create(&path, spec)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            };
+            let to = open(format!("to-{name}.wav"))?;
+            let from = open(format!("from-{name}.wav"))?;
+            legs.push((name, idx, to, from));
+        }
+        Ok(Legs { legs })
+    }
+
+    fn write(&mut self, sent: &[Vec<i16>], heard: &[Vec<i16>]) -> Result<(), hound::Error> {
+        let n = sent.first().map_or(0, |b| b.len());
+        for (_, idx, to, from) in self.legs.iter_mut() {
+            for i in 0..n {
+                for &p in idx.iter() {
+                    to.write_sample(sent[p][i])?;
+                    from.write_sample(heard[p][i])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), hound::Error> {
+        for (_, _, to, from) in self.legs {
+            to.finalize()?;
+            from.finalize()?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(
+    scenario: Option<&Path>,
+    out: Option<&Path>,
+    format: Format,
+    print_default: bool,
+) -> anyhow::Result<()> {
+    if print_default {
+        print!("{DEFAULT_SCENARIO}");
+        return Ok(());
+    }
+    let sc = match scenario {
+        Some(p) => Scenario::load(p).map_err(anyhow::Error::msg)?,
+        None => Scenario::default_office(),
+    };
+    let mut legs: Option<Legs> = None;
+    let mut err: Option<anyhow::Error> = None;
+    let total = sc.duration;
+    let progress = (total > 8000 * 600).then(|| {
+        let pb = indicatif::ProgressBar::new(total / 8000);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} s simulated ({eta})")
+                .unwrap(),
+        );
+        pb
+    });
+    let mut tap = |ports: &[PortInfo], now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| {
+        if err.is_some() {
+            return;
+        }
+        if let Some(dir) = out {
+            if legs.is_none() {
+                match Legs::new(dir, ports) {
+                    Ok(l) => legs = Some(l),
+                    Err(e) => {
+                        err = Some(e);
+                        return;
+                    }
+                }
+            }
+            if let Err(e) = legs.as_mut().unwrap().write(sent, heard) {
+                err = Some(anyhow::anyhow!("{}: {e}", dir.display()));
+            }
+        }
+        if let Some(pb) = &progress {
+            if now.is_multiple_of(8000) {
+                pb.set_position(now / 8000);
+            }
+        }
+    };
+    let run = crate::sim::run_inline(&sc, &mut tap).map_err(anyhow::Error::msg)?;
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let stdout = std::io::stdout();
+    let mut o = std::io::BufWriter::new(stdout.lock());
+    match format {
+        Format::Text => write!(o, "{}", crate::sim::report::call_log(&sc.name, &run))?,
+        Format::Jsonl => {
+            for c in &run.calls {
+                writeln!(o, "{}", serde_json::to_string(c)?)?;
+            }
+        }
+    }
+    o.flush()?;
+    if let (Some(dir), Some(l)) = (out, legs) {
+        l.finish()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(dir.join("calls.jsonl"))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
+        );
+        for c in &run.calls {
+            writeln!(f, "{}", serde_json::to_string(c)?)?;
+        }
+    }
+    Ok(())
+}

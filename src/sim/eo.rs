@@ -1,0 +1,261 @@
+//! The end-office model: one E911 trunk as the end office drives it (`shared/spec/tandem.md` §1,
+//! the end-office column). It hears the tandem through its own receivers and answers in signals:
+//!
+//! ```text
+//!  Idle ──call──▶ seize ──tandem winks──▶ called digits (MF KP 911 ST, or DP 911)
+//!        ──tandem off-hook ("send ANI")──▶ ANI spill ──▶ talk (voice) ──hold──▶ hang up
+//! ```
+//!
+//! On `SUPV NONE` groups there is nothing to hear: seizure and hang-up are out-of-band (E&M
+//! leads, reported to the caller of [`EoLine::step`]), digits go 300 ms after seizure and the
+//! spill ANIDELAY + 300 ms after the digits. If the tandem never winks (5 s) or never asks for
+//! ANI (10 s), the end office goes on regardless and logs it. Time in samples; no I/O.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+
+use super::scenario::{CallSpec, Voice};
+use crate::generate::sender::{quantise, LineSender, ToneKind};
+use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
+use crate::line::supervision::SupervisionEvent;
+use crate::register::mf::MfSignal;
+use crate::tandem::tables::{Sig, Supv, TrunkGroup};
+use crate::units::{dbm0_to_power, ms_to_samples};
+
+const IDLE_DBM0: f64 = -20.0;
+const DP_DBM0: f64 = -8.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    AwaitWink { deadline: u64 },
+    AwaitOffHook { deadline: u64 },
+    Talking,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Do {
+    Called,
+    Ani,
+    Hangup,
+}
+
+/// Something the end office did, for the simulation log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EoNote {
+    pub at: u64,
+    pub call: usize,
+    pub text: String,
+}
+
+/// One trunk of an end office.
+pub struct EoLine {
+    tg: TrunkGroup,
+    rx: PortReceivers,
+    tx: LineSender,
+    state: State,
+    /// The call in progress (index into the scenario's calls).
+    call: Option<usize>,
+    todo: Vec<(u64, Do)>,
+    /// Noise sigma and G.711 law for the call in progress, until `impair_until`.
+    noise: Option<Normal<f64>>,
+    g711: Option<crate::dsp::g711::Law>,
+    rng: StdRng,
+    heard: Vec<PortEvent>,
+    buf: Vec<f32>,
+    pub notes: Vec<EoNote>,
+}
+
+impl EoLine {
+    pub fn new(tg: &TrunkGroup, seed: u64) -> Self {
+        let mut tx = LineSender::new();
+        if tg.supv == Supv::Sf {
+            tx.sf(0, Some(IDLE_DBM0));
+        }
+        EoLine {
+            tg: tg.clone(),
+            rx: PortReceivers::new(RxSet {
+                sf: tg.supv == Supv::Sf,
+                mf: false,
+                dtmf: false,
+            }),
+            tx,
+            state: State::Idle,
+            call: None,
+            todo: Vec::new(),
+            noise: None,
+            g711: None,
+            rng: StdRng::seed_from_u64(seed),
+            heard: Vec::new(),
+            buf: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.call.is_none()
+    }
+
+    fn note(&mut self, at: u64, text: String) {
+        if let Some(call) = self.call {
+            self.notes.push(EoNote { at, call, text });
+        }
+    }
+
+    /// Start call `idx` at `t`. Returns `true` when the seizure is out-of-band (`SUPV NONE`).
+    pub fn start(&mut self, t: u64, idx: usize, c: &CallSpec) -> bool {
+        self.call = Some(idx);
+        self.noise = c
+            .noise_dbm0
+            .and_then(|n| Normal::new(0.0, dbm0_to_power(n).sqrt()).ok());
+        self.g711 = c.g711;
+        self.todo.clear();
+        self.todo.push((t + c.hold, Do::Hangup));
+        let s = |ms: f64| ms_to_samples(ms) as u64;
+        match self.tg.supv {
+            Supv::Sf => {
+                self.tx.sf(t, None);
+                self.state = State::AwaitWink {
+                    deadline: t + s(5000.0),
+                };
+            }
+            Supv::None => {
+                self.todo.push((t + s(300.0), Do::Called));
+                self.state = State::Talking;
+            }
+        }
+        self.tg.supv == Supv::None
+    }
+
+    /// One block: `from_tandem` is what the tandem sent on this trunk; `out` gets what the end
+    /// office sends. Returns an out-of-band disconnect time on `SUPV NONE` groups.
+    pub fn step(
+        &mut self,
+        now: u64,
+        from_tandem: &[i16],
+        out: &mut [i16],
+        calls: &[CallSpec],
+    ) -> Option<u64> {
+        let n = out.len();
+        let next = now + n as u64;
+        let mut heard = std::mem::take(&mut self.heard);
+        heard.clear();
+        self.rx.process(from_tandem, n, &mut heard);
+        let s = |ms: f64| ms_to_samples(ms) as u64;
+        let mut oob = None;
+        for e in &heard {
+            match (self.state, e.heard) {
+                (State::AwaitWink { .. }, Heard::Sf(SupervisionEvent::Wink { .. })) => {
+                    self.todo.push((e.at + s(70.0), Do::Called));
+                    self.state = State::Talking; // until the digits say otherwise
+                }
+                (State::AwaitOffHook { .. }, Heard::Sf(SupervisionEvent::Seize { .. })) => {
+                    self.todo.push((e.at + s(100.0), Do::Ani));
+                    self.state = State::Talking;
+                }
+                _ => {}
+            }
+        }
+        self.heard = heard;
+        // Timers.
+        match self.state {
+            State::AwaitWink { deadline } if deadline <= next => {
+                self.note(
+                    deadline,
+                    "NO WINK FROM THE TANDEM IN 5 S: DIALLING ANYWAY".into(),
+                );
+                self.todo.push((deadline, Do::Called));
+                self.state = State::Talking;
+            }
+            State::AwaitOffHook { deadline } if deadline <= next => {
+                self.note(deadline, "THE TANDEM DID NOT ASK FOR ANI IN 10 S".into());
+                self.state = State::Talking;
+            }
+            _ => {}
+        }
+        self.todo.sort_by_key(|d| d.0);
+        while let Some(&(t, what)) = self.todo.first() {
+            if t >= next {
+                break;
+            }
+            self.todo.remove(0);
+            let Some(idx) = self.call else { break };
+            let c = &calls[idx];
+            match what {
+                Do::Called => {
+                    let mut end = t;
+                    if !c.called.is_empty() {
+                        end = match self.tg.sig {
+                            Sig::Mf => {
+                                let mut sigs = vec![MfSignal::KP];
+                                sigs.extend(c.called.bytes().map(|b| MfSignal::Digit(b - b'0')));
+                                sigs.push(MfSignal::ST);
+                                self.tx.mf(t, &sigs, &c.mf)
+                            }
+                            Sig::Dp => self
+                                .tx
+                                .dial_pulses(t, &c.called, 10.0, 60.0, 700.0, DP_DBM0)
+                                .unwrap_or(t),
+                        };
+                    }
+                    let spill = c.spill(&self.tg);
+                    if spill.is_empty() {
+                        self.voice(end, c);
+                    } else if self.tg.supv == Supv::None {
+                        let at = end + s(300.0 + self.tg.ani_delay_ms as f64);
+                        self.todo.push((at, Do::Ani));
+                    } else {
+                        self.state = State::AwaitOffHook {
+                            deadline: end + s(10_000.0),
+                        };
+                    }
+                }
+                Do::Ani => {
+                    let end = self.tx.mf(t, &c.spill(&self.tg), &c.mf);
+                    self.voice(end, c);
+                }
+                Do::Hangup => {
+                    self.tx.stop_progress(t);
+                    self.tx.stop_signals(t);
+                    match self.tg.supv {
+                        Supv::Sf => self.tx.sf(t, Some(IDLE_DBM0)),
+                        Supv::None => oob = Some(t),
+                    }
+                    self.note(t, "CALLER HANGS UP".into());
+                    self.call = None;
+                    self.state = State::Idle;
+                    self.todo.clear();
+                }
+            }
+        }
+        // Render, with the call's impairments.
+        self.buf.clear();
+        self.buf.resize(n, 0.0);
+        self.tx.render(now, &mut self.buf);
+        if self.call.is_some() {
+            if let Some(noise) = self.noise {
+                for v in self.buf.iter_mut() {
+                    *v += noise.sample(&mut self.rng) as f32;
+                }
+            }
+        }
+        quantise(&self.buf, out);
+        if let (Some(law), Some(_)) = (self.g711, self.call) {
+            for v in out.iter_mut() {
+                *v = law.round_trip(*v);
+            }
+        }
+        oob
+    }
+
+    fn voice(&mut self, from: u64, c: &CallSpec) {
+        if let Some(Voice::Tone { hz, dbm0 }) = c.voice {
+            let end = c.at + c.hold;
+            if end > from {
+                self.tx
+                    .tones(from, end - from, &[(hz, dbm0)], None, ToneKind::Progress);
+            }
+        }
+    }
+}

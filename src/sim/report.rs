@@ -1,0 +1,119 @@
+//! The readable call log `e911 simulate` prints: one block per call (what arrived, where it went,
+//! what the PSAP was sent and showed, transfers, logs), then a summary.
+
+use std::fmt::Write as _;
+
+use super::{SimCall, SimRun};
+
+fn secs(ms: f64) -> String {
+    format!("{:.2} s", ms / 1000.0)
+}
+
+fn tn(s: &str) -> String {
+    if s.len() == 10 {
+        format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
+    } else {
+        s.to_string()
+    }
+}
+
+/// One call's block.
+pub fn call_block(c: &SimCall) -> String {
+    let r = &c.record;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({}{})  spill `{}`",
+        r.call,
+        secs(r.seized_ms),
+        r.trunk,
+        r.channel,
+        if r.called.is_empty() { "-" } else { &r.called },
+        r.ani.as_deref().map(tn).unwrap_or_else(|| "?".into()),
+        r.ani_status,
+        if r.abandoned { ", abandoned" } else { "" },
+        r.ani_spill
+    );
+    let _ = writeln!(
+        s,
+        "         ESN {} ({})  → {}/{}  sent `{}`  answered {}  released {}",
+        r.esn.map_or("?".into(), |e| e.to_string()),
+        r.esn_source.unwrap_or("?"),
+        r.psap.as_deref().unwrap_or("?"),
+        r.position.map_or("-".into(), |p| p.to_string()),
+        r.outpulsed.as_deref().unwrap_or("-"),
+        r.answered_ms.map_or("-".into(), secs),
+        r.released_ms.map_or("-".into(), secs),
+    );
+    for x in &r.transfers {
+        let _ = writeln!(
+            s,
+            "         {} flashed {}, dialled `{}` → {}{}  {}{}",
+            x.from,
+            secs(x.flashed_ms),
+            x.code,
+            x.target.as_deref().unwrap_or("-"),
+            x.position.map_or(String::new(), |p| format!("/{p}")),
+            x.outcome,
+            x.outpulsed
+                .as_deref()
+                .map_or(String::new(), |o| format!(", sent `{o}`")),
+        );
+    }
+    for sc in &c.screens {
+        let _ = writeln!(
+            s,
+            "         screen {}/{} at {}: {}",
+            sc.psap,
+            sc.position,
+            secs(sc.at_ms),
+            sc.screen
+        );
+    }
+    for l in &r.logs {
+        let _ = writeln!(s, "         log {l}");
+    }
+    s
+}
+
+/// The whole log.
+pub fn call_log(name: &str, run: &SimRun) -> String {
+    let mut s = format!(
+        "{name}: {:.1} s simulated, {} call(s)\n\n",
+        run.duration as f64 / 8000.0,
+        run.calls.len()
+    );
+    for c in &run.calls {
+        s.push_str(&call_block(c));
+        s.push('\n');
+    }
+    let routed = run.calls.iter().filter(|c| c.record.psap.is_some()).count();
+    let answered = run
+        .calls
+        .iter()
+        .filter(|c| c.record.answered_ms.is_some())
+        .count();
+    let ani_trouble = run
+        .calls
+        .iter()
+        .filter(|c| c.record.ani_status != "ok")
+        .count();
+    let transfers: Vec<_> = run.calls.iter().flat_map(|c| &c.record.transfers).collect();
+    let conf = transfers
+        .iter()
+        .filter(|x| x.outcome == "conferenced")
+        .count();
+    let _ = writeln!(
+        s,
+        "summary: {} calls, {routed} routed, {answered} answered, {ani_trouble} with ANI trouble or none; {} transfer request(s), {conf} conferenced",
+        run.calls.len(),
+        transfers.len()
+    );
+    if !run.notes.is_empty() {
+        s.push_str("\nend offices:\n");
+        for n in &run.notes {
+            let _ = writeln!(s, "  {n}");
+        }
+    }
+    s
+}

@@ -1,0 +1,475 @@
+//! Scenario files for `e911 simulate` (TOML; `docs/simulate.md`): the office datafill and ALI, how
+//! many trunks each end office has, the PSAP attendants' defaults, and the calls — when, on which
+//! trunk group, with what ANI (or ANI trouble), how long, with what voice and impairments, and
+//! what the answering attendant does (transfer, hang up).
+//!
+//! Parsing validates everything against the office before anything runs; errors name the file,
+//! the call and the field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::dsp::g711::Law;
+use crate::generate::sender::MfTiming;
+use crate::location::ali::Ali;
+use crate::register::mf::MfSignal;
+use crate::tandem::tables::{Called, Office, TrunkGroup};
+use crate::units::ms_to_samples;
+
+/// The embedded default office: the seed's Cary, NC example grown to a few ESNs, trunk groups
+/// and calls.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../docs/scenarios/cary.toml");
+const EMBEDDED: [(&str, &str); 2] = [
+    (
+        "../datafill/cary.dat",
+        include_str!("../../docs/datafill/cary.dat"),
+    ),
+    (
+        "../datafill/cary.ali",
+        include_str!("../../docs/datafill/cary.ali"),
+    ),
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    name: Option<String>,
+    datafill: String,
+    ali: Option<String>,
+    duration_ms: Option<f64>,
+    trunks: BTreeMap<String, usize>,
+    #[serde(default)]
+    attendant: Attendant,
+    #[serde(default, rename = "call")]
+    calls: Vec<CallFile>,
+}
+
+/// What every PSAP attendant model does unless a call says otherwise (milliseconds).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Attendant {
+    /// Wink this long after the tandem seizes the position…
+    pub wink_delay_ms: f64,
+    /// …for this long (100–350 ms accepted by the tandem).
+    pub wink_ms: f64,
+    /// Answer this long after the ANI spill's ST.
+    pub answer_ms: f64,
+    /// Hang up this long after answering.
+    pub hold_ms: f64,
+}
+
+impl Default for Attendant {
+    fn default() -> Self {
+        Attendant {
+            wink_delay_ms: 150.0,
+            wink_ms: 200.0,
+            answer_ms: 500.0,
+            hold_ms: 20_000.0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallFile {
+    at_ms: f64,
+    trunk: String,
+    channel: Option<usize>,
+    ani: Option<String>,
+    called: Option<String>,
+    hold_ms: Option<f64>,
+    voice: Option<String>,
+    noise_dbm0: Option<f64>,
+    g711: Option<String>,
+    mf_level_dbm0: Option<f64>,
+    mf_twist_db: Option<f64>,
+    #[serde(default)]
+    psap: Vec<ActionFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionFile {
+    after_ms: f64,
+    #[serde(rename = "do")]
+    what: String,
+}
+
+/// What the end office sends as ANI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AniSpec {
+    /// A 10-digit TN: `KP 0 NXXXXXX ST` when its NPA is the group's, else `KP 00 NPANXXXXXX ST`.
+    Tn(u64),
+    /// `KP 2 ST` (ANI failure).
+    Fail,
+    /// `KP 1 ST` (operator/attendant, no ANI).
+    Attendant,
+    /// A spill with a wrong digit count.
+    Garbled,
+    /// `KP 0` and no ST (crossbar ANI-B failure, ends by timeout).
+    Timeout,
+    /// Nothing (a non-ANI office).
+    None,
+}
+
+/// The caller's voice.
+#[derive(Debug, Clone)]
+pub enum Voice {
+    Tone { hz: u32, dbm0: f64 },
+}
+
+/// What the answering attendant does, `after` samples after answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Hook flash, then the code in DTMF (`transfer *11`).
+    Transfer(String),
+    /// A hook flash alone.
+    Flash,
+    /// DTMF keys alone.
+    Dial(String),
+    Hangup,
+}
+
+/// One call of the scenario, validated.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// 1-based, in file order.
+    pub n: usize,
+    pub at: u64,
+    pub group: String,
+    pub channel: Option<usize>,
+    pub ani: AniSpec,
+    pub called: String,
+    pub hold: u64,
+    pub voice: Option<Voice>,
+    pub noise_dbm0: Option<f64>,
+    pub g711: Option<Law>,
+    pub mf: MfTiming,
+    pub actions: Vec<(u64, Act)>,
+}
+
+impl CallSpec {
+    /// The ANI the PSAP will be sent for this call: the TN, or the substitute (NPA 911-00EE).
+    pub fn psap_ani(&self, tg: &TrunkGroup) -> u64 {
+        match self.ani {
+            AniSpec::Tn(tn) if tg.ani => tn,
+            _ => tg.npa as u64 * 10_000_000 + 9_110_000 + tg.esco as u64,
+        }
+    }
+
+    /// The spill the end office sends.
+    pub fn spill(&self, tg: &TrunkGroup) -> Vec<MfSignal> {
+        let d = |s: &str| {
+            s.bytes()
+                .map(|b| MfSignal::Digit(b - b'0'))
+                .collect::<Vec<_>>()
+        };
+        let mut v = vec![MfSignal::KP];
+        match self.ani {
+            AniSpec::Tn(tn) if tn / 10_000_000 == tg.npa as u64 => {
+                v.push(MfSignal::Digit(0));
+                v.extend(d(&format!("{:07}", tn % 10_000_000)));
+                v.push(MfSignal::ST);
+            }
+            AniSpec::Tn(tn) => {
+                v.extend(d("00"));
+                v.extend(d(&format!("{tn:010}")));
+                v.push(MfSignal::ST);
+            }
+            AniSpec::Fail => v.extend([MfSignal::Digit(2), MfSignal::ST]),
+            AniSpec::Attendant => v.extend([MfSignal::Digit(1), MfSignal::ST]),
+            AniSpec::Garbled => {
+                v.push(MfSignal::Digit(0));
+                v.extend(d("55512"));
+                v.push(MfSignal::ST);
+            }
+            AniSpec::Timeout => v.push(MfSignal::Digit(0)),
+            AniSpec::None => return Vec::new(),
+        }
+        v
+    }
+}
+
+/// Fetches a file a scenario names (relative path) → `(path, text)`.
+pub type ReadFile<'a> = dyn Fn(&str) -> Result<(PathBuf, String), String> + 'a;
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub office: Office,
+    pub ali: Ali,
+    /// End-office trunk groups and their trunk counts, in port order.
+    pub trunks: Vec<(String, usize)>,
+    pub attendant: Attendant,
+    pub calls: Vec<CallSpec>,
+    /// Samples to run.
+    pub duration: u64,
+}
+
+fn ms(v: f64, what: &str) -> Result<u64, String> {
+    if !(0.0..=86_400_000.0).contains(&v) {
+        return Err(format!("{what}: {v} ms is outside 0 … 24 h"));
+    }
+    Ok(ms_to_samples(v) as u64)
+}
+
+impl Scenario {
+    /// Load a scenario file; datafill and ALI paths are relative to it.
+    pub fn load(path: &Path) -> Result<Scenario, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Self::parse(&path.display().to_string(), &text, &|rel| {
+            let p = dir.join(rel);
+            std::fs::read_to_string(&p)
+                .map(|t| (p.clone(), t))
+                .map_err(|e| format!("{}: cannot read: {e}", p.display()))
+        })
+    }
+
+    /// The embedded default office.
+    pub fn default_office() -> Scenario {
+        Self::parse("<default scenario>", DEFAULT_SCENARIO, &|rel| {
+            EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == rel)
+                .map(|(n, t)| (PathBuf::from(n), t.to_string()))
+                .ok_or_else(|| format!("{rel}: not embedded"))
+        })
+        .expect("the embedded default scenario is valid (tested)")
+    }
+
+    /// Parse scenario text; `read(rel)` fetches the files it names.
+    pub fn parse(
+        name: &str,
+        text: &str,
+        read: &ReadFile<'_>,
+    ) -> Result<Scenario, String> {
+        let f: File = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        let (dpath, dtext) = read(&f.datafill).map_err(|e| format!("{name}: datafill: {e}"))?;
+        let loaded = crate::tandem::datafill::load(&[(dpath, dtext)]);
+        if !loaded.is_valid() {
+            let problems: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
+            return Err(format!(
+                "{name}: datafill {} is invalid:\n{}",
+                f.datafill,
+                problems.join("\n")
+            ));
+        }
+        let office = loaded.office;
+        let ali = match &f.ali {
+            Some(rel) => {
+                let (p, t) = read(rel).map_err(|e| format!("{name}: ali: {e}"))?;
+                let (ali, errors) = Ali::parse(&t);
+                if let Some(e) = errors.first() {
+                    return Err(format!("{}:{e}", p.display()));
+                }
+                ali
+            }
+            None => Ali::default(),
+        };
+        let mut trunks = Vec::new();
+        for (key, &n) in &f.trunks {
+            if !office.trunk_groups.contains_key(key) {
+                return Err(format!("{name}: trunks.{key}: not in TRKGRP"));
+            }
+            if n == 0 || n > 4096 {
+                return Err(format!("{name}: trunks.{key}: {n} trunks (1–4096)"));
+            }
+            trunks.push((key.clone(), n));
+        }
+        let mut calls = Vec::new();
+        for (i, c) in f.calls.iter().enumerate() {
+            calls.push(Self::call(name, i + 1, c, &office, &f.trunks)?);
+        }
+        calls.sort_by_key(|c| (c.at, c.n));
+        let last = calls
+            .iter()
+            .map(|c| c.at + c.hold.max(c.actions.iter().map(|a| a.0).max().unwrap_or(0)))
+            .max()
+            .unwrap_or(0);
+        let duration = match f.duration_ms {
+            Some(d) => ms(d, &format!("{name}: duration_ms"))?,
+            // Long enough for the last call to end and the PSAPs to hang up.
+            None => {
+                last + ms_to_samples(f.attendant_hold_or_default()) as u64
+                    + ms_to_samples(10_000.0) as u64
+            }
+        };
+        Ok(Scenario {
+            name: f.name.clone().unwrap_or_else(|| name.to_string()),
+            office,
+            ali,
+            trunks,
+            attendant: f.attendant,
+            calls,
+            duration,
+        })
+    }
+
+    fn call(
+        name: &str,
+        n: usize,
+        c: &CallFile,
+        office: &Office,
+        trunks: &BTreeMap<String, usize>,
+    ) -> Result<CallSpec, String> {
+        let at = |field: &str, msg: String| format!("{name}: call {n}: {field}: {msg}");
+        let tg = office
+            .trunk_groups
+            .get(&c.trunk)
+            .ok_or_else(|| at("trunk", format!("{} is not in TRKGRP", c.trunk)))?;
+        let count = *trunks.get(&c.trunk).ok_or_else(|| {
+            at(
+                "trunk",
+                format!("{} has no trunks (add it under [trunks])", c.trunk),
+            )
+        })?;
+        if let Some(ch) = c.channel {
+            if ch >= count {
+                return Err(at(
+                    "channel",
+                    format!("{ch}, but {} has {count} trunk(s)", c.trunk),
+                ));
+            }
+        }
+        let ani = match c.ani.as_deref() {
+            None if !tg.ani => AniSpec::None,
+            None => {
+                return Err(at(
+                    "ani",
+                    format!(
+                        "{} sends ANI: give a TN or fail/attendant/garbled/timeout/none",
+                        c.trunk
+                    ),
+                ))
+            }
+            Some("fail") => AniSpec::Fail,
+            Some("attendant") => AniSpec::Attendant,
+            Some("garbled") => AniSpec::Garbled,
+            Some("timeout") => AniSpec::Timeout,
+            Some("none") => AniSpec::None,
+            Some(s) if s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                AniSpec::Tn(s.parse().unwrap())
+            }
+            Some(s) if s.len() == 7 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                AniSpec::Tn(tg.npa as u64 * 10_000_000 + s.parse::<u64>().unwrap())
+            }
+            Some(s) => return Err(at(
+                "ani",
+                format!(
+                    "`{s}` is not a 10- or 7-digit TN, fail, attendant, garbled, timeout or none"
+                ),
+            )),
+        };
+        if !tg.ani && ani != AniSpec::None {
+            return Err(at(
+                "ani",
+                format!("{} is a non-ANI office (ANI N): it sends no spill", c.trunk),
+            ));
+        }
+        let called = match &c.called {
+            Some(s) if s.bytes().all(|b| b.is_ascii_digit()) && s.len() <= 10 => s.clone(),
+            Some(s) => return Err(at("called", format!("`{s}` is not 0–10 digits"))),
+            None => match tg.called {
+                Called::D911 => "911".into(),
+                Called::D11 => "11".into(),
+                Called::D1 => "1".into(),
+                Called::None => String::new(),
+            },
+        };
+        let voice = match c.voice.as_deref() {
+            None => None,
+            Some(v) => Some(parse_voice(v).map_err(|e| at("voice", e))?),
+        };
+        let g711 = match c.g711.as_deref() {
+            None => None,
+            Some("ulaw") => Some(Law::Ulaw),
+            Some("alaw") => Some(Law::Alaw),
+            Some(s) => return Err(at("g711", format!("`{s}`: ulaw or alaw"))),
+        };
+        let mut mf = MfTiming::default();
+        if let Some(l) = c.mf_level_dbm0 {
+            mf.dbm0 = l;
+        }
+        if let Some(t) = c.mf_twist_db {
+            mf.twist_db = t;
+        }
+        let mut actions = Vec::new();
+        for (k, a) in c.psap.iter().enumerate() {
+            let field = format!("psap[{k}]");
+            let after = ms(a.after_ms, &at(&field, "after_ms".into()))?;
+            let words: Vec<&str> = a.what.split_whitespace().collect();
+            let act = match words.as_slice() {
+                ["transfer", code] => Act::Transfer(keys(code).map_err(|e| at(&field, e))?),
+                ["flash"] => Act::Flash,
+                ["dial", code] => Act::Dial(keys(code).map_err(|e| at(&field, e))?),
+                ["hangup"] => Act::Hangup,
+                _ => {
+                    return Err(at(
+                        &field,
+                        format!(
+                            "do = `{}`: transfer *1X, flash, dial KEYS or hangup",
+                            a.what
+                        ),
+                    ))
+                }
+            };
+            actions.push((after, act));
+        }
+        actions.sort_by_key(|a| a.0);
+        Ok(CallSpec {
+            n,
+            at: ms(c.at_ms, &at("at_ms", String::new()))?,
+            group: c.trunk.clone(),
+            channel: c.channel,
+            ani,
+            called,
+            hold: ms(c.hold_ms.unwrap_or(30_000.0), &at("hold_ms", String::new()))?,
+            voice,
+            noise_dbm0: c.noise_dbm0,
+            g711,
+            mf,
+            actions,
+        })
+    }
+}
+
+impl File {
+    fn attendant_hold_or_default(&self) -> f64 {
+        self.attendant.hold_ms
+    }
+}
+
+fn keys(code: &str) -> Result<String, String> {
+    if code
+        .chars()
+        .all(|c| crate::register::dtmf::dtmf_freqs(c).is_some())
+    {
+        Ok(code.to_string())
+    } else {
+        Err(format!("`{code}` is not DTMF keys (0-9 * # A-D)"))
+    }
+}
+
+fn parse_voice(v: &str) -> Result<Voice, String> {
+    let w: Vec<&str> = v.split_whitespace().collect();
+    match w.as_slice() {
+        ["tone", hz, dbm0] => {
+            let hz: u32 = hz
+                .parse()
+                .map_err(|_| format!("`{hz}` is not a whole frequency in Hz"))?;
+            let dbm0: f64 = dbm0
+                .parse()
+                .map_err(|_| format!("`{dbm0}` is not a level in dBm0"))?;
+            if !(50..=3900).contains(&hz) || !(-60.0..=3.0).contains(&dbm0) {
+                return Err(format!("tone {hz} Hz {dbm0} dBm0: 50–3900 Hz, −60…+3 dBm0"));
+            }
+            Ok(Voice::Tone { hz, dbm0 })
+        }
+        _ => Err(format!("`{v}`: voice = \"tone HZ DBM0\"")),
+    }
+}

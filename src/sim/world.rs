@@ -1,0 +1,153 @@
+//! Everything outside the tandem in a simulation: the end offices (one [`EoLine`] per trunk) and
+//! the PSAP positions ([`PsapPosition`], for every PSAP on SF supervision; `SUPV NONE` PSAPs are
+//! modelled inside the tandem). It is stepped block by block like the tandem, on the same port
+//! order: it hears what the tandem sent and says what the tandem will hear.
+
+use std::collections::VecDeque;
+
+use super::eo::{EoLine, EoNote};
+use super::psap::{PsapPosition, Screen};
+use super::scenario::{Act, Scenario};
+use crate::tandem::switch::PortInfo;
+use crate::tandem::tables::Supv;
+
+/// Out-of-band supervision for the tandem: `(port, at, seize)`.
+pub type LineSignal = (usize, u64, bool);
+
+pub struct World {
+    sc: Scenario,
+    /// Per port (tandem order): an end-office trunk.
+    eo: Vec<Option<EoLine>>,
+    /// Per port: a PSAP position model.
+    psap: Vec<Option<PsapPosition>>,
+    /// First port of each group, by group key.
+    group_ports: Vec<(String, usize, usize)>,
+    /// Calls not yet started (indices into `sc.calls`, in time order).
+    pending: VecDeque<usize>,
+    /// Calls waiting for an idle trunk.
+    blocked: Vec<usize>,
+    claimed: Vec<bool>,
+    pub screens: Vec<Screen>,
+    pub notes: Vec<EoNote>,
+    /// Call index → (port, started at).
+    pub started: Vec<Option<(usize, u64)>>,
+}
+
+impl World {
+    pub fn new(sc: &Scenario, ports: &[PortInfo]) -> World {
+        let mut eo = Vec::new();
+        let mut psap = Vec::new();
+        let mut group_ports: Vec<(String, usize, usize)> = Vec::new();
+        for (i, p) in ports.iter().enumerate() {
+            if p.psap {
+                let ps = &sc.office.psaps[&p.leg];
+                eo.push(None);
+                psap.push((ps.supv == Supv::Sf).then(|| PsapPosition::new(ps, p.channel as u32)));
+            } else {
+                let tg = &sc.office.trunk_groups[&p.leg];
+                eo.push(Some(EoLine::new(tg, 7 + i as u64)));
+                psap.push(None);
+                match group_ports.last_mut() {
+                    Some(g) if g.0 == p.leg => g.2 += 1,
+                    _ => group_ports.push((p.leg.clone(), i, 1)),
+                }
+            }
+        }
+        World {
+            sc: sc.clone(),
+            eo,
+            psap,
+            group_ports,
+            pending: (0..sc.calls.len()).collect(),
+            blocked: Vec::new(),
+            claimed: vec![false; sc.calls.len()],
+            screens: Vec::new(),
+            notes: Vec::new(),
+            started: vec![None; sc.calls.len()],
+        }
+    }
+
+    /// Are all calls started and every end office idle?
+    pub fn done(&self) -> bool {
+        self.pending.is_empty()
+            && self.blocked.is_empty()
+            && self.eo.iter().flatten().all(|e| e.is_idle())
+    }
+
+    /// One block of `n` samples from `now`: `from_tandem[p]` is what the tandem sent on port `p`
+    /// (one block earlier), `out[p]` receives what the world sends. Out-of-band seizures and
+    /// disconnects of `SUPV NONE` trunks are appended to `line`.
+    pub fn step(
+        &mut self,
+        now: u64,
+        from_tandem: &[&[i16]],
+        out: &mut [&mut [i16]],
+        line: &mut Vec<LineSignal>,
+    ) {
+        let n = out.first().map_or(0, |o| o.len()) as u64;
+        let next = now + n;
+        // Calls that start in this block, on their trunk (or the lowest idle one).
+        while let Some(&c) = self.pending.front() {
+            if self.sc.calls[c].at >= next {
+                break;
+            }
+            self.pending.pop_front();
+            self.blocked.push(c);
+        }
+        let mut still = Vec::new();
+        for c in std::mem::take(&mut self.blocked) {
+            let spec = &self.sc.calls[c];
+            let Some(&(_, first, count)) = self.group_ports.iter().find(|g| g.0 == spec.group)
+            else {
+                continue;
+            };
+            let port = match spec.channel {
+                Some(ch) => Some(first + ch).filter(|&p| self.eo[p].as_ref().unwrap().is_idle()),
+                None => (first..first + count).find(|&p| self.eo[p].as_ref().unwrap().is_idle()),
+            };
+            match port {
+                Some(p) => {
+                    let t = spec.at.max(now);
+                    let eo = self.eo[p].as_mut().unwrap();
+                    if eo.start(t, c, spec) {
+                        line.push((p, t, true));
+                    }
+                    self.started[c] = Some((p, t));
+                }
+                None => still.push(c),
+            }
+        }
+        self.blocked = still;
+        let calls = &self.sc.calls;
+        let claimed = &mut self.claimed;
+        let groups = &self.sc.office.trunk_groups;
+        let mut claim = |ani: u64| -> Option<Vec<(u64, Act)>> {
+            let k = (0..calls.len())
+                .find(|&k| !claimed[k] && calls[k].psap_ani(&groups[&calls[k].group]) == ani)?;
+            claimed[k] = true;
+            Some(calls[k].actions.clone())
+        };
+        for (p, o) in out.iter_mut().enumerate() {
+            let x = from_tandem.get(p).copied().unwrap_or(&[]);
+            if let Some(eo) = &mut self.eo[p] {
+                if let Some(t) = eo.step(now, x, o, calls) {
+                    line.push((p, t, false));
+                }
+                self.notes.append(&mut eo.notes);
+            } else if let Some(ps) = &mut self.psap[p] {
+                ps.step(
+                    now,
+                    x,
+                    o,
+                    &self.sc.office,
+                    &self.sc.ali,
+                    &self.sc.attendant,
+                    &mut claim,
+                    &mut self.screens,
+                );
+            } else {
+                o.fill(0);
+            }
+        }
+    }
+}

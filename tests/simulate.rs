@@ -1,0 +1,221 @@
+//! `e911 simulate`: the embedded default office in closed loop, checked against tandem.md's
+//! routing and regenerated-ANI rules (the expected spills are written out by hand from §4, not
+//! computed by the code under test); scenario errors; the CLI with `--out`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use e911_tandem::register::mf::MfReceiver;
+use e911_tandem::sim::scenario::Scenario;
+use e911_tandem::sim::{run_inline, SimCall, SimRun};
+use e911_tandem::tandem::ani::spill_string;
+
+fn default_run() -> SimRun {
+    run_inline(&Scenario::default_office(), &mut |_, _, _, _| {}).unwrap()
+}
+
+fn by_scenario(run: &SimRun, n: usize) -> &SimCall {
+    run.calls
+        .iter()
+        .find(|c| c.scenario_call == Some(n))
+        .unwrap_or_else(|| panic!("scenario call {n} has no record: {:#?}", run.calls))
+}
+
+#[test]
+fn the_default_office_routes_every_call_as_tandem_md_says() {
+    let run = default_run();
+    assert_eq!(run.calls.len(), 7, "one record per seizure");
+    // (scenario call, ANI status, ESN, source, PSAP, sent to the PSAP)
+    let want = [
+        (1, "ok", 123, "srdb", "CARYPOLICE", "KP 0 5551234 ST"),
+        (
+            2,
+            "failure",
+            123,
+            "default",
+            "CARYPOLICE",
+            "KP 0 9110011 ST",
+        ),
+        (3, "ok", 200, "srdb", "APEXPOLICE", "KP 1 5557000 ST"),
+        (4, "ok", 124, "srdb", "CARYPOLICE", "KP 4 5550100 ST"),
+        (5, "none", 124, "default", "CARYPOLICE", "KP 5 9110013 ST"),
+        (6, "ok", 123, "default", "APEXPOLICE", "KP 0 5559999 ST"),
+        (
+            7,
+            "timeout",
+            123,
+            "default",
+            "CARYPOLICE",
+            "KP 0 9110011 ST",
+        ),
+    ];
+    for (n, status, esn, source, psap, sent) in want {
+        let r = &by_scenario(&run, n).record;
+        assert_eq!(
+            (
+                r.ani_status,
+                r.esn,
+                r.esn_source,
+                r.psap.as_deref(),
+                r.outpulsed.as_deref()
+            ),
+            (status, Some(esn), Some(source), Some(psap), Some(sent)),
+            "call {n}: {r:#?}"
+        );
+        assert!(r.answered_ms.is_some(), "call {n} answered");
+        assert!(r.released_ms.is_some(), "call {n} released");
+    }
+    // Call 6 overflowed from CARYPOLICE (4 positions busy) to APEXPOLICE; call 7 queued.
+    assert!(by_scenario(&run, 7)
+        .record
+        .logs
+        .iter()
+        .any(|l| l.contains("QUEUED")));
+    assert!(by_scenario(&run, 2).record.logs[0].starts_with("E911202"));
+    assert!(by_scenario(&run, 6).record.logs[0].starts_with("E911203"));
+}
+
+#[test]
+fn the_default_office_transfers_and_screens() {
+    let run = default_run();
+    let c1 = by_scenario(&run, 1);
+    let x = &c1.record.transfers;
+    assert_eq!(x.len(), 1);
+    assert_eq!(
+        (
+            x[0].code.as_str(),
+            x[0].target.as_deref(),
+            x[0].outcome,
+            x[0].outpulsed.as_deref()
+        ),
+        (
+            "*11",
+            Some("CARYFIRE"),
+            "conferenced",
+            Some("KP 0 5551234 ST")
+        )
+    );
+    // Both PSAPs showed Jane Doe's ALI record.
+    assert_eq!(c1.screens.len(), 2, "{:#?}", c1.screens);
+    for s in &c1.screens {
+        assert!(
+            s.screen
+                .contains("123 MAIN ST | CARY NC | APT 718 | DOE, JANE"),
+            "{s:?}"
+        );
+        assert_eq!(s.ani.as_deref(), Some("9195551234"));
+    }
+    let c3 = &by_scenario(&run, 3).record;
+    assert_eq!(
+        (c3.transfers[0].code.as_str(), c3.transfers[0].outcome),
+        ("*15", "reorder")
+    );
+    let c4 = by_scenario(&run, 4);
+    assert_eq!(
+        (
+            c4.record.transfers[0].target.as_deref(),
+            c4.record.transfers[0].outpulsed.as_deref()
+        ),
+        (Some("WAKEEMS"), Some("KP 919 5550100 ST"))
+    );
+    assert!(c4.screens[0].flash && c4.screens[0].screen.ends_with("| FLASH"));
+    // Substitute ANI: no ALI record.
+    let c2 = by_scenario(&run, 2);
+    assert!(c2.screens[0].screen.contains("NO RECORD FOUND"));
+}
+
+fn read(rel: &str) -> Result<(PathBuf, String), String> {
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill");
+    let p = base.join(rel.trim_start_matches("../datafill/"));
+    std::fs::read_to_string(&p)
+        .map(|t| (p.clone(), t))
+        .map_err(|e| format!("{}: {e}", p.display()))
+}
+
+#[test]
+fn scenario_errors_name_the_call_and_field() {
+    let head = "datafill = \"../datafill/cary.dat\"\n[trunks]\nCARYEO1 = 2\n";
+    let cases = [
+        ("[[call]]\nat_ms = 0\ntrunk = \"NOPE\"\nani = \"9195551234\"\n", "call 1: trunk: NOPE"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nani = \"12ab\"\n", "call 1: ani: `12ab`"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\n", "call 1: ani:"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nani = \"fail\"\nchannel = 2\n", "call 1: channel: 2"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nani = \"fail\"\npsap = [{ after_ms = 1, do = \"jump\" }]\n", "call 1: psap[0]"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"APEXEO1\"\nani = \"fail\"\n", "APEXEO1 has no trunks"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nani = \"fail\"\ncolour = 1\n", "colour"),
+        ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nvoice = \"tone 1000\"\nani = \"fail\"\n", "call 1: voice"),
+    ];
+    for (call, want) in cases {
+        let e = Scenario::parse("t.toml", &format!("{head}{call}"), &read).unwrap_err();
+        assert!(e.starts_with("t.toml") && e.contains(want), "{want}: {e}");
+    }
+    // A bad datafill is reported with its own FILE:LINE.
+    let e = Scenario::parse("t.toml", "datafill = \"x.dat\"\n[trunks]\n", &|_| {
+        Ok((
+            PathBuf::from("x.dat"),
+            "TABLE E911ESN\nESN FLASH\n1\n".into(),
+        ))
+    })
+    .unwrap_err();
+    assert!(e.contains("x.dat:"), "{e}");
+    // A missing file is named.
+    let e = Scenario::load(Path::new("/nonexistent/s.toml")).unwrap_err();
+    assert!(e.contains("/nonexistent/s.toml"), "{e}");
+}
+
+#[test]
+fn cli_simulate_prints_the_call_log_and_writes_every_leg() {
+    let out = std::env::temp_dir().join(format!("e911-sim-{}", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["simulate", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("summary: 7 calls, 7 routed, 7 answered"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dialled `*11` → CARYFIRE/0  conferenced"),
+        "{text}"
+    );
+    let lines = std::fs::read_to_string(out.join("calls.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 7);
+    let v: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    for k in [
+        "call",
+        "trunk",
+        "ani",
+        "ani_status",
+        "esn",
+        "psap",
+        "outpulsed",
+        "transfers",
+        "screens",
+    ] {
+        assert!(v.get(k).is_some(), "{k} in {v}");
+    }
+    // The fire leg, as written, carries Jane Doe's regenerated ANI (our MF receiver decodes it).
+    let w = e911_tandem::audio::wav::read_wav(&out.join("to-CARYFIRE.wav")).unwrap();
+    let mut rx = MfReceiver::new();
+    let mut got = Vec::new();
+    rx.process(&w.channels[0], &mut |e| {
+        if e.on {
+            got.push(e.signal)
+        }
+    });
+    assert_eq!(spill_string(&got), "KP 0 5551234 ST");
+    // What the end office sent is there too.
+    assert!(out.join("from-CARYEO1.wav").exists());
+    let _ = std::fs::remove_dir_all(&out);
+    // A bad scenario: exit 1 and the file named.
+    let bad = std::env::temp_dir().join(format!("e911-bad-{}.toml", std::process::id()));
+    std::fs::write(&bad, "datafill = \"nope.dat\"\n[trunks]\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["simulate", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope.dat"));
+}
