@@ -208,6 +208,24 @@ fn route_cmd(
                 if r.abandoned { "  ABANDONED" } else { "" }
             )?,
         }
+        if format == Format::Text {
+            for x in &r.transfers {
+                writeln!(
+                    o,
+                    "          {} flashed {:.1} ms, dialled `{}` → {}{} {}{}",
+                    x.from,
+                    x.flashed_ms,
+                    x.code,
+                    x.target.as_deref().unwrap_or("-"),
+                    x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
+                    x.outcome,
+                    x.outpulsed
+                        .as_deref()
+                        .map(|o| format!(", sent `{o}`"))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
     }
     o.flush()?;
     if let Some(dir) = out {
