@@ -8,6 +8,7 @@ pub mod audio;
 pub mod cli;
 pub mod detect;
 pub mod dsp;
+pub mod engine;
 pub mod generate;
 pub mod line;
 pub mod location;

@@ -219,3 +219,21 @@ fn cli_simulate_prints_the_call_log_and_writes_every_leg() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope.dat"));
 }
+
+#[test]
+fn the_engine_gives_the_same_calls_as_the_single_threaded_reference() {
+    let sc = Scenario::default_office();
+    let inline = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
+    for workers in [1, 2, 3] {
+        let opts = e911_tandem::engine::Opts {
+            workers,
+            ..Default::default()
+        };
+        let (run, stats) = e911_tandem::engine::run_sim(&sc, &opts, None).unwrap();
+        let a = serde_json::to_string(&inline.calls).unwrap();
+        let b = serde_json::to_string(&run.calls).unwrap();
+        assert_eq!(a, b, "{workers} worker(s)");
+        assert_eq!(stats.workers, workers);
+        assert_eq!(stats.latency_us.len() as u64, stats.blocks);
+    }
+}

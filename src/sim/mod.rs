@@ -45,34 +45,13 @@ pub const BLOCK: usize = 80;
 /// Something that receives every block of every port: `(ports, now, tandem_sent, world_sent)`.
 pub type Tap<'a> = dyn FnMut(&[PortInfo], u64, &[Vec<i16>], &[Vec<i16>]) + 'a;
 
-/// Run a scenario on one thread.
+/// Run a scenario on one thread (the reference for the engine, [`crate::engine::run_sim`]).
 pub fn run_inline(sc: &Scenario, tap: &mut Tap<'_>) -> Result<SimRun, String> {
-    let (mut tandem, mut world) = build(sc)?;
+    let (tandem, world) = build(sc)?;
     let ports = tandem.ports().to_vec();
-    let p = ports.len();
-    let mut t_out = vec![vec![0i16; BLOCK]; p];
-    let mut w_out = vec![vec![0i16; BLOCK]; p];
-    let mut line = Vec::new();
-    let mut now = 0u64;
-    while now < sc.duration {
-        {
-            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = w_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            line.clear();
-            world.step(now, &ins, &mut outs, &mut line);
-        }
-        for &(port, at, seize) in &line {
-            tandem.line_event(port, at, seize);
-        }
-        {
-            let ins: Vec<&[i16]> = w_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            tandem.step(&ins, &mut outs);
-        }
-        tap(&ports, now, &t_out, &w_out);
-        now += BLOCK as u64;
-    }
-    Ok(finish(sc, &ports, tandem.into_records(), world, now))
+    let (tandem, world) = crate::engine::run_inline(tandem, world, sc.duration, BLOCK, Some(tap));
+    let samples = sc.duration.div_ceil(BLOCK as u64) * BLOCK as u64;
+    Ok(finish(sc, &ports, tandem.into_records(), world, samples))
 }
 
 /// The tandem (hearing every SF PSAP) and the world for a scenario.

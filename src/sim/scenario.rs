@@ -243,11 +243,7 @@ impl Scenario {
     }
 
     /// Parse scenario text; `read(rel)` fetches the files it names.
-    pub fn parse(
-        name: &str,
-        text: &str,
-        read: &ReadFile<'_>,
-    ) -> Result<Scenario, String> {
+    pub fn parse(name: &str, text: &str, read: &ReadFile<'_>) -> Result<Scenario, String> {
         let f: File = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
         let (dpath, dtext) = read(&f.datafill).map_err(|e| format!("{name}: datafill: {e}"))?;
         let loaded = crate::tandem::datafill::load(&[(dpath, dtext)]);
@@ -358,12 +354,14 @@ impl Scenario {
             Some(s) if s.len() == 7 && s.bytes().all(|b| b.is_ascii_digit()) => {
                 AniSpec::Tn(tg.npa as u64 * 10_000_000 + s.parse::<u64>().unwrap())
             }
-            Some(s) => return Err(at(
-                "ani",
-                format!(
+            Some(s) => {
+                return Err(at(
+                    "ani",
+                    format!(
                     "`{s}` is not a 10- or 7-digit TN, fail, attendant, garbled, timeout or none"
                 ),
-            )),
+                ))
+            }
         };
         if !tg.ani && ani != AniSpec::None {
             return Err(at(

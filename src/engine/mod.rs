@@ -1,0 +1,449 @@
+//! The real-time engine (`docs/architecture.md`): the tandem's ports carried through lock-free
+//! rings between threads.
+//!
+//! ```text
+//!   source thread ──ring per port──▶ DSP workers ──ring per port (audio)──▶ control thread
+//!   (end offices, PSAPs,             (receivers:     ──crossbeam (events)──▶ (call processing,
+//!    WAV readers, sound card)         SF, MF, DTMF)                           senders, bridge)
+//!        ▲                                                                       │
+//!        └──────────────────────── ring per port (what the tandem sends) ◀───────┘
+//!                                            └──▶ sink thread (WAV writers) via rings
+//! ```
+//!
+//! One block (10 ms) at a time: the source produces block k for every port, the workers run the
+//! receivers of their share of the ports on it and send the events to the control thread, which
+//! steps the tandem's machines and renders block k of what the tandem sends; the source hears that
+//! one block later. Tokens (block numbers) go over crossbeam channels; audio goes through ringbuf
+//! rings. With `realtime` the control thread paces blocks to the wall clock; otherwise the engine
+//! runs as fast as the machine allows. The results are the same as the single-threaded reference
+//! ([`crate::sim::run_inline`]), sample for sample.
+
+pub mod ring;
+pub mod sources;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use crate::line::port::{PortEvent, PortReceivers, RxSet};
+use crate::sim::world::LineSignal;
+use crate::tandem::switch::{PortInfo, Tandem};
+use ring::{pop_wait, push_wait, Rx, Tx};
+
+/// What feeds the tandem's ports and hears what it sends: the simulated world, recordings, or a
+/// sound card.
+pub trait Source: Send {
+    /// One block from `now`: `from_tandem[p]` is what the tandem sent on port `p` one block
+    /// earlier; write `out[p]`. `valid[p]` comes in as the block length; set it lower for a
+    /// recording that has ended (its receivers then hear nothing more). Out-of-band supervision
+    /// (`SUPV NONE` trunks) goes to `line`.
+    fn step(
+        &mut self,
+        now: u64,
+        from_tandem: &[&[i16]],
+        out: &mut [&mut [i16]],
+        valid: &mut [usize],
+        line: &mut Vec<LineSignal>,
+    );
+}
+
+impl Source for crate::sim::world::World {
+    fn step(
+        &mut self,
+        now: u64,
+        from_tandem: &[&[i16]],
+        out: &mut [&mut [i16]],
+        _valid: &mut [usize],
+        line: &mut Vec<LineSignal>,
+    ) {
+        crate::sim::world::World::step(self, now, from_tandem, out, line)
+    }
+}
+
+/// Engine options.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    /// DSP worker threads (0: one per core).
+    pub workers: usize,
+    /// Pace blocks to the wall clock.
+    pub realtime: bool,
+    /// Receivers on every end-office trunk port instead of the tandem's own choice (the bench
+    /// runs MF, DTMF and SF on every trunk).
+    pub trunk_rx: Option<RxSet>,
+    /// Samples per block.
+    pub block: usize,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            workers: 0,
+            realtime: false,
+            trunk_rx: None,
+            block: crate::sim::BLOCK,
+        }
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub blocks: u64,
+    pub samples: u64,
+    pub ports: usize,
+    pub workers: usize,
+    pub wall: Duration,
+    /// Per block: from the source pushing it into the rings to the control thread having sent
+    /// the tandem's answer (microseconds).
+    pub latency_us: Vec<f32>,
+    /// Real-time mode: blocks the control thread finished after their wall-clock deadline.
+    pub late_blocks: u64,
+}
+
+impl Stats {
+    /// Simulated time over wall time.
+    pub fn realtime_factor(&self) -> f64 {
+        self.samples as f64 / 8000.0 / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A block's worth of copies for the sink: `(ports, now, tandem sent, source sent)`.
+pub type Sink<'a> = dyn FnMut(&[PortInfo], u64, &[Vec<i16>], &[Vec<i16>]) + Send + 'a;
+
+enum ToControl {
+    Source {
+        k: u64,
+        line: Vec<LineSignal>,
+        pushed: Instant,
+    },
+    Events {
+        w: usize,
+        ev: Vec<Vec<PortEvent>>,
+    },
+}
+
+/// Run `tandem` against `source` for `samples` samples. Returns the tandem (its records) and
+/// the source, and what was measured.
+pub fn run<S: Source>(
+    mut tandem: Tandem,
+    source: S,
+    samples: u64,
+    opts: &Opts,
+    sink: Option<&mut Sink<'_>>,
+) -> (Tandem, S, Stats) {
+    let b = opts.block;
+    let ports = tandem.ports().to_vec();
+    let np = ports.len();
+    let blocks = samples.div_ceil(b as u64);
+    let workers = match opts.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, np.max(1));
+    let mut sets = tandem.receiver_sets();
+    if let Some(rx) = opts.trunk_rx {
+        for (s, p) in sets.iter_mut().zip(&ports) {
+            if !p.psap {
+                *s = rx;
+            }
+        }
+    }
+    // Rings: source→worker, worker→control (audio for the voice path), control→source (prefilled
+    // with one block: the source hears the tandem one block late), and the sink copies.
+    let mk = |n: usize| {
+        (0..np)
+            .map(|_| ring::ring(b, n))
+            .unzip::<Tx, Rx, Vec<_>, Vec<_>>()
+    };
+    let (s2w_tx, s2w_rx) = mk(4);
+    let (w2c_tx, w2c_rx) = mk(4);
+    let (mut c2s_tx, c2s_rx) = mk(4);
+    for t in c2s_tx.iter_mut() {
+        push_wait(t, &vec![0; b]);
+    }
+    let with_sink = sink.is_some();
+    let (mut ctap_tx, ctap_rx) = mk(if with_sink { 64 } else { 1 });
+    let (stap_tx, stap_rx) = mk(if with_sink { 64 } else { 1 });
+    let valid: Vec<AtomicUsize> = (0..np).map(|_| AtomicUsize::new(b)).collect();
+    // Shards: contiguous port ranges.
+    let per = np.div_ceil(workers);
+    let shards: Vec<std::ops::Range<usize>> = (0..workers)
+        .map(|w| (w * per).min(np)..((w + 1) * per).min(np))
+        .collect();
+    let (ctl_tx, ctl_rx) = unbounded::<ToControl>();
+    let (go_src_tx, go_src_rx) = bounded::<u64>(2);
+    let (go_sink_tx, go_sink_rx) = bounded::<u64>(64);
+    let mut go_w = Vec::new();
+    let mut back_w = Vec::new();
+    let mut stats = Stats {
+        blocks,
+        samples: blocks * b as u64,
+        ports: np,
+        workers,
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let source = std::thread::scope(|scope| {
+        // DSP workers.
+        let mut s2w_rx = s2w_rx.into_iter().map(Some).collect::<Vec<_>>();
+        let mut w2c_tx = w2c_tx.into_iter().map(Some).collect::<Vec<_>>();
+        for (w, range) in shards.iter().enumerate() {
+            let (go_tx, go_rx) = unbounded::<u64>();
+            let (bk_tx, bk_rx) = unbounded::<Vec<Vec<PortEvent>>>();
+            go_w.push(go_tx);
+            back_w.push(bk_tx);
+            let mut ins: Vec<Rx> = range.clone().map(|p| s2w_rx[p].take().unwrap()).collect();
+            let mut outs: Vec<Tx> = range.clone().map(|p| w2c_tx[p].take().unwrap()).collect();
+            let mut rxs: Vec<PortReceivers> =
+                range.clone().map(|p| PortReceivers::new(sets[p])).collect();
+            let range = range.clone();
+            let ctl = ctl_tx.clone();
+            let valid = &valid;
+            scope.spawn(move || {
+                let mut buf = vec![0i16; b];
+                let mut spare: Vec<Vec<Vec<PortEvent>>> = Vec::new();
+                while go_rx.recv().is_ok() {
+                    let mut ev = bk_rx
+                        .try_recv()
+                        .ok()
+                        .or_else(|| spare.pop())
+                        .unwrap_or_else(|| vec![Vec::with_capacity(16); range.len()]);
+                    for (i, p) in range.clone().enumerate() {
+                        pop_wait(&mut ins[i], &mut buf);
+                        ev[i].clear();
+                        let n = valid[p].load(Ordering::Acquire).min(b);
+                        rxs[i].process(&buf[..n], n, &mut ev[i]);
+                        push_wait(&mut outs[i], &buf);
+                    }
+                    if ctl.send(ToControl::Events { w, ev }).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(ctl_tx.clone());
+        // The source.
+        let src_ctl = ctl_tx;
+        let go_w2 = go_w.clone();
+        let valid_ref = &valid;
+        let src = scope.spawn(move || {
+            let mut source = source;
+            let mut s2w_tx = s2w_tx_take(s2w_tx);
+            let mut c2s_rx = c2s_rx;
+            let mut stap_tx = stap_tx;
+            let mut from: Vec<Vec<i16>> = vec![vec![0; b]; np];
+            let mut out: Vec<Vec<i16>> = vec![vec![0; b]; np];
+            let mut valid_local = vec![b; np];
+            for k in 0..blocks {
+                if k > 0 && go_src_rx.recv().is_err() {
+                    break;
+                }
+                for (p, f) in from.iter_mut().enumerate() {
+                    pop_wait(&mut c2s_rx[p], f);
+                }
+                let mut line = Vec::new();
+                {
+                    let ins: Vec<&[i16]> = from.iter().map(|v| v.as_slice()).collect();
+                    let mut outs: Vec<&mut [i16]> =
+                        out.iter_mut().map(|v| v.as_mut_slice()).collect();
+                    valid_local.iter_mut().for_each(|v| *v = b);
+                    source.step(k * b as u64, &ins, &mut outs, &mut valid_local, &mut line);
+                }
+                for p in 0..np {
+                    valid_ref[p].store(valid_local[p], Ordering::Release);
+                    push_wait(&mut s2w_tx[p], &out[p]);
+                    if with_sink {
+                        push_wait(&mut stap_tx[p], &out[p]);
+                    }
+                }
+                let pushed = Instant::now();
+                if src_ctl.send(ToControl::Source { k, line, pushed }).is_err() {
+                    break;
+                }
+                for g in &go_w2 {
+                    let _ = g.send(k);
+                }
+            }
+            drop(go_w2);
+            source
+        });
+        // The sink.
+        let sink_handle = sink.map(|sink| {
+            let ports = ports.clone();
+            let mut ctap_rx = ctap_rx;
+            let mut stap_rx = stap_rx;
+            scope.spawn(move || {
+                let mut t: Vec<Vec<i16>> = vec![vec![0; b]; np];
+                let mut s: Vec<Vec<i16>> = vec![vec![0; b]; np];
+                while let Ok(k) = go_sink_rx.recv() {
+                    for p in 0..np {
+                        pop_wait(&mut ctap_rx[p], &mut t[p]);
+                        pop_wait(&mut stap_rx[p], &mut s[p]);
+                    }
+                    sink(&ports, k * b as u64, &t, &s);
+                }
+            })
+        });
+        // Control: this thread.
+        let mut heard: Vec<Vec<PortEvent>> = vec![Vec::with_capacity(16); np];
+        let mut audio: Vec<Vec<i16>> = vec![vec![0; b]; np];
+        let mut sent: Vec<Vec<i16>> = vec![vec![0; b]; np];
+        let mut w2c_rx = w2c_rx;
+        let mut lat = Vec::with_capacity(blocks as usize);
+        for k in 0..blocks {
+            let mut have_src = None;
+            let mut have = 0;
+            while have_src.is_none() || have < workers {
+                match ctl_rx.recv() {
+                    Ok(ToControl::Source {
+                        k: kk,
+                        line,
+                        pushed,
+                    }) => {
+                        debug_assert_eq!(kk, k);
+                        have_src = Some((line, pushed));
+                    }
+                    Ok(ToControl::Events { w, ev }) => {
+                        for (i, p) in shards[w].clone().enumerate() {
+                            heard[p].clear();
+                            heard[p].extend_from_slice(&ev[i]);
+                        }
+                        let _ = back_w[w].send(ev);
+                        have += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let Some((line, pushed)) = have_src else {
+                break;
+            };
+            for (port, at, seize) in line {
+                tandem.line_event(port, at, seize);
+            }
+            for (p, a) in audio.iter_mut().enumerate() {
+                pop_wait(&mut w2c_rx[p], a);
+            }
+            {
+                let ins: Vec<&[i16]> = audio
+                    .iter()
+                    .enumerate()
+                    .map(|(p, v)| &v[..valid[p].load(Ordering::Acquire).min(b)])
+                    .collect();
+                let mut outs: Vec<&mut [i16]> = sent.iter_mut().map(|v| v.as_mut_slice()).collect();
+                tandem.step_heard(&heard, &ins, &mut outs);
+            }
+            for p in 0..np {
+                push_wait(&mut c2s_tx[p], &sent[p]);
+                if with_sink {
+                    push_wait(&mut ctap_tx[p], &sent[p]);
+                }
+            }
+            if with_sink {
+                let _ = go_sink_tx.send(k);
+            }
+            lat.push(pushed.elapsed().as_secs_f32() * 1e6);
+            if opts.realtime {
+                let due = start + Duration::from_secs_f64((k + 1) as f64 * b as f64 / 8000.0);
+                let now = Instant::now();
+                if now > due {
+                    stats.late_blocks += 1;
+                } else {
+                    std::thread::sleep(due - now);
+                }
+            }
+            let _ = go_src_tx.send(k + 1);
+        }
+        drop(go_sink_tx);
+        drop(go_src_tx);
+        drop(go_w);
+        let source = src.join().expect("source thread");
+        if let Some(h) = sink_handle {
+            h.join().expect("sink thread");
+        }
+        stats.latency_us = lat;
+        source
+    });
+    stats.wall = start.elapsed();
+    (tandem, source, stats)
+}
+
+fn s2w_tx_take(v: Vec<Tx>) -> Vec<Tx> {
+    v
+}
+
+/// The reference: the same loop on one thread, the tandem with its own receivers (tests compare
+/// the engine against it).
+pub fn run_inline<S: Source>(
+    mut tandem: Tandem,
+    mut source: S,
+    samples: u64,
+    block: usize,
+    mut sink: Option<&mut crate::sim::Tap<'_>>,
+) -> (Tandem, S) {
+    let ports = tandem.ports().to_vec();
+    let np = ports.len();
+    let mut t_out = vec![vec![0i16; block]; np];
+    let mut s_out = vec![vec![0i16; block]; np];
+    let mut valid = vec![block; np];
+    let mut line = Vec::new();
+    let mut now = 0u64;
+    while now < samples {
+        {
+            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
+            let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            line.clear();
+            valid.iter_mut().for_each(|v| *v = block);
+            source.step(now, &ins, &mut outs, &mut valid, &mut line);
+        }
+        for &(port, at, seize) in &line {
+            tandem.line_event(port, at, seize);
+        }
+        {
+            let ins: Vec<&[i16]> = s_out
+                .iter()
+                .zip(&valid)
+                .map(|(v, &n)| &v[..n.min(block)])
+                .collect();
+            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            tandem.step(&ins, &mut outs);
+        }
+        if let Some(s) = sink.as_mut() {
+            s(&ports, now, &t_out, &s_out);
+        }
+        now += block as u64;
+    }
+    (tandem, source)
+}
+
+/// Run a scenario on the engine: the same calls as [`crate::sim::run_inline`].
+pub fn run_sim(
+    sc: &crate::sim::scenario::Scenario,
+    opts: &Opts,
+    sink: Option<&mut Sink<'_>>,
+) -> Result<(crate::sim::SimRun, Stats), String> {
+    let (tandem, world) = crate::sim::build(sc)?;
+    let ports = tandem.ports().to_vec();
+    let (tandem, world, stats) = run(tandem, world, sc.duration, opts, sink);
+    let run = crate::sim::finish(sc, &ports, tandem.into_records(), world, stats.samples);
+    Ok((run, stats))
+}
+
+/// Percentile of a sample (nearest rank).
+pub fn percentile(v: &[f32], p: f64) -> f32 {
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let i = ((p / 100.0) * (s.len() - 1) as f64).round() as usize;
+    s[i]
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Tandem>();
+    is_send::<crate::sim::world::World>();
+    let _: Option<(Sender<u64>, Receiver<u64>)> = None;
+}
