@@ -362,3 +362,21 @@ fn the_target_hears_the_ani_in_its_own_format() {
     );
     assert_eq!(decode(&run.legs["WAKEEMS"][0]), "KP 919 5550100 ST");
 }
+
+#[test]
+fn route_on_the_engine_gives_the_same_records_and_legs() {
+    let eo = eo("at 13000\ntone 1000 -15 3000", 19_000);
+    let police = police("sf flash ms=500\nsilence 300\ndtmf *11\nat 15500\nsf disconnect");
+    let mut psap_in = BTreeMap::new();
+    psap_in.insert("CARYPOLICE".to_string(), police);
+    let a = run_with_psaps(&office(), "CARYEO1", &eo, &psap_in).unwrap();
+    let opts = e911_tandem::engine::Opts {
+        workers: 2,
+        ..Default::default()
+    };
+    let b = e911_tandem::tandem::route::run_on(&office(), "CARYEO1", &eo, &psap_in, Some(&opts))
+        .unwrap();
+    assert_eq!(a.records, b.records);
+    assert_eq!(a.legs, b.legs);
+    assert_eq!(a.records[0].transfers[0].outcome, "conferenced");
+}

@@ -88,6 +88,12 @@ pub enum Cmd {
         /// Print the embedded default scenario and exit.
         #[arg(long)]
         print_default: bool,
+        /// DSP worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Pace the simulation to the wall clock (10 ms blocks) instead of running flat out.
+        #[arg(long)]
+        realtime: bool,
     },
     /// Office datafill (docs/datafill.md).
     Datafill {
@@ -147,7 +153,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             format,
             print_default,
-        } => simulate::run(scenario.as_deref(), out.as_deref(), format, print_default),
+            threads,
+            realtime,
+        } => simulate::run(
+            scenario.as_deref(),
+            out.as_deref(),
+            format,
+            print_default,
+            threads,
+            realtime,
+        ),
     }
 }
 
@@ -178,11 +193,12 @@ fn route_cmd(
         }
         psaps.insert(name.to_ascii_uppercase(), a.channels);
     }
-    let run = crate::tandem::route::run_with_psaps(
+    let run = crate::tandem::route::run_on(
         &loaded.office,
         &trunk.to_ascii_uppercase(),
         &audio.channels,
         &psaps,
+        Some(&crate::engine::Opts::default()),
     )
     .map_err(anyhow::Error::msg)?;
     let stdout = std::io::stdout();

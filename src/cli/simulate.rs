@@ -72,6 +72,8 @@ pub fn run(
     out: Option<&Path>,
     format: Format,
     print_default: bool,
+    threads: usize,
+    realtime: bool,
 ) -> anyhow::Result<()> {
     if print_default {
         print!("{DEFAULT_SCENARIO}");
@@ -116,7 +118,13 @@ pub fn run(
             }
         }
     };
-    let run = crate::sim::run_inline(&sc, &mut tap).map_err(anyhow::Error::msg)?;
+    let opts = crate::engine::Opts {
+        workers: threads,
+        realtime,
+        ..Default::default()
+    };
+    let (run, stats) =
+        crate::engine::run_sim(&sc, &opts, Some(&mut tap)).map_err(anyhow::Error::msg)?;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
@@ -134,6 +142,19 @@ pub fn run(
         }
     }
     o.flush()?;
+    eprintln!(
+        "engine: {} ports, {} DSP worker(s), {:.1} s simulated in {:.2} s ({:.0}× real time){}",
+        stats.ports,
+        stats.workers,
+        stats.samples as f64 / 8000.0,
+        stats.wall.as_secs_f64(),
+        stats.realtime_factor(),
+        if realtime {
+            format!(", {} late block(s)", stats.late_blocks)
+        } else {
+            String::new()
+        }
+    );
     if let (Some(dir), Some(l)) = (out, legs) {
         l.finish()
             .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;

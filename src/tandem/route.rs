@@ -9,9 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::switch::Tandem;
 pub use super::switch::{CallRecord, TransferRecord};
+use super::switch::{PortInfo, Tandem};
 use super::tables::{Office, Supv};
+use crate::engine::{self, sources::FileSource, Opts};
 use crate::units::ms_to_samples;
 
 /// What a run produced.
@@ -37,6 +38,17 @@ pub fn run_with_psaps(
     audio: &[Vec<i16>],
     psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
 ) -> Result<RouteRun, String> {
+    run_on(office, group, audio, psap_in, None)
+}
+
+/// As [`run_with_psaps`], on the multi-threaded engine when `engine` is given (same results).
+pub fn run_on(
+    office: &Office,
+    group: &str,
+    audio: &[Vec<i16>],
+    psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
+    engine: Option<&Opts>,
+) -> Result<RouteRun, String> {
     for (name, chans) in psap_in {
         let p = office
             .psaps
@@ -61,54 +73,44 @@ pub fn run_with_psaps(
         .ok_or_else(|| format!("--trunk: trunk group {group} is not in TRKGRP"))?
         .clone();
     let heard: BTreeSet<String> = psap_in.keys().cloned().collect();
-    let mut sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)
+    let sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)
         .map_err(|e| format!("--psap-in: {e}"))?;
     let ports = sw.ports().to_vec();
     // Where each port's input comes from.
-    let sources: Vec<&[i16]> = ports
+    let chans: Vec<Option<&[i16]>> = ports
         .iter()
         .map(|p| {
             if p.psap {
-                psap_in
-                    .get(&p.leg)
-                    .map_or(&[][..], |c| c[p.channel].as_slice())
+                psap_in.get(&p.leg).map(|c| c[p.channel].as_slice())
             } else {
-                audio[p.channel].as_slice()
+                Some(audio[p.channel].as_slice())
             }
         })
         .collect();
-    if tg.supv == Supv::None {
-        // No supervision in the audio: the stream's start seizes, its end disconnects.
-        for (c, a) in audio.iter().enumerate() {
-            if !a.is_empty() {
-                sw.line_event(c, 0, true);
-                sw.line_event(c, a.len() as u64, false);
-            }
-        }
-    }
-    let len = sources.iter().map(|c| c.len()).max().unwrap_or(0) as u64;
+    let none_supv = ports
+        .iter()
+        .map(|p| !p.psap && tg.supv == Supv::None)
+        .collect();
+    let source = FileSource::new(chans, none_supv);
+    let len = source.len();
     // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
     let end = len + ms_to_samples(20_000.0) as u64;
     let mut outs: Vec<Vec<i16>> = vec![Vec::with_capacity(end as usize); ports.len()];
-    let mut block: Vec<Vec<i16>> = vec![vec![0; BLOCK]; ports.len()];
-    let mut pos = 0u64;
-    while pos < end {
-        let n = BLOCK.min((end - pos) as usize);
-        let ins: Vec<&[i16]> = sources
-            .iter()
-            .map(|a| {
-                let s = (pos as usize).min(a.len());
-                let e = (pos as usize + n).min(a.len());
-                &a[s..e]
-            })
-            .collect();
-        let mut o: Vec<&mut [i16]> = block.iter_mut().map(|b| &mut b[..n]).collect();
-        sw.step(&ins, &mut o);
-        for (d, b) in outs.iter_mut().zip(&block) {
-            d.extend_from_slice(&b[..n]);
+    let mut keep = |_: &[PortInfo], _: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
+        for (d, b) in outs.iter_mut().zip(sent) {
+            d.extend_from_slice(b);
         }
-        pos += n as u64;
-    }
+    };
+    let sw = match engine {
+        Some(opts) => {
+            let opts = Opts {
+                block: BLOCK,
+                ..opts.clone()
+            };
+            engine::run(sw, source, end, &opts, Some(&mut keep)).0
+        }
+        None => engine::run_inline(sw, source, end, BLOCK, Some(&mut keep)).0,
+    };
     // The trunk group's leg is as long as its input; PSAP legs run on while there was activity.
     let psap_len = len
         .max(sw.last_activity() + ms_to_samples(2000.0) as u64)
