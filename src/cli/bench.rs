@@ -42,10 +42,30 @@ pub struct BenchArgs {
     /// Skip the throughput run.
     #[arg(long)]
     pub no_throughput: bool,
+    /// Run the full pipeline instead (engine, MF + DTMF + SF receivers on every trunk, call
+    /// processing, generation) with this many end-office trunks; prints real-time factor, trunks
+    /// per core, memory per trunk and block latency through the rings.
+    #[arg(long)]
+    pub trunks: Option<usize>,
+    /// Simulated seconds for the pipeline run.
+    #[arg(long, default_value_t = 30.0)]
+    pub pipeline_seconds: f64,
+    /// DSP worker threads for the pipeline run (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Engine block for the pipeline run (ms; `simulate` uses 10).
+    #[arg(long, default_value_t = 10.0)]
+    pub block_ms: f64,
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     println!("e911 bench — {} core(s)", cores());
+    if let Some(n) = a.trunks {
+        let r =
+            pipeline(n, a.pipeline_seconds, a.threads, a.block_ms).map_err(anyhow::Error::msg)?;
+        print!("{}", r.text());
+        return Ok(());
+    }
     if !a.no_latency {
         latency_report();
     }
@@ -456,4 +476,139 @@ fn score(
         }
     }
     (ok, expected, false_pos, cross)
+}
+
+/// What the full-pipeline bench measured.
+#[derive(Debug, Clone)]
+pub struct PipelineReport {
+    pub trunks: usize,
+    pub block_ms: f64,
+    pub ports: usize,
+    pub workers: usize,
+    pub cores: usize,
+    pub calls: usize,
+    pub routed: usize,
+    pub simulated_s: f64,
+    pub wall_s: f64,
+    pub realtime_factor: f64,
+    pub trunks_per_core: f64,
+    pub kib_per_trunk: f64,
+    pub block_p50_us: f32,
+    pub block_p99_us: f32,
+    /// Busy seconds per stage: source (end offices + PSAP models), DSP workers, control.
+    pub busy: (f64, f64, f64),
+}
+
+impl PipelineReport {
+    pub fn text(&self) -> String {
+        format!(
+            "pipeline: {} trunks ({} ports incl. PSAP positions), {} DSP worker(s) on {} core(s), {} ms blocks\n\
+             receivers: MF + DTMF + SF (with dial pulses) on every trunk; SF + DTMF on every PSAP position\n\
+             calls: {} placed, {} routed\n\
+             {:.1} s simulated in {:.2} s wall: {:.2}× real time\n\
+             trunks in real time per core: {:.0} (trunks × real-time factor ÷ cores)\n\
+             memory per trunk: {:.1} KiB (resident growth ÷ trunks)\n\
+             block latency through the rings (source push → tandem answer sent): p50 {:.0} µs, p99 {:.0} µs\n\
+             busy: source (end-office + PSAP models) {:.2} s, DSP workers {:.2} s, control (call processing, senders, bridge) {:.2} s\n",
+            self.trunks,
+            self.ports,
+            self.workers,
+            self.cores,
+            self.block_ms,
+            self.calls,
+            self.routed,
+            self.simulated_s,
+            self.wall_s,
+            self.realtime_factor,
+            self.trunks_per_core,
+            self.kib_per_trunk,
+            self.block_p50_us,
+            self.block_p99_us,
+            self.busy.0,
+            self.busy.1,
+            self.busy.2
+        )
+    }
+}
+
+fn rss_kib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let l = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    l.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The scenario of the pipeline bench: the Cary office with one end office of `n` trunks; one
+/// call on every tenth trunk, spread over the run, 8 s each; the rest idle (2600 Hz both ways).
+pub fn pipeline_scenario(n: usize, seconds: f64) -> Result<crate::sim::scenario::Scenario, String> {
+    let dat = include_str!("../../docs/datafill/cary.dat").replace(
+        "CARYPOLICE      1DIGIT  SF    4 ",
+        "CARYPOLICE      1DIGIT  SF    99",
+    );
+    let mut toml = format!(
+        "name = \"bench\"\ndatafill = \"cary.dat\"\nduration_ms = {}\n[trunks]\nCARYEO1 = {n}\n[attendant]\nhold_ms = 4000\n",
+        seconds * 1000.0
+    );
+    let span = (seconds - 12.0).max(1.0) * 1000.0;
+    for (k, i) in (0..n).step_by(10).enumerate() {
+        let at = (k as f64 * 977.0) % span;
+        toml.push_str(&format!(
+            "[[call]]\nat_ms = {at}\ntrunk = \"CARYEO1\"\nchannel = {i}\nani = \"919555{:04}\"\nhold_ms = 8000\n",
+            i % 10_000
+        ));
+    }
+    crate::sim::scenario::Scenario::parse("bench", &toml, &|_| {
+        Ok((std::path::PathBuf::from("cary.dat"), dat.clone()))
+    })
+}
+
+/// Run the full pipeline with `n` trunks for `seconds` simulated seconds.
+pub fn pipeline(
+    n: usize,
+    seconds: f64,
+    threads: usize,
+    block_ms: f64,
+) -> Result<PipelineReport, String> {
+    if n == 0 {
+        return Err("--trunks: at least 1".into());
+    }
+    if !(1.0..=100.0).contains(&block_ms) {
+        return Err(format!("--block-ms {block_ms}: 1–100"));
+    }
+    let block = crate::units::ms_to_samples(block_ms);
+    let before = rss_kib();
+    let sc = pipeline_scenario(n, seconds)?;
+    let opts = crate::engine::Opts {
+        workers: threads,
+        trunk_rx: Some(crate::line::port::RxSet::ALL),
+        block,
+        ..Default::default()
+    };
+    let (run, stats) = crate::engine::run_sim(&sc, &opts, None)?;
+    let after = rss_kib();
+    let c = cores();
+    let rtf = stats.realtime_factor();
+    Ok(PipelineReport {
+        trunks: n,
+        block_ms,
+        ports: stats.ports,
+        workers: stats.workers,
+        cores: c,
+        calls: sc.calls.len(),
+        routed: run.calls.iter().filter(|r| r.record.psap.is_some()).count(),
+        simulated_s: stats.samples as f64 / 8000.0,
+        wall_s: stats.wall.as_secs_f64(),
+        realtime_factor: rtf,
+        trunks_per_core: n as f64 * rtf / c as f64,
+        kib_per_trunk: match (before, after) {
+            (Some(b), Some(a)) => (a - b).max(0.0) / n as f64,
+            _ => f64::NAN,
+        },
+        block_p50_us: crate::engine::percentile(&stats.latency_us, 50.0),
+        block_p99_us: crate::engine::percentile(&stats.latency_us, 99.0),
+        busy: (
+            stats.busy_source.as_secs_f64(),
+            stats.busy_workers.as_secs_f64(),
+            stats.busy_control.as_secs_f64(),
+        ),
+    })
 }

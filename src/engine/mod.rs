@@ -99,6 +99,10 @@ pub struct Stats {
     pub latency_us: Vec<f32>,
     /// Real-time mode: blocks the control thread finished after their wall-clock deadline.
     pub late_blocks: u64,
+    /// Time each stage spent working (not waiting): source, DSP workers (summed), control.
+    pub busy_source: Duration,
+    pub busy_workers: Duration,
+    pub busy_control: Duration,
 }
 
 impl Stats {
@@ -188,6 +192,7 @@ pub fn run<S: Source>(
         // DSP workers.
         let mut s2w_rx = s2w_rx.into_iter().map(Some).collect::<Vec<_>>();
         let mut w2c_tx = w2c_tx.into_iter().map(Some).collect::<Vec<_>>();
+        let mut handles = Vec::new();
         for (w, range) in shards.iter().enumerate() {
             let (go_tx, go_rx) = unbounded::<u64>();
             let (bk_tx, bk_rx) = unbounded::<Vec<Vec<PortEvent>>>();
@@ -200,10 +205,12 @@ pub fn run<S: Source>(
             let range = range.clone();
             let ctl = ctl_tx.clone();
             let valid = &valid;
-            scope.spawn(move || {
+            handles.push(scope.spawn(move || {
                 let mut buf = vec![0i16; b];
                 let mut spare: Vec<Vec<Vec<PortEvent>>> = Vec::new();
+                let mut busy = Duration::ZERO;
                 while go_rx.recv().is_ok() {
+                    let t0 = Instant::now();
                     let mut ev = bk_rx
                         .try_recv()
                         .ok()
@@ -216,13 +223,14 @@ pub fn run<S: Source>(
                         rxs[i].process(&buf[..n], n, &mut ev[i]);
                         push_wait(&mut outs[i], &buf);
                     }
+                    busy += t0.elapsed();
                     if ctl.send(ToControl::Events { w, ev }).is_err() {
                         break;
                     }
                 }
-            });
+                busy
+            }));
         }
-        drop(ctl_tx.clone());
         // The source.
         let src_ctl = ctl_tx;
         let go_w2 = go_w.clone();
@@ -235,6 +243,7 @@ pub fn run<S: Source>(
             let mut from: Vec<Vec<i16>> = vec![vec![0; b]; np];
             let mut out: Vec<Vec<i16>> = vec![vec![0; b]; np];
             let mut valid_local = vec![b; np];
+            let mut busy = Duration::ZERO;
             for k in 0..blocks {
                 if k > 0 && go_src_rx.recv().is_err() {
                     break;
@@ -243,6 +252,7 @@ pub fn run<S: Source>(
                     pop_wait(&mut c2s_rx[p], f);
                 }
                 let mut line = Vec::new();
+                let t0 = Instant::now();
                 {
                     let ins: Vec<&[i16]> = from.iter().map(|v| v.as_slice()).collect();
                     let mut outs: Vec<&mut [i16]> =
@@ -250,6 +260,7 @@ pub fn run<S: Source>(
                     valid_local.iter_mut().for_each(|v| *v = b);
                     source.step(k * b as u64, &ins, &mut outs, &mut valid_local, &mut line);
                 }
+                busy += t0.elapsed();
                 for p in 0..np {
                     valid_ref[p].store(valid_local[p], Ordering::Release);
                     push_wait(&mut s2w_tx[p], &out[p]);
@@ -266,7 +277,7 @@ pub fn run<S: Source>(
                 }
             }
             drop(go_w2);
-            source
+            (source, busy)
         });
         // The sink.
         let sink_handle = sink.map(|sink| {
@@ -291,6 +302,7 @@ pub fn run<S: Source>(
         let mut sent: Vec<Vec<i16>> = vec![vec![0; b]; np];
         let mut w2c_rx = w2c_rx;
         let mut lat = Vec::with_capacity(blocks as usize);
+        let mut busy_control = Duration::ZERO;
         for k in 0..blocks {
             let mut have_src = None;
             let mut have = 0;
@@ -318,6 +330,7 @@ pub fn run<S: Source>(
             let Some((line, pushed)) = have_src else {
                 break;
             };
+            let t0 = Instant::now();
             for (port, at, seize) in line {
                 tandem.line_event(port, at, seize);
             }
@@ -342,6 +355,7 @@ pub fn run<S: Source>(
             if with_sink {
                 let _ = go_sink_tx.send(k);
             }
+            busy_control += t0.elapsed();
             lat.push(pushed.elapsed().as_secs_f32() * 1e6);
             if opts.realtime {
                 let due = start + Duration::from_secs_f64((k + 1) as f64 * b as f64 / 8000.0);
@@ -357,11 +371,16 @@ pub fn run<S: Source>(
         drop(go_sink_tx);
         drop(go_src_tx);
         drop(go_w);
-        let source = src.join().expect("source thread");
+        let (source, busy_source) = src.join().expect("source thread");
         if let Some(h) = sink_handle {
             h.join().expect("sink thread");
         }
+        for h in handles {
+            stats.busy_workers += h.join().expect("worker thread");
+        }
         stats.latency_us = lat;
+        stats.busy_source = busy_source;
+        stats.busy_control = busy_control;
         source
     });
     stats.wall = start.elapsed();
