@@ -181,6 +181,11 @@ impl ChannelDetector {
     }
 
     /// End of stream: close what is open; detections in `reported` order.
+    /// Detections completed so far (they leave the detector).
+    pub fn take(&mut self) -> Vec<Detection> {
+        std::mem::take(&mut self.out)
+    }
+
     pub fn finish(mut self) -> Vec<Detection> {
         let ch = self.channel;
         if let Some(rx) = &mut self.mf {

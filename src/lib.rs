@@ -11,6 +11,8 @@ pub mod dsp;
 pub mod engine;
 pub mod generate;
 pub mod line;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod location;
 pub mod register;
 pub mod sim;

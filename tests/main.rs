@@ -8,6 +8,8 @@ mod cli;
 mod datafill;
 mod dtmf_conformance;
 mod incoming_trunk;
+#[cfg(feature = "live")]
+mod live;
 mod mf_conformance;
 mod positions;
 mod psap_trunk;

@@ -47,6 +47,67 @@ pub fn resample(channels: &[Vec<f32>], from: u32, to: u32) -> Result<Vec<Vec<f32
     Ok(out)
 }
 
+/// Streaming rate conversion for live audio (one channel): push any amount, pop what is ready.
+/// Runs on an engine thread, never in a sound-card callback (it allocates while warming up).
+pub struct Stream {
+    rs: Option<FftFixedInOut<f32>>,
+    inbuf: Vec<f32>,
+    out: std::collections::VecDeque<f32>,
+}
+
+impl Stream {
+    pub fn new(from: u32, to: u32) -> Result<Stream, String> {
+        let rs = if from == to {
+            None
+        } else {
+            Some(
+                FftFixedInOut::<f32>::new(from as usize, to as usize, 256, 1)
+                    .map_err(|e| format!("cannot resample {from} Hz to {to} Hz: {e}"))?,
+            )
+        };
+        Ok(Stream {
+            rs,
+            inbuf: Vec::new(),
+            out: std::collections::VecDeque::new(),
+        })
+    }
+
+    pub fn push(&mut self, x: &[f32]) {
+        let Some(rs) = &mut self.rs else {
+            self.out.extend(x.iter().copied());
+            return;
+        };
+        self.inbuf.extend_from_slice(x);
+        loop {
+            let need = rs.input_frames_next();
+            if self.inbuf.len() < need {
+                break;
+            }
+            if let Ok(y) = rs.process(&[&self.inbuf[..need]], None) {
+                self.out.extend(y[0].iter().copied());
+            }
+            self.inbuf.drain(..need);
+        }
+    }
+
+    /// Samples ready.
+    pub fn ready(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Pop `out.len()` samples if that many are ready.
+    pub fn pop(&mut self, out: &mut [f32]) -> bool {
+        if self.out.len() < out.len() {
+            return false;
+        }
+        let n = out.len();
+        for (d, s) in out.iter_mut().zip(self.out.drain(..n)) {
+            *d = s;
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

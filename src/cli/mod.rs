@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
+pub mod live;
 pub mod simulate;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
@@ -95,6 +96,11 @@ pub enum Cmd {
         #[arg(long)]
         realtime: bool,
     },
+    /// Sound-card I/O (built with `--features live`): devices, play, listen, loopback, trunk.
+    Live {
+        #[command(subcommand)]
+        cmd: live::LiveCmd,
+    },
     /// Office datafill (docs/datafill.md).
     Datafill {
         #[command(subcommand)]
@@ -148,6 +154,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Datafill {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
+        Cmd::Live { cmd } => live::run(cmd),
         Cmd::Simulate {
             scenario,
             out,
