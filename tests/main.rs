@@ -11,6 +11,7 @@ mod incoming_trunk;
 #[cfg(feature = "live")]
 mod live;
 mod mf_conformance;
+mod msag;
 mod positions;
 mod psap_trunk;
 mod regression;

@@ -101,10 +101,30 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: live::LiveCmd,
     },
+    /// MSAG (docs/location.md).
+    Msag {
+        #[command(subcommand)]
+        cmd: MsagCmd,
+    },
     /// Office datafill (docs/datafill.md).
     Datafill {
         #[command(subcommand)]
         cmd: DatafillCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MsagCmd {
+    /// Validate the addresses of NENA 02-010 TN records (an ALI file) against an MSAG; print
+    /// each TN's ESN or its error code (I, M, E, C, T, P, A, O); exit 1 if any fails.
+    Validate {
+        #[arg(long)]
+        msag: PathBuf,
+        /// ALI file (NENA 02-010 TN records).
+        ali: PathBuf,
+        /// Write the E911SRDB table (datafill) of the validated TNs here.
+        #[arg(long)]
+        srdb: Option<PathBuf>,
     },
 }
 
@@ -155,6 +175,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
         Cmd::Live { cmd } => live::run(cmd),
+        Cmd::Msag {
+            cmd: MsagCmd::Validate { msag, ali, srdb },
+        } => msag_validate(&msag, &ali, srdb.as_deref()),
         Cmd::Simulate {
             scenario,
             out,
@@ -263,6 +286,67 @@ fn route_cmd(
         for r in &run.records {
             writeln!(f, "{}", serde_json::to_string(r)?)?;
         }
+    }
+    Ok(())
+}
+
+fn msag_validate(
+    msag: &std::path::Path,
+    ali: &std::path::Path,
+    srdb: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::location::msag::{Address, Msag};
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    };
+    let m = Msag::parse(&read(msag)?).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.iter()
+                .map(|l| format!("{}:{l}", msag.display()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    let (a, errors) = crate::location::ali::Ali::parse(&read(ali)?);
+    for e in &errors {
+        eprintln!("{}:{e}", ali.display());
+    }
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for (tn, r) in &a.records {
+        match m.validate(&Address::of_ali(r)) {
+            Ok(range) => {
+                let note = match r.esn {
+                    Some(e) if e != range.esn => format!(" (the ALI record says ESN {e})"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{tn}  ok  ESN {}  MSAG line {}{note}",
+                    range.esn, range.line
+                );
+                rows.push((*tn, range.esn));
+            }
+            Err(f) => {
+                failed += 1;
+                println!("{tn}  {f}  {} {}", r.address(), r.community);
+            }
+        }
+    }
+    println!("{} of {} validated", rows.len(), a.records.len());
+    if let Some(p) = srdb {
+        let mut s = String::from("TABLE E911SRDB\nTN          ESN\n");
+        for (tn, esn) in &rows {
+            s.push_str(&format!("{tn}  {esn}\n"));
+        }
+        std::fs::write(p, s).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    }
+    if failed > 0 || !errors.is_empty() {
+        anyhow::bail!(
+            "{}: {failed} record(s) did not validate, {} unreadable",
+            ali.display(),
+            errors.len()
+        );
     }
     Ok(())
 }

@@ -2,3 +2,4 @@
 //! MSAG validation, the enterprise ERL/ELIN paths and PIDF-LO (`shared/spec/location.md`).
 
 pub mod ali;
+pub mod msag;
