@@ -246,7 +246,7 @@ impl Msag {
                         || ((r.low..=r.high).contains(&n)
                             && match r.parity {
                                 Parity::Odd => n % 2 == 1,
-                                Parity::Even => n % 2 == 0,
+                                Parity::Even => n.is_multiple_of(2),
                                 Parity::Both => true,
                             }))
             })
