@@ -10,6 +10,7 @@ mod dtmf_conformance;
 mod incoming_trunk;
 #[cfg(feature = "live")]
 mod live;
+mod location;
 mod mf_conformance;
 mod msag;
 mod positions;

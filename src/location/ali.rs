@@ -281,6 +281,7 @@ impl AliRecord {
             '9' => "ROPX",
             '0' => "BOPX",
             'G' => "WPH1",
+            'V' => "VOIP",
             'H' => "WPH2",
             _ => "????",
         }
