@@ -240,7 +240,7 @@ impl Lis {
             n += 1;
         }
         // Longest prefix first.
-        self.subnets.sort_by(|a, b| b.1.cmp(&a.1));
+        self.subnets.sort_by_key(|s| std::cmp::Reverse(s.1));
         if errors.is_empty() {
             Ok(n)
         } else {
