@@ -60,7 +60,7 @@ fn the_bundled_cary_office_is_valid() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
     let l = e911_tandem::tandem::datafill::load_path(&path).unwrap();
     assert!(l.problems.is_empty(), "{:#?}", messages(&l));
-    assert_eq!(l.office.trunk_groups.len(), 3);
+    assert_eq!(l.office.trunk_groups.len(), 4);
     assert_eq!(l.office.srdb[&9_195_551_234], 123);
 }
 

@@ -24,7 +24,7 @@ fn by_scenario(run: &SimRun, n: usize) -> &SimCall {
 #[test]
 fn the_default_office_routes_every_call_as_tandem_md_says() {
     let run = default_run();
-    assert_eq!(run.calls.len(), 7, "one record per seizure");
+    assert_eq!(run.calls.len(), 9, "one record per seizure");
     // (scenario call, ANI status, ESN, source, PSAP, sent to the PSAP)
     let want = [
         (1, "ok", 123, "srdb", "CARYPOLICE", "KP 0 5551234 ST"),
@@ -173,15 +173,16 @@ fn cli_simulate_prints_the_call_log_and_writes_every_leg() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("summary: 7 calls, 7 routed, 7 answered"),
+        text.contains("summary: 9 calls, 9 routed, 9 answered"),
         "{text}"
     );
+    assert!(text.contains("→ ECRC"), "{text}");
     assert!(
         text.contains("dialled `*11` → CARYFIRE/0  conferenced"),
         "{text}"
     );
     let lines = std::fs::read_to_string(out.join("calls.jsonl")).unwrap();
-    assert_eq!(lines.lines().count(), 7);
+    assert_eq!(lines.lines().count(), 9);
     let v: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     for k in [
         "call",
@@ -236,4 +237,91 @@ fn the_engine_gives_the_same_calls_as_the_single_threaded_reference() {
         assert_eq!(stats.workers, workers);
         assert_eq!(stats.latency_us.len() as u64, stats.blocks);
     }
+}
+
+#[test]
+fn the_default_office_enterprise_elin_callback_esqk_and_ecrc() {
+    let sc = Scenario::default_office();
+    let run = default_run();
+    // Alice (scenario call 8) behind the ELIN gateway: her ELIN is the ANI, its ERL label is on
+    // the PSAP's screen (ALI loaded by the carrier), and E911SRDB routes it by the MSAG's ESN 124.
+    let alice = by_scenario(&run, 8);
+    let r = &alice.record;
+    assert_eq!(r.trunk, "CARYEO1");
+    assert_eq!(
+        (r.ani.as_deref(), r.ani_spill.as_str()),
+        (Some("9195550199"), "KP 0 5550199 ST")
+    );
+    assert_eq!((r.esn, r.esn_source), (Some(124), Some("srdb")));
+    assert_eq!(
+        r.outpulsed.as_deref(),
+        Some("KP 4 5550199 ST"),
+        "ESN 124 is FLASH Y"
+    );
+    assert!(r.answered_ms.is_some());
+    assert!(
+        alice.screens[0]
+            .screen
+            .contains("2000 REGENCY PKWY | CARY NC | Bldg 4 Fl 2"),
+        "{:?}",
+        alice.screens
+    );
+    // The callback after she hung up reaches her.
+    let cb = sc
+        .notes
+        .iter()
+        .find(|n| n.1.contains("calls back ELIN 919-555-0199"))
+        .expect("callback note");
+    assert!(cb.1.contains("rings alice"), "{cb:?}");
+    // Carol's SIP call: validated, ESQK from ESN 124's pool on the provider's ESGW trunk; the
+    // PSAP's ALI query with the ESQK shows her ERL and callback number.
+    let carol = by_scenario(&run, 9);
+    assert_eq!(carol.record.trunk, "VPCESGW");
+    assert_eq!(carol.record.ani.as_deref(), Some("9192110100"));
+    assert_eq!(carol.record.esn, Some(124));
+    assert!(
+        carol.screens[0]
+            .screen
+            .contains("Bldg 4 Fl 3 Rm 310 | VOIP CBN 9195550310"),
+        "{:?}",
+        carol.screens
+    );
+    // Bob's unvalidated address went to the ECRC, not to the tandem.
+    assert!(sc.notes.iter().any(|n| n.1.contains("bob")
+        && n.1.contains("ECRC")
+        && n.1.contains("O (street not in the MSAG)")));
+    assert!(run
+        .calls
+        .iter()
+        .all(|c| c.origin.as_deref().map_or(true, |o| !o.contains("bob"))));
+}
+
+#[test]
+fn enterprise_errors_are_named() {
+    let head = "datafill = \"../datafill/cary.dat\"\n[trunks]\nCARYEO1 = 2\n";
+    let call =
+        "[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nuser = \"x\"\nclient = { ip = \"10.9.9.9\" }\n";
+    let e = Scenario::parse("t.toml", &format!("{head}{call}"), &read).unwrap_err();
+    assert!(e.contains("[enterprise]"), "{e}");
+    let ent = "[enterprise]\nname = \"A\"\nlis_subnet = \"../location/acme-subnet.csv\"\n";
+    let e = Scenario::parse("t.toml", &format!("{head}{ent}{call}"), &read_all).unwrap_err();
+    assert!(e.contains("call 1: client: no ERL"), "{e}");
+    let bad_ip = call.replace("10.9.9.9", "10.9.9");
+    let e = Scenario::parse("t.toml", &format!("{head}{ent}{bad_ip}"), &read_all).unwrap_err();
+    assert!(e.contains("call 1: client: ip"), "{e}");
+    let e = Scenario::parse(
+        "t.toml",
+        &format!("{head}[enterprise]\nname = \"A\"\ncallback_minutes = 90\n[[callback]]\nat_ms = 1\nelin = \"9195550199\"\n"),
+        &read_all,
+    )
+    .unwrap_err();
+    assert!(e.contains("callback_minutes"), "{e}");
+}
+
+fn read_all(rel: &str) -> Result<(PathBuf, String), String> {
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios");
+    let p = base.join(rel);
+    std::fs::read_to_string(&p)
+        .map(|t| (p.clone(), t))
+        .map_err(|e| format!("{}: {e}", p.display()))
 }

@@ -134,7 +134,11 @@ pub fn run(
     let stdout = std::io::stdout();
     let mut o = std::io::BufWriter::new(stdout.lock());
     match format {
-        Format::Text => write!(o, "{}", crate::sim::report::call_log(&sc.name, &run))?,
+        Format::Text => write!(
+            o,
+            "{}",
+            crate::sim::report::call_log(&sc.name, &run, &sc.notes)
+        )?,
         Format::Jsonl => {
             for c in &run.calls {
                 writeln!(o, "{}", serde_json::to_string(c)?)?;

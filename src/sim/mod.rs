@@ -4,6 +4,7 @@
 //! ([`crate::engine`]) runs the tandem and the world on their own threads with rings between
 //! them; [`run_inline`] runs the same loop on one thread (tests, and the reference).
 
+pub mod enterprise;
 pub mod eo;
 pub mod psap;
 pub mod report;
@@ -25,6 +26,9 @@ pub struct SimCall {
     pub record: CallRecord,
     /// 1-based call number in the scenario file.
     pub scenario_call: Option<usize>,
+    /// How the call came to be (enterprise ELIN, SIP provider ESQK).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub screens: Vec<Screen>,
 }
 
@@ -90,9 +94,13 @@ pub fn finish(
                 })
                 .max_by_key(|&(_, _, t)| t)
                 .map(|(k, _, _)| sc.calls[k].n);
+            let origin = scenario_call
+                .and_then(|n| sc.calls.iter().find(|c| c.n == n))
+                .and_then(|c| c.label.clone());
             SimCall {
                 record: r,
                 scenario_call,
+                origin,
                 screens: Vec::new(),
             }
         })

@@ -23,7 +23,7 @@ pub fn call_block(c: &SimCall) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({}{})  spill `{}`",
+        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({}{})  spill `{}`{}",
         r.call,
         secs(r.seized_ms),
         r.trunk,
@@ -32,7 +32,11 @@ pub fn call_block(c: &SimCall) -> String {
         r.ani.as_deref().map(tn).unwrap_or_else(|| "?".into()),
         r.ani_status,
         if r.abandoned { ", abandoned" } else { "" },
-        r.ani_spill
+        r.ani_spill,
+        match c.scenario_call {
+            Some(n) if n as u64 != r.call => format!("  [scenario call {n}]"),
+            _ => String::new(),
+        }
     );
     let _ = writeln!(
         s,
@@ -45,6 +49,9 @@ pub fn call_block(c: &SimCall) -> String {
         r.answered_ms.map_or("-".into(), secs),
         r.released_ms.map_or("-".into(), secs),
     );
+    if let Some(o) = &c.origin {
+        let _ = writeln!(s, "         from {o}");
+    }
     for x in &r.transfers {
         let _ = writeln!(
             s,
@@ -76,8 +83,8 @@ pub fn call_block(c: &SimCall) -> String {
     s
 }
 
-/// The whole log.
-pub fn call_log(name: &str, run: &SimRun) -> String {
+/// The whole log, with the scenario's enterprise notes.
+pub fn call_log(name: &str, run: &SimRun, notes: &[(u64, String)]) -> String {
     let mut s = format!(
         "{name}: {:.1} s simulated, {} call(s)\n\n",
         run.duration as f64 / 8000.0,
@@ -109,6 +116,12 @@ pub fn call_log(name: &str, run: &SimRun) -> String {
         run.calls.len(),
         transfers.len()
     );
+    if !notes.is_empty() {
+        s.push_str("\nenterprise:\n");
+        for (t, n) in notes {
+            let _ = writeln!(s, "  {:>9.3} s  {n}", *t as f64 / 8000.0);
+        }
+    }
     if !run.notes.is_empty() {
         s.push_str("\nend offices:\n");
         for n in &run.notes {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::dsp::g711::Law;
 use crate::generate::sender::MfTiming;
 use crate::location::ali::Ali;
+use crate::location::msag::Msag;
 use crate::register::mf::MfSignal;
 use crate::tandem::tables::{Called, Office, TrunkGroup};
 use crate::units::ms_to_samples;
@@ -21,7 +22,7 @@ use crate::units::ms_to_samples;
 /// The embedded default office: the seed's Cary, NC example grown to a few ESNs, trunk groups
 /// and calls.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../docs/scenarios/cary.toml");
-const EMBEDDED: [(&str, &str); 2] = [
+const EMBEDDED: [(&str, &str); 10] = [
     (
         "../datafill/cary.dat",
         include_str!("../../docs/datafill/cary.dat"),
@@ -29,6 +30,38 @@ const EMBEDDED: [(&str, &str); 2] = [
     (
         "../datafill/cary.ali",
         include_str!("../../docs/datafill/cary.ali"),
+    ),
+    (
+        "../datafill/cary.msag",
+        include_str!("../../docs/datafill/cary.msag"),
+    ),
+    (
+        "../location/acme-wap.csv",
+        include_str!("../../docs/location/acme-wap.csv"),
+    ),
+    (
+        "../location/acme-port.csv",
+        include_str!("../../docs/location/acme-port.csv"),
+    ),
+    (
+        "../location/acme-switch.csv",
+        include_str!("../../docs/location/acme-switch.csv"),
+    ),
+    (
+        "../location/acme-subnet.csv",
+        include_str!("../../docs/location/acme-subnet.csv"),
+    ),
+    (
+        "../location/acme-mac.csv",
+        include_str!("../../docs/location/acme-mac.csv"),
+    ),
+    (
+        "../location/lync-pidf.xml",
+        include_str!("../../docs/location/lync-pidf.xml"),
+    ),
+    (
+        "../location/unvalidated-pidf.xml",
+        include_str!("../../docs/location/unvalidated-pidf.xml"),
     ),
 ];
 
@@ -38,8 +71,14 @@ struct File {
     name: Option<String>,
     datafill: String,
     ali: Option<String>,
+    msag: Option<String>,
     duration_ms: Option<f64>,
     trunks: BTreeMap<String, usize>,
+    enterprise: Option<super::enterprise::EnterpriseFile>,
+    #[serde(default)]
+    sip_call: Vec<super::enterprise::SipCallFile>,
+    #[serde(default)]
+    callback: Vec<super::enterprise::CallbackFile>,
     #[serde(default)]
     attendant: Attendant,
     #[serde(default, rename = "call")]
@@ -85,13 +124,16 @@ struct CallFile {
     g711: Option<String>,
     mf_level_dbm0: Option<f64>,
     mf_twist_db: Option<f64>,
+    /// An enterprise caller behind the ELIN gateway (with `client`).
+    user: Option<String>,
+    client: Option<super::enterprise::ClientFile>,
     #[serde(default)]
     psap: Vec<ActionFile>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ActionFile {
+pub struct ActionFile {
     after_ms: f64,
     #[serde(rename = "do")]
     what: String,
@@ -148,6 +190,10 @@ pub struct CallSpec {
     pub g711: Option<Law>,
     pub mf: MfTiming,
     pub actions: Vec<(u64, Act)>,
+    /// An enterprise caller: user and what the client sees on the network.
+    pub client: Option<(String, crate::location::lis::Client)>,
+    /// How the call came to be (enterprise, SIP provider), for the log.
+    pub label: Option<String>,
 }
 
 impl CallSpec {
@@ -207,6 +253,8 @@ pub struct Scenario {
     pub calls: Vec<CallSpec>,
     /// Samples to run.
     pub duration: u64,
+    /// Enterprise events (ELIN choices, callbacks, SIP routing, ECRC) with their times.
+    pub notes: Vec<(u64, String)>,
 }
 
 fn ms(v: f64, what: &str) -> Result<u64, String> {
@@ -255,8 +303,8 @@ impl Scenario {
                 problems.join("\n")
             ));
         }
-        let office = loaded.office;
-        let ali = match &f.ali {
+        let mut office = loaded.office;
+        let mut ali = match &f.ali {
             Some(rel) => {
                 let (p, t) = read(rel).map_err(|e| format!("{name}: ali: {e}"))?;
                 let (ali, errors) = Ali::parse(&t);
@@ -281,6 +329,60 @@ impl Scenario {
         for (i, c) in f.calls.iter().enumerate() {
             calls.push(Self::call(name, i + 1, c, &office, &f.trunks)?);
         }
+        let msag = match &f.msag {
+            Some(rel) => {
+                let (p, t) = read(rel).map_err(|e| format!("{name}: msag: {e}"))?;
+                Some(Msag::parse(&t).map_err(|e| {
+                    e.iter()
+                        .map(|l| format!("{}:{l}", p.display()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })?)
+            }
+            None => None,
+        };
+        let trunk_map = f.trunks.clone();
+        let office_for_sip = office.clone();
+        let make_sip = |n: usize,
+                        s: &super::enterprise::SipCallFile,
+                        trunk: &str,
+                        esqk: u64|
+         -> Result<CallSpec, String> {
+            let c = CallFile {
+                at_ms: s.at_ms,
+                trunk: trunk.to_string(),
+                channel: None,
+                ani: Some(format!("{esqk:010}")),
+                called: None,
+                hold_ms: s.hold_ms,
+                voice: s.voice.clone(),
+                noise_dbm0: None,
+                g711: None,
+                mf_level_dbm0: None,
+                mf_twist_db: None,
+                user: None,
+                client: None,
+                psap: Vec::new(),
+            };
+            let mut spec = Self::call(name, n, &c, &office_for_sip, &trunk_map)?;
+            spec.actions = Self::actions(name, n, &s.psap)?;
+            Ok(spec)
+        };
+        let notes = super::enterprise::apply(
+            super::enterprise::Inputs {
+                name,
+                ent: f.enterprise.as_ref(),
+                msag: msag.as_ref(),
+                sip_calls: &f.sip_call,
+                callbacks: &f.callback,
+                trunks: &f.trunks,
+                read,
+            },
+            &mut office,
+            &mut ali,
+            &mut calls,
+            &make_sip,
+        )?;
         calls.sort_by_key(|c| (c.at, c.n));
         let last = calls
             .iter()
@@ -303,6 +405,7 @@ impl Scenario {
             attendant: f.attendant,
             calls,
             duration,
+            notes,
         })
     }
 
@@ -332,7 +435,19 @@ impl Scenario {
                 ));
             }
         }
+        let client = match (&c.user, &c.client) {
+            (Some(u), Some(cf)) => Some((u.clone(), cf.client().map_err(|e| at("client", e))?)),
+            (None, None) => None,
+            _ => {
+                return Err(at(
+                    "user",
+                    "an enterprise call needs both `user` and `client`".into(),
+                ))
+            }
+        };
         let ani = match c.ani.as_deref() {
+            // Resolved by the ELIN gateway (Fail stands for "no fallback number").
+            None if client.is_some() => AniSpec::Fail,
             None if !tg.ani => AniSpec::None,
             None => {
                 return Err(at(
@@ -396,8 +511,29 @@ impl Scenario {
         if let Some(t) = c.mf_twist_db {
             mf.twist_db = t;
         }
+        let actions = Self::actions(name, n, &c.psap)?;
+        Ok(CallSpec {
+            n,
+            at: ms(c.at_ms, &at("at_ms", String::new()))?,
+            group: c.trunk.clone(),
+            channel: c.channel,
+            ani,
+            called,
+            hold: ms(c.hold_ms.unwrap_or(30_000.0), &at("hold_ms", String::new()))?,
+            voice,
+            noise_dbm0: c.noise_dbm0,
+            g711,
+            mf,
+            actions,
+            client,
+            label: None,
+        })
+    }
+
+    fn actions(name: &str, n: usize, psap: &[ActionFile]) -> Result<Vec<(u64, Act)>, String> {
+        let at = |field: &str, msg: String| format!("{name}: call {n}: {field}: {msg}");
         let mut actions = Vec::new();
-        for (k, a) in c.psap.iter().enumerate() {
+        for (k, a) in psap.iter().enumerate() {
             let field = format!("psap[{k}]");
             let after = ms(a.after_ms, &at(&field, "after_ms".into()))?;
             let words: Vec<&str> = a.what.split_whitespace().collect();
@@ -419,20 +555,7 @@ impl Scenario {
             actions.push((after, act));
         }
         actions.sort_by_key(|a| a.0);
-        Ok(CallSpec {
-            n,
-            at: ms(c.at_ms, &at("at_ms", String::new()))?,
-            group: c.trunk.clone(),
-            channel: c.channel,
-            ani,
-            called,
-            hold: ms(c.hold_ms.unwrap_or(30_000.0), &at("hold_ms", String::new()))?,
-            voice,
-            noise_dbm0: c.noise_dbm0,
-            g711,
-            mf,
-            actions,
-        })
+        Ok(actions)
     }
 }
 

@@ -1,0 +1,382 @@
+//! The enterprise side of a scenario (docs/simulate.md §Enterprise, docs/location.md): a Lync
+//! location service and ELIN gateway in front of an end office, and a SIP-trunk E9-1-1 provider
+//! with its ESGW trunk into the tandem. Resolved when the scenario loads, in time order: each
+//! enterprise call gets its ERL and ELIN (its ANI), each SIP call its ESQK (its ANI) or the ECRC,
+//! each PSAP callback the caller it reaches; the carrier's ALI and E911SRDB are provisioned the
+//! way location.md says (ELIN → ERL address, ESN from the MSAG; ESQK pools → ESN).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::scenario::{AniSpec, CallSpec, ReadFile};
+use crate::location::ali::Ali;
+use crate::location::enterprise::{elin_record, ElinGateway, SipProvider, SipRoute};
+use crate::location::lis::{Client, Lis, Table};
+use crate::location::msag::Msag;
+use crate::location::pidf::{self, PidfLo};
+use crate::tandem::tables::Office;
+use crate::units::{ms_to_samples, samples_to_ms};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseFile {
+    pub name: String,
+    pub lis_wap: Option<String>,
+    pub lis_port: Option<String>,
+    pub lis_switch: Option<String>,
+    pub lis_subnet: Option<String>,
+    pub lis_mac: Option<String>,
+    /// ELIN → caller mapping kept this long for callbacks (0–60, default 30).
+    pub callback_minutes: Option<u32>,
+    /// `no` (default), `yes`, `disclaimer`: what the client does without a location.
+    pub location_required: Option<String>,
+    /// The SIP-trunk provider's trunk group into the tandem (its ESGW).
+    pub sip_trunk: Option<String>,
+    /// NPA of the provider's ESQKs (default: the SIP trunk group's NPA).
+    pub sip_npa: Option<u16>,
+    pub esqk_per_esn: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    pub bssid: Option<String>,
+    pub chassis: Option<String>,
+    pub port: Option<String>,
+    pub ip: Option<String>,
+    pub mac: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipCallFile {
+    pub at_ms: f64,
+    pub user: String,
+    /// A PIDF-LO file; else the client's ERL from the location service (written as PIDF-LO).
+    pub pidf: Option<String>,
+    pub client: Option<ClientFile>,
+    pub callback: String,
+    pub hold_ms: Option<f64>,
+    pub voice: Option<String>,
+    #[serde(default)]
+    pub psap: Vec<super::scenario::ActionFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackFile {
+    pub at_ms: f64,
+    pub elin: String,
+}
+
+impl ClientFile {
+    pub fn client(&self) -> Result<Client, String> {
+        Ok(Client {
+            bssid: self.bssid.clone(),
+            chassis: self.chassis.clone(),
+            port: self.port.clone(),
+            ip: match &self.ip {
+                Some(s) => Some(
+                    s.parse()
+                        .map_err(|_| format!("ip: `{s}` is not an IPv4 address"))?,
+                ),
+                None => None,
+            },
+            mac: self.mac.clone(),
+        })
+    }
+}
+
+fn tn10(s: &str, what: &str) -> Result<u64, String> {
+    let d: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+    if d.len() != 10 {
+        return Err(format!("{what}: `{s}` is not a 10-digit number"));
+    }
+    Ok(d.parse().unwrap())
+}
+
+fn dashed(n: u64) -> String {
+    let s = format!("{n:010}");
+    format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
+}
+
+/// Builds the tandem call of a routed SIP call: `(call number, the SIP call, trunk, ESQK)`.
+pub type MakeSipCall<'a> = dyn Fn(usize, &SipCallFile, &str, u64) -> Result<CallSpec, String> + 'a;
+
+/// What the enterprise pass needs from the scenario.
+pub struct Inputs<'a> {
+    pub name: &'a str,
+    pub ent: Option<&'a EnterpriseFile>,
+    pub msag: Option<&'a Msag>,
+    pub sip_calls: &'a [SipCallFile],
+    pub callbacks: &'a [CallbackFile],
+    pub trunks: &'a BTreeMap<String, usize>,
+    pub read: &'a ReadFile<'a>,
+}
+
+/// Resolve the enterprise calls (in `calls`, those with a client), add the SIP calls, answer the
+/// callbacks; provision `office` (E911SRDB) and `ali`. Returns time-stamped notes for the log.
+pub fn apply(
+    inp: Inputs<'_>,
+    office: &mut Office,
+    ali: &mut Ali,
+    calls: &mut Vec<CallSpec>,
+    make_sip_call: &MakeSipCall<'_>,
+) -> Result<Vec<(u64, String)>, String> {
+    let name = inp.name;
+    let needs = calls.iter().any(|c| c.client.is_some())
+        || !inp.sip_calls.is_empty()
+        || !inp.callbacks.is_empty();
+    let Some(ent) = inp.ent else {
+        if needs {
+            return Err(format!(
+                "{name}: enterprise calls, SIP calls and callbacks need an [enterprise] section"
+            ));
+        }
+        return Ok(Vec::new());
+    };
+    let mut notes: Vec<(u64, String)> = Vec::new();
+    // The location service.
+    let mut lis = Lis::default();
+    for (t, f) in [
+        (Table::Wap, &ent.lis_wap),
+        (Table::Port, &ent.lis_port),
+        (Table::Switch, &ent.lis_switch),
+        (Table::Subnet, &ent.lis_subnet),
+        (Table::Mac, &ent.lis_mac),
+    ] {
+        if let Some(rel) = f {
+            let (p, text) = (inp.read)(rel).map_err(|e| format!("{name}: enterprise: {e}"))?;
+            lis.load(t, &text).map_err(|e| {
+                e.iter()
+                    .map(|l| format!("{}:{l}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+    }
+    // The carrier loads each ELIN's ERL into ALI, and E911SRDB gets its ESN from the MSAG.
+    for erl in lis.erls() {
+        for elin in erl.elins() {
+            let esn = match inp.msag.map(|m| m.validate(&erl.civic.msag_address())) {
+                Some(Ok(r)) => {
+                    office.srdb.entry(elin).or_insert(r.esn);
+                    notes.push((
+                        0,
+                        format!(
+                            "ELIN {} → ERL `{}` ({}): MSAG line {}, ESN {}",
+                            dashed(elin),
+                            erl.location,
+                            erl.civic.one_line(),
+                            r.line,
+                            r.esn
+                        ),
+                    ));
+                    Some(r.esn)
+                }
+                Some(Err(f)) => {
+                    notes.push((
+                        0,
+                        format!(
+                            "ELIN {} → ERL `{}` ({}): MSAG {f}: no E911SRDB row (DEFESN)",
+                            dashed(elin),
+                            erl.location,
+                            erl.civic.one_line()
+                        ),
+                    ));
+                    None
+                }
+                None => None,
+            };
+            ali.records.insert(elin, elin_record(elin, erl, esn));
+        }
+    }
+    let mut gw = ElinGateway::new(ent.callback_minutes.unwrap_or(30))
+        .map_err(|e| format!("{name}: enterprise.callback_minutes: {e}"))?;
+    let policy = ent.location_required.as_deref().unwrap_or("no");
+    if !matches!(policy, "no" | "yes" | "disclaimer") {
+        return Err(format!(
+            "{name}: enterprise.location_required: `{policy}`: no, yes or disclaimer"
+        ));
+    }
+    // Enterprise calls and callbacks in time order (releases before placements at one instant).
+    #[derive(Clone, Copy)]
+    enum Ev {
+        Release(usize),
+        Place(usize),
+        Callback(usize),
+    }
+    let mut evs: Vec<(u64, u8, Ev)> = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        if c.client.is_some() {
+            evs.push((c.at, 1, Ev::Place(i)));
+            evs.push((c.at + c.hold, 0, Ev::Release(i)));
+        }
+    }
+    for (k, cb) in inp.callbacks.iter().enumerate() {
+        evs.push((ms_to_samples(cb.at_ms.max(0.0)) as u64, 2, Ev::Callback(k)));
+    }
+    evs.sort_by_key(|e| (e.0, e.1));
+    let mut elin_of: BTreeMap<usize, u64> = BTreeMap::new();
+    for (t, _, ev) in evs {
+        match ev {
+            Ev::Place(i) => {
+                let c = &mut calls[i];
+                let (user, client) = c.client.clone().unwrap();
+                match lis.locate(&client) {
+                    Some((erl, via)) => match gw.place(erl, &user, t) {
+                        Some(elin) => {
+                            c.ani = AniSpec::Tn(elin);
+                            c.label = Some(format!(
+                                "{} {user} @ `{}` (by {via}), ELIN {}",
+                                ent.name,
+                                erl.location,
+                                dashed(elin)
+                            ));
+                            elin_of.insert(i, elin);
+                            notes.push((
+                                t,
+                                format!(
+                                    "call {}: {user} at `{}` (found by {via}): the ELIN gateway sends ELIN {}",
+                                    c.n,
+                                    erl.location,
+                                    dashed(elin)
+                                ),
+                            ));
+                        }
+                        None => {
+                            return Err(format!(
+                                "{name}: call {}: ERL `{}` has no ELIN in CompanyName",
+                                c.n, erl.location
+                            ))
+                        }
+                    },
+                    None => {
+                        if c.ani == AniSpec::Fail {
+                            return Err(format!(
+                                "{name}: call {}: client: no ERL for this client in the location service and no `ani` to fall back on",
+                                c.n
+                            ));
+                        }
+                        notes.push((
+                            t,
+                            format!(
+                                "call {}: {user} has no location (policy `{policy}`{}): the gateway sends the user's number",
+                                c.n,
+                                if policy == "no" { "" } else { ": the user was warned" }
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ev::Release(i) => {
+                if let Some(e) = elin_of.get(&i) {
+                    gw.release(*e);
+                }
+            }
+            Ev::Callback(k) => {
+                let cb = &inp.callbacks[k];
+                let elin = tn10(&cb.elin, &format!("{name}: callback {}: elin", k + 1))?;
+                let text = match gw.callback(elin, t) {
+                    Some((who, at)) => format!(
+                        "a PSAP calls back ELIN {}: the gateway rings {who} (the caller at {:.2} s, {:.1} min ago)",
+                        dashed(elin),
+                        samples_to_ms(at) / 1000.0,
+                        samples_to_ms(t - at) / 60_000.0
+                    ),
+                    None => format!(
+                        "a PSAP calls back ELIN {}: no caller on it within {} min — the ELIN's default destination answers",
+                        dashed(elin),
+                        gw.window / 8000 / 60
+                    ),
+                };
+                notes.push((t, text));
+            }
+        }
+    }
+    // The SIP-trunk provider.
+    if !inp.sip_calls.is_empty() {
+        let trunk = ent
+            .sip_trunk
+            .as_deref()
+            .ok_or_else(|| format!("{name}: SIP calls need enterprise.sip_trunk"))?;
+        let tg = office
+            .trunk_groups
+            .get(trunk)
+            .ok_or_else(|| format!("{name}: enterprise.sip_trunk: {trunk} is not in TRKGRP"))?
+            .clone();
+        if !inp.trunks.contains_key(trunk) {
+            return Err(format!(
+                "{name}: enterprise.sip_trunk: {trunk} has no trunks (add it under [trunks])"
+            ));
+        }
+        let msag = inp.msag.ok_or_else(|| {
+            format!("{name}: SIP calls need an msag (the provider validates against it)")
+        })?;
+        let esns: Vec<u16> = office.esns.keys().copied().collect();
+        let mut sp = SipProvider::new(
+            msag.clone(),
+            ent.sip_npa.unwrap_or(tg.npa),
+            &esns,
+            ent.esqk_per_esn.unwrap_or(10),
+        );
+        for (k, e) in sp.srdb_rows() {
+            office.srdb.entry(k).or_insert(e);
+        }
+        let mut order: Vec<usize> = (0..inp.sip_calls.len()).collect();
+        order.sort_by(|&a, &b| inp.sip_calls[a].at_ms.total_cmp(&inp.sip_calls[b].at_ms));
+        for k in order {
+            let s = &inp.sip_calls[k];
+            let what = format!("{name}: sip_call {}", k + 1);
+            let cbn = tn10(&s.callback, &format!("{what}: callback"))?;
+            let doc = match (&s.pidf, &s.client) {
+                (Some(rel), _) => {
+                    let (p, text) = (inp.read)(rel).map_err(|e| format!("{what}: pidf: {e}"))?;
+                    Some(PidfLo::parse(&text).map_err(|e| format!("{}: {e}", p.display()))?)
+                }
+                (None, Some(cf)) => {
+                    let client = cf.client().map_err(|e| format!("{what}: client: {e}"))?;
+                    lis.locate(&client).map(|(erl, _)| {
+                        PidfLo::parse(&pidf::write(erl, &format!("sip:{}", s.user), "LLDP-MED"))
+                            .expect("our own PIDF-LO parses")
+                    })
+                }
+                (None, None) => None,
+            };
+            let at = ms_to_samples(s.at_ms.max(0.0)) as u64;
+            match sp.route(doc.as_ref(), cbn) {
+                SipRoute::Psap { esn, esqk } => {
+                    ali.records.insert(esqk, sp.ali[&esqk].clone());
+                    let n = calls.len() + 1;
+                    let mut c = make_sip_call(n, s, trunk, esqk)?;
+                    c.label = Some(format!(
+                        "SIP {} via the provider: ESQK {} (ESN {esn}), callback {}",
+                        s.user,
+                        dashed(esqk),
+                        dashed(cbn)
+                    ));
+                    notes.push((
+                        at,
+                        format!(
+                            "call {n}: SIP call from {}: location validated, ESN {esn}, ESQK {} on {trunk}",
+                            s.user,
+                            dashed(esqk)
+                        ),
+                    ));
+                    calls.push(c);
+                }
+                SipRoute::Ecrc(why) => notes.push((
+                    at,
+                    format!(
+                        "SIP call from {} (callback {}) → ECRC: {why}",
+                        s.user,
+                        dashed(cbn)
+                    ),
+                )),
+            }
+        }
+    }
+    notes.sort_by_key(|n| n.0);
+    Ok(notes)
+}
