@@ -293,7 +293,7 @@ fn the_default_office_enterprise_elin_callback_esqk_and_ecrc() {
     assert!(run
         .calls
         .iter()
-        .all(|c| c.origin.as_deref().map_or(true, |o| !o.contains("bob"))));
+        .all(|c| c.origin.as_deref().is_none_or(|o| !o.contains("bob"))));
 }
 
 #[test]
