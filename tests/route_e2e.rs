@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 
 use e911_tandem::generate::script::render;
-use e911_tandem::register::mf::MfReceiver;
-use e911_tandem::tandem::ani::spill_string;
 
 const EO: &str = "channels 2
 channel 0
@@ -33,19 +31,11 @@ silence 1500
 ";
 
 fn office() -> e911_tandem::tandem::tables::Office {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    e911_tandem::tandem::datafill::load_path(&p).unwrap().office
+    crate::support::cary()
 }
 
 fn decode(x: &[i16]) -> String {
-    let mut rx = MfReceiver::new();
-    let mut got = Vec::new();
-    rx.process(x, &mut |e| {
-        if e.on {
-            got.push(e.signal)
-        }
-    });
-    spill_string(&got)
+    crate::support::decode_spill(x)
 }
 
 #[test]

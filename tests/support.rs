@@ -124,3 +124,21 @@ pub fn dist(mut v: Vec<f64>) -> Dist {
 pub fn all_dtmf_keys() -> impl Iterator<Item = char> {
     "123A456B789C*0#D".chars()
 }
+
+/// The bundled Cary office (docs/datafill/cary.dat).
+pub fn cary() -> e911_tandem::tandem::tables::Office {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
+    e911_tandem::tandem::datafill::load_path(&p).unwrap().office
+}
+
+/// What our MF receiver hears on a leg, as a spill string (`KP 0 5551234 ST`).
+pub fn decode_spill(x: &[i16]) -> String {
+    let mut rx = MfReceiver::new();
+    let mut got = Vec::new();
+    rx.process(x, &mut |e| {
+        if e.on {
+            got.push(e.signal)
+        }
+    });
+    e911_tandem::tandem::ani::spill_string(&got)
+}

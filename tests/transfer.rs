@@ -4,29 +4,18 @@
 //! receiver.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use e911_tandem::generate::script::render;
-use e911_tandem::register::mf::MfReceiver;
-use e911_tandem::tandem::ani::spill_string;
 use e911_tandem::tandem::route::{run_with_psaps, RouteRun};
-use e911_tandem::tandem::tables::Office;
 use e911_tandem::tandem::transfer::{resolve, CodeCollector, CollectAction, Target, Timers};
 
-fn office() -> Office {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    e911_tandem::tandem::datafill::load_path(&p).unwrap().office
+fn office() -> e911_tandem::tandem::tables::Office {
+    crate::support::cary()
 }
 
 fn decode(x: &[i16]) -> String {
-    let mut rx = MfReceiver::new();
-    let mut got = Vec::new();
-    rx.process(x, &mut |e| {
-        if e.on {
-            got.push(e.signal)
-        }
-    });
-    spill_string(&got)
+    crate::support::decode_spill(x)
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use super::ali::AliRecord;
 use super::lis::{Civic, Erl};
-use super::msag::{Failure, Msag};
+use super::msag::Msag;
 use super::pidf::PidfLo;
 
 #[derive(Debug, Clone)]
@@ -155,18 +155,19 @@ impl SipProvider {
     }
 }
 
-/// Fails when the address is not in the MSAG (for reports).
-pub fn explain(f: Failure) -> String {
-    f.to_string()
-}
-
-/// The ALI record the provider returns for an ESQK: the caller's civic address and location
-/// label, the callback number as the customer.
-pub fn esqk_record(esqk: u64, c: &Civic, location: &str, callback: u64, esn: u16) -> AliRecord {
+/// An ALI record for `tn` at civic address `c`.
+fn civic_record(
+    tn: u64,
+    c: &Civic,
+    location: &str,
+    customer: String,
+    class_of_service: char,
+    esn: Option<u16>,
+) -> AliRecord {
     AliRecord {
         function: 'I',
-        npa: format!("{:03}", esqk / 10_000_000),
-        number: format!("{:07}", esqk % 10_000_000),
+        npa: format!("{:03}", tn / 10_000_000),
+        number: format!("{:07}", tn % 10_000_000),
         house_number: c.house_number.clone(),
         house_suffix: c.house_suffix.clone(),
         prefix_dir: c.prd.clone(),
@@ -176,36 +177,37 @@ pub fn esqk_record(esqk: u64, c: &Civic, location: &str, callback: u64, esn: u16
         community: c.city.clone(),
         state: c.state.clone(),
         location: location.to_string(),
-        customer: format!("VOIP CBN {callback}"),
-        class_of_service: 'V',
-        type_of_service: '0',
-        esn: Some(esn),
-        zip: c.postal_code.clone(),
-        ..Default::default()
-    }
-}
-
-/// The ALI record the carrier loads for an ELIN: the ERL's address and label.
-pub fn elin_record(elin: u64, erl: &Erl, esn: Option<u16>) -> AliRecord {
-    let c = &erl.civic;
-    AliRecord {
-        function: 'I',
-        npa: format!("{:03}", elin / 10_000_000),
-        number: format!("{:07}", elin % 10_000_000),
-        house_number: c.house_number.clone(),
-        house_suffix: c.house_suffix.clone(),
-        prefix_dir: c.prd.clone(),
-        street: c.street.clone(),
-        street_suffix: c.sts.clone(),
-        post_dir: c.pod.clone(),
-        community: c.city.clone(),
-        state: c.state.clone(),
-        location: erl.location.clone(),
-        customer: erl.description.to_ascii_uppercase(),
-        class_of_service: '4',
+        customer,
+        class_of_service,
         type_of_service: '0',
         esn,
         zip: c.postal_code.clone(),
         ..Default::default()
     }
+}
+
+/// The ALI record the provider returns for an ESQK: the caller's civic address and location
+/// label, the callback number as the customer (class of service V, VoIP).
+pub fn esqk_record(esqk: u64, c: &Civic, location: &str, callback: u64, esn: u16) -> AliRecord {
+    civic_record(
+        esqk,
+        c,
+        location,
+        format!("VOIP CBN {callback}"),
+        'V',
+        Some(esn),
+    )
+}
+
+/// The ALI record the carrier loads for an ELIN: the ERL's address and label (class of service
+/// 4, business PBX).
+pub fn elin_record(elin: u64, erl: &Erl, esn: Option<u16>) -> AliRecord {
+    civic_record(
+        elin,
+        &erl.civic,
+        &erl.location,
+        erl.description.to_ascii_uppercase(),
+        '4',
+        esn,
+    )
 }

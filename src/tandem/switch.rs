@@ -946,16 +946,13 @@ impl Tandem {
                         *d += s;
                     }
                 }
-                let mut sig = vec![0f32; n];
+                // The port's own signals on top of the others' voices.
                 if p < nt {
-                    self.trunks[p].tx.render(self.now, &mut sig);
+                    self.trunks[p].tx.render(self.now, &mut self.mix);
                 } else {
-                    self.psaps[p - nt].tx.render(self.now, &mut sig);
+                    self.psaps[p - nt].tx.render(self.now, &mut self.mix);
                 }
-                for (d, &s) in sig.iter_mut().zip(&self.mix) {
-                    *d += s;
-                }
-                quantise(&sig, out);
+                quantise(&self.mix, out);
             }
         }
         // Everything not bridged: signals only.
