@@ -240,6 +240,30 @@ fn the_engine_gives_the_same_calls_as_the_single_threaded_reference() {
 }
 
 #[test]
+fn with_two_blocks_of_delay_the_stages_overlap_and_every_call_still_routes() {
+    let sc = Scenario::default_office();
+    let opts = e911_tandem::engine::Opts {
+        workers: 2,
+        delay_blocks: 2,
+        ..Default::default()
+    };
+    let (run, _) = e911_tandem::engine::run_sim(&sc, &opts, None).unwrap();
+    let inline = default_run();
+    assert_eq!(run.calls.len(), inline.calls.len());
+    for (a, b) in run.calls.iter().zip(&inline.calls) {
+        let (a, b) = (&a.record, &b.record);
+        assert_eq!(
+            (a.psap.is_some(), a.answered_ms.is_some()),
+            (true, true),
+            "{a:#?}"
+        );
+        // 10 ms more each way: the same calls, the same routing and spills.
+        assert_eq!((&a.ani, a.esn, &a.outpulsed), (&b.ani, b.esn, &b.outpulsed));
+        assert_eq!(a.transfers.len(), b.transfers.len());
+    }
+}
+
+#[test]
 fn the_default_office_enterprise_elin_callback_esqk_and_ecrc() {
     let sc = Scenario::default_office();
     let run = default_run();

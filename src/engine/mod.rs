@@ -73,6 +73,10 @@ pub struct Opts {
     pub trunk_rx: Option<RxSet>,
     /// Samples per block.
     pub block: usize,
+    /// Blocks between what the tandem sends and when the source hears it (≥ 1). With 1 the
+    /// stages take turns (and the results equal the single-threaded loop's); with 2 the source
+    /// makes block k+1 while the workers and the control thread handle block k.
+    pub delay_blocks: usize,
 }
 
 impl Default for Opts {
@@ -82,6 +86,7 @@ impl Default for Opts {
             realtime: false,
             trunk_rx: None,
             block: crate::sim::BLOCK,
+            delay_blocks: 1,
         }
     }
 }
@@ -162,9 +167,12 @@ pub fn run<S: Source>(
     };
     let (s2w_tx, s2w_rx) = mk(4);
     let (w2c_tx, w2c_rx) = mk(4);
-    let (mut c2s_tx, c2s_rx) = mk(4);
+    let (mut c2s_tx, c2s_rx) = mk(6);
+    let delay = opts.delay_blocks.clamp(1, 3) as u64;
     for t in c2s_tx.iter_mut() {
-        push_wait(t, &vec![0; b]);
+        for _ in 0..delay {
+            push_wait(t, &vec![0; b]);
+        }
     }
     let with_sink = sink.is_some();
     let (mut ctap_tx, ctap_rx) = mk(if with_sink { 64 } else { 1 });
@@ -176,7 +184,7 @@ pub fn run<S: Source>(
         .map(|w| (w * per).min(np)..((w + 1) * per).min(np))
         .collect();
     let (ctl_tx, ctl_rx) = unbounded::<ToControl>();
-    let (go_src_tx, go_src_rx) = bounded::<u64>(2);
+    let (go_src_tx, go_src_rx) = bounded::<u64>(delay as usize + 2);
     let (go_sink_tx, go_sink_rx) = bounded::<u64>(64);
     let mut go_w = Vec::new();
     let mut back_w = Vec::new();
@@ -245,7 +253,8 @@ pub fn run<S: Source>(
             let mut valid_local = vec![b; np];
             let mut busy = Duration::ZERO;
             for k in 0..blocks {
-                if k > 0 && go_src_rx.recv().is_err() {
+                // Block k needs what the tandem sent in block k − delay.
+                if k >= delay && go_src_rx.recv().is_err() {
                     break;
                 }
                 for (p, f) in from.iter_mut().enumerate() {
@@ -303,30 +312,44 @@ pub fn run<S: Source>(
         let mut w2c_rx = w2c_rx;
         let mut lat = Vec::with_capacity(blocks as usize);
         let mut busy_control = Duration::ZERO;
+        let mut pend_src: std::collections::VecDeque<(u64, Vec<LineSignal>, Instant)> =
+            std::collections::VecDeque::new();
+        let mut pend_ev: Vec<std::collections::VecDeque<Vec<Vec<PortEvent>>>> = (0..workers)
+            .map(|_| std::collections::VecDeque::new())
+            .collect();
+        let mut closed = false;
         for k in 0..blocks {
-            let mut have_src = None;
-            let mut have = 0;
-            while have_src.is_none() || have < workers {
+            // With a delay of 2 blocks the source (and so the workers) may already be on block
+            // k + 1: messages queue per sender, in order.
+            while (pend_src.front().is_none_or(|m: &(u64, _, _)| m.0 != k)
+                || pend_ev.iter().any(|q| q.is_empty()))
+                && !closed
+            {
                 match ctl_rx.recv() {
                     Ok(ToControl::Source {
                         k: kk,
                         line,
                         pushed,
-                    }) => {
-                        debug_assert_eq!(kk, k);
-                        have_src = Some((line, pushed));
-                    }
-                    Ok(ToControl::Events { w, ev }) => {
+                    }) => pend_src.push_back((kk, line, pushed)),
+                    Ok(ToControl::Events { w, ev }) => pend_ev[w].push_back(ev),
+                    Err(_) => closed = true,
+                }
+            }
+            let have_src = match pend_src.front() {
+                Some(m) if m.0 == k && pend_ev.iter().all(|q| !q.is_empty()) => {
+                    let (_, line, pushed) = pend_src.pop_front().unwrap();
+                    for (w, q) in pend_ev.iter_mut().enumerate() {
+                        let ev = q.pop_front().unwrap();
                         for (i, p) in shards[w].clone().enumerate() {
                             heard[p].clear();
                             heard[p].extend_from_slice(&ev[i]);
                         }
                         let _ = back_w[w].send(ev);
-                        have += 1;
                     }
-                    Err(_) => break,
+                    Some((line, pushed))
                 }
-            }
+                _ => None,
+            };
             let Some((line, pushed)) = have_src else {
                 break;
             };
