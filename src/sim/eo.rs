@@ -52,7 +52,9 @@ pub struct EoNote {
 /// One trunk of an end office.
 pub struct EoLine {
     tg: TrunkGroup,
-    rx: PortReceivers,
+    /// Listening only while a call is up: `(receivers, stream time of their first sample)`. An
+    /// idle end-office line has nothing to hear from the tandem.
+    rx: Option<(PortReceivers, u64)>,
     tx: LineSender,
     state: State,
     /// The call in progress (index into the scenario's calls).
@@ -75,11 +77,7 @@ impl EoLine {
         }
         EoLine {
             tg: tg.clone(),
-            rx: PortReceivers::new(RxSet {
-                sf: tg.supv == Supv::Sf,
-                mf: false,
-                dtmf: false,
-            }),
+            rx: None,
             tx,
             state: State::Idle,
             call: None,
@@ -106,6 +104,17 @@ impl EoLine {
     /// Start call `idx` at `t`. Returns `true` when the seizure is out-of-band (`SUPV NONE`).
     pub fn start(&mut self, t: u64, idx: usize, c: &CallSpec) -> bool {
         self.call = Some(idx);
+        if self.tg.supv == Supv::Sf {
+            // Starts hearing with the next block.
+            self.rx = Some((
+                PortReceivers::new(RxSet {
+                    sf: true,
+                    mf: false,
+                    dtmf: false,
+                }),
+                u64::MAX,
+            ));
+        }
         self.noise = c
             .noise_dbm0
             .and_then(|n| Normal::new(0.0, dbm0_to_power(n).sqrt()).ok());
@@ -141,7 +150,15 @@ impl EoLine {
         let next = now + n as u64;
         let mut heard = std::mem::take(&mut self.heard);
         heard.clear();
-        self.rx.process(from_tandem, n, &mut heard);
+        if let Some((rx, t0)) = &mut self.rx {
+            if *t0 == u64::MAX {
+                *t0 = now;
+            }
+            rx.process(from_tandem, n, &mut heard);
+            for e in heard.iter_mut() {
+                e.at += *t0;
+            }
+        }
         let s = |ms: f64| ms_to_samples(ms) as u64;
         let mut oob = None;
         for e in &heard {
@@ -224,6 +241,7 @@ impl EoLine {
                     }
                     self.note(t, "CALLER HANGS UP".into());
                     self.call = None;
+                    self.rx = None;
                     self.state = State::Idle;
                     self.todo.clear();
                 }
