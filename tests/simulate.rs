@@ -349,3 +349,53 @@ fn read_all(rel: &str) -> Result<(PathBuf, String), String> {
         .map(|t| (p.clone(), t))
         .map_err(|e| format!("{}: {e}", p.display()))
 }
+
+#[test]
+fn the_psap_model_decodes_the_information_digit_against_e911npd() {
+    use e911_tandem::register::mf::MfSignal;
+    use e911_tandem::sim::psap::decode_spill;
+    use e911_tandem::tandem::tables::AniFormat;
+    let o = Scenario::default_office().office;
+    let spill = |s: &str| MfSignal::parse_sequence(s).unwrap();
+    let d = |f, s: &str| decode_spill(&o, f, &spill(s));
+    // E911NPD: 0 = 919, 1 = 984 (cary.dat); +4 = flash; 8 = test call (tandem.md §4).
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 0 5551234 ST"),
+        Some((9195551234, false, false))
+    );
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 1 5557000 ST"),
+        Some((9845557000, false, false))
+    );
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 4 5550100 ST"),
+        Some((9195550100, true, false))
+    );
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 5 9110013 ST"),
+        Some((9849110013, true, false))
+    );
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 8 5551234 ST"),
+        Some((9195551234, false, true))
+    );
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 9 5551234 ST"),
+        None,
+        "9 is unused"
+    );
+    assert_eq!(
+        d(AniFormat::OneDigit, "KP 2 5551234 ST"),
+        None,
+        "NPD 2 is not datafilled"
+    );
+    assert_eq!(
+        d(AniFormat::ThreeDigit, "KP 919 5550100 ST"),
+        Some((9195550100, false, false))
+    );
+    assert_eq!(
+        d(AniFormat::ThreeDigit, "KP 0 5550100 ST"),
+        None,
+        "wrong format for 3DIGIT"
+    );
+}
