@@ -24,7 +24,7 @@ pub mod sources;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, unbounded};
 
 use crate::line::port::{PortEvent, PortReceivers, RxSet};
 use crate::sim::world::LineSignal;
@@ -245,7 +245,7 @@ pub fn run<S: Source>(
         let valid_ref = &valid;
         let src = scope.spawn(move || {
             let mut source = source;
-            let mut s2w_tx = s2w_tx_take(s2w_tx);
+            let mut s2w_tx = s2w_tx;
             let mut c2s_rx = c2s_rx;
             let mut stap_tx = stap_tx;
             let mut from: Vec<Vec<i16>> = vec![vec![0; b]; np];
@@ -410,10 +410,6 @@ pub fn run<S: Source>(
     (tandem, source, stats)
 }
 
-fn s2w_tx_take(v: Vec<Tx>) -> Vec<Tx> {
-    v
-}
-
 /// The reference: the same loop on one thread, the tandem with its own receivers (tests compare
 /// the engine against it).
 pub fn run_inline<S: Source>(
@@ -482,10 +478,9 @@ pub fn percentile(v: &[f32], p: f64) -> f32 {
     s[i]
 }
 
-#[allow(dead_code)]
-fn _assert_send() {
-    fn is_send<T: Send>() {}
+// The tandem and the world move to their threads.
+const _: () = {
+    const fn is_send<T: Send>() {}
     is_send::<Tandem>();
     is_send::<crate::sim::world::World>();
-    let _: Option<(Sender<u64>, Receiver<u64>)> = None;
-}
+};
