@@ -37,6 +37,19 @@ pub fn ms_to_samples(ms: f64) -> usize {
     (ms * SAMPLE_RATE as f64 / 1000.0).round().max(0.0) as usize
 }
 
+/// A sample value to 16 bits: rounded half away from zero, saturating. Written out because
+/// `f32::round` is a libm call on baseline x86-64 and this runs on every sample sent.
+#[inline]
+pub fn to_i16(v: f32) -> i16 {
+    (if v >= 0.0 { v + 0.5 } else { v - 0.5 }) as i16
+}
+
+/// As [`to_i16`], from f64.
+#[inline]
+pub fn to_i16_f64(v: f64) -> i16 {
+    (if v >= 0.0 { v + 0.5 } else { v - 0.5 }) as i16
+}
+
 /// Samples at 8 kHz → milliseconds.
 pub fn samples_to_ms(samples: u64) -> f64 {
     samples as f64 * 1000.0 / SAMPLE_RATE as f64
@@ -56,6 +69,25 @@ mod tests {
         let p = 32767.0f64 * 32767.0 / 2.0;
         assert!((power_to_dbm0(p) - FULL_SCALE_SINE_DBM0).abs() < 1e-9);
         assert_eq!(FULL_SCALE_SINE_DBM0.to_string(), "3.14");
+    }
+
+    #[test]
+    fn to_i16_rounds_half_away_from_zero_and_saturates() {
+        for (v, want) in [
+            (0.0f32, 0i16),
+            (0.4, 0),
+            (0.5, 1),
+            (-0.5, -1),
+            (2.5, 3),
+            (-2.6, -3),
+            (32767.4, 32767),
+            (40000.0, 32767),
+            (-40000.0, -32768),
+            (f32::NAN, 0),
+        ] {
+            assert_eq!(to_i16(v), want, "{v}");
+            assert_eq!(to_i16_f64(v as f64), want, "{v}");
+        }
     }
 
     #[test]

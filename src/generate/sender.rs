@@ -328,7 +328,7 @@ impl LineSender {
 /// Quantise a rendered block to 16 bits.
 pub fn quantise(x: &[f32], out: &mut [i16]) {
     for (d, &s) in out.iter_mut().zip(x) {
-        *d = s.round().clamp(-32768.0, 32767.0) as i16;
+        *d = crate::units::to_i16(s);
     }
 }
 

@@ -80,7 +80,7 @@ impl SfNotch {
             for st in self.stages.iter_mut() {
                 v = st.run(v);
             }
-            *s = v.round().clamp(-32768.0, 32767.0) as i16;
+            *s = crate::units::to_i16_f64(v);
         }
     }
 
