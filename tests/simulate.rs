@@ -399,3 +399,25 @@ fn the_psap_model_decodes_the_information_digit_against_e911npd() {
         "wrong format for 3DIGIT"
     );
 }
+
+#[test]
+fn the_printed_default_scenario_runs_from_the_repository_root() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let o = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["simulate", "--print-default"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("datafill = \"docs/datafill/cary.dat\""),
+        "{text}"
+    );
+    let sc = Scenario::parse("my.toml", &text, &|rel| {
+        let p = root.join(rel);
+        std::fs::read_to_string(&p)
+            .map(|t| (p.clone(), t))
+            .map_err(|e| format!("{}: {e}", p.display()))
+    })
+    .unwrap();
+    assert_eq!(sc.calls.len(), Scenario::default_office().calls.len());
+}

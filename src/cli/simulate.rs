@@ -76,7 +76,13 @@ pub fn run(
     realtime: bool,
 ) -> anyhow::Result<()> {
     if print_default {
-        print!("{DEFAULT_SCENARIO}");
+        // Paths as seen from the repository root, where a copy is meant to be saved.
+        print!(
+            "{}",
+            DEFAULT_SCENARIO
+                .replace("\"../datafill/", "\"docs/datafill/")
+                .replace("\"../location/", "\"docs/location/")
+        );
         return Ok(());
     }
     let sc = match scenario {
