@@ -421,3 +421,27 @@ fn the_printed_default_scenario_runs_from_the_repository_root() {
     .unwrap();
     assert_eq!(sc.calls.len(), Scenario::default_office().calls.len());
 }
+
+#[test]
+fn a_run_cut_short_accounts_for_every_call() {
+    // duration_ms ends the run 2.2 s in: call 1 is mid-setup (seized at 1 s, spill not sent yet),
+    // call 2 (at 5 s) never starts. Neither is silently lost.
+    let text = "datafill = \"../datafill/cary.dat\"\nduration_ms = 2200\n[trunks]\nCARYEO1 = 2\n\
+[[call]]\nat_ms = 1000\ntrunk = \"CARYEO1\"\nani = \"9195551234\"\n\
+[[call]]\nat_ms = 5000\ntrunk = \"CARYEO1\"\nani = \"fail\"\n";
+    let sc = Scenario::parse("short.toml", text, &read).unwrap();
+    let run = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
+    assert!(run.calls.is_empty(), "{:#?}", run.calls);
+    assert!(
+        run.notes
+            .iter()
+            .any(|n| n.contains("CARYEO1/0: SEIZED BUT NOT YET ROUTED")),
+        "{:#?}",
+        run.notes
+    );
+    assert!(
+        run.notes.iter().any(|n| n.contains("call 2: NOT PLACED")),
+        "{:#?}",
+        run.notes
+    );
+}

@@ -463,7 +463,15 @@ pub fn run_sim(
     let (tandem, world) = crate::sim::build(sc)?;
     let ports = tandem.ports().to_vec();
     let (tandem, world, stats) = run(tandem, world, sc.duration, opts, sink);
-    let run = crate::sim::finish(sc, &ports, tandem.into_records(), world, stats.samples);
+    let in_setup = tandem.in_setup();
+    let run = crate::sim::finish(
+        sc,
+        &ports,
+        tandem.into_records(),
+        in_setup,
+        world,
+        stats.samples,
+    );
     Ok((run, stats))
 }
 

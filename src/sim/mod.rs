@@ -55,7 +55,15 @@ pub fn run_inline(sc: &Scenario, tap: &mut Tap<'_>) -> Result<SimRun, String> {
     let ports = tandem.ports().to_vec();
     let (tandem, world) = crate::engine::run_inline(tandem, world, sc.duration, BLOCK, Some(tap));
     let samples = sc.duration.div_ceil(BLOCK as u64) * BLOCK as u64;
-    Ok(finish(sc, &ports, tandem.into_records(), world, samples))
+    let in_setup = tandem.in_setup();
+    Ok(finish(
+        sc,
+        &ports,
+        tandem.into_records(),
+        in_setup,
+        world,
+        samples,
+    ))
 }
 
 /// The tandem (hearing every SF PSAP) and the world for a scenario.
@@ -77,6 +85,7 @@ pub fn finish(
     sc: &Scenario,
     ports: &[PortInfo],
     records: Vec<CallRecord>,
+    in_setup: Vec<(String, usize)>,
     world: World,
     duration: u64,
 ) -> SimRun {
@@ -126,7 +135,7 @@ pub fn finish(
             c.screens.push(s.clone());
         }
     }
-    let notes = world
+    let mut notes: Vec<String> = world
         .notes
         .iter()
         .map(|n| {
@@ -138,6 +147,21 @@ pub fn finish(
             )
         })
         .collect();
+    // Nothing goes unaccounted for: calls the run ended before, and seizures not yet routed.
+    let end_s = crate::units::samples_to_ms(duration) / 1000.0;
+    for (k, c) in sc.calls.iter().enumerate() {
+        if world.started[k].is_none() {
+            notes.push(format!(
+                "{end_s:>9.3} s  call {}: NOT PLACED: the run ended first (duration_ms)",
+                c.n
+            ));
+        }
+    }
+    for (group, ch) in in_setup {
+        notes.push(format!(
+            "{end_s:>9.3} s  {group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED (duration_ms)"
+        ));
+    }
     SimRun {
         calls,
         notes,

@@ -311,6 +311,16 @@ impl Tandem {
         self.last_activity
     }
 
+    /// Trunks seized but not yet routed (still in wink, digits or ANI): `(GRPKEY, trunk)`. A run
+    /// that stops here has calls no record shows yet; the drivers report them.
+    pub fn in_setup(&self) -> Vec<(String, usize)> {
+        self.trunks
+            .iter()
+            .filter(|t| !t.machine.is_idle() && t.call.is_none())
+            .map(|t| (self.groups[t.group].key.clone(), t.channel))
+            .collect()
+    }
+
     /// Out-of-band supervision on a `SUPV NONE` trunk port (E&M leads): seize or disconnect at
     /// `at`; applied in the block that contains `at`.
     pub fn line_event(&mut self, port: usize, at: u64, seize: bool) {
