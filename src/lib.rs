@@ -1,8 +1,10 @@
 //! E911 selective-routing tandem simulator.
 //!
-//! Layers (see `docs/architecture.md`): [`dsp`] and [`register`] count time in samples and do no
-//! I/O; [`audio`] reads and writes WAV at the edge; [`generate`] synthesises signalling with
-//! impairments; [`cli`] parses, validates and calls in.
+//! Layers (see `docs/architecture.md`): [`dsp`], [`register`] and [`line`] (receivers) and
+//! [`tandem`], [`sim`], [`location`] (call logic, models, location data) count time in samples and
+//! do no I/O; [`engine`] owns threads, rings and clocks; [`audio`] (WAV) and `live` (sound card,
+//! feature `live`) are the edges; [`generate`] synthesises signalling; [`cli`] parses, validates
+//! and calls in.
 
 pub mod audio;
 pub mod cli;

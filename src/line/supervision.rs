@@ -257,7 +257,7 @@ impl Supervision {
 }
 
 /// A 2600 Hz line as heard: the SF receiver feeding the supervision classifier, timers polled as
-/// the audio advances. What `detect`, `route` and (later) the engine put on every SF trunk.
+/// the audio advances. What `detect` puts on every SF channel; the engine's port receivers ([`crate::line::port`]) use it too.
 #[derive(Debug, Clone, Default)]
 pub struct SfLine {
     rx: crate::line::sf::SfReceiver,
