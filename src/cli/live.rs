@@ -113,8 +113,9 @@ mod imp {
         while d.queued_out() > 0 {
             std::thread::sleep(Duration::from_millis(10));
         }
+        let under = d.counters.underruns();
         std::thread::sleep(Duration::from_millis(200));
-        eprintln!("underruns: {} samples", d.counters.underruns());
+        eprintln!("underruns: {under} samples (the device buffer that plays the last samples counts its unfilled rest)");
         Ok(())
     }
 
