@@ -14,6 +14,30 @@
 
 use super::phasor;
 
+/// The block kernel for `freqs` at `hop`, built once per distinct bank design and shared.
+fn shared_kernel(freqs: &[u32], hop: usize, lanes: usize) -> std::sync::Arc<[f32]> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Key = (Vec<u32>, usize);
+    static KERNELS: OnceLock<Mutex<HashMap<Key, Arc<[f32]>>>> = OnceLock::new();
+    let map = KERNELS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry((freqs.to_vec(), hop))
+        .or_insert_with(|| {
+            let mut ker = vec![0.0f32; hop * lanes];
+            let at = |lane: usize, i: usize| ((lane / LANES) * hop + i) * LANES + lane % LANES;
+            for i in 0..hop {
+                for (k, &hz) in freqs.iter().enumerate() {
+                    let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
+                    ker[at(k, i)] = c as f32;
+                    ker[at(lanes / 2 + k, i)] = -s as f32;
+                }
+            }
+            ker.into()
+        })
+        .clone()
+}
+
 /// SIMD width the kernel rows are padded to (f32 lanes of one AVX register, two SSE ones).
 const LANES: usize = 8;
 
@@ -120,7 +144,9 @@ pub struct CorrelatorBank {
     /// Block-relative kernel: for sample `i`, `cos(2πf·i/8000)` for every f, then `−sin(…)`, each
     /// half padded to a multiple of [`LANES`] so the block loop is whole SIMD vectors; stored
     /// lane-group-major (see `new`).
-    ker: Vec<f32>,
+    /// Shared by every bank with the same frequencies and hop (one copy for thousands of ports
+    /// keeps it in cache).
+    ker: std::sync::Arc<[f32]>,
     /// Lanes per kernel row (2 × F rounded up to [`LANES`]).
     lanes: usize,
     /// The block's partial sums, same layout as a kernel row.
@@ -174,15 +200,7 @@ impl CorrelatorBank {
         let lanes = 2 * f.div_ceil(LANES) * LANES;
         // Lane `L` of sample `i` lives at `((L / LANES)·hop + i)·LANES + L % LANES`: each group of
         // LANES accumulators reads its kernel as one contiguous run.
-        let mut ker = vec![0.0; hop * lanes];
-        let at = |lane: usize, i: usize| ((lane / LANES) * hop + i) * LANES + lane % LANES;
-        for i in 0..hop {
-            for (k, &hz) in freqs.iter().enumerate() {
-                let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
-                ker[at(k, i)] = c as f32;
-                ker[at(lanes / 2 + k, i)] = -s as f32;
-            }
-        }
+        let ker = shared_kernel(freqs, hop, lanes);
         CorrelatorBank {
             freqs: freqs.to_vec(),
             hop,
