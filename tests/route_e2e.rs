@@ -30,13 +30,7 @@ sf disconnect
 silence 1500
 ";
 
-fn office() -> e911_tandem::tandem::tables::Office {
-    crate::support::cary()
-}
-
-fn decode(x: &[i16]) -> String {
-    crate::support::decode_spill(x)
-}
+use crate::support::{cary as office, decode_spill as decode};
 
 #[test]
 fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {

@@ -10,13 +10,7 @@ use e911_tandem::generate::script::render;
 use e911_tandem::tandem::route::{run_with_psaps, RouteRun};
 use e911_tandem::tandem::transfer::{resolve, CodeCollector, CollectAction, Target, Timers};
 
-fn office() -> e911_tandem::tandem::tables::Office {
-    crate::support::cary()
-}
-
-fn decode(x: &[i16]) -> String {
-    crate::support::decode_spill(x)
-}
+use crate::support::{cary as office, decode_spill as decode};
 
 #[test]
 fn every_code_against_the_seed_row() {

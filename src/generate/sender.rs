@@ -247,14 +247,11 @@ impl LineSender {
         interdigit_ms: f64,
         dbm0: f64,
     ) -> Result<u64, String> {
+        crate::generate::synth::check_dial_pulses(pps, break_pct)?;
         let mut t = self.clamp(start) as f64;
         let period = 8000.0 / pps;
         for (k, ch) in digits.chars().enumerate() {
-            let n = match ch.to_digit(10) {
-                Some(0) => 10,
-                Some(d) => d,
-                None => return Err(format!("`{ch}` cannot be dial-pulsed (digits 0–9 only)")),
-            };
+            let n = crate::generate::synth::pulses_of(ch)?;
             if k > 0 {
                 t += interdigit_ms * 8.0;
             }

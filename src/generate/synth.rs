@@ -133,6 +133,25 @@ impl Default for DpParams {
     }
 }
 
+/// Pulses for a dialled digit (`0` is ten).
+pub fn pulses_of(ch: char) -> Result<u32, String> {
+    match ch.to_digit(10) {
+        Some(0) => Ok(10),
+        Some(d) => Ok(d),
+        None => Err(format!("`{ch}` cannot be dial-pulsed (digits 0–9 only)")),
+    }
+}
+
+/// The dial-pulse sender's limits: 1–40 pulses per second, 5–95 % break.
+pub fn check_dial_pulses(pps: f64, break_pct: f64) -> Result<(), String> {
+    if !(1.0..=40.0).contains(&pps) || !(5.0..=95.0).contains(&break_pct) {
+        return Err(format!(
+            "dial pulses: pps {pps} (1–40), break {break_pct} % (5–95)"
+        ));
+    }
+    Ok(())
+}
+
 /// Builds one channel.
 #[derive(Debug, Clone)]
 pub struct ChannelSynth {
@@ -322,20 +341,11 @@ impl ChannelSynth {
 
     /// Dial-pulsed digits from off-hook: each pulse a tone burst (the break), `10` pulses = `0`.
     pub fn dial_pulses(&mut self, digits: &str, p: &DpParams) -> Result<(), String> {
-        if !(1.0..=40.0).contains(&p.pps) || !(5.0..=95.0).contains(&p.break_pct) {
-            return Err(format!(
-                "dial pulses: pps {} (1–40), break {} % (5–95)",
-                p.pps, p.break_pct
-            ));
-        }
+        check_dial_pulses(p.pps, p.break_pct)?;
         self.sf_off();
         let period = 1000.0 / p.pps;
         for (k, ch) in digits.chars().enumerate() {
-            let n = match ch.to_digit(10) {
-                Some(0) => 10,
-                Some(d) => d,
-                None => return Err(format!("`{ch}` cannot be dial-pulsed (digits 0–9 only)")),
-            };
+            let n = pulses_of(ch)?;
             if k > 0 {
                 self.silence(p.interdigit_ms);
             }
