@@ -61,5 +61,55 @@ fn receivers(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, receivers);
+/// A DSP worker's day: many ports, each hearing its trunk's 2600 Hz idle tone, visited in turn one
+/// 10 ms block at a time (so each port's state is cold when its turn comes, as in the engine).
+/// One iteration = one second of audio on every port; elem/s = port-seconds per CPU-second.
+fn idle_ports(c: &mut Criterion) {
+    use e911_tandem::generate::synth::SfParams;
+    use e911_tandem::line::port::{PortReceivers, RxSet};
+    const PORTS: usize = 500;
+    const BLOCK: usize = 80;
+    let mut ch = ChannelSynth::new(5);
+    ch.sf_on(SfParams::default().idle_level);
+    ch.silence(1000.0);
+    ch.sf_off();
+    ch.pad_to(8000);
+    let (mut x, _) = ch.finish(&Impairments {
+        noise_dbm0: Some(-55.0),
+        g711: Some(Law::Ulaw),
+        ..Default::default()
+    });
+    x.truncate(8000);
+    let mut g = c.benchmark_group("idle_ports");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(PORTS as u64));
+    for (name, set) in [
+        (
+            "sf",
+            RxSet {
+                sf: true,
+                ..RxSet::NONE
+            },
+        ),
+        ("all", RxSet::ALL),
+    ] {
+        let mut ports: Vec<PortReceivers> = (0..PORTS).map(|_| PortReceivers::new(set)).collect();
+        let mut out = Vec::new();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for block in x.chunks_exact(BLOCK) {
+                    for p in ports.iter_mut() {
+                        p.process(block, BLOCK, &mut out);
+                    }
+                }
+                let n = out.len();
+                out.clear();
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, receivers, idle_ports);
 criterion_main!(benches);

@@ -41,8 +41,11 @@ fn shared_kernel(freqs: &[u32], hop: usize, lanes: usize) -> std::sync::Arc<[f32
 /// SIMD width the kernel rows are padded to (f32 lanes of one AVX register, two SSE ones).
 const LANES: usize = 8;
 
-/// Windows of samples the history buffer holds beyond the current one.
-const HIST_WINDOWS: usize = 16;
+/// Windows of samples the history buffer holds beyond the current one. Small on purpose: a
+/// tandem visits thousands of ports' banks in turn, and the fewer cache lines each one owns, the
+/// more of them stay in the last-level cache between visits (16 windows was 40 % of a trunk's
+/// memory; the copy it saves is one window per `HIST_WINDOWS` windows, noise).
+const HIST_WINDOWS: usize = 2;
 
 /// Complex number as `(re, im)`; kept simple on purpose (no extra crate for 6 operations).
 pub type C64 = (f64, f64);
@@ -59,39 +62,10 @@ pub fn cabs2(a: C64) -> f64 {
     a.0 * a.0 + a.1 * a.1
 }
 
-/// Σx² of a block, in four interleaved partial sums (a fixed order, so any chunking gives the
-/// same bits, and four independent add chains instead of one).
-fn block_energy(x: &[f32]) -> f32 {
-    let mut s = [0.0f32; 4];
-    let mut quads = x.chunks_exact(4);
-    for q in &mut quads {
-        for l in 0..4 {
-            s[l] += q[l] * q[l];
-        }
-    }
-    for (l, &v) in quads.remainder().iter().enumerate() {
-        s[l] += v * v;
-    }
-    (s[0] + s[1]) + (s[2] + s[3])
-}
-
-/// `Σ (x[i] − x[i−1])²` over `x[1..]` (the first sample is the previous block's last), in four
-/// partial sums like [`block_energy`].
-fn block_diff_energy(x: &[f32]) -> f32 {
-    let (cur, prev) = (&x[1..], &x[..x.len() - 1]);
-    let mut s = [0.0f32; 4];
-    let (mut c4, mut p4) = (cur.chunks_exact(4), prev.chunks_exact(4));
-    for (c, p) in (&mut c4).zip(&mut p4) {
-        for l in 0..4 {
-            let d = c[l] - p[l];
-            s[l] += d * d;
-        }
-    }
-    for (l, (c, p)) in c4.remainder().iter().zip(p4.remainder()).enumerate() {
-        let d = c - p;
-        s[l] += d * d;
-    }
-    (s[0] + s[1]) + (s[2] + s[3])
+/// `(s0 + s1) + (s2 + s3)`: the fixed order four partial sums combine in.
+#[inline]
+fn quad_sum([s0, s1, s2, s3]: [f32; 4]) -> f32 {
+    (s0 + s1) + (s2 + s3)
 }
 
 struct SlideIn<'a> {
@@ -161,6 +135,18 @@ pub struct CorrelatorBank {
     rot_im: Vec<f32>,
     step_re: Vec<f32>,
     step_im: Vec<f32>,
+    /// The current block's `Σx²` and `Σ(x[n]−x[n−1])²` so far, in four partial sums by position
+    /// in the block mod 4 (a fixed order, so any chunking gives the same bits), taken while the
+    /// samples are converted: reading them back from `hist` right after storing them stalls on
+    /// store forwarding.
+    epart: [f32; 4],
+    dpart: [f32; 4],
+    /// The last sample pushed (the first difference of a block starts from it).
+    last: f32,
+    /// The completed block's `Σx²` and first-difference energy, combined from the partial sums
+    /// in registers (a scalar each, so reading them back forwards from the store).
+    block_e: f32,
+    block_d: f32,
     /// Energy per block and its window sum.
     energy_ring: Vec<f64>,
     energy_sum: f64,
@@ -222,6 +208,11 @@ impl CorrelatorBank {
                 .iter()
                 .map(|&hz| -phasor::unit(phasor::phase_index(hz, hop as u64)).1 as f32)
                 .collect(),
+            epart: [0.0; 4],
+            dpart: [0.0; 4],
+            last: 0.0,
+            block_e: 0.0,
+            block_d: 0.0,
             energy_ring: vec![0.0; blocks],
             energy_sum: 0.0,
             diff_ring: vec![0.0; blocks],
@@ -300,8 +291,7 @@ impl CorrelatorBank {
     /// If `xs` is longer than the room left in the block.
     #[inline]
     pub fn push_slice(&mut self, xs: &[f32]) -> bool {
-        let start = self.hpos;
-        self.hist[start..start + xs.len()].copy_from_slice(xs);
+        self.take(xs, |v| v);
         self.commit(xs.len())
     }
 
@@ -309,11 +299,69 @@ impl CorrelatorBank {
     /// [`CorrelatorBank::push_slice`], without an intermediate buffer.
     #[inline]
     pub fn push_i16(&mut self, xs: &[i16]) -> bool {
-        let start = self.hpos;
-        for (d, &s) in self.hist[start..start + xs.len()].iter_mut().zip(xs) {
-            *d = s as f32;
-        }
+        self.take(xs, |s| s as f32);
         self.commit(xs.len())
+    }
+
+    /// Store `xs` (converted) at `hist[hpos..]` and add them to the block's energy partial sums.
+    #[inline]
+    fn take<T: Copy>(&mut self, xs: &[T], conv: impl Fn(T) -> f32) {
+        assert!(xs.len() <= self.room());
+        let start = self.hpos;
+        let dst = &mut self.hist[start..start + xs.len()];
+        let mut prev = self.last;
+        if self.in_block == 0 {
+            // The usual case: a block from its start, four samples at a time in registers.
+            let (mut e, mut d) = ([0.0f32; 4], [0.0f32; 4]);
+            let mut quads = dst.chunks_exact_mut(4);
+            let mut src = xs.chunks_exact(4);
+            for (q, s) in (&mut quads).zip(&mut src) {
+                for l in 0..4 {
+                    let v = conv(s[l]);
+                    q[l] = v;
+                    e[l] += v * v;
+                    let dv = v - prev;
+                    d[l] += dv * dv;
+                    prev = v;
+                }
+            }
+            for (l, (q, &s)) in quads
+                .into_remainder()
+                .iter_mut()
+                .zip(src.remainder())
+                .enumerate()
+            {
+                let v = conv(s);
+                *q = v;
+                e[l] += v * v;
+                let dv = v - prev;
+                d[l] += dv * dv;
+                prev = v;
+            }
+            if xs.len() == self.hop {
+                self.block_e = quad_sum(e);
+                self.block_d = quad_sum(d);
+            } else {
+                self.epart = e;
+                self.dpart = d;
+            }
+        } else {
+            let mut lane = self.in_block & 3;
+            for (q, &s) in dst.iter_mut().zip(xs) {
+                let v = conv(s);
+                *q = v;
+                self.epart[lane] += v * v;
+                let dv = v - prev;
+                self.dpart[lane] += dv * dv;
+                prev = v;
+                lane = (lane + 1) & 3;
+            }
+            if self.in_block + xs.len() == self.hop {
+                self.block_e = quad_sum(std::mem::take(&mut self.epart));
+                self.block_d = quad_sum(std::mem::take(&mut self.dpart));
+            }
+        }
+        self.last = prev;
     }
 
     /// Take samples from the front of `rest` up to the end of the current block and advance it.
@@ -328,7 +376,6 @@ impl CorrelatorBank {
     }
 
     fn commit(&mut self, n: usize) -> bool {
-        assert!(n <= self.room());
         self.hpos += n;
         self.in_block += n;
         self.n += n as u64;
@@ -394,11 +441,11 @@ impl CorrelatorBank {
 
     fn end_block(&mut self) {
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
-        let e = block_energy(&self.hist[self.hpos - self.hop..self.hpos]) as f64;
+        let e = self.block_e as f64;
         self.energy_sum += e - self.energy_ring[self.ring_pos];
         self.energy_ring[self.ring_pos] = e;
         if self.max_hf > 0.0 {
-            let d = block_diff_energy(&self.hist[self.hpos - self.hop - 1..self.hpos]) as f64;
+            let d = self.block_d as f64;
             self.diff_sum += d - self.diff_ring[self.ring_pos];
             self.diff_ring[self.ring_pos] = d;
         }
@@ -560,6 +607,11 @@ impl CorrelatorBank {
         self.sum_im.fill(0.0);
         self.rot_re.fill(1.0);
         self.rot_im.fill(0.0);
+        self.epart = [0.0; 4];
+        self.dpart = [0.0; 4];
+        self.last = 0.0;
+        self.block_e = 0.0;
+        self.block_d = 0.0;
         self.energy_ring.fill(0.0);
         self.energy_sum = 0.0;
         self.diff_ring.fill(0.0);
