@@ -217,3 +217,44 @@ fn cli_sf_and_dial_pulses_follow_the_contract() {
         .iter()
         .all(|v| v["kind"] != "mf" && v["kind"] != "dtmf"));
 }
+
+#[test]
+fn cli_bench_pipeline_reports_every_run_and_their_median_with_every_call_routed() {
+    for delay in ["1", "2"] {
+        let o = e911(&[
+            "bench",
+            "--trunks",
+            "20",
+            "--pipeline-seconds",
+            "14",
+            "--runs",
+            "2",
+            "--delay-blocks",
+            delay,
+        ]);
+        let out = stdout(&o);
+        assert!(o.status.success(), "{out}{}", stderr(&o));
+        assert!(out.contains("run 1: ") && out.contains("run 2: "), "{out}");
+        assert!(out.contains("median of 2 runs: 14.0 s simulated"), "{out}");
+        // Calls at 0 ms and 977 ms: both routed (the first seizes as the trunk comes up).
+        assert!(out.contains("calls: 2 placed, 2 routed"), "{out}");
+        assert!(
+            out.contains(&format!("far end hears the tandem {delay} block(s) later")),
+            "{out}"
+        );
+        for field in [
+            "trunks in real time per core: ",
+            "memory per trunk: ",
+            "p99 ",
+        ] {
+            assert!(out.contains(field), "{field}: {out}");
+        }
+    }
+    let o = e911(&["bench", "--trunks", "20", "--delay-blocks", "4"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--delay-blocks 4: 1–3"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -445,3 +445,63 @@ fn a_run_cut_short_accounts_for_every_call() {
         run.notes
     );
 }
+
+#[test]
+fn a_call_placed_the_moment_the_trunk_comes_up_is_routed() {
+    // The end office seizes at 0 ms, before the tandem ever heard its idle tone: the tandem takes
+    // its trunks as idle at start, so a line off-hook from the first sample is a seizure (found
+    // by `e911 bench`, whose first call is at 0 ms: it used to be silently lost).
+    let text = "datafill = \"../datafill/cary.dat\"\nduration_ms = 8000\n[trunks]\nCARYEO1 = 2\n\
+[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nchannel = 0\nani = \"9195551234\"\n\
+[[call]]\nat_ms = 300\ntrunk = \"CARYEO1\"\nchannel = 1\nani = \"9195550100\"\n";
+    let sc = Scenario::parse("t0.toml", text, &read).unwrap();
+    let inline = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
+    let opts = e911_tandem::engine::Opts {
+        workers: 2,
+        ..Default::default()
+    };
+    let (engine, _) = e911_tandem::engine::run_sim(&sc, &opts, None).unwrap();
+    for run in [&inline, &engine] {
+        assert_eq!(run.calls.len(), 2, "{:#?}", run.notes);
+        let first = by_scenario(run, 1);
+        assert_eq!(first.record.ani.as_deref(), Some("9195551234"));
+        assert_eq!(first.record.outpulsed.as_deref(), Some("KP 0 5551234 ST"));
+        // Seized within the seizure time of the start (50 ms + detection).
+        assert!(first.record.seized_ms <= 60.0, "{}", first.record.seized_ms);
+        assert!(by_scenario(run, 2).record.psap.is_some());
+        assert!(
+            run.notes.iter().all(|n| !n.contains("NO WINK")),
+            "{:#?}",
+            run.notes
+        );
+    }
+    assert_eq!(
+        serde_json::to_string(&inline.calls).unwrap(),
+        serde_json::to_string(&engine.calls).unwrap()
+    );
+}
+
+#[test]
+fn a_seizure_the_tandem_never_recognised_is_reported_not_lost() {
+    // Call 2 seizes 20 ms before the run ends: less than the 50 ms seizure time, so the tandem
+    // has no seizure (and nothing in setup) to show for it; the log says so.
+    let text = "datafill = \"../datafill/cary.dat\"\nduration_ms = 6020\n[trunks]\nCARYEO1 = 2\n\
+[[call]]\nat_ms = 200\ntrunk = \"CARYEO1\"\nchannel = 0\nani = \"9195551234\"\n\
+[[call]]\nat_ms = 6000\ntrunk = \"CARYEO1\"\nchannel = 1\nani = \"9195550100\"\n";
+    let sc = Scenario::parse("late.toml", text, &read).unwrap();
+    let run = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
+    assert_eq!(run.calls.len(), 1);
+    assert!(
+        run.notes
+            .iter()
+            .any(|n| n.contains("call 2: PLACED ON CARYEO1/1 BUT THE TANDEM SAW NO SEIZURE")),
+        "{:#?}",
+        run.notes
+    );
+    // The routed call is not reported as lost.
+    assert!(
+        run.notes.iter().all(|n| !n.contains("call 1: PLACED")),
+        "{:#?}",
+        run.notes
+    );
+}

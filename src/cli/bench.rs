@@ -56,14 +56,34 @@ pub struct BenchArgs {
     /// Engine block for the pipeline run (ms; `simulate` uses 10).
     #[arg(long, default_value_t = 10.0)]
     pub block_ms: f64,
+    /// Blocks between the tandem sending and the far end hearing it in the pipeline run. 2 (the
+    /// default) overlaps the stages: the models make block k+1 while the receivers and call
+    /// processing handle block k, as a live tandem runs; 1 makes them take turns (what
+    /// `simulate` uses, identical to the single-threaded reference).
+    #[arg(long, default_value_t = 2)]
+    pub delay_blocks: usize,
+    /// Pipeline runs to make; the report gives each and their median (shared machines vary
+    /// from minute to minute).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     println!("e911 bench — {} core(s)", cores());
     if let Some(n) = a.trunks {
-        let r =
-            pipeline(n, a.pipeline_seconds, a.threads, a.block_ms).map_err(anyhow::Error::msg)?;
-        print!("{}", r.text());
+        let o = PipelineOpts {
+            trunks: n,
+            seconds: a.pipeline_seconds,
+            threads: a.threads,
+            block_ms: a.block_ms,
+            delay_blocks: a.delay_blocks,
+            runs: a.runs,
+        };
+        let runs = pipeline(&o, &mut |i, r| {
+            println!("run {}: {}", i + 1, r.line());
+        })
+        .map_err(anyhow::Error::msg)?;
+        print!("{}", PipelineReport::median(&runs).text());
         return Ok(());
     }
     if !a.no_latency {
@@ -483,6 +503,10 @@ fn score(
 pub struct PipelineReport {
     pub trunks: usize,
     pub block_ms: f64,
+    pub delay_blocks: usize,
+    /// Runs summarised (1 for a single run) and the real-time factor's range over them.
+    pub runs: usize,
+    pub range: (f64, f64),
     pub ports: usize,
     pub workers: usize,
     pub cores: usize,
@@ -500,12 +524,33 @@ pub struct PipelineReport {
 }
 
 impl PipelineReport {
+    /// One run in a line.
+    pub fn line(&self) -> String {
+        format!(
+            "{:.2}× real time, {:.0} trunks per core, busy s: source {:.2} / workers {:.2} / control {:.2}",
+            self.realtime_factor, self.trunks_per_core, self.busy.0, self.busy.1, self.busy.2
+        )
+    }
+
+    /// The median run by real-time factor, with the factor's range noted, and memory as the
+    /// first run measured it (later runs reuse memory the allocator kept).
+    pub fn median(runs: &[PipelineReport]) -> PipelineReport {
+        let mut v: Vec<&PipelineReport> = runs.iter().collect();
+        v.sort_by(|a, b| a.realtime_factor.total_cmp(&b.realtime_factor));
+        let mut m = v[v.len() / 2].clone();
+        m.kib_per_trunk = runs[0].kib_per_trunk;
+        m.range = (v[0].realtime_factor, v[v.len() - 1].realtime_factor);
+        m.runs = runs.len();
+        m
+    }
+
     pub fn text(&self) -> String {
         format!(
-            "pipeline: {} trunks ({} ports incl. PSAP positions), {} DSP worker(s) on {} core(s), {} ms blocks\n\
+            "pipeline: {} trunks ({} ports incl. PSAP positions), {} DSP worker(s) on {} core(s), {} ms blocks, \
+             far end hears the tandem {} block(s) later{}\n\
              receivers: MF + DTMF + SF (with dial pulses) on every trunk; SF + DTMF on every PSAP position\n\
              calls: {} placed, {} routed\n\
-             {:.1} s simulated in {:.2} s wall: {:.2}× real time\n\
+             {}{:.1} s simulated in {:.2} s wall: {:.2}× real time{}\n\
              trunks in real time per core: {:.0} (trunks × real-time factor ÷ cores)\n\
              memory per trunk: {:.1} KiB (resident growth ÷ trunks)\n\
              block latency through the rings (source push → tandem answer sent): p50 {:.0} µs, p99 {:.0} µs\n\
@@ -515,11 +560,27 @@ impl PipelineReport {
             self.workers,
             self.cores,
             self.block_ms,
+            self.delay_blocks,
+            if self.delay_blocks > 1 {
+                " (stages overlapped)"
+            } else {
+                " (stages take turns)"
+            },
             self.calls,
             self.routed,
+            if self.runs > 1 {
+                format!("median of {} runs: ", self.runs)
+            } else {
+                String::new()
+            },
             self.simulated_s,
             self.wall_s,
             self.realtime_factor,
+            if self.runs > 1 {
+                format!(" (range {:.2}–{:.2}×)", self.range.0, self.range.1)
+            } else {
+                String::new()
+            },
             self.trunks_per_core,
             self.kib_per_trunk,
             self.block_p50_us,
@@ -561,35 +622,74 @@ pub fn pipeline_scenario(n: usize, seconds: f64) -> Result<crate::sim::scenario:
     })
 }
 
-/// Run the full pipeline with `n` trunks for `seconds` simulated seconds.
+/// What `e911 bench --trunks` runs.
+#[derive(Debug, Clone)]
+pub struct PipelineOpts {
+    pub trunks: usize,
+    pub seconds: f64,
+    pub threads: usize,
+    pub block_ms: f64,
+    pub delay_blocks: usize,
+    pub runs: usize,
+}
+
+/// Run the full pipeline `o.runs` times; `each` sees every run as it ends.
 pub fn pipeline(
-    n: usize,
-    seconds: f64,
-    threads: usize,
-    block_ms: f64,
-) -> Result<PipelineReport, String> {
+    o: &PipelineOpts,
+    each: &mut dyn FnMut(usize, &PipelineReport),
+) -> Result<Vec<PipelineReport>, String> {
+    let n = o.trunks;
     if n == 0 {
         return Err("--trunks: at least 1".into());
     }
-    if !(1.0..=100.0).contains(&block_ms) {
-        return Err(format!("--block-ms {block_ms}: 1–100"));
+    if !(1.0..=100.0).contains(&o.block_ms) {
+        return Err(format!("--block-ms {}: 1–100", o.block_ms));
     }
-    let block = crate::units::ms_to_samples(block_ms);
+    if !(1..=3).contains(&o.delay_blocks) {
+        return Err(format!("--delay-blocks {}: 1–3", o.delay_blocks));
+    }
+    if o.runs == 0 {
+        return Err("--runs: at least 1".into());
+    }
+    if !(o.seconds > 0.0) {
+        return Err(format!("--pipeline-seconds {}: more than 0", o.seconds));
+    }
+    let block = crate::units::ms_to_samples(o.block_ms);
     let before = rss_kib();
-    let sc = pipeline_scenario(n, seconds)?;
+    let sc = pipeline_scenario(n, o.seconds)?;
     let opts = crate::engine::Opts {
-        workers: threads,
+        workers: o.threads,
         trunk_rx: Some(crate::line::port::RxSet::ALL),
         block,
+        delay_blocks: o.delay_blocks,
         ..Default::default()
     };
-    let (run, stats) = crate::engine::run_sim(&sc, &opts, None)?;
+    let mut out = Vec::new();
+    for i in 0..o.runs {
+        let r = pipeline_run(&sc, &opts, o, before)?;
+        each(i, &r);
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn pipeline_run(
+    sc: &crate::sim::scenario::Scenario,
+    opts: &crate::engine::Opts,
+    o: &PipelineOpts,
+    before: Option<f64>,
+) -> Result<PipelineReport, String> {
+    let n = o.trunks;
+    let (run, stats) = crate::engine::run_sim(sc, opts, None)?;
     let after = rss_kib();
     let c = cores();
     let rtf = stats.realtime_factor();
     Ok(PipelineReport {
         trunks: n,
-        block_ms,
+        block_ms: o.block_ms,
+        delay_blocks: o.delay_blocks,
+        runs: 1,
+        range: (rtf, rtf),
         ports: stats.ports,
         workers: stats.workers,
         cores: c,

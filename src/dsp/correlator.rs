@@ -111,10 +111,46 @@ fn slide_block(
 }
 
 #[derive(Debug, Clone)]
+// In declaration order (`repr(C)`): what every hop touches first, in as few cache lines as
+// possible — a tandem visits thousands of banks in turn, each cold.
+#[repr(C)]
 pub struct CorrelatorBank {
-    freqs: Vec<u32>,
+    /// Sliding sample buffer: `hist[hpos−W..hpos]` is the window, oldest first; the current
+    /// block grows at `hpos`. When the buffer is full the last `W` samples move to its start
+    /// (one copy per [`HIST_WINDOWS`] windows instead of a copy per sample).
+    hist: Vec<f32>,
+    hpos: usize,
+    in_block: usize,
     hop: usize,
+    /// Absolute index of the next sample.
+    n: u64,
+    /// The current block's `Σx²` and `Σ(x[n]−x[n−1])²` so far, in four partial sums by position
+    /// in the block mod 4 (a fixed order, so any chunking gives the same bits), taken while the
+    /// samples are converted: reading them back from `hist` right after storing them stalls on
+    /// store forwarding.
+    epart: [f32; 4],
+    dpart: [f32; 4],
+    /// The last sample pushed (the first difference of a block starts from it).
+    last: f32,
+    /// The completed block's `Σx²` and first-difference energy, combined from the partial sums
+    /// in registers (a scalar each, so reading them back forwards from the store).
+    block_e: f32,
+    block_d: f32,
+    /// Per block: `[energy, first-difference energy]` (the second only with a spectral gate),
+    /// side by side so a block's bookkeeping touches one cache line; and their window sums.
+    power_ring: Vec<[f64; 2]>,
+    energy_sum: f64,
+    diff_sum: f64,
+    /// Skip windows whose first-difference energy exceeds this many times their energy.
+    max_hf: f64,
+    /// `gate × W`, so the per-block test needs no division.
+    gate_energy: f64,
+    ring_pos: usize,
     blocks: usize,
+    /// Phase index of `Δ·n` for the Hann combination (`Δ·W = 8000`, so `e^{−jΔm0} = e^{−jΔn}`).
+    delta_phase: u32,
+    delta_step: u32,
+    valid: bool,
     /// Block-relative kernel: for sample `i`, `cos(2πf·i/8000)` for every f, then `−sin(…)`, each
     /// half padded to a multiple of [`LANES`] so the block loop is whole SIMD vectors; stored
     /// lane-group-major (see `new`).
@@ -135,45 +171,11 @@ pub struct CorrelatorBank {
     rot_im: Vec<f32>,
     step_re: Vec<f32>,
     step_im: Vec<f32>,
-    /// The current block's `Σx²` and `Σ(x[n]−x[n−1])²` so far, in four partial sums by position
-    /// in the block mod 4 (a fixed order, so any chunking gives the same bits), taken while the
-    /// samples are converted: reading them back from `hist` right after storing them stalls on
-    /// store forwarding.
-    epart: [f32; 4],
-    dpart: [f32; 4],
-    /// The last sample pushed (the first difference of a block starts from it).
-    last: f32,
-    /// The completed block's `Σx²` and first-difference energy, combined from the partial sums
-    /// in registers (a scalar each, so reading them back forwards from the store).
-    block_e: f32,
-    block_d: f32,
-    /// Energy per block and its window sum.
-    energy_ring: Vec<f64>,
-    energy_sum: f64,
-    /// First-difference energy per block and its window sum (only with a spectral gate).
-    diff_ring: Vec<f64>,
-    diff_sum: f64,
-    /// Skip windows whose first-difference energy exceeds this many times their energy.
-    max_hf: f64,
-    /// Sliding sample buffer: `hist[hpos−W..hpos]` is the window, oldest first; the current
-    /// block grows at `hpos`. When the buffer is full the last `W` samples move to its start
-    /// (one copy per [`HIST_WINDOWS`] windows instead of a copy per sample).
-    hist: Vec<f32>,
-    hpos: usize,
+    table: &'static [(f64, f64)],
+    freqs: Vec<u32>,
     /// Below this window mean square the sums are not maintained (see `with_gate`).
     gate: f64,
-    /// `gate × W`, so the per-block test needs no division.
-    gate_energy: f64,
-    valid: bool,
     inv_w: f64,
-    ring_pos: usize,
-    in_block: usize,
-    /// Absolute index of the next sample.
-    n: u64,
-    /// Phase index of `Δ·n` for the Hann combination (`Δ·W = 8000`, so `e^{−jΔm0} = e^{−jΔn}`).
-    delta_phase: u32,
-    delta_step: u32,
-    table: &'static [(f64, f64)],
 }
 
 impl CorrelatorBank {
@@ -213,9 +215,8 @@ impl CorrelatorBank {
             last: 0.0,
             block_e: 0.0,
             block_d: 0.0,
-            energy_ring: vec![0.0; blocks],
+            power_ring: vec![[0.0; 2]; blocks],
             energy_sum: 0.0,
-            diff_ring: vec![0.0; blocks],
             diff_sum: 0.0,
             max_hf: 0.0,
             hist: vec![0.0; (HIST_WINDOWS + 1) * hop * blocks],
@@ -442,12 +443,13 @@ impl CorrelatorBank {
     fn end_block(&mut self) {
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
         let e = self.block_e as f64;
-        self.energy_sum += e - self.energy_ring[self.ring_pos];
-        self.energy_ring[self.ring_pos] = e;
+        let slot = &mut self.power_ring[self.ring_pos];
+        self.energy_sum += e - slot[0];
+        slot[0] = e;
         if self.max_hf > 0.0 {
             let d = self.block_d as f64;
-            self.diff_sum += d - self.diff_ring[self.ring_pos];
-            self.diff_ring[self.ring_pos] = d;
+            self.diff_sum += d - slot[1];
+            slot[1] = d;
         }
         let slot = self.ring_pos;
         self.ring_pos = if self.ring_pos + 1 == self.blocks {
@@ -458,8 +460,8 @@ impl CorrelatorBank {
         self.in_block = 0;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
         if self.ring_pos == 0 {
-            self.energy_sum = self.energy_ring.iter().sum();
-            self.diff_sum = self.diff_ring.iter().sum();
+            self.energy_sum = self.power_ring.iter().map(|p| p[0]).sum();
+            self.diff_sum = self.power_ring.iter().map(|p| p[1]).sum();
         }
         if self.energy_sum < self.gate_energy
             || (self.max_hf > 0.0 && self.diff_sum > self.max_hf * self.energy_sum)
@@ -612,9 +614,8 @@ impl CorrelatorBank {
         self.last = 0.0;
         self.block_e = 0.0;
         self.block_d = 0.0;
-        self.energy_ring.fill(0.0);
+        self.power_ring.fill([0.0; 2]);
         self.energy_sum = 0.0;
-        self.diff_ring.fill(0.0);
         self.diff_sum = 0.0;
         self.hist.fill(0.0);
         self.hpos = self.window_len();

@@ -208,8 +208,10 @@ pub fn run<S: Source>(
             back_w.push(bk_tx);
             let mut ins: Vec<Rx> = range.clone().map(|p| s2w_rx[p].take().unwrap()).collect();
             let mut outs: Vec<Tx> = range.clone().map(|p| w2c_tx[p].take().unwrap()).collect();
-            let mut rxs: Vec<PortReceivers> =
-                range.clone().map(|p| PortReceivers::new(sets[p])).collect();
+            let mut rxs: Vec<PortReceivers> = range
+                .clone()
+                .map(|p| PortReceivers::for_port(sets[p], ports[p].psap))
+                .collect();
             let range = range.clone();
             let ctl = ctl_tx.clone();
             let valid = &valid;

@@ -66,6 +66,25 @@ impl PortReceivers {
         }
     }
 
+    /// The receivers of a tandem's trunk port: SF supervision takes the trunk as idle at start
+    /// (see [`SfLine::idle_at_start`]), so a far end off-hook from the first sample is a seizure.
+    pub fn trunk(set: RxSet) -> Self {
+        PortReceivers {
+            sf: set.sf.then(SfLine::idle_at_start),
+            ..PortReceivers::new(set)
+        }
+    }
+
+    /// A tandem port's receivers: [`PortReceivers::trunk`] for an end-office trunk, plain for a
+    /// PSAP position.
+    pub fn for_port(set: RxSet, psap: bool) -> Self {
+        if psap {
+            PortReceivers::new(set)
+        } else {
+            PortReceivers::trunk(set)
+        }
+    }
+
     pub fn set(&self) -> RxSet {
         RxSet {
             sf: self.sf.is_some(),

@@ -267,6 +267,17 @@ pub struct SfLine {
 }
 
 impl SfLine {
+    /// A line taken as idle when it starts, as a tandem takes its trunks when it comes into
+    /// service: the far end's idle tone must show up within the seizure time, or the far end is
+    /// off-hook — a seizure from sample 0 (a call placed the moment the trunk came up is not
+    /// lost). [`SfLine::default`] knows nothing until it first hears the tone, which is what
+    /// analysing a recording that may start anywhere needs.
+    pub fn idle_at_start() -> Self {
+        let mut line = SfLine::default();
+        line.sup.state = State::PendingSeize { since: 0 };
+        line
+    }
+
     /// Feed audio; raw tone changes go to `raw`, classified events to `sink`, in time order.
     pub fn process(
         &mut self,

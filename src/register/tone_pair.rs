@@ -112,23 +112,19 @@ const MAX_LAG: usize = 4;
 const MAX_BANK: usize = 3 * MAX_TONES;
 
 #[derive(Debug, Clone)]
+// Declaration order (`repr(C)`): the correlator bank, then what every frame touches, then the
+// rest: a worker visits thousands of receivers in turn, each cold, so fewer lines per frame.
+#[repr(C)]
 pub struct PairReceiver {
-    d: PairDesign,
     bank: CorrelatorBank,
-    /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
-    idx: [(usize, usize, usize); MAX_TONES],
-    /// `2/(Σw)²`: tone power from a correlator, `a = 2|X|/Σw`, power `a²/2`.
-    power_scale: f64,
-    fit: PairFit,
-    min_power: f64,
-    twist_low: f64,
-    twist_high: f64,
-    third: Option<f64>,
-    residual_third: Option<f64>,
-    /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
-    xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
+    /// Tones in the design (`d.tones.len()`, kept with the hot fields).
+    nt: usize,
     frame: usize,
-    // Debounce.
+    /// Bit `s`: slot `s` of `xhist` holds this frame's values; a clear bit reads as all zeros (a
+    /// gated frame clears its bit instead of writing zeros over two cache lines, every hop).
+    xset: u8,
+    min_power: f64,
+    floor: NoiseFloor,
     cand: Option<u8>,
     cand_run: u32,
     cand_first: u64,
@@ -136,10 +132,21 @@ pub struct PairReceiver {
     held_start: u64,
     held_last: u64,
     misses: u32,
-    floor: NoiseFloor,
     /// Pair power of the last qualifying frame, and of the frame that reported the held code.
     last_power: f64,
     held_power: f64,
+    d: PairDesign,
+    /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
+    idx: [(usize, usize, usize); MAX_TONES],
+    /// `2/(Σw)²`: tone power from a correlator, `a = 2|X|/Σw`, power `a²/2`.
+    power_scale: f64,
+    fit: PairFit,
+    twist_low: f64,
+    twist_high: f64,
+    third: Option<f64>,
+    residual_third: Option<f64>,
+    /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
+    xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
 }
 
 impl PairReceiver {
@@ -186,6 +193,7 @@ impl PairReceiver {
             third: d.third_tone_db.map(|db| db_to_ratio(-db)),
             residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
             xhist: [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1],
+            xset: 0,
             frame: 0,
             cand: None,
             cand_run: 0,
@@ -195,6 +203,7 @@ impl PairReceiver {
             held_last: 0,
             misses: 0,
             floor: NoiseFloor::new(),
+            nt: d.tones.len(),
             last_power: 0.0,
             held_power: 0.0,
             d,
@@ -241,7 +250,7 @@ impl PairReceiver {
 
     /// One frame: the code whose pair qualifies, if any.
     fn qualify(&mut self) -> Option<u8> {
-        let nt = self.d.tones.len();
+        let nt = self.nt;
         let slot = self.frame % (MAX_LAG + 1);
         self.frame += 1;
         if self.bank.now() < self.bank.window_len() as u64 {
@@ -256,9 +265,10 @@ impl PairReceiver {
         let ms = self.bank.mean_square();
         self.floor.push(ms);
         if ms < 2.0 * self.min_power || !self.bank.is_valid() {
-            self.xhist[slot] = [(0.0, 0.0); MAX_TONES];
+            self.xset &= !(1 << slot);
             return None;
         }
+        self.xset |= 1 << slot;
         let mut p = [0.0f64; MAX_TONES];
         match self.d.window {
             Window::Hann => self
@@ -342,7 +352,11 @@ impl PairReceiver {
         let tones = self.fit.estimate(
             [self.d.tones[i], self.d.tones[j]],
             [self.xhist[slot][i], self.xhist[slot][j]],
-            [self.xhist[lag_slot][i], self.xhist[lag_slot][j]],
+            if self.xset & (1 << lag_slot) != 0 {
+                [self.xhist[lag_slot][i], self.xhist[lag_slot][j]]
+            } else {
+                [(0.0, 0.0); 2]
+            },
             m0,
             self.d.freq_lag * self.d.hop,
         )?;
@@ -473,11 +487,12 @@ fn max_hf_ratio(d: &PairDesign) -> f64 {
 /// ~40 independent 80-sample windows, see [`NoiseFloor::BIAS`]), and the fit test allows that much residual, which
 /// is what lets a spill through −9 dBm0 of white noise (signalling.md §1).
 #[derive(Debug, Clone)]
+#[repr(C)]
 struct NoiseFloor {
-    segs: [f64; 8],
     cur: f64,
     count: u32,
     pos: usize,
+    segs: [f64; 8],
 }
 
 impl NoiseFloor {

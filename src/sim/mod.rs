@@ -157,6 +157,22 @@ pub fn finish(
             ));
         }
     }
+    for (k, c) in sc.calls.iter().enumerate() {
+        let Some((p, t)) = world.started[k] else {
+            continue;
+        };
+        if !calls.iter().any(|x| x.scenario_call == Some(c.n))
+            && !in_setup.contains(&(ports[p].leg.clone(), ports[p].channel))
+        {
+            notes.push(format!(
+                "{:>9.3} s  call {}: PLACED ON {}/{} BUT THE TANDEM SAW NO SEIZURE",
+                crate::units::samples_to_ms(t) / 1000.0,
+                c.n,
+                ports[p].leg,
+                ports[p].channel
+            ));
+        }
+    }
     for (group, ch) in in_setup {
         notes.push(format!(
             "{end_s:>9.3} s  {group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED (duration_ms)"

@@ -362,10 +362,12 @@ impl Tandem {
     /// off-hook line, and seize it).
     pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
         if self.rx.is_empty() {
+            let psap = self.ports().iter().map(|p| p.psap).collect::<Vec<_>>();
             self.rx = self
                 .receiver_sets()
                 .into_iter()
-                .map(PortReceivers::new)
+                .zip(psap)
+                .map(|(set, psap)| PortReceivers::for_port(set, psap))
                 .collect();
             self.heard = vec![Vec::new(); self.rx.len()];
         }
