@@ -651,7 +651,7 @@ pub fn pipeline(
     if o.runs == 0 {
         return Err("--runs: at least 1".into());
     }
-    if !(o.seconds > 0.0) {
+    if o.seconds.is_nan() || o.seconds <= 0.0 {
         return Err(format!("--pipeline-seconds {}: more than 0", o.seconds));
     }
     let block = crate::units::ms_to_samples(o.block_ms);
