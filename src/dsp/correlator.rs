@@ -24,13 +24,15 @@ fn shared_kernel(freqs: &[u32], hop: usize, lanes: usize) -> std::sync::Arc<[f32
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     map.entry((freqs.to_vec(), hop))
         .or_insert_with(|| {
+            // Sample-major: row `i` holds cos(ωᵢ·i) for every frequency, then −sin(ωᵢ·i), padded
+            // to whole SIMD groups.
+            let f = freqs.len();
             let mut ker = vec![0.0f32; hop * lanes];
-            let at = |lane: usize, i: usize| ((lane / LANES) * hop + i) * LANES + lane % LANES;
             for i in 0..hop {
                 for (k, &hz) in freqs.iter().enumerate() {
                     let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
-                    ker[at(k, i)] = c as f32;
-                    ker[at(lanes / 2 + k, i)] = -s as f32;
+                    ker[i * lanes + k] = c as f32;
+                    ker[i * lanes + f + k] = -s as f32;
                 }
             }
             ker.into()
@@ -151,13 +153,13 @@ pub struct CorrelatorBank {
     delta_phase: u32,
     delta_step: u32,
     valid: bool,
-    /// Block-relative kernel: for sample `i`, `cos(2πf·i/8000)` for every f, then `−sin(…)`, each
-    /// half padded to a multiple of [`LANES`] so the block loop is whole SIMD vectors; stored
-    /// lane-group-major (see `new`).
+    /// Block-relative kernel, one row per sample of a block: for sample `i`, `cos(2πf·i/8000)`
+    /// for every f, then `−sin(…)`, the row padded to a multiple of [`LANES`] so the block loop
+    /// is whole SIMD vectors.
     /// Shared by every bank with the same frequencies and hop (one copy for thousands of ports
     /// keeps it in cache).
     ker: std::sync::Arc<[f32]>,
-    /// Lanes per kernel row (2 × F rounded up to [`LANES`]).
+    /// Lanes per kernel row (2F rounded up to [`LANES`]).
     lanes: usize,
     /// The block's partial sums, same layout as a kernel row.
     acc: Vec<f32>,
@@ -185,9 +187,7 @@ impl CorrelatorBank {
         assert!(!freqs.is_empty() && hop > 0 && blocks > 0);
         phasor::init();
         let f = freqs.len();
-        let lanes = 2 * f.div_ceil(LANES) * LANES;
-        // Lane `L` of sample `i` lives at `((L / LANES)·hop + i)·LANES + L % LANES`: each group of
-        // LANES accumulators reads its kernel as one contiguous run.
+        let lanes = (2 * f).div_ceil(LANES) * LANES;
         let ker = shared_kernel(freqs, hop, lanes);
         CorrelatorBank {
             freqs: freqs.to_vec(),
@@ -307,6 +307,17 @@ impl CorrelatorBank {
     /// Store `xs` (converted) at `hist[hpos..]` and add them to the block's energy partial sums.
     #[inline]
     fn take<T: Copy>(&mut self, xs: &[T], conv: impl Fn(T) -> f32) {
+        // The first-difference sums only for a bank with a spectral gate (a separate copy of
+        // the loop, so a bank without one does not pay for them).
+        if self.max_hf > 0.0 {
+            self.take_with::<T, true>(xs, conv)
+        } else {
+            self.take_with::<T, false>(xs, conv)
+        }
+    }
+
+    #[inline(always)]
+    fn take_with<T: Copy, const DIFF: bool>(&mut self, xs: &[T], conv: impl Fn(T) -> f32) {
         assert!(xs.len() <= self.room());
         let start = self.hpos;
         let dst = &mut self.hist[start..start + xs.len()];
@@ -321,8 +332,10 @@ impl CorrelatorBank {
                     let v = conv(s[l]);
                     q[l] = v;
                     e[l] += v * v;
-                    let dv = v - prev;
-                    d[l] += dv * dv;
+                    if DIFF {
+                        let dv = v - prev;
+                        d[l] += dv * dv;
+                    }
                     prev = v;
                 }
             }
@@ -335,8 +348,10 @@ impl CorrelatorBank {
                 let v = conv(s);
                 *q = v;
                 e[l] += v * v;
-                let dv = v - prev;
-                d[l] += dv * dv;
+                if DIFF {
+                    let dv = v - prev;
+                    d[l] += dv * dv;
+                }
                 prev = v;
             }
             if xs.len() == self.hop {
@@ -352,8 +367,10 @@ impl CorrelatorBank {
                 let v = conv(s);
                 *q = v;
                 self.epart[lane] += v * v;
-                let dv = v - prev;
-                self.dpart[lane] += dv * dv;
+                if DIFF {
+                    let dv = v - prev;
+                    self.dpart[lane] += dv * dv;
+                }
                 prev = v;
                 lane = (lane + 1) & 3;
             }
@@ -403,33 +420,38 @@ impl CorrelatorBank {
         self.valid
     }
 
-    /// One block's partial sums into `acc`: for each group of [`LANES`] accumulators, run the
-    /// block through registers (kernel row `i` times sample `i`), so accumulators never touch
-    /// memory between samples.
+    /// One block's partial sums into `acc`: the groups of [`LANES`] accumulators stay in
+    /// registers for the whole block (kernel row `i` times sample `i`), so they never touch
+    /// memory between samples. All groups advance together, sample by sample: C independent
+    /// chains keep the adder busy.
     fn accumulate(ker: &[f32], block: &[f32], acc: &mut [f32]) {
-        // All lane groups advance together, sample by sample: C independent accumulator chains
-        // keep the adder busy (one group at a time waits on its own add latency every sample).
         match acc.len() / LANES {
+            1 => Self::accumulate_n::<1>(ker, block, acc),
             2 => Self::accumulate_n::<2>(ker, block, acc),
+            3 => Self::accumulate_n::<3>(ker, block, acc),
             4 => Self::accumulate_n::<4>(ker, block, acc),
+            5 => Self::accumulate_n::<5>(ker, block, acc),
             6 => Self::accumulate_n::<6>(ker, block, acc),
-            _ => {
-                for (out, kc) in acc
-                    .chunks_exact_mut(LANES)
-                    .zip(ker.chunks_exact(block.len() * LANES))
-                {
-                    Self::accumulate_n::<1>(kc, block, out);
+            groups => {
+                let (rows, _) = ker.as_chunks::<LANES>();
+                for (g, out) in acc.chunks_exact_mut(LANES).enumerate() {
+                    let mut a = [0.0f32; LANES];
+                    for (row, &x) in rows.iter().skip(g).step_by(groups).zip(block) {
+                        for l in 0..LANES {
+                            a[l] += x * row[l];
+                        }
+                    }
+                    out.copy_from_slice(&a);
                 }
             }
         }
     }
 
     fn accumulate_n<const C: usize>(ker: &[f32], block: &[f32], acc: &mut [f32]) {
-        let hop = block.len();
         let mut a = [[0.0f32; LANES]; C];
-        for (i, &x) in block.iter().enumerate() {
-            for (c, ac) in a.iter_mut().enumerate() {
-                let k = &ker[(c * hop + i) * LANES..(c * hop + i + 1) * LANES];
+        let (rows, _) = ker.as_chunks::<LANES>();
+        for (row, &x) in rows.chunks_exact(C).zip(block) {
+            for (ac, k) in a.iter_mut().zip(row) {
                 for l in 0..LANES {
                     ac[l] += x * k[l];
                 }
@@ -488,7 +510,7 @@ impl CorrelatorBank {
     fn slide(&mut self, from: usize, slot: usize) {
         let f = self.freqs.len();
         Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
-        let fp = self.lanes / 2;
+        let fp = f;
         let o = slot * f;
         slide_block(
             SlideIn {

@@ -16,7 +16,7 @@ use crate::dsp::phasor;
 use crate::line::sf::SF_HZ;
 use crate::register::dtmf::dtmf_freqs;
 use crate::register::mf::MfSignal;
-use crate::units::{dbm0_to_peak, ms_to_samples};
+use crate::units::{dbm0_to_peak, ms_to_samples, SAMPLE_RATE};
 
 /// Which tones a [`LineSender::stop_progress`] cuts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +97,7 @@ pub struct LineSender {
 impl LineSender {
     /// A sender with room for the usual traffic, so steady operation does not allocate.
     pub fn new() -> Self {
+        sf_period(); // built here, not on the first block
         LineSender {
             sf: None,
             sf_changes: VecDeque::with_capacity(16),
@@ -288,10 +289,18 @@ impl LineSender {
             }
             let until = self.sf_changes.front().map_or(end, |&(u, _)| u.min(end));
             if let Some(a) = self.sf {
-                let mut k = phasor::phase_index(SF_HZ, t);
-                for s in &mut out[(t - now) as usize..(until - now) as usize] {
-                    *s += a * table[k as usize].1 as f32;
-                    k = phasor::advance(k, SF_HZ);
+                // One period of the tone, replayed: the same values as the phasor table's.
+                let period = sf_period();
+                let mut p = (t % SF_PERIOD as u64) as usize;
+                let mut rest = &mut out[(t - now) as usize..(until - now) as usize];
+                while !rest.is_empty() {
+                    let n = rest.len().min(SF_PERIOD - p);
+                    let (run, later) = rest.split_at_mut(n);
+                    for (s, &v) in run.iter_mut().zip(&period[p..p + n]) {
+                        *s += a * v;
+                    }
+                    rest = later;
+                    p = 0;
                 }
             }
             t = until;
@@ -320,6 +329,27 @@ impl LineSender {
         self.segs.retain(|s| s.end > end);
         self.rendered = end;
     }
+}
+
+/// Samples in one period of the SF tone at 8 kHz (2600 Hz = 13 cycles in 40 samples).
+const SF_PERIOD: usize = (SAMPLE_RATE / gcd(SF_HZ, SAMPLE_RATE)) as usize;
+
+const fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// `sin(2π·2600·m/8000)` for `m` in one period, from the exact phasor table (the phase index
+/// of sample `m` depends only on `m mod SF_PERIOD`): every trunk's idle tone, every block,
+/// without a table lookup per sample.
+fn sf_period() -> &'static [f32; SF_PERIOD] {
+    static PERIOD: std::sync::OnceLock<[f32; SF_PERIOD]> = std::sync::OnceLock::new();
+    PERIOD.get_or_init(|| {
+        std::array::from_fn(|m| phasor::unit(phasor::phase_index(SF_HZ, m as u64)).1 as f32)
+    })
 }
 
 /// Quantise a rendered block to 16 bits.
