@@ -117,10 +117,11 @@ fn slide_block(
 // possible — a tandem visits thousands of banks in turn, each cold.
 #[repr(C)]
 pub struct CorrelatorBank {
-    /// Sliding sample buffer: `hist[hpos−W..hpos]` is the window, oldest first; the current
+    /// Sliding sample buffer (16-bit, as heard: half the cache lines of f32, and the
+    /// correlators convert as they read): `hist[hpos−W..hpos]` is the window, oldest first; the current
     /// block grows at `hpos`. When the buffer is full the last `W` samples move to its start
     /// (one copy per [`HIST_WINDOWS`] windows instead of a copy per sample).
-    hist: Vec<f32>,
+    hist: Vec<i16>,
     hpos: usize,
     in_block: usize,
     hop: usize,
@@ -140,7 +141,9 @@ pub struct CorrelatorBank {
     block_d: f32,
     /// Per block: `[energy, first-difference energy]` (the second only with a spectral gate),
     /// side by side so a block's bookkeeping touches one cache line; and their window sums.
-    power_ring: Vec<[f64; 2]>,
+    /// (f32: a block's sums are f32 to begin with, so nothing is lost, and the ring is half
+    /// the cache lines).
+    power_ring: Vec<[f32; 2]>,
     energy_sum: f64,
     diff_sum: f64,
     /// Skip windows whose first-difference energy exceeds this many times their energy.
@@ -219,7 +222,7 @@ impl CorrelatorBank {
             energy_sum: 0.0,
             diff_sum: 0.0,
             max_hf: 0.0,
-            hist: vec![0.0; (HIST_WINDOWS + 1) * hop * blocks],
+            hist: vec![0; (HIST_WINDOWS + 1) * hop * blocks],
             hpos: hop * blocks,
             gate: 0.0,
             gate_energy: 0.0,
@@ -276,8 +279,8 @@ impl CorrelatorBank {
 
     /// Push one sample. Returns true when a hop ends (new window sums are ready).
     #[inline]
-    pub fn push(&mut self, x: f32) -> bool {
-        self.push_slice(&[x])
+    pub fn push(&mut self, x: i16) -> bool {
+        self.push_i16(&[x])
     }
 
     /// Samples that still fit in the current block.
@@ -291,33 +294,26 @@ impl CorrelatorBank {
     /// # Panics
     /// If `xs` is longer than the room left in the block.
     #[inline]
-    pub fn push_slice(&mut self, xs: &[f32]) -> bool {
-        self.take(xs, |v| v);
-        self.commit(xs.len())
-    }
-
-    /// Convert and push up to [`CorrelatorBank::room`] 16-bit samples; as
-    /// [`CorrelatorBank::push_slice`], without an intermediate buffer.
-    #[inline]
     pub fn push_i16(&mut self, xs: &[i16]) -> bool {
-        self.take(xs, |s| s as f32);
+        self.take(xs);
         self.commit(xs.len())
     }
 
-    /// Store `xs` (converted) at `hist[hpos..]` and add them to the block's energy partial sums.
+    /// Store `xs` at `hist[hpos..]` and add them to the block's energy partial sums.
     #[inline]
-    fn take<T: Copy>(&mut self, xs: &[T], conv: impl Fn(T) -> f32) {
+    fn take(&mut self, xs: &[i16]) {
         // The first-difference sums only for a bank with a spectral gate (a separate copy of
         // the loop, so a bank without one does not pay for them).
         if self.max_hf > 0.0 {
-            self.take_with::<T, true>(xs, conv)
+            self.take_with::<true>(xs)
         } else {
-            self.take_with::<T, false>(xs, conv)
+            self.take_with::<false>(xs)
         }
     }
 
     #[inline(always)]
-    fn take_with<T: Copy, const DIFF: bool>(&mut self, xs: &[T], conv: impl Fn(T) -> f32) {
+    fn take_with<const DIFF: bool>(&mut self, xs: &[i16]) {
+        let conv = |s: i16| s as f32;
         assert!(xs.len() <= self.room());
         let start = self.hpos;
         let dst = &mut self.hist[start..start + xs.len()];
@@ -329,8 +325,8 @@ impl CorrelatorBank {
             let mut src = xs.chunks_exact(4);
             for (q, s) in (&mut quads).zip(&mut src) {
                 for l in 0..4 {
+                    q[l] = s[l];
                     let v = conv(s[l]);
-                    q[l] = v;
                     e[l] += v * v;
                     if DIFF {
                         let dv = v - prev;
@@ -345,8 +341,8 @@ impl CorrelatorBank {
                 .zip(src.remainder())
                 .enumerate()
             {
+                *q = s;
                 let v = conv(s);
-                *q = v;
                 e[l] += v * v;
                 if DIFF {
                     let dv = v - prev;
@@ -364,8 +360,8 @@ impl CorrelatorBank {
         } else {
             let mut lane = self.in_block & 3;
             for (q, &s) in dst.iter_mut().zip(xs) {
+                *q = s;
                 let v = conv(s);
-                *q = v;
                 self.epart[lane] += v * v;
                 if DIFF {
                     let dv = v - prev;
@@ -411,7 +407,7 @@ impl CorrelatorBank {
     }
 
     /// The last `W` samples, oldest first.
-    pub fn window(&self) -> &[f32] {
+    pub fn window(&self) -> &[i16] {
         &self.hist[self.hpos - self.window_len()..self.hpos]
     }
 
@@ -424,7 +420,7 @@ impl CorrelatorBank {
     /// registers for the whole block (kernel row `i` times sample `i`), so they never touch
     /// memory between samples. All groups advance together, sample by sample: C independent
     /// chains keep the adder busy.
-    fn accumulate(ker: &[f32], block: &[f32], acc: &mut [f32]) {
+    fn accumulate(ker: &[f32], block: &[i16], acc: &mut [f32]) {
         match acc.len() / LANES {
             1 => Self::accumulate_n::<1>(ker, block, acc),
             2 => Self::accumulate_n::<2>(ker, block, acc),
@@ -437,6 +433,7 @@ impl CorrelatorBank {
                 for (g, out) in acc.chunks_exact_mut(LANES).enumerate() {
                     let mut a = [0.0f32; LANES];
                     for (row, &x) in rows.iter().skip(g).step_by(groups).zip(block) {
+                        let x = x as f32;
                         for l in 0..LANES {
                             a[l] += x * row[l];
                         }
@@ -447,10 +444,11 @@ impl CorrelatorBank {
         }
     }
 
-    fn accumulate_n<const C: usize>(ker: &[f32], block: &[f32], acc: &mut [f32]) {
+    fn accumulate_n<const C: usize>(ker: &[f32], block: &[i16], acc: &mut [f32]) {
         let mut a = [[0.0f32; LANES]; C];
         let (rows, _) = ker.as_chunks::<LANES>();
         for (row, &x) in rows.chunks_exact(C).zip(block) {
+            let x = x as f32;
             for (ac, k) in a.iter_mut().zip(row) {
                 for l in 0..LANES {
                     ac[l] += x * k[l];
@@ -464,14 +462,12 @@ impl CorrelatorBank {
 
     fn end_block(&mut self) {
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
-        let e = self.block_e as f64;
         let slot = &mut self.power_ring[self.ring_pos];
-        self.energy_sum += e - slot[0];
-        slot[0] = e;
+        self.energy_sum += self.block_e as f64 - slot[0] as f64;
+        slot[0] = self.block_e;
         if self.max_hf > 0.0 {
-            let d = self.block_d as f64;
-            self.diff_sum += d - slot[1];
-            slot[1] = d;
+            self.diff_sum += self.block_d as f64 - slot[1] as f64;
+            slot[1] = self.block_d;
         }
         let slot = self.ring_pos;
         self.ring_pos = if self.ring_pos + 1 == self.blocks {
@@ -482,8 +478,8 @@ impl CorrelatorBank {
         self.in_block = 0;
         self.delta_phase = phasor::advance(self.delta_phase, self.delta_step);
         if self.ring_pos == 0 {
-            self.energy_sum = self.power_ring.iter().map(|p| p[0]).sum();
-            self.diff_sum = self.power_ring.iter().map(|p| p[1]).sum();
+            self.energy_sum = self.power_ring.iter().map(|p| p[0] as f64).sum();
+            self.diff_sum = self.power_ring.iter().map(|p| p[1] as f64).sum();
         }
         if self.energy_sum < self.gate_energy
             || (self.max_hf > 0.0 && self.diff_sum > self.max_hf * self.energy_sum)
@@ -639,7 +635,7 @@ impl CorrelatorBank {
         self.power_ring.fill([0.0; 2]);
         self.energy_sum = 0.0;
         self.diff_sum = 0.0;
-        self.hist.fill(0.0);
+        self.hist.fill(0);
         self.hpos = self.window_len();
         self.valid = self.gate <= 0.0;
         self.ring_pos = 0;
@@ -679,11 +675,11 @@ mod tests {
         let x: Vec<f32> = (0..4000)
             .map(|_| {
                 state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 20000.0
+                (((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 20000.0).round()
             })
             .collect();
         for (n, &v) in x.iter().enumerate() {
-            if bank.push(v) && n + 1 >= 80 && (n + 1) % 170 == 0 {
+            if bank.push(v as i16) && n + 1 >= 80 && (n + 1) % 170 == 0 {
                 let k = 4; // 1000 Hz
                 let got = bank.rect(k);
                 let want = naive(&x, n + 1, 80, 1000.0, false);
@@ -711,12 +707,12 @@ mod tests {
             .map(|i| {
                 let loud = (800..1600).contains(&i) || (2400..3300).contains(&i);
                 let a = if loud { 9000.0 } else { 50.0 };
-                a * ((i as f32) * 0.61).sin() + 0.3 * a * ((i as f32) * 1.7).cos()
+                (a * ((i as f32) * 0.61).sin() + 0.3 * a * ((i as f32) * 1.7).cos()).round()
             })
             .collect();
         let mut checked = 0;
         for (n, &v) in x.iter().enumerate() {
-            if bank.push(v) && n + 1 >= 80 {
+            if bank.push(v as i16) && n + 1 >= 80 {
                 if bank.mean_square() < gate {
                     assert!(!bank.is_valid());
                     continue;
@@ -733,7 +729,8 @@ mod tests {
                         "n {n} k {k}: {got:?} vs {want:?}"
                     );
                 }
-                assert_eq!(bank.window(), &x[n + 1 - 80..=n]);
+                let window: Vec<f32> = bank.window().iter().map(|&s| s as f32).collect();
+                assert_eq!(window, &x[n + 1 - 80..=n]);
                 checked += 1;
             }
         }
@@ -753,7 +750,7 @@ mod tests {
                 .with_gate(1.0)
                 .with_spectral_gate(2.58);
             for i in 0..800 {
-                bank.push((8000.0 * (std::f64::consts::TAU * hz * i as f64 / 8000.0).sin()) as f32);
+                bank.push((8000.0 * (std::f64::consts::TAU * hz * i as f64 / 8000.0).sin()) as i16);
             }
             assert_eq!(bank.is_valid(), valid, "{hz} Hz");
         }

@@ -231,7 +231,7 @@ impl PairFit {
     /// quarter, residual ≤ `ratio`·max(model energy, `floor`·mean model energy) + `noise`.
     pub fn fits(
         &self,
-        samples: &[f32],
+        samples: &[i16],
         tones: &[FitTone; 2],
         ratio: f64,
         floor: f64,
