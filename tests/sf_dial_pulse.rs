@@ -425,3 +425,56 @@ proptest! {
         prop_assert_eq!(got, whole);
     }
 }
+
+/// Supervision events from a tandem trunk port's receivers (the line taken as idle at start).
+fn trunk_port(x: &[i16]) -> Vec<SupervisionEvent> {
+    use e911_tandem::line::port::{Heard, PortReceivers, RxSet};
+    let mut rx = PortReceivers::trunk(RxSet {
+        sf: true,
+        ..RxSet::NONE
+    });
+    let mut out = Vec::new();
+    for block in x.chunks(80) {
+        rx.process(block, block.len(), &mut out);
+    }
+    out.iter()
+        .filter_map(|e| match e.heard {
+            Heard::Sf(v) => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_trunk_taken_idle_at_start_is_seized_if_its_far_end_is_off_hook_from_the_first_sample() {
+    // Off-hook from sample 0 (no idle tone ever): a seizure starting at 0, reported once the
+    // 50 ms seizure time has passed — where a receiver that starts knowing nothing reports none.
+    let mut ch = ChannelSynth::new(21);
+    ch.silence(400.0);
+    let (x, _) = ch.finish(&imp(Some(-60.0)));
+    let ev = trunk_port(&x);
+    match ev.as_slice() {
+        [SupervisionEvent::Seize { start: 0, at }] => {
+            assert!((ms_to_samples(50.0) as u64..=ms_to_samples(52.0) as u64).contains(at))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(supervise(&x).is_empty());
+    // Idle tone from the start (the usual case): nothing until the far end really seizes, at 300
+    // ms, and that seizure is timed from its own start.
+    let p = SfParams::default();
+    let mut ch = ChannelSynth::new(22);
+    ch.sf_on(p.idle_level);
+    ch.silence(300.0);
+    ch.sf_seize();
+    ch.silence(300.0);
+    let (x, _) = ch.finish(&imp(Some(-60.0)));
+    let ev = trunk_port(&x);
+    match ev.as_slice() {
+        [SupervisionEvent::Seize { start, .. }] => {
+            let err = (*start as i64 - ms_to_samples(300.0) as i64).abs();
+            assert!(err <= ms_to_samples(2.0) as i64, "{start}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
