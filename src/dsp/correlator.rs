@@ -82,6 +82,7 @@ struct SlideIn<'a> {
 /// (LLVM then knows they do not alias and vectorises the loop); all slices are cut to one length
 /// so there are no bounds checks.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn slide_block(
     i: SlideIn,
     ring_re: &mut [f32],
@@ -504,40 +505,54 @@ impl CorrelatorBank {
     /// Accumulate the block of `hop` samples at `hist[from..]` and slide it into ring slot `slot`
     /// and the window sums, advancing the rotation by one block.
     fn slide(&mut self, from: usize, slot: usize) {
-        let f = self.freqs.len();
         Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
-        let fp = f;
+        // The SF bank's 3 frequencies get their own copy of the loop, unrolled, without the
+        // loop and bounds overhead that dominates at so few frequencies.
+        match self.freqs.len() {
+            3 => self.slide_sums(3, slot),
+            f => self.slide_sums(f, slot),
+        }
+    }
+
+    #[inline(always)]
+    fn slide_sums(&mut self, f: usize, slot: usize) {
         let o = slot * f;
         slide_block(
             SlideIn {
                 acc_re: &self.acc[..f],
-                acc_im: &self.acc[fp..fp + f],
-                step_re: &self.step_re,
-                step_im: &self.step_im,
+                acc_im: &self.acc[f..2 * f],
+                step_re: &self.step_re[..f],
+                step_im: &self.step_im[..f],
             },
             &mut self.ring_re[o..o + f],
             &mut self.ring_im[o..o + f],
-            &mut self.sum_re,
-            &mut self.sum_im,
-            &mut self.rot_re,
-            &mut self.rot_im,
+            &mut self.sum_re[..f],
+            &mut self.sum_im[..f],
+            &mut self.rot_re[..f],
+            &mut self.rot_im[..f],
         );
     }
 
     fn resum(&mut self) {
-        let f = self.freqs.len();
-        self.sum_re.fill(0.0);
-        self.sum_im.fill(0.0);
+        match self.freqs.len() {
+            3 => self.resum_n(3),
+            f => self.resum_n(f),
+        }
+    }
+
+    #[inline(always)]
+    fn resum_n(&mut self, f: usize) {
+        let (sum_re, sum_im) = (&mut self.sum_re[..f], &mut self.sum_im[..f]);
+        sum_re.fill(0.0);
+        sum_im.fill(0.0);
         for (re, im) in self
             .ring_re
             .chunks_exact(f)
             .zip(self.ring_im.chunks_exact(f))
         {
-            for (s, &v) in self.sum_re.iter_mut().zip(re) {
-                *s += v;
-            }
-            for (s, &v) in self.sum_im.iter_mut().zip(im) {
-                *s += v;
+            for k in 0..f {
+                sum_re[k] += re[k];
+                sum_im[k] += im[k];
             }
         }
     }
