@@ -450,9 +450,11 @@ impl CorrelatorBank {
         let (rows, _) = ker.as_chunks::<LANES>();
         for (row, &x) in rows.chunks_exact(C).zip(block) {
             let x = x as f32;
-            for (ac, k) in a.iter_mut().zip(row) {
+            // A fixed-size row, indexed: the loops unroll into whole-register multiply-adds.
+            let row: &[[f32; LANES]; C] = row.try_into().expect("C groups per row");
+            for c in 0..C {
                 for l in 0..LANES {
-                    ac[l] += x * k[l];
+                    a[c][l] += x * row[c][l];
                 }
             }
         }
