@@ -320,37 +320,9 @@ impl CorrelatorBank {
         let dst = &mut self.hist[start..start + xs.len()];
         let mut prev = self.last;
         if self.in_block == 0 {
-            // The usual case: a block from its start, four samples at a time in registers.
+            // The usual case: a block from its start (see `block_energy`).
             let (mut e, mut d) = ([0.0f32; 4], [0.0f32; 4]);
-            let mut quads = dst.chunks_exact_mut(4);
-            let mut src = xs.chunks_exact(4);
-            for (q, s) in (&mut quads).zip(&mut src) {
-                for l in 0..4 {
-                    q[l] = s[l];
-                    let v = conv(s[l]);
-                    e[l] += v * v;
-                    if DIFF {
-                        let dv = v - prev;
-                        d[l] += dv * dv;
-                    }
-                    prev = v;
-                }
-            }
-            for (l, (q, &s)) in quads
-                .into_remainder()
-                .iter_mut()
-                .zip(src.remainder())
-                .enumerate()
-            {
-                *q = s;
-                let v = conv(s);
-                e[l] += v * v;
-                if DIFF {
-                    let dv = v - prev;
-                    d[l] += dv * dv;
-                }
-                prev = v;
-            }
+            prev = super::block_energy::take::<DIFF>(xs, dst, prev, &mut e, &mut d);
             if xs.len() == self.hop {
                 self.block_e = quad_sum(e);
                 self.block_d = quad_sum(d);

@@ -1,5 +1,6 @@
 //! Signal processing with no telephony words: correlators, exact phasors, G.711.
 
+pub mod block_energy;
 pub mod correlator;
 pub mod g711;
 pub mod phasor;
