@@ -24,6 +24,12 @@ fn one_second_of(kind: &str) -> Vec<i16> {
             let a = e911_tandem::audio::wav::read_wav(path.as_ref()).unwrap();
             ch.mix(&a.channels[0][8000 * 20..8000 * 21], 0.0);
         }
+        "idle" => {
+            // An SF trunk at rest: the 2600 Hz idle tone.
+            ch.sf_on(e911_tandem::generate::synth::SfParams::default().idle_level);
+            ch.silence(1000.0);
+            ch.sf_off();
+        }
         _ => ch.silence(1000.0),
     }
     ch.pad_to(8000);
@@ -65,21 +71,10 @@ fn receivers(c: &mut Criterion) {
 /// 10 ms block at a time (so each port's state is cold when its turn comes, as in the engine).
 /// One iteration = one second of audio on every port; elem/s = port-seconds per CPU-second.
 fn idle_ports(c: &mut Criterion) {
-    use e911_tandem::generate::synth::SfParams;
     use e911_tandem::line::port::{PortReceivers, RxSet};
     const PORTS: usize = 500;
     const BLOCK: usize = 80;
-    let mut ch = ChannelSynth::new(5);
-    ch.sf_on(SfParams::default().idle_level);
-    ch.silence(1000.0);
-    ch.sf_off();
-    ch.pad_to(8000);
-    let (mut x, _) = ch.finish(&Impairments {
-        noise_dbm0: Some(-55.0),
-        g711: Some(Law::Ulaw),
-        ..Default::default()
-    });
-    x.truncate(8000);
+    let x = one_second_of("idle");
     let mut g = c.benchmark_group("idle_ports");
     g.sample_size(10);
     g.throughput(Throughput::Elements(PORTS as u64));
