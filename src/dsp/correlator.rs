@@ -24,9 +24,9 @@ fn shared_kernel(freqs: &[u32], hop: usize, lanes: usize) -> std::sync::Arc<[f32
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     map.entry((freqs.to_vec(), hop))
         .or_insert_with(|| {
-            // Sample-major: row `i` holds cos(ωᵢ·i) for every frequency, then −sin(ωᵢ·i), padded
-            // to whole SIMD groups.
-            let f = freqs.len();
+            // Sample-major: row `i` holds cos(ωᵢ·i) for every frequency, then (from the padded
+            // width on) −sin(ωᵢ·i), padded to whole SIMD groups.
+            let f = padded(freqs.len());
             let mut ker = vec![0.0f32; hop * lanes];
             for i in 0..hop {
                 for (k, &hz) in freqs.iter().enumerate() {
@@ -42,6 +42,13 @@ fn shared_kernel(freqs: &[u32], hop: usize, lanes: usize) -> std::sync::Arc<[f32
 
 /// SIMD width the kernel rows are padded to (f32 lanes of one AVX register, two SSE ones).
 const LANES: usize = 8;
+
+/// Per-frequency arrays (sums, rotations, the ring's rows, each half of a kernel row) are padded
+/// to a multiple of 4 lanes, so the per-block complex arithmetic runs in whole SSE registers; a
+/// padding lane's kernel is 0 and its rotation stays 1, so it sums nothing.
+fn padded(f: usize) -> usize {
+    f.div_ceil(4) * 4
+}
 
 /// Windows of samples the history buffer holds beyond the current one. Small on purpose: a
 /// tandem visits thousands of ports' banks in turn, and the fewer cache lines each one owns, the
@@ -190,9 +197,13 @@ impl CorrelatorBank {
     pub fn new(freqs: &[u32], hop: usize, blocks: usize) -> Self {
         assert!(!freqs.is_empty() && hop > 0 && blocks > 0);
         phasor::init();
-        let f = freqs.len();
+        let f = padded(freqs.len());
         let lanes = (2 * f).div_ceil(LANES) * LANES;
         let ker = shared_kernel(freqs, hop, lanes);
+        let step = |k: usize| match freqs.get(k) {
+            Some(&hz) => phasor::unit(phasor::phase_index(hz, hop as u64)),
+            None => (1.0, 0.0),
+        };
         CorrelatorBank {
             freqs: freqs.to_vec(),
             hop,
@@ -206,14 +217,8 @@ impl CorrelatorBank {
             sum_im: vec![0.0; f],
             rot_re: vec![1.0; f],
             rot_im: vec![0.0; f],
-            step_re: freqs
-                .iter()
-                .map(|&hz| phasor::unit(phasor::phase_index(hz, hop as u64)).0 as f32)
-                .collect(),
-            step_im: freqs
-                .iter()
-                .map(|&hz| -phasor::unit(phasor::phase_index(hz, hop as u64)).1 as f32)
-                .collect(),
+            step_re: (0..f).map(|k| step(k).0 as f32).collect(),
+            step_im: (0..f).map(|k| -step(k).1 as f32).collect(),
             epart: [0.0; 4],
             dpart: [0.0; 4],
             last: 0.0,
@@ -480,10 +485,10 @@ impl CorrelatorBank {
     /// and the window sums, advancing the rotation by one block.
     fn slide(&mut self, from: usize, slot: usize) {
         Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
-        // The SF bank's 3 frequencies get their own copy of the loop, unrolled, without the
-        // loop and bounds overhead that dominates at so few frequencies.
-        match self.freqs.len() {
-            3 => self.slide_sums(3, slot),
+        // The SF bank's 3 frequencies (4 lanes) get their own copy of the loop: one SSE
+        // register per quantity, without the loop and bounds overhead.
+        match padded(self.freqs.len()) {
+            4 => self.slide_sums(4, slot),
             f => self.slide_sums(f, slot),
         }
     }
@@ -508,8 +513,8 @@ impl CorrelatorBank {
     }
 
     fn resum(&mut self) {
-        match self.freqs.len() {
-            3 => self.resum_n(3),
+        match padded(self.freqs.len()) {
+            4 => self.resum_n(4),
             f => self.resum_n(f),
         }
     }
