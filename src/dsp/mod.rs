@@ -4,3 +4,4 @@ pub mod block_energy;
 pub mod correlator;
 pub mod g711;
 pub mod phasor;
+pub mod prefetch;

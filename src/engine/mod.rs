@@ -212,6 +212,7 @@ pub fn run<S: Source>(
                 .clone()
                 .map(|p| PortReceivers::for_port(sets[p], ports[p].psap))
                 .collect();
+            let rx_sets: Vec<RxSet> = rxs.iter().map(|r| r.set()).collect();
             let range = range.clone();
             let ctl = ctl_tx.clone();
             let valid = &valid;
@@ -227,6 +228,14 @@ pub fn run<S: Source>(
                         .or_else(|| spare.pop())
                         .unwrap_or_else(|| vec![Vec::with_capacity(16); range.len()]);
                     for (i, p) in range.clone().enumerate() {
+                        // The next port's state left the cache since its last block: ask for
+                        // it now, so it arrives while this one computes.
+                        if let Some(next) = rxs.get(i + 2) {
+                            next.prefetch_fields(rx_sets[i + 2]);
+                        }
+                        if let Some(next) = rxs.get(i + 1) {
+                            next.prefetch(b);
+                        }
                         pop_wait(&mut ins[i], &mut buf);
                         ev[i].clear();
                         let n = valid[p].load(Ordering::Acquire).min(b);

@@ -93,6 +93,40 @@ impl PortReceivers {
         }
     }
 
+    /// Hint the cache to fetch the receivers' own fields that a block touches, by address only
+    /// (nothing is read, so the hint itself never waits on memory). A worker calls this two
+    /// ports ahead and [`PortReceivers::prefetch`] one port ahead. Changes no result.
+    #[inline]
+    pub fn prefetch_fields(&self, set: RxSet) {
+        use crate::dsp::prefetch::range;
+        use crate::register::tone_pair::PairReceiver;
+        if set.sf {
+            range(std::ptr::addr_of!(self.sf), std::mem::size_of::<SfLine>());
+        }
+        if set.mf {
+            range(std::ptr::addr_of!(self.mf), PairReceiver::HOT_BYTES);
+        }
+        if set.dtmf {
+            range(std::ptr::addr_of!(self.dtmf), PairReceiver::HOT_BYTES);
+        }
+    }
+
+    /// Hint the cache to fetch the heap state the next block of `samples` will touch in every
+    /// receiver (histories, power rings, correlator sums), reading the fields that
+    /// [`PortReceivers::prefetch_fields`] asked for. Changes no result.
+    #[inline]
+    pub fn prefetch(&self, samples: usize) {
+        if let Some(l) = &self.sf {
+            l.prefetch(samples);
+        }
+        if let Some(m) = &self.mf {
+            m.prefetch(samples);
+        }
+        if let Some(d) = &self.dtmf {
+            d.prefetch(samples);
+        }
+    }
+
     /// Feed one block: `x`, then silence up to `n` samples if `x` is shorter (a source that has
     /// ended). Events are appended to `out` in time order.
     pub fn process(&mut self, x: &[i16], n: usize, out: &mut Vec<PortEvent>) {

@@ -112,6 +112,12 @@ impl SfReceiver {
         self.bank.now()
     }
 
+    /// Hint the cache to fetch what the next `samples` fed will touch; changes no result.
+    #[inline]
+    pub fn prefetch(&self, samples: usize) {
+        self.bank.prefetch(samples);
+    }
+
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(SfEvent)) {
         let mut rest = samples;
         while !rest.is_empty() {

@@ -117,6 +117,12 @@ impl DtmfReceiver {
         }
     }
 
+    /// Hint the cache to fetch what the next `samples` fed will touch; changes no result.
+    #[inline]
+    pub fn prefetch(&self, samples: usize) {
+        self.rx.prefetch(samples);
+    }
+
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(DtmfEvent)) {
         self.rx.process(samples, &mut |e| sink(map(e)));
     }

@@ -234,6 +234,12 @@ impl MfReceiver {
         }
     }
 
+    /// Hint the cache to fetch what the next `samples` fed will touch; changes no result.
+    #[inline]
+    pub fn prefetch(&self, samples: usize) {
+        self.rx.prefetch(samples);
+    }
+
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(MfEvent)) {
         self.rx.process(samples, &mut |e| sink(map(e)));
     }

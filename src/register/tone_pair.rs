@@ -219,6 +219,17 @@ impl PairReceiver {
         self.bank.now()
     }
 
+    /// Bytes from the start of the struct that every frame touches (the bank and the frame
+    /// state, up to the design): what a worker asks the cache for a port ahead.
+    pub const HOT_BYTES: usize = std::mem::offset_of!(PairReceiver, d);
+
+    /// Hint the cache to fetch the heap state the next `samples` fed will touch (see
+    /// [`CorrelatorBank::prefetch`]); changes no result.
+    #[inline]
+    pub fn prefetch(&self, samples: usize) {
+        self.bank.prefetch(samples);
+    }
+
     /// Feed any number of samples; events go to `sink` in time order.
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
         let mut rest = samples;
