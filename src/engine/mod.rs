@@ -29,7 +29,10 @@ use crossbeam_channel::{bounded, unbounded};
 use crate::line::port::{PortEvent, PortReceivers, RxSet};
 use crate::sim::world::LineSignal;
 use crate::tandem::switch::{PortInfo, Tandem};
-use ring::{pop_wait, push_wait, Rx, Tx};
+use ring::{
+    pop_each, pop_wait, prefetch_header, prefetch_queued, prefetch_vacant, push_each, push_wait, Rx,
+    Tx,
+};
 
 /// What feeds the tandem's ports and hears what it sends: the simulated world, recordings, or a
 /// sound card.
@@ -232,9 +235,13 @@ pub fn run<S: Source>(
                         // it now, so it arrives while this one computes.
                         if let Some(next) = rxs.get(i + 2) {
                             next.prefetch_fields(rx_sets[i + 2]);
+                            prefetch_header(&ins[i + 2]);
+                            prefetch_header(&outs[i + 2]);
                         }
                         if let Some(next) = rxs.get(i + 1) {
                             next.prefetch(b);
+                            prefetch_queued(&ins[i + 1], b);
+                            prefetch_vacant(&outs[i + 1], b);
                         }
                         pop_wait(&mut ins[i], &mut buf);
                         ev[i].clear();
@@ -268,9 +275,7 @@ pub fn run<S: Source>(
                 if k >= delay && go_src_rx.recv().is_err() {
                     break;
                 }
-                for (p, f) in from.iter_mut().enumerate() {
-                    pop_wait(&mut c2s_rx[p], f);
-                }
+                pop_each(&mut c2s_rx, &mut from);
                 let mut line = Vec::new();
                 let t0 = Instant::now();
                 {
@@ -283,10 +288,10 @@ pub fn run<S: Source>(
                 busy += t0.elapsed();
                 for p in 0..np {
                     valid_ref[p].store(valid_local[p], Ordering::Release);
-                    push_wait(&mut s2w_tx[p], &out[p]);
-                    if with_sink {
-                        push_wait(&mut stap_tx[p], &out[p]);
-                    }
+                }
+                push_each(&mut s2w_tx, &out);
+                if with_sink {
+                    push_each(&mut stap_tx, &out);
                 }
                 let pushed = Instant::now();
                 if src_ctl.send(ToControl::Source { k, line, pushed }).is_err() {
@@ -368,9 +373,7 @@ pub fn run<S: Source>(
             for (port, at, seize) in line {
                 tandem.line_event(port, at, seize);
             }
-            for (p, a) in audio.iter_mut().enumerate() {
-                pop_wait(&mut w2c_rx[p], a);
-            }
+            pop_each(&mut w2c_rx, &mut audio);
             {
                 let ins: Vec<&[i16]> = audio
                     .iter()
@@ -380,11 +383,9 @@ pub fn run<S: Source>(
                 let mut outs: Vec<&mut [i16]> = sent.iter_mut().map(|v| v.as_mut_slice()).collect();
                 tandem.step_heard(&heard, &ins, &mut outs);
             }
-            for p in 0..np {
-                push_wait(&mut c2s_tx[p], &sent[p]);
-                if with_sink {
-                    push_wait(&mut ctap_tx[p], &sent[p]);
-                }
+            push_each(&mut c2s_tx, &sent);
+            if with_sink {
+                push_each(&mut ctap_tx, &sent);
             }
             if with_sink {
                 let _ = go_sink_tx.send(k);
