@@ -5,3 +5,4 @@ pub mod correlator;
 pub mod g711;
 pub mod phasor;
 pub mod prefetch;
+pub mod tone_probe;

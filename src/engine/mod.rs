@@ -30,8 +30,8 @@ use crate::line::port::{PortEvent, PortReceivers, RxSet};
 use crate::sim::world::LineSignal;
 use crate::tandem::switch::{PortInfo, Tandem};
 use ring::{
-    pop_each, pop_wait, prefetch_header, prefetch_queued, prefetch_vacant, push_each, push_wait, Rx,
-    Tx,
+    pop_each, pop_wait, prefetch_header, prefetch_queued, prefetch_vacant, push_each, push_wait,
+    Rx, Tx,
 };
 
 /// What feeds the tandem's ports and hears what it sends: the simulated world, recordings, or a

@@ -116,9 +116,7 @@ impl PortReceivers {
     /// [`PortReceivers::prefetch_fields`] asked for. Changes no result.
     #[inline]
     pub fn prefetch(&self, samples: usize) {
-        if let Some(l) = &self.sf {
-            l.prefetch(samples);
-        }
+        // (SF keeps its whole state inline: `prefetch_fields` has it.)
         if let Some(m) = &self.mf {
             m.prefetch(samples);
         }

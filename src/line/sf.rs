@@ -5,7 +5,8 @@
 //! detections on speech — the tone must dominate the band.
 //!
 //! Design: one Hann-windowed correlator at 2600 Hz over 40 samples (5 ms), every 8 samples (1 ms),
-//! from the shared [`CorrelatorBank`] (2400/2600/2800 Hz: the Hann side bins sit 200 Hz away).
+//! evaluated directly ([`ToneProbe`]: one pass over the window, history inline — this receiver
+//! runs on every trunk of a tandem every millisecond).
 //! A frame *hears the tone* when
 //! - its frequency, from the phase advance of the correlator over 2 frames, is within 60 Hz of
 //!   2600 (a 5 ms window cannot separate 2500 from 2600 by magnitude; the phase can);
@@ -15,7 +16,8 @@
 //!
 //! The tone is *on* after 3 frames that hear it and *off* after 3 that do not.
 
-use crate::dsp::correlator::{cabs2, cconj, cmul, CorrelatorBank, C64};
+use crate::dsp::correlator::{cabs2, cconj, cmul, C64};
+use crate::dsp::tone_probe::ToneProbe;
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 
 /// The SF frequency (Hz).
@@ -61,8 +63,10 @@ pub struct SfEvent {
 #[derive(Debug, Clone)]
 pub struct SfReceiver {
     d: SfDesign,
-    bank: CorrelatorBank,
+    probe: ToneProbe,
     min_power: f64,
+    /// `8/W²`: tone power from the correlator (amplitude `2|X|/Σw` with `Σw = W/2`; power `a²/2`).
+    power_scale: f64,
     share: f64,
     /// `tan` of the largest accepted phase advance over the frequency test's span.
     tan_max: f64,
@@ -83,14 +87,13 @@ impl Default for SfReceiver {
 impl SfReceiver {
     pub fn new(d: SfDesign) -> Self {
         let w = d.hop * d.blocks;
-        let delta = SAMPLE_RATE / w as u32;
         let min_power = dbm0_to_power(d.min_level_dbm0);
         // Tone power t and rest r = ms − t: t ≥ D·r ⇔ t ≥ ms·D/(1+D).
         let dom = db_to_ratio(d.dominance_db);
         SfReceiver {
-            bank: CorrelatorBank::new(&[SF_HZ - delta, SF_HZ, SF_HZ + delta], d.hop, d.blocks)
-                .with_gate(min_power),
+            probe: ToneProbe::new(SF_HZ, w, d.hop),
             min_power,
+            power_scale: 8.0 / (w * w) as f64,
             share: dom / (1.0 + dom),
             tan_max: (std::f64::consts::TAU * d.max_offset_hz * (2 * d.hop) as f64
                 / SAMPLE_RATE as f64)
@@ -109,19 +112,13 @@ impl SfReceiver {
     }
 
     pub fn now(&self) -> u64 {
-        self.bank.now()
-    }
-
-    /// Hint the cache to fetch what the next `samples` fed will touch; changes no result.
-    #[inline]
-    pub fn prefetch(&self, samples: usize) {
-        self.bank.prefetch(samples);
+        self.probe.now()
     }
 
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(SfEvent)) {
         let mut rest = samples;
         while !rest.is_empty() {
-            if self.bank.feed(&mut rest) {
+            if self.probe.feed(&mut rest) {
                 let hears = self.hears();
                 self.debounce(hears, sink);
             }
@@ -130,7 +127,7 @@ impl SfReceiver {
 
     /// Window response `|Σ w[i] e^{jθi}|` of the periodic Hann window.
     fn hann_response(&self, theta: f64) -> f64 {
-        let w = self.bank.window_len() as f64;
+        let w = self.probe.window_len() as f64;
         let g = |t: f64| -> C64 {
             if t.abs() < 1e-9 {
                 return (w, 0.0);
@@ -153,16 +150,16 @@ impl SfReceiver {
     fn hears(&mut self) -> bool {
         let slot = self.frame % 3;
         self.frame += 1;
-        let w = self.bank.window_len();
-        if self.bank.now() < w as u64 {
+        let w = self.probe.window_len();
+        if self.probe.now() < w as u64 {
             return false;
         }
-        let ms = self.bank.mean_square();
+        let ms = self.probe.mean_square();
         if ms < self.min_power {
             self.xhist[slot] = (0.0, 0.0);
             return false;
         }
-        let x = self.bank.hann(1, 0, 2);
+        let x = self.probe.x();
         self.xhist[slot] = x;
         let lag = self.xhist[(slot + 1) % 3];
         let z = cmul(x, cconj(lag));
@@ -174,8 +171,7 @@ impl SfReceiver {
         // Power from the uncorrected correlator is a lower bound (the window's response is
         // largest at zero offset); only when that falls short is the offset measured and the
         // response divided out.
-        let w = self.bank.window_len() as f64;
-        let mut power = 8.0 * cabs2(x) / (w * w);
+        let mut power = cabs2(x) * self.power_scale;
         if power < self.min_power || power < self.share * ms {
             let delta = z.1.atan2(z.0) / (2 * self.d.hop) as f64;
             let r = self.hann_response(delta);
@@ -185,7 +181,7 @@ impl SfReceiver {
     }
 
     fn debounce(&mut self, hears: bool, sink: &mut impl FnMut(SfEvent)) {
-        let now = self.bank.now();
+        let now = self.probe.now();
         if hears == self.on {
             self.run = 0;
             return;

@@ -278,12 +278,6 @@ impl SfLine {
         line
     }
 
-    /// Hint the cache to fetch what the next `samples` fed will touch; changes no result.
-    #[inline]
-    pub fn prefetch(&self, samples: usize) {
-        self.rx.prefetch(samples);
-    }
-
     /// Feed audio; raw tone changes go to `raw`, classified events to `sink`, in time order.
     pub fn process(
         &mut self,
