@@ -28,7 +28,8 @@ const LANES: usize = 8;
 fn shared_kernel(hz: u32, w: usize) -> Arc<[f32]> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static KERNELS: OnceLock<Mutex<HashMap<(u32, usize), Arc<[f32]>>>> = OnceLock::new();
+    type Kernels = Mutex<HashMap<(u32, usize), Arc<[f32]>>>;
+    static KERNELS: OnceLock<Kernels> = OnceLock::new();
     let map = KERNELS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     map.entry((hz, w))
@@ -73,7 +74,7 @@ impl ToneProbe {
     /// If `w` is not a positive multiple of 8 up to [`MAX_WINDOW`], or `hop` is zero or longer
     /// than `w` (construction-time contract).
     pub fn new(hz: u32, w: usize, hop: usize) -> Self {
-        assert!(w > 0 && w % LANES == 0 && w <= MAX_WINDOW && hop > 0 && hop <= w);
+        assert!(w > 0 && w.is_multiple_of(LANES) && w <= MAX_WINDOW && hop > 0 && hop <= w);
         phasor::init();
         ToneProbe {
             hist: [0; HIST],
