@@ -485,16 +485,7 @@ impl CorrelatorBank {
     /// and the window sums, advancing the rotation by one block.
     fn slide(&mut self, from: usize, slot: usize) {
         Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
-        // The SF bank's 3 frequencies (4 lanes) get their own copy of the loop: one SSE
-        // register per quantity, without the loop and bounds overhead.
-        match padded(self.freqs.len()) {
-            4 => self.slide_sums(4, slot),
-            f => self.slide_sums(f, slot),
-        }
-    }
-
-    #[inline(always)]
-    fn slide_sums(&mut self, f: usize, slot: usize) {
+        let f = padded(self.freqs.len());
         let o = slot * f;
         slide_block(
             SlideIn {
@@ -513,14 +504,7 @@ impl CorrelatorBank {
     }
 
     fn resum(&mut self) {
-        match padded(self.freqs.len()) {
-            4 => self.resum_n(4),
-            f => self.resum_n(f),
-        }
-    }
-
-    #[inline(always)]
-    fn resum_n(&mut self, f: usize) {
+        let f = padded(self.freqs.len());
         let (sum_re, sum_im) = (&mut self.sum_re[..f], &mut self.sum_im[..f]);
         sum_re.fill(0.0);
         sum_im.fill(0.0);
