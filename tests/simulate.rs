@@ -446,15 +446,22 @@ fn a_run_cut_short_accounts_for_every_call() {
     );
 }
 
+/// A Cary scenario of `duration_ms` with two calls on CARYEO1, one per channel: 919-555-1234 at
+/// `first_ms` on channel 0, 919-555-0100 at `second_ms` on channel 1.
+fn two_calls(duration_ms: u32, first_ms: u32, second_ms: u32) -> String {
+    format!(
+        "datafill = \"../datafill/cary.dat\"\nduration_ms = {duration_ms}\n[trunks]\nCARYEO1 = 2\n\
+[[call]]\nat_ms = {first_ms}\ntrunk = \"CARYEO1\"\nchannel = 0\nani = \"9195551234\"\n\
+[[call]]\nat_ms = {second_ms}\ntrunk = \"CARYEO1\"\nchannel = 1\nani = \"9195550100\"\n"
+    )
+}
+
 #[test]
 fn a_call_placed_the_moment_the_trunk_comes_up_is_routed() {
     // The end office seizes at 0 ms, before the tandem ever heard its idle tone: the tandem takes
     // its trunks as idle at start, so a line off-hook from the first sample is a seizure (found
     // by `e911 bench`, whose first call is at 0 ms: it used to be silently lost).
-    let text = "datafill = \"../datafill/cary.dat\"\nduration_ms = 8000\n[trunks]\nCARYEO1 = 2\n\
-[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nchannel = 0\nani = \"9195551234\"\n\
-[[call]]\nat_ms = 300\ntrunk = \"CARYEO1\"\nchannel = 1\nani = \"9195550100\"\n";
-    let sc = Scenario::parse("t0.toml", text, &read).unwrap();
+    let sc = Scenario::parse("t0.toml", &two_calls(8000, 0, 300), &read).unwrap();
     let inline = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
     let opts = e911_tandem::engine::Opts {
         workers: 2,
@@ -485,10 +492,7 @@ fn a_call_placed_the_moment_the_trunk_comes_up_is_routed() {
 fn a_seizure_the_tandem_never_recognised_is_reported_not_lost() {
     // Call 2 seizes 20 ms before the run ends: less than the 50 ms seizure time, so the tandem
     // has no seizure (and nothing in setup) to show for it; the log says so.
-    let text = "datafill = \"../datafill/cary.dat\"\nduration_ms = 6020\n[trunks]\nCARYEO1 = 2\n\
-[[call]]\nat_ms = 200\ntrunk = \"CARYEO1\"\nchannel = 0\nani = \"9195551234\"\n\
-[[call]]\nat_ms = 6000\ntrunk = \"CARYEO1\"\nchannel = 1\nani = \"9195550100\"\n";
-    let sc = Scenario::parse("late.toml", text, &read).unwrap();
+    let sc = Scenario::parse("late.toml", &two_calls(6020, 200, 6000), &read).unwrap();
     let run = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
     assert_eq!(run.calls.len(), 1);
     assert!(
