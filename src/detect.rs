@@ -48,13 +48,13 @@ impl Kinds {
                 "dp" => k.dp = true,
                 other => {
                     return Err(format!(
-                        "--kinds: unknown kind `{other}` (mf, dtmf, sf, dp)"
+                        "unknown kind `{other}` (mf, dtmf, sf, dp)"
                     ))
                 }
             }
         }
         if !(k.mf || k.dtmf || k.sf || k.dp) {
-            return Err("--kinds: choose at least one of mf, dtmf, sf, dp".into());
+            return Err("choose at least one of mf, dtmf, sf, dp".into());
         }
         Ok(k)
     }

@@ -173,7 +173,7 @@ fn cli_simulate_prints_the_call_log_and_writes_every_leg() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("summary: 9 calls, 9 routed, 9 answered"),
+        text.contains("summary: 9 calls through the tandem, 9 routed, 8 answered, 1 abandoned before answer"),
         "{text}"
     );
     assert!(text.contains("→ ECRC"), "{text}");
@@ -182,7 +182,8 @@ fn cli_simulate_prints_the_call_log_and_writes_every_leg() {
         "{text}"
     );
     let lines = std::fs::read_to_string(out.join("calls.jsonl")).unwrap();
-    assert_eq!(lines.lines().count(), 9);
+    // Every call of the log: 9 through the tandem, Bob's SIP call to the ECRC, the callback.
+    assert_eq!(lines.lines().count(), 11);
     let v: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     for k in [
         "call",
@@ -294,9 +295,9 @@ fn the_default_office_enterprise_elin_callback_esqk_and_ecrc() {
     let cb = sc
         .notes
         .iter()
-        .find(|n| n.1.contains("calls back ELIN 919-555-0199"))
+        .find(|n| n.text.contains("calls back ELIN 919-555-0199"))
         .expect("callback note");
-    assert!(cb.1.contains("rings alice"), "{cb:?}");
+    assert!(cb.text.contains("rings alice"), "{cb:?}");
     // Carol's SIP call: validated, ESQK from ESN 124's pool on the provider's ESGW trunk; the
     // PSAP's ALI query with the ESQK shows her ERL and callback number.
     let carol = by_scenario(&run, 9);
@@ -311,9 +312,9 @@ fn the_default_office_enterprise_elin_callback_esqk_and_ecrc() {
         carol.screens
     );
     // Bob's unvalidated address went to the ECRC, not to the tandem.
-    assert!(sc.notes.iter().any(|n| n.1.contains("bob")
-        && n.1.contains("ECRC")
-        && n.1.contains("O (street not in the MSAG)")));
+    assert!(sc.notes.iter().any(|n| n.text.contains("bob")
+        && n.text.contains("ECRC")
+        && n.text.contains("O (street not in the MSAG)")));
     assert!(run
         .calls
         .iter()
@@ -401,28 +402,6 @@ fn the_psap_model_decodes_the_information_digit_against_e911npd() {
 }
 
 #[test]
-fn the_printed_default_scenario_runs_from_the_repository_root() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let o = Command::new(env!("CARGO_BIN_EXE_e911"))
-        .args(["simulate", "--print-default"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        text.contains("datafill = \"docs/datafill/cary.dat\""),
-        "{text}"
-    );
-    let sc = Scenario::parse("my.toml", &text, &|rel| {
-        let p = root.join(rel);
-        std::fs::read_to_string(&p)
-            .map(|t| (p.clone(), t))
-            .map_err(|e| format!("{}: {e}", p.display()))
-    })
-    .unwrap();
-    assert_eq!(sc.calls.len(), Scenario::default_office().calls.len());
-}
-
-#[test]
 fn a_run_cut_short_accounts_for_every_call() {
     // duration_ms ends the run 2.2 s in: call 1 is mid-setup (seized at 1 s, spill not sent yet),
     // call 2 (at 5 s) never starts. Neither is silently lost.
@@ -432,18 +411,12 @@ fn a_run_cut_short_accounts_for_every_call() {
     let sc = Scenario::parse("short.toml", text, &read).unwrap();
     let run = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
     assert!(run.calls.is_empty(), "{:#?}", run.calls);
-    assert!(
-        run.notes
-            .iter()
-            .any(|n| n.contains("CARYEO1/0: SEIZED BUT NOT YET ROUTED")),
-        "{:#?}",
-        run.notes
-    );
-    assert!(
-        run.notes.iter().any(|n| n.contains("call 2: NOT PLACED")),
-        "{:#?}",
-        run.notes
-    );
+    let text: Vec<(u64, &str)> = run.others.iter().map(|o| (o.call, o.text.as_str())).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    assert_eq!(text[0].0, 1);
+    assert!(text[0].1.contains("SEIZED ON CARYEO1/0 BUT NOT YET ROUTED"), "{text:#?}");
+    assert_eq!(text[1].0, 2);
+    assert!(text[1].1.contains("NOT PLACED"), "{text:#?}");
 }
 
 /// A Cary scenario of `duration_ms` with two calls on CARYEO1, one per channel: 919-555-1234 at
@@ -495,17 +468,14 @@ fn a_seizure_the_tandem_never_recognised_is_reported_not_lost() {
     let sc = Scenario::parse("late.toml", &two_calls(6020, 200, 6000), &read).unwrap();
     let run = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
     assert_eq!(run.calls.len(), 1);
+    assert_eq!(run.others.len(), 1, "{:#?}", run.others);
+    let lost = &run.others[0];
+    assert_eq!((lost.kind, lost.call, lost.scenario_call), ("unrouted", 2, Some(2)));
     assert!(
-        run.notes
-            .iter()
-            .any(|n| n.contains("call 2: PLACED ON CARYEO1/1 BUT THE TANDEM SAW NO SEIZURE")),
-        "{:#?}",
-        run.notes
+        lost.text.contains("PLACED ON CARYEO1/1 BUT THE TANDEM SAW NO SEIZURE"),
+        "{lost:#?}"
     );
-    // The routed call is not reported as lost.
-    assert!(
-        run.notes.iter().all(|n| !n.contains("call 1: PLACED")),
-        "{:#?}",
-        run.notes
-    );
+    // The routed call is not reported as lost, and the JSONL holds both.
+    assert_eq!(run.calls[0].record.call, 1);
+    assert_eq!(run.json_lines().len(), 2);
 }

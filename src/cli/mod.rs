@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
 pub mod live;
+pub mod outputs;
 pub mod simulate;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
@@ -40,6 +41,9 @@ pub enum Cmd {
         /// Also write the ground truth of every placed signal as JSON lines.
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// Overwrite outputs that exist (never an input).
+        #[arg(long)]
+        force: bool,
     },
     /// Print every MF, DTMF, SF and dial-pulse event on every channel of a WAV file.
     Detect {
@@ -48,8 +52,8 @@ pub enum Cmd {
         format: Format,
         /// Receivers to run: comma list of mf, dtmf, sf (tone on/off, seize, wink, flash,
         /// disconnect), dp (dial-pulse digits).
-        #[arg(long, default_value = "mf,dtmf,sf,dp")]
-        kinds: String,
+        #[arg(long, default_value = "mf,dtmf,sf,dp", value_parser = Kinds::parse)]
+        kinds: Kinds,
         /// Worker threads (0 = one per core).
         #[arg(long, default_value_t = 0)]
         threads: usize,
@@ -73,6 +77,13 @@ pub enum Cmd {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// How long each modelled PSAP (one without --psap-in) holds a call after answering
+        /// before it hangs up, in ms (0 … 86400000).
+        #[arg(long, default_value_t = crate::tandem::switch::MODEL_HOLD_MS, value_parser = parse_hold_ms)]
+        psap_hold_ms: f64,
+        /// Overwrite output files that exist (never an input).
+        #[arg(long)]
+        force: bool,
     },
     /// Run a whole office in closed loop — end offices, the tandem, PSAPs — with every signal
     /// generated, carried as audio and detected (docs/simulate.md). With no SCENARIO: the
@@ -86,9 +97,14 @@ pub enum Cmd {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        /// Print the embedded default scenario and exit.
+        /// Print the embedded default scenario (to FILE if given) and exit. Its data files are
+        /// named `builtin:…` (the bundled copies); replace them with paths relative to the
+        /// scenario file to use your own.
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+        print_default: Option<PathBuf>,
+        /// Overwrite output files that exist (never an input).
         #[arg(long)]
-        print_default: bool,
+        force: bool,
         /// DSP worker threads (0 = one per core).
         #[arg(long, default_value_t = 0)]
         threads: usize,
@@ -125,6 +141,9 @@ pub enum MsagCmd {
         /// Write the E911SRDB table (datafill) of the validated TNs here.
         #[arg(long)]
         srdb: Option<PathBuf>,
+        /// Overwrite the --srdb file if it exists (never an input).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -155,13 +174,18 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Generate { script, out, truth } => generate(script, out, truth),
+        Cmd::Generate {
+            script,
+            out,
+            truth,
+            force,
+        } => generate(script, out, truth, force),
         Cmd::Detect {
             file,
             format,
             kinds,
             threads,
-        } => detect(file, format, &kinds, threads),
+        } => detect(file, format, kinds, threads),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Route {
             datafill,
@@ -170,41 +194,94 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             input,
             out,
             format,
-        } => route_cmd(&datafill, &psap_in, &trunk, &input, out.as_deref(), format),
+            psap_hold_ms,
+            force,
+        } => route_cmd(RouteArgs {
+            datafill: &datafill,
+            psap_in: &psap_in,
+            trunk: &trunk,
+            input: &input,
+            out: out.as_deref(),
+            format,
+            hold: crate::units::ms_to_samples(psap_hold_ms) as u64,
+            force,
+        }),
         Cmd::Datafill {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
         Cmd::Live { cmd } => live::run(cmd),
         Cmd::Msag {
-            cmd: MsagCmd::Validate { msag, ali, srdb },
-        } => msag_validate(&msag, &ali, srdb.as_deref()),
+            cmd:
+                MsagCmd::Validate {
+                    msag,
+                    ali,
+                    srdb,
+                    force,
+                },
+        } => msag_validate(&msag, &ali, srdb.as_deref(), force),
         Cmd::Simulate {
             scenario,
             out,
             format,
             print_default,
+            force,
             threads,
             realtime,
-        } => simulate::run(
-            scenario.as_deref(),
-            out.as_deref(),
+        } => simulate::run(simulate::Args {
+            scenario: scenario.as_deref(),
+            out: out.as_deref(),
             format,
-            print_default,
+            print_default: print_default.as_deref(),
+            force,
             threads,
             realtime,
-        ),
+        }),
     }
 }
 
-fn route_cmd(
-    datafill: &std::path::Path,
-    psap_in: &[String],
-    trunk: &str,
-    input: &std::path::Path,
-    out: Option<&std::path::Path>,
+fn parse_hold_ms(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=86_400_000.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: a time in ms, 0 … 86400000")),
+    }
+}
+
+struct RouteArgs<'a> {
+    datafill: &'a std::path::Path,
+    psap_in: &'a [String],
+    trunk: &'a str,
+    input: &'a std::path::Path,
+    out: Option<&'a std::path::Path>,
     format: Format,
-) -> anyhow::Result<()> {
+    hold: u64,
+    force: bool,
+}
+
+fn route_cmd(a: RouteArgs<'_>) -> anyhow::Result<()> {
+    let RouteArgs {
+        datafill,
+        psap_in,
+        trunk,
+        input,
+        out,
+        format,
+        hold,
+        force,
+    } = a;
     let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
+    if let Some(dir) = out {
+        outputs::check_dir(dir)?;
+        let mut legs: Vec<String> = vec![trunk.to_ascii_uppercase()];
+        legs.extend(loaded.office.psaps.keys().cloned());
+        let mut inputs = loaded.files.clone();
+        inputs.push(input.to_path_buf());
+        inputs.extend(
+            psap_in
+                .iter()
+                .filter_map(|s| s.split_once('=').map(|x| PathBuf::from(x.1))),
+        );
+        outputs::check("--out", &outputs::leg_files(dir, &legs, &["to"]), &inputs, force)?;
+    }
     if let Some(e) = loaded.errors().next() {
         anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
     }
@@ -229,6 +306,7 @@ fn route_cmd(
         &audio.channels,
         &psaps,
         Some(&crate::engine::Opts::default()),
+        hold,
     )
     .map_err(anyhow::Error::msg)?;
     let stdout = std::io::stdout();
@@ -294,7 +372,16 @@ fn msag_validate(
     msag: &std::path::Path,
     ali: &std::path::Path,
     srdb: Option<&std::path::Path>,
+    force: bool,
 ) -> anyhow::Result<()> {
+    if let Some(p) = srdb {
+        outputs::check(
+            "--srdb",
+            &[p.to_path_buf()],
+            &[msag.to_path_buf(), ali.to_path_buf()],
+            force,
+        )?;
+    }
     use crate::location::msag::{Address, Msag};
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
@@ -373,7 +460,23 @@ fn datafill_check(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn generate(script: PathBuf, out: PathBuf, truth: Option<PathBuf>) -> anyhow::Result<()> {
+fn generate(
+    script: PathBuf,
+    out: PathBuf,
+    truth: Option<PathBuf>,
+    force: bool,
+) -> anyhow::Result<()> {
+    if truth.as_ref().is_some_and(|t| *t == out) {
+        anyhow::bail!("{}: -o and --truth name the same file", out.display());
+    }
+    let mut outs = vec![out.clone()];
+    outs.extend(truth.clone());
+    let script_input: Vec<PathBuf> = if script.as_os_str() == "-" {
+        Vec::new()
+    } else {
+        vec![script.clone()]
+    };
+    outputs::check("-o/--truth", &outs, &script_input, force)?;
     let (name, text, base) = if script.as_os_str() == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
@@ -385,6 +488,8 @@ fn generate(script: PathBuf, out: PathBuf, truth: Option<PathBuf>) -> anyhow::Re
         (script.display().to_string(), text, base)
     };
     let r = render(&name, &text, &base).map_err(anyhow::Error::msg)?;
+    // Voice files the script mixed in are inputs too.
+    outputs::check("-o/--truth", &outs, &r.inputs, force)?;
     write_wav(&out, &r.channels, r.rate)?;
     if let Some(t) = truth {
         let mut f = std::io::BufWriter::new(
@@ -426,8 +531,7 @@ fn map_file(path: &std::path::Path) -> anyhow::Result<memmap2::Mmap> {
     Ok(map)
 }
 
-fn detect(file: PathBuf, format: Format, kinds: &str, threads: usize) -> anyhow::Result<()> {
-    let kinds = Kinds::parse(kinds).map_err(anyhow::Error::msg)?;
+fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow::Result<()> {
     // The engine's own format is detected in place from the file's bytes; anything else is
     // decoded (and resampled) first. A damaged file: print what the recovered audio holds, then
     // fail with the reason.

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::Format;
-use crate::sim::scenario::{Scenario, DEFAULT_SCENARIO};
+use crate::sim::scenario::Scenario;
 use crate::tandem::switch::PortInfo;
 
 /// Streaming WAV writers for every leg in both directions.
@@ -67,28 +67,60 @@ impl Legs {
     }
 }
 
-pub fn run(
-    scenario: Option<&Path>,
-    out: Option<&Path>,
-    format: Format,
-    print_default: bool,
-    threads: usize,
-    realtime: bool,
-) -> anyhow::Result<()> {
-    if print_default {
-        // Paths as seen from the repository root, where a copy is meant to be saved.
-        print!(
-            "{}",
-            DEFAULT_SCENARIO
-                .replace("\"../datafill/", "\"docs/datafill/")
-                .replace("\"../location/", "\"docs/location/")
-        );
+/// `e911 simulate`'s options.
+pub struct Args<'a> {
+    pub scenario: Option<&'a Path>,
+    pub out: Option<&'a Path>,
+    pub format: Format,
+    /// `-` for standard output.
+    pub print_default: Option<&'a Path>,
+    pub force: bool,
+    pub threads: usize,
+    pub realtime: bool,
+}
+
+pub fn run(a: Args<'_>) -> anyhow::Result<()> {
+    let Args {
+        scenario,
+        out,
+        format,
+        print_default,
+        force,
+        threads,
+        realtime,
+    } = a;
+    if let Some(dest) = print_default {
+        if scenario.is_some() {
+            anyhow::bail!("--print-default takes the file to write as its value: --print-default FILE");
+        }
+        let text = Scenario::printable_default();
+        if dest == Path::new("-") {
+            print!("{text}");
+        } else {
+            super::outputs::check("--print-default", &[dest.to_path_buf()], &[], force)?;
+            std::fs::write(dest, text).map_err(|e| anyhow::anyhow!("{}: {e}", dest.display()))?;
+            eprintln!("wrote {}", dest.display());
+        }
         return Ok(());
     }
     let sc = match scenario {
         Some(p) => Scenario::load(p).map_err(anyhow::Error::msg)?,
         None => Scenario::default_office(),
     };
+    for w in &sc.warnings {
+        eprintln!("e911: warning: {w}");
+    }
+    if let Some(dir) = out {
+        super::outputs::check_dir(dir)?;
+        let mut legs: Vec<String> = sc.trunks.iter().map(|t| t.0.clone()).collect();
+        legs.extend(sc.office.psaps.keys().cloned());
+        super::outputs::check(
+            "--out",
+            &super::outputs::leg_files(dir, &legs, &["to", "from"]),
+            &sc.inputs,
+            force,
+        )?;
+    }
     let mut legs: Option<Legs> = None;
     let mut err: Option<anyhow::Error> = None;
     let total = sc.duration;
@@ -143,11 +175,11 @@ pub fn run(
         Format::Text => write!(
             o,
             "{}",
-            crate::sim::report::call_log(&sc.name, &run, &sc.notes)
+            crate::sim::report::call_log(&sc.name, &run)
         )?,
         Format::Jsonl => {
-            for c in &run.calls {
-                writeln!(o, "{}", serde_json::to_string(c)?)?;
+            for l in run.json_lines() {
+                writeln!(o, "{l}")?;
             }
         }
     }
@@ -172,8 +204,8 @@ pub fn run(
             std::fs::File::create(dir.join("calls.jsonl"))
                 .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
         );
-        for c in &run.calls {
-            writeln!(f, "{}", serde_json::to_string(c)?)?;
+        for l in run.json_lines() {
+            writeln!(f, "{l}")?;
         }
     }
     Ok(())

@@ -38,6 +38,8 @@ pub struct Rendered {
     pub channels: Vec<Vec<i16>>,
     /// Ground truth per channel.
     pub truth: Vec<Vec<Truth>>,
+    /// Files the script read (`voice`).
+    pub inputs: Vec<std::path::PathBuf>,
 }
 
 const MAX_CHANNELS: usize = 1024;
@@ -54,6 +56,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
     let mut seed = 1u64;
     let mut cur = 0usize;
     let mut chans: BTreeMap<usize, Chan> = BTreeMap::new();
+    let mut inputs = Vec::new();
     for (ln, raw) in text.lines().enumerate() {
         let line = strip_comment(raw);
         if line.is_empty() {
@@ -172,6 +175,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                     .ok_or_else(|| err("`voice` needs a WAV path".into()))?;
                 let gain = opt(&opts, "gain", 0.0).map_err(err)?;
                 let audio = read_wav(&base.join(file)).map_err(|e| err(e.to_string()))?;
+                inputs.push(base.join(file));
                 if let Some(d) = audio.damaged {
                     return Err(err(d));
                 }
@@ -291,6 +295,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
         rate,
         channels,
         truth,
+        inputs,
     })
 }
 

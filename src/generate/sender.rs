@@ -209,7 +209,7 @@ impl LineSender {
             self.tones(
                 t,
                 on,
-                &[(lo, tm.dbm0), (hi, tm.dbm0)],
+                &[(lo, tm.dbm0), (hi, tm.dbm0 + tm.twist_db)],
                 None,
                 ToneKind::Signal,
             );

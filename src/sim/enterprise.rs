@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::scenario::{AniSpec, CallSpec, ReadFile};
+use super::scenario::{ms, AniSpec, CallSpec, ReadFile};
 use crate::location::ali::Ali;
 use crate::location::enterprise::{elin_record, ElinGateway, SipProvider, SipRoute};
 use crate::location::lis::{Client, Lis, Table};
 use crate::location::msag::Msag;
 use crate::location::pidf::{self, PidfLo};
 use crate::tandem::tables::Office;
-use crate::units::{ms_to_samples, samples_to_ms};
+use crate::units::samples_to_ms;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +101,56 @@ fn dashed(n: u64) -> String {
     format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
 }
 
+/// Something the enterprise side did, for the log: provisioning (no call), a step of a scenario
+/// call, or a call that never reaches the tandem (a SIP call sent to the ECRC, a PSAP callback).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    /// Samples.
+    pub at: u64,
+    /// The scenario call (1-based, file order) this note is about.
+    pub call: Option<usize>,
+    pub text: String,
+    pub event: NoteEvent,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoteEvent {
+    /// Provisioning or a step of a tandem call.
+    Info,
+    /// A SIP call the provider sent to the ECRC (it never reaches the tandem).
+    Ecrc {
+        user: String,
+        callback: String,
+        reason: String,
+    },
+    /// A PSAP calling an ELIN back through the gateway.
+    Callback {
+        elin: String,
+        /// The enterprise user the gateway rings (None: the ELIN's default destination).
+        reaches: Option<String>,
+    },
+}
+
+impl Note {
+    fn info(at: u64, text: String) -> Note {
+        Note {
+            at,
+            call: None,
+            text,
+            event: NoteEvent::Info,
+        }
+    }
+
+    fn call(at: u64, call: usize, text: String) -> Note {
+        Note {
+            at,
+            call: Some(call),
+            text,
+            event: NoteEvent::Info,
+        }
+    }
+}
+
 /// Builds the tandem call of a routed SIP call: `(call number, the SIP call, trunk, ESQK)`.
 pub type MakeSipCall<'a> = dyn Fn(usize, &SipCallFile, &str, u64) -> Result<CallSpec, String> + 'a;
 
@@ -123,7 +173,7 @@ pub fn apply(
     ali: &mut Ali,
     calls: &mut Vec<CallSpec>,
     make_sip_call: &MakeSipCall<'_>,
-) -> Result<Vec<(u64, String)>, String> {
+) -> Result<Vec<Note>, String> {
     let name = inp.name;
     let needs = calls.iter().any(|c| c.client.is_some())
         || !inp.sip_calls.is_empty()
@@ -136,7 +186,7 @@ pub fn apply(
         }
         return Ok(Vec::new());
     };
-    let mut notes: Vec<(u64, String)> = Vec::new();
+    let mut notes: Vec<Note> = Vec::new();
     // The location service.
     let mut lis = Lis::default();
     for (t, f) in [
@@ -162,7 +212,7 @@ pub fn apply(
             let esn = match inp.msag.map(|m| m.validate(&erl.civic.msag_address())) {
                 Some(Ok(r)) => {
                     office.srdb.entry(elin).or_insert(r.esn);
-                    notes.push((
+                    notes.push(Note::info(
                         0,
                         format!(
                             "ELIN {} → ERL `{}` ({}): MSAG line {}, ESN {}",
@@ -176,7 +226,7 @@ pub fn apply(
                     Some(r.esn)
                 }
                 Some(Err(f)) => {
-                    notes.push((
+                    notes.push(Note::info(
                         0,
                         format!(
                             "ELIN {} → ERL `{}` ({}): MSAG {f}: no E911SRDB row (DEFESN)",
@@ -215,7 +265,8 @@ pub fn apply(
         }
     }
     for (k, cb) in inp.callbacks.iter().enumerate() {
-        evs.push((ms_to_samples(cb.at_ms.max(0.0)) as u64, 2, Ev::Callback(k)));
+        let at = ms(cb.at_ms, &format!("{name}: callback {}: at_ms", k + 1))?;
+        evs.push((at, 2, Ev::Callback(k)));
     }
     evs.sort_by_key(|e| (e.0, e.1));
     let mut elin_of: BTreeMap<usize, u64> = BTreeMap::new();
@@ -235,11 +286,11 @@ pub fn apply(
                                 dashed(elin)
                             ));
                             elin_of.insert(i, elin);
-                            notes.push((
+                            notes.push(Note::call(
                                 t,
+                                c.n,
                                 format!(
-                                    "call {}: {user} at `{}` (found by {via}): the ELIN gateway sends ELIN {}",
-                                    c.n,
+                                    "{user} at `{}` (found by {via}): the ELIN gateway sends ELIN {}",
                                     erl.location,
                                     dashed(elin)
                                 ),
@@ -259,11 +310,11 @@ pub fn apply(
                                 c.n
                             ));
                         }
-                        notes.push((
+                        notes.push(Note::call(
                             t,
+                            c.n,
                             format!(
-                                "call {}: {user} has no location (policy `{policy}`{}): the gateway sends the user's number",
-                                c.n,
+                                "{user} has no location (policy `{policy}`{}): the gateway sends the user's number",
                                 if policy == "no" { "" } else { ": the user was warned" }
                             ),
                         ));
@@ -278,11 +329,12 @@ pub fn apply(
             Ev::Callback(k) => {
                 let cb = &inp.callbacks[k];
                 let elin = tn10(&cb.elin, &format!("{name}: callback {}: elin", k + 1))?;
-                let text = match gw.callback(elin, t) {
+                let found = gw.callback(elin, t);
+                let text = match &found {
                     Some((who, at)) => format!(
                         "a PSAP calls back ELIN {}: the gateway rings {who} (the caller at {:.2} s, {:.1} min ago)",
                         dashed(elin),
-                        samples_to_ms(at) / 1000.0,
+                        samples_to_ms(*at) / 1000.0,
                         samples_to_ms(t - at) / 60_000.0
                     ),
                     None => format!(
@@ -291,7 +343,15 @@ pub fn apply(
                         gw.window / 8000 / 60
                     ),
                 };
-                notes.push((t, text));
+                notes.push(Note {
+                    at: t,
+                    call: None,
+                    text,
+                    event: NoteEvent::Callback {
+                        elin: dashed(elin),
+                        reaches: found.map(|(who, _)| who.to_string()),
+                    },
+                });
             }
         }
     }
@@ -344,39 +404,47 @@ pub fn apply(
                 }
                 (None, None) => None,
             };
-            let at = ms_to_samples(s.at_ms.max(0.0)) as u64;
+            let at = ms(s.at_ms, &format!("{what}: at_ms"))?;
             match sp.route(doc.as_ref(), cbn) {
                 SipRoute::Psap { esn, esqk } => {
                     ali.records.insert(esqk, sp.ali[&esqk].clone());
                     let n = calls.len() + 1;
                     let mut c = make_sip_call(n, s, trunk, esqk)?;
+                    c.kind = "sip";
                     c.label = Some(format!(
                         "SIP {} via the provider: ESQK {} (ESN {esn}), callback {}",
                         s.user,
                         dashed(esqk),
                         dashed(cbn)
                     ));
-                    notes.push((
+                    notes.push(Note::call(
                         at,
+                        n,
                         format!(
-                            "call {n}: SIP call from {}: location validated, ESN {esn}, ESQK {} on {trunk}",
+                            "SIP call from {}: location validated, ESN {esn}, ESQK {} on {trunk}",
                             s.user,
                             dashed(esqk)
                         ),
                     ));
                     calls.push(c);
                 }
-                SipRoute::Ecrc(why) => notes.push((
+                SipRoute::Ecrc(why) => notes.push(Note {
                     at,
-                    format!(
+                    call: None,
+                    text: format!(
                         "SIP call from {} (callback {}) → ECRC: {why}",
                         s.user,
                         dashed(cbn)
                     ),
-                )),
+                    event: NoteEvent::Ecrc {
+                        user: s.user.clone(),
+                        callback: dashed(cbn),
+                        reason: why.to_string(),
+                    },
+                }),
             }
         }
     }
-    notes.sort_by_key(|n| n.0);
+    notes.sort_by_key(|n| n.at);
     Ok(notes)
 }

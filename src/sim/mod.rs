@@ -22,6 +22,8 @@ use world::World;
 /// PSAPs showed.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimCall {
+    /// `trunk`, `enterprise` or `sip` (docs/simulate.md, "Call records").
+    pub kind: &'static str,
     #[serde(flatten)]
     pub record: CallRecord,
     /// 1-based call number in the scenario file.
@@ -32,14 +34,64 @@ pub struct SimCall {
     pub screens: Vec<Screen>,
 }
 
-/// What a simulation produced.
+/// A call of the log that has no tandem record: a SIP call the provider sent to the ECRC
+/// (`sip_ecrc`), a PSAP calling an ELIN back (`callback`), or a scenario call that never got
+/// routed (`unrouted`: not placed before the run ended, seized but still in setup, or never seen).
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherCall {
+    pub kind: &'static str,
+    pub call: u64,
+    pub at_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario_call: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elin: Option<String>,
+    /// Callback: the enterprise user the ELIN gateway rings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaches: Option<String>,
+    /// ECRC: why the location was not used; unrouted: what happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The log line.
+    pub text: String,
+}
+
+/// What a simulation produced. Every call has one number (`call`) in every section of the log:
+/// tandem calls in seizure order and the others at their time, numbered together.
 #[derive(Debug, Clone)]
 pub struct SimRun {
     pub calls: Vec<SimCall>,
-    /// End-office notes (hang-ups, missing winks).
+    pub others: Vec<OtherCall>,
+    /// Enterprise events, time-stamped, with the log's call numbers.
+    pub enterprise: Vec<String>,
+    /// End-office notes (hang-ups, missing winks) and anything left over, with the log's numbers.
     pub notes: Vec<String>,
     /// Samples simulated.
     pub duration: u64,
+    /// The run was interrupted (SIGINT) before its end.
+    pub interrupted: bool,
+}
+
+impl SimRun {
+    /// Every call as a JSON object, in call-number order (`calls.jsonl`, `--format jsonl`).
+    pub fn json_lines(&self) -> Vec<String> {
+        let mut v: Vec<(u64, String)> = self
+            .calls
+            .iter()
+            .map(|c| (c.record.call, serde_json::to_string(c).expect("records serialise")))
+            .chain(
+                self.others
+                    .iter()
+                    .map(|o| (o.call, serde_json::to_string(o).expect("records serialise"))),
+            )
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v.into_iter().map(|x| x.1).collect()
+    }
 }
 
 /// Block size of the closed loop: 10 ms. The world hears the tandem one block late (a 10 ms
@@ -75,12 +127,17 @@ pub fn build(sc: &Scenario) -> Result<(Tandem, World), String> {
         .filter(|p| p.supv == crate::tandem::tables::Supv::Sf)
         .map(|p| p.name.clone())
         .collect();
-    let tandem = Tandem::new(&sc.office, &sc.trunks, &heard)?;
+    let mut tandem = Tandem::new(&sc.office, &sc.trunks, &heard)?;
+    tandem.set_model_hold(crate::units::ms_to_samples(sc.attendant.hold_ms) as u64);
     let world = World::new(sc, tandem.ports());
     Ok((tandem, world))
 }
 
-/// Tie records, scenario calls and screens together.
+fn secs(t: u64) -> f64 {
+    crate::units::samples_to_ms(t) / 1000.0
+}
+
+/// Tie records, scenario calls, screens and notes together and number every call.
 pub fn finish(
     sc: &Scenario,
     ports: &[PortInfo],
@@ -89,11 +146,12 @@ pub fn finish(
     world: World,
     duration: u64,
 ) -> SimRun {
+    use enterprise::NoteEvent;
     let mut calls: Vec<SimCall> = records
         .into_iter()
         .map(|r| {
             let seized = crate::units::ms_to_samples(r.seized_ms) as u64;
-            let scenario_call = world
+            let k = world
                 .started
                 .iter()
                 .enumerate()
@@ -102,14 +160,12 @@ pub fn finish(
                     ports[p].leg == r.trunk && ports[p].channel == r.channel && t <= seized
                 })
                 .max_by_key(|&(_, _, t)| t)
-                .map(|(k, _, _)| sc.calls[k].n);
-            let origin = scenario_call
-                .and_then(|n| sc.calls.iter().find(|c| c.n == n))
-                .and_then(|c| c.label.clone());
+                .map(|(k, _, _)| k);
             SimCall {
+                kind: k.map_or("trunk", |k| sc.calls[k].kind),
                 record: r,
-                scenario_call,
-                origin,
+                scenario_call: k.map(|k| sc.calls[k].n),
+                origin: k.and_then(|k| sc.calls[k].label.clone()),
                 screens: Vec::new(),
             }
         })
@@ -135,44 +191,145 @@ pub fn finish(
             c.screens.push(s.clone());
         }
     }
+    // Blocks in seizure order.
+    calls.sort_by(|a, b| {
+        a.record
+            .seized_ms
+            .total_cmp(&b.record.seized_ms)
+            .then_with(|| a.record.trunk.cmp(&b.record.trunk))
+            .then_with(|| a.record.channel.cmp(&b.record.channel))
+    });
+    // Calls without a tandem record: ECRC, callbacks, and scenario calls never routed.
+    let mut others: Vec<(u64, OtherCall)> = Vec::new();
+    let other = |kind, at: u64, text: String| OtherCall {
+        kind,
+        call: 0,
+        at_ms: crate::units::samples_to_ms(at),
+        scenario_call: None,
+        user: None,
+        callback: None,
+        elin: None,
+        reaches: None,
+        reason: None,
+        text,
+    };
+    for n in &sc.notes {
+        match &n.event {
+            NoteEvent::Info => {}
+            NoteEvent::Ecrc {
+                user,
+                callback,
+                reason,
+            } => {
+                let mut o = other("sip_ecrc", n.at, n.text.clone());
+                o.user = Some(user.clone());
+                o.callback = Some(callback.clone());
+                o.reason = Some(reason.clone());
+                others.push((n.at, o));
+            }
+            NoteEvent::Callback { elin, reaches } => {
+                let mut o = other("callback", n.at, n.text.clone());
+                o.elin = Some(elin.clone());
+                o.reaches = reaches.clone();
+                others.push((n.at, o));
+            }
+        }
+    }
+    let end_s = secs(duration);
+    let mut in_setup = in_setup;
+    for (k, c) in sc.calls.iter().enumerate() {
+        if calls.iter().any(|x| x.scenario_call == Some(c.n)) {
+            continue;
+        }
+        let (at, why) = match world.started[k] {
+            None => (
+                c.at.min(duration),
+                format!("NOT PLACED: the run ended at {end_s:.2} s first (duration_ms)"),
+            ),
+            Some((p, t)) => {
+                let port = (ports[p].leg.clone(), ports[p].channel);
+                if let Some(i) = in_setup.iter().position(|x| *x == port) {
+                    in_setup.remove(i);
+                    (
+                        t,
+                        format!(
+                            "SEIZED ON {}/{} BUT NOT YET ROUTED WHEN THE RUN ENDED AT {end_s:.2} s (duration_ms)",
+                            port.0, port.1
+                        ),
+                    )
+                } else {
+                    (
+                        t,
+                        format!(
+                            "PLACED ON {}/{} BUT THE TANDEM SAW NO SEIZURE",
+                            port.0, port.1
+                        ),
+                    )
+                }
+            }
+        };
+        let mut o = other("unrouted", at, why.clone());
+        o.scenario_call = Some(c.n);
+        o.reason = Some(why);
+        others.push((at, o));
+    }
+    // One numbering: tandem calls at their seizure, the others at their time.
+    let mut order: Vec<(f64, usize, usize)> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.record.seized_ms, 0, i))
+        .chain(
+            others
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (crate::units::samples_to_ms(o.0), 1, i)),
+        )
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut number_of_scenario_call = std::collections::BTreeMap::new();
+    for (num, &(_, which, i)) in order.iter().enumerate() {
+        let num = num as u64 + 1;
+        if which == 0 {
+            calls[i].record.call = num;
+            if let Some(n) = calls[i].scenario_call {
+                number_of_scenario_call.insert(n, num);
+            }
+        } else {
+            others[i].1.call = num;
+            if let Some(n) = others[i].1.scenario_call {
+                number_of_scenario_call.insert(n, num);
+            }
+        }
+    }
+    let others: Vec<OtherCall> = others.into_iter().map(|o| o.1).collect();
+    let label = |n: usize| match number_of_scenario_call.get(&n) {
+        Some(num) => format!("call {num}"),
+        None => format!("scenario call {n}"),
+    };
+    let mut enterprise = Vec::new();
+    for n in &sc.notes {
+        let who = match (&n.event, n.call) {
+            (NoteEvent::Info, Some(c)) => format!("{}: ", label(c)),
+            (NoteEvent::Info, None) => String::new(),
+            _ => others
+                .iter()
+                .find(|o| o.text == n.text && o.at_ms == crate::units::samples_to_ms(n.at))
+                .map_or(String::new(), |o| format!("call {}: ", o.call)),
+        };
+        enterprise.push(format!("{:>9.3} s  {who}{}", secs(n.at), n.text));
+    }
     let mut notes: Vec<String> = world
         .notes
         .iter()
         .map(|n| {
             format!(
-                "{:>9.3} s  call {}: {}",
-                crate::units::samples_to_ms(n.at) / 1000.0,
-                sc.calls[n.call].n,
+                "{:>9.3} s  {}: {}",
+                secs(n.at),
+                label(sc.calls[n.call].n),
                 n.text
             )
         })
         .collect();
-    // Nothing goes unaccounted for: calls the run ended before, and seizures not yet routed.
-    let end_s = crate::units::samples_to_ms(duration) / 1000.0;
-    for (k, c) in sc.calls.iter().enumerate() {
-        if world.started[k].is_none() {
-            notes.push(format!(
-                "{end_s:>9.3} s  call {}: NOT PLACED: the run ended first (duration_ms)",
-                c.n
-            ));
-        }
-    }
-    for (k, c) in sc.calls.iter().enumerate() {
-        let Some((p, t)) = world.started[k] else {
-            continue;
-        };
-        if !calls.iter().any(|x| x.scenario_call == Some(c.n))
-            && !in_setup.contains(&(ports[p].leg.clone(), ports[p].channel))
-        {
-            notes.push(format!(
-                "{:>9.3} s  call {}: PLACED ON {}/{} BUT THE TANDEM SAW NO SEIZURE",
-                crate::units::samples_to_ms(t) / 1000.0,
-                c.n,
-                ports[p].leg,
-                ports[p].channel
-            ));
-        }
-    }
     for (group, ch) in in_setup {
         notes.push(format!(
             "{end_s:>9.3} s  {group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED (duration_ms)"
@@ -180,7 +337,10 @@ pub fn finish(
     }
     SimRun {
         calls,
+        others,
+        enterprise,
         notes,
         duration,
+        interrupted: false,
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{SimCall, SimRun};
+use super::{OtherCall, SimCall, SimRun};
 
 fn secs(ms: f64) -> String {
     format!("{:.2} s", ms / 1000.0)
@@ -23,7 +23,7 @@ pub fn call_block(c: &SimCall) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({}{})  spill `{}`{}",
+        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({})  spill `{}`{}",
         r.call,
         secs(r.seized_ms),
         r.trunk,
@@ -31,23 +31,34 @@ pub fn call_block(c: &SimCall) -> String {
         if r.called.is_empty() { "-" } else { &r.called },
         r.ani.as_deref().map(tn).unwrap_or_else(|| "?".into()),
         r.ani_status,
-        if r.abandoned { ", abandoned" } else { "" },
         r.ani_spill,
         match c.scenario_call {
             Some(n) if n as u64 != r.call => format!("  [scenario call {n}]"),
             _ => String::new(),
         }
     );
+    let answered = match (r.abandoned, r.answered_ms) {
+        (false, a) => format!("answered {}", a.map_or("-".into(), secs)),
+        (true, a) => format!(
+            "ABANDONED {} while {}{}",
+            r.abandoned_ms.map_or("-".into(), secs),
+            r.abandoned_while.as_deref().unwrap_or("-"),
+            a.map_or(String::new(), |a| format!(
+                ", delivered for callback: position answered {}",
+                secs(a)
+            ))
+        ),
+    };
     let _ = writeln!(
         s,
-        "         ESN {} ({})  → {}/{}  sent `{}`  answered {}  released {}",
+        "         ESN {} ({})  → {}/{}  sent `{}`  {answered}  caller released {}  position released {}",
         r.esn.map_or("?".into(), |e| e.to_string()),
         r.esn_source.unwrap_or("?"),
         r.psap.as_deref().unwrap_or("?"),
         r.position.map_or("-".into(), |p| p.to_string()),
         r.outpulsed.as_deref().unwrap_or("-"),
-        r.answered_ms.map_or("-".into(), secs),
         r.released_ms.map_or("-".into(), secs),
+        r.position_released_ms.map_or("-".into(), secs),
     );
     if let Some(o) = &c.origin {
         let _ = writeln!(s, "         from {o}");
@@ -55,7 +66,7 @@ pub fn call_block(c: &SimCall) -> String {
     for x in &r.transfers {
         let _ = writeln!(
             s,
-            "         {} flashed {}, dialled `{}` → {}{}  {}{}",
+            "         {} flashed {}, dialled `{}` → {}{}  {}{}{}",
             x.from,
             secs(x.flashed_ms),
             x.code,
@@ -65,6 +76,8 @@ pub fn call_block(c: &SimCall) -> String {
             x.outpulsed
                 .as_deref()
                 .map_or(String::new(), |o| format!(", sent `{o}`")),
+            x.released_ms
+                .map_or(String::new(), |t| format!(", released {}", secs(t))),
         );
     }
     for sc in &c.screens {
@@ -83,22 +96,50 @@ pub fn call_block(c: &SimCall) -> String {
     s
 }
 
-/// The whole log, with the scenario's enterprise notes.
-pub fn call_log(name: &str, run: &SimRun, notes: &[(u64, String)]) -> String {
+/// The block of a call with no tandem record (ECRC, callback, unrouted).
+pub fn other_block(o: &OtherCall) -> String {
+    let what = if o.kind == "unrouted" { "not routed: " } else { "" };
+    let scenario = match o.scenario_call {
+        Some(n) if n as u64 != o.call => format!("  [scenario call {n}]"),
+        _ => String::new(),
+    };
+    format!(
+        "call {:<3} {:>8}  {what}{}{scenario}\n",
+        o.call,
+        secs(o.at_ms),
+        o.text
+    )
+}
+
+/// The whole log: every call in number order, a summary, the enterprise and end-office notes.
+pub fn call_log(name: &str, run: &SimRun) -> String {
     let mut s = format!(
-        "{name}: {:.1} s simulated, {} call(s)\n\n",
+        "{name}: {:.1} s simulated, {} call(s){}\n\n",
         run.duration as f64 / 8000.0,
-        run.calls.len()
+        run.calls.len() + run.others.len(),
+        if run.interrupted {
+            " — INTERRUPTED (SIGINT): what was decided so far"
+        } else {
+            ""
+        }
     );
-    for c in &run.calls {
-        s.push_str(&call_block(c));
+    let mut blocks: Vec<(u64, String)> = run
+        .calls
+        .iter()
+        .map(|c| (c.record.call, call_block(c)))
+        .chain(run.others.iter().map(|o| (o.call, other_block(o))))
+        .collect();
+    blocks.sort_by_key(|b| b.0);
+    for (_, b) in blocks {
+        s.push_str(&b);
         s.push('\n');
     }
     let routed = run.calls.iter().filter(|c| c.record.psap.is_some()).count();
+    let abandoned = run.calls.iter().filter(|c| c.record.abandoned).count();
     let answered = run
         .calls
         .iter()
-        .filter(|c| c.record.answered_ms.is_some())
+        .filter(|c| c.record.answered_ms.is_some() && !c.record.abandoned)
         .count();
     let ani_trouble = run
         .calls
@@ -110,16 +151,20 @@ pub fn call_log(name: &str, run: &SimRun, notes: &[(u64, String)]) -> String {
         .iter()
         .filter(|x| x.outcome == "conferenced")
         .count();
+    let kind = |k: &str| run.others.iter().filter(|o| o.kind == k).count();
     let _ = writeln!(
         s,
-        "summary: {} calls, {routed} routed, {answered} answered, {ani_trouble} with ANI trouble or none; {} transfer request(s), {conf} conferenced",
+        "summary: {} calls through the tandem, {routed} routed, {answered} answered, {abandoned} abandoned before answer, {ani_trouble} with ANI trouble or none; {} transfer request(s), {conf} conferenced; {} SIP call(s) to the ECRC, {} callback(s), {} not routed",
         run.calls.len(),
-        transfers.len()
+        transfers.len(),
+        kind("sip_ecrc"),
+        kind("callback"),
+        kind("unrouted"),
     );
-    if !notes.is_empty() {
+    if !run.enterprise.is_empty() {
         s.push_str("\nenterprise:\n");
-        for (t, n) in notes {
-            let _ = writeln!(s, "  {:>9.3} s  {n}", *t as f64 / 8000.0);
+        for n in &run.enterprise {
+            let _ = writeln!(s, "  {n}");
         }
     }
     if !run.notes.is_empty() {

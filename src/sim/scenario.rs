@@ -17,7 +17,7 @@ use crate::location::ali::Ali;
 use crate::location::msag::Msag;
 use crate::register::mf::MfSignal;
 use crate::tandem::tables::{Called, Office, TrunkGroup};
-use crate::units::ms_to_samples;
+use crate::units::{ms_to_samples, samples_to_ms};
 
 /// The embedded default office: the seed's Cary, NC example grown to a few ESNs, trunk groups
 /// and calls.
@@ -194,6 +194,9 @@ pub struct CallSpec {
     pub client: Option<(String, crate::location::lis::Client)>,
     /// How the call came to be (enterprise, SIP provider), for the log.
     pub label: Option<String>,
+    /// `trunk` (an end-office call), `enterprise` (behind the ELIN gateway) or `sip` (from the
+    /// SIP-trunk provider, on its ESGW trunk): the `kind` of its call record.
+    pub kind: &'static str,
 }
 
 impl CallSpec {
@@ -238,6 +241,27 @@ impl CallSpec {
     }
 }
 
+/// Scenario paths with this prefix name the bundled copies of the default office's files.
+pub const BUILTIN: &str = "builtin:";
+
+/// A bundled file by its name under `docs/` (`datafill/cary.dat`).
+fn builtin(name: &str) -> Result<(PathBuf, String), String> {
+    EMBEDDED
+        .iter()
+        .find(|(n, _)| n.strip_prefix("../") == Some(name))
+        .map(|(n, t)| (PathBuf::from(format!("{BUILTIN}{}", &n[3..])), t.to_string()))
+        .ok_or_else(|| {
+            format!(
+                "{BUILTIN}{name}: no such bundled file ({})",
+                EMBEDDED
+                    .iter()
+                    .map(|(n, _)| format!("{BUILTIN}{}", &n[3..]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
 /// Fetches a file a scenario names (relative path) → `(path, text)`.
 pub type ReadFile<'a> = dyn Fn(&str) -> Result<(PathBuf, String), String> + 'a;
 
@@ -254,45 +278,107 @@ pub struct Scenario {
     /// Samples to run.
     pub duration: u64,
     /// Enterprise events (ELIN choices, callbacks, SIP routing, ECRC) with their times.
-    pub notes: Vec<(u64, String)>,
+    pub notes: Vec<super::enterprise::Note>,
+    /// Things the run will do that the file may not mean (calls cut off by `duration_ms`).
+    pub warnings: Vec<String>,
+    /// Files read from disk (the scenario and what it names): never overwritten by outputs.
+    pub inputs: Vec<PathBuf>,
 }
 
-fn ms(v: f64, what: &str) -> Result<u64, String> {
+/// A time in milliseconds from a scenario field: finite, 0 … 24 h (NaN and infinities refused).
+pub(crate) fn ms(v: f64, what: &str) -> Result<u64, String> {
     if !(0.0..=86_400_000.0).contains(&v) {
-        return Err(format!("{what}: {v} ms is outside 0 … 24 h"));
+        return Err(format!("{what}: {v} ms is outside 0 … 86400000 (24 h)"));
     }
     Ok(ms_to_samples(v) as u64)
 }
 
+/// A level or ratio from a scenario field: finite and within `lo ..= hi` `unit`.
+pub(crate) fn within(v: f64, lo: f64, hi: f64, unit: &str, what: &str) -> Result<f64, String> {
+    if !(lo..=hi).contains(&v) {
+        return Err(format!("{what}: {v} {unit} is outside {lo} … {hi} {unit}"));
+    }
+    Ok(v)
+}
+
+/// A TOML error on one line: `NAME:LINE:COL: message`.
+fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("{name}:{line}:{col}: {msg}")
+        }
+        None => format!("{name}: {msg}"),
+    }
+}
+
+impl Attendant {
+    /// Every field finite and in range (the tandem's own limits are tested by the calls, not
+    /// here: a wink outside 100–350 ms is a legitimate fault to study).
+    fn validate(&self, name: &str) -> Result<(), String> {
+        for (field, v) in [
+            ("wink_delay_ms", self.wink_delay_ms),
+            ("wink_ms", self.wink_ms),
+            ("answer_ms", self.answer_ms),
+            ("hold_ms", self.hold_ms),
+        ] {
+            ms(v, &format!("{name}: attendant.{field}"))?;
+        }
+        if self.wink_ms < 1.0 || self.wink_ms > 10_000.0 {
+            return Err(format!(
+                "{name}: attendant.wink_ms: {} ms is outside 1 … 10000",
+                self.wink_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Scenario {
-    /// Load a scenario file; datafill and ALI paths are relative to it.
+    /// Load a scenario file; the files it names are relative to it, or `builtin:NAME` for the
+    /// bundled copies (`builtin:datafill/cary.dat`, `builtin:location/acme-wap.csv`, …).
     pub fn load(path: &Path) -> Result<Scenario, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        Self::parse(&path.display().to_string(), &text, &|rel| {
+        let read_files = std::cell::RefCell::new(vec![path.to_path_buf()]);
+        let mut sc = Self::parse(&path.display().to_string(), &text, &|rel| {
+            if let Some(name) = rel.strip_prefix(BUILTIN) {
+                return builtin(name);
+            }
             let p = dir.join(rel);
+            read_files.borrow_mut().push(p.clone());
             std::fs::read_to_string(&p)
                 .map(|t| (p.clone(), t))
                 .map_err(|e| format!("{}: cannot read: {e}", p.display()))
-        })
+        })?;
+        sc.inputs = read_files.into_inner();
+        Ok(sc)
+    }
+
+    /// The default scenario as `--print-default` prints it: its files as `builtin:` names, so the
+    /// copy works wherever it is saved.
+    pub fn printable_default() -> String {
+        DEFAULT_SCENARIO
+            .replace("\"../datafill/", &format!("\"{BUILTIN}datafill/"))
+            .replace("\"../location/", &format!("\"{BUILTIN}location/"))
     }
 
     /// The embedded default office.
     pub fn default_office() -> Scenario {
         Self::parse("<default scenario>", DEFAULT_SCENARIO, &|rel| {
-            EMBEDDED
-                .iter()
-                .find(|(n, _)| *n == rel)
-                .map(|(n, t)| (PathBuf::from(n), t.to_string()))
-                .ok_or_else(|| format!("{rel}: not embedded"))
+            builtin(rel.strip_prefix("../").unwrap_or(rel))
         })
         .expect("the embedded default scenario is valid (tested)")
     }
 
     /// Parse scenario text; `read(rel)` fetches the files it names.
     pub fn parse(name: &str, text: &str, read: &ReadFile<'_>) -> Result<Scenario, String> {
-        let f: File = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        let f: File = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
+        f.attendant.validate(name)?;
         let (dpath, dtext) = read(&f.datafill).map_err(|e| format!("{name}: datafill: {e}"))?;
         let loaded = crate::tandem::datafill::load(&[(dpath, dtext)]);
         if !loaded.is_valid() {
@@ -389,8 +475,25 @@ impl Scenario {
             .map(|c| c.at + c.hold.max(c.actions.iter().map(|a| a.0).max().unwrap_or(0)))
             .max()
             .unwrap_or(0);
+        let mut warnings = Vec::new();
         let duration = match f.duration_ms {
-            Some(d) => ms(d, &format!("{name}: duration_ms"))?,
+            Some(d) => {
+                let d = ms(d, &format!("{name}: duration_ms"))?;
+                let secs = |t: u64| samples_to_ms(t) / 1000.0;
+                let never = calls.iter().filter(|c| c.at >= d).count();
+                let cut = calls
+                    .iter()
+                    .filter(|c| c.at < d && c.at + c.hold > d)
+                    .count();
+                if never > 0 || cut > 0 {
+                    warnings.push(format!(
+                        "{name}: duration_ms: the run ends at {:.2} s: {never} call(s) start after it and are not placed, {cut} call(s) are cut short (the last call ends at {:.2} s)",
+                        secs(d),
+                        secs(last)
+                    ));
+                }
+                d
+            }
             // Long enough for the last call to end and the PSAPs to hang up.
             None => {
                 last + ms_to_samples(f.attendant_hold_or_default()) as u64
@@ -406,6 +509,8 @@ impl Scenario {
             calls,
             duration,
             notes,
+            warnings,
+            inputs: Vec::new(),
         })
     }
 
@@ -506,27 +611,46 @@ impl Scenario {
         };
         let mut mf = MfTiming::default();
         if let Some(l) = c.mf_level_dbm0 {
-            mf.dbm0 = l;
+            mf.dbm0 = within(l, -60.0, 0.0, "dBm0", &format!("{name}: call {n}: mf_level_dbm0"))?;
         }
         if let Some(t) = c.mf_twist_db {
-            mf.twist_db = t;
+            mf.twist_db = within(t, -10.0, 10.0, "dB", &format!("{name}: call {n}: mf_twist_db"))?;
         }
+        if mf.dbm0 + mf.twist_db.max(0.0) > 0.0 {
+            return Err(at(
+                "mf_twist_db",
+                format!(
+                    "the high tone at {} dBm0 is above 0 dBm0 (it would clip with the low tone)",
+                    mf.dbm0 + mf.twist_db
+                ),
+            ));
+        }
+        let noise_dbm0 = match c.noise_dbm0 {
+            Some(n) => Some(within(n, -90.0, -10.0, "dBm0", &format!("{name}: call {n}: noise_dbm0"))?),
+            None => None,
+        };
+        let kind = if client.is_some() {
+            "enterprise"
+        } else {
+            "trunk"
+        };
         let actions = Self::actions(name, n, &c.psap)?;
         Ok(CallSpec {
             n,
-            at: ms(c.at_ms, &at("at_ms", String::new()))?,
+            at: ms(c.at_ms, &format!("{name}: call {n}: at_ms"))?,
             group: c.trunk.clone(),
             channel: c.channel,
             ani,
             called,
-            hold: ms(c.hold_ms.unwrap_or(30_000.0), &at("hold_ms", String::new()))?,
+            hold: ms(c.hold_ms.unwrap_or(30_000.0), &format!("{name}: call {n}: hold_ms"))?,
             voice,
-            noise_dbm0: c.noise_dbm0,
+            noise_dbm0,
             g711,
             mf,
             actions,
             client,
             label: None,
+            kind,
         })
     }
 
@@ -535,7 +659,7 @@ impl Scenario {
         let mut actions = Vec::new();
         for (k, a) in psap.iter().enumerate() {
             let field = format!("psap[{k}]");
-            let after = ms(a.after_ms, &at(&field, "after_ms".into()))?;
+            let after = ms(a.after_ms, &format!("{name}: call {n}: {field}.after_ms"))?;
             let words: Vec<&str> = a.what.split_whitespace().collect();
             let act = match words.as_slice() {
                 ["transfer", code] => Act::Transfer(keys(code).map_err(|e| at(&field, e))?),

@@ -61,6 +61,8 @@ impl fmt::Display for Problem {
 pub struct Loaded {
     pub office: Office,
     pub problems: Vec<Problem>,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
 }
 
 impl Loaded {
@@ -104,7 +106,9 @@ pub fn load(sources: &[(PathBuf, String)]) -> Loaded {
     for (file, text) in sources {
         l.file(file, text);
     }
-    l.finish()
+    let mut loaded = l.finish();
+    loaded.files = sources.iter().map(|s| s.0.clone()).collect();
+    loaded
 }
 
 #[derive(Default)]

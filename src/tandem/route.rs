@@ -38,16 +38,25 @@ pub fn run_with_psaps(
     audio: &[Vec<i16>],
     psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
 ) -> Result<RouteRun, String> {
-    run_on(office, group, audio, psap_in, None)
+    run_on(
+        office,
+        group,
+        audio,
+        psap_in,
+        None,
+        ms_to_samples(super::switch::MODEL_HOLD_MS) as u64,
+    )
 }
 
-/// As [`run_with_psaps`], on the multi-threaded engine when `engine` is given (same results).
+/// As [`run_with_psaps`], on the multi-threaded engine when `engine` is given (same results);
+/// modelled PSAPs hang up `hold` samples after answering.
 pub fn run_on(
     office: &Office,
     group: &str,
     audio: &[Vec<i16>],
     psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
     engine: Option<&Opts>,
+    hold: u64,
 ) -> Result<RouteRun, String> {
     for (name, chans) in psap_in {
         let p = office
@@ -73,8 +82,9 @@ pub fn run_on(
         .ok_or_else(|| format!("--trunk: trunk group {group} is not in TRKGRP"))?
         .clone();
     let heard: BTreeSet<String> = psap_in.keys().cloned().collect();
-    let sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)
+    let mut sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)
         .map_err(|e| format!("--psap-in: {e}"))?;
+    sw.set_model_hold(hold);
     let ports = sw.ports().to_vec();
     // Where each port's input comes from.
     let chans: Vec<Option<&[i16]>> = ports

@@ -42,6 +42,9 @@ pub const REORDER_DBM0: f64 = -24.0;
 /// A released PSAP position is not seized again for this long (samples): the PSAP must hear the
 /// idle tone for the 1 300 ms that make a disconnect before the next seizure.
 pub const RELEASE_GUARD: u64 = 1500 * 8;
+/// A modelled attendant (a PSAP whose audio is not heard) hangs up this long after answering
+/// (ms), as `simulate`'s attendant does by default.
+pub const MODEL_HOLD_MS: f64 = 20_000.0;
 
 /// One selective transfer a PSAP asked for (`calls.jsonl` `transfers[]`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -57,6 +60,8 @@ pub struct TransferRecord {
     pub outcome: &'static str,
     pub outpulsed: Option<String>,
     pub answered_ms: Option<f64>,
+    /// When the target position released (its PSAP went on-hook).
+    pub released_ms: Option<f64>,
 }
 
 /// One call (`calls.jsonl`, contract).
@@ -75,11 +80,22 @@ pub struct CallRecord {
     pub psap: Option<String>,
     pub position: Option<u32>,
     pub outpulsed: Option<String>,
+    /// When the position answered. On an abandoned call the caller was gone by then: the call
+    /// is still delivered, so the PSAP has its ANI/ALI to call back.
     pub answered_ms: Option<f64>,
+    /// The caller hung up before any position answered.
     pub abandoned: bool,
+    /// When the caller hung up, on an abandoned call.
+    pub abandoned_ms: Option<f64>,
+    /// Where the call was when the caller hung up: `in setup`, `queued at PSAP`,
+    /// `ringing at PSAP/POSITION`.
+    pub abandoned_while: Option<String>,
     pub transfers: Vec<TransferRecord>,
-    /// When the end-office side released (the PSAPs hold their side: called-party hold).
+    /// When the end-office side released (the PSAPs hold their side: called-party hold). On SF
+    /// trunks this is when the disconnect was recognised: 1.3 s of idle tone after the hang-up.
     pub released_ms: Option<f64>,
+    /// When the position of the call's own delivery released (the PSAP went on-hook).
+    pub position_released_ms: Option<f64>,
     pub logs: Vec<String>,
 }
 
@@ -132,6 +148,10 @@ struct Call {
     legs: Vec<usize>,
     /// A transfer seized or queued and not yet answered: its index.
     pending: Option<usize>,
+    /// The call's own delivery: queued at this PSAP (no position yet).
+    queued_at: Option<String>,
+    /// A position of the call's own delivery answered.
+    answered: bool,
 }
 
 /// A delivery waiting for a position.
@@ -169,6 +189,8 @@ pub struct Tandem {
     rx: Vec<PortReceivers>,
     heard: Vec<Vec<PortEvent>>,
     mf_timing: MfTiming,
+    /// How long a modelled attendant holds a call before hanging up (samples).
+    model_hold: u64,
 }
 
 impl Tandem {
@@ -274,7 +296,14 @@ impl Tandem {
             rx: Vec::new(),
             heard: Vec::new(),
             mf_timing: MfTiming::default(),
+            model_hold: ms_to_samples(MODEL_HOLD_MS) as u64,
         })
+    }
+
+    /// How long modelled attendants (PSAPs not heard) hold each call after answering before they
+    /// hang up (default [`MODEL_HOLD_MS`]).
+    pub fn set_model_hold(&mut self, samples: u64) {
+        self.model_hold = samples;
     }
 
     /// Every port, in the order `step` takes and gives blocks.
@@ -472,8 +501,30 @@ impl Tandem {
                     tr.tx.sf(t, Some(IDLE_DBM0));
                 }
                 if let Some(c) = tr.call.take() {
-                    self.calls[c].caller = false;
-                    self.records[c].released_ms.get_or_insert(samples_to_ms(t));
+                    let call = &mut self.calls[c];
+                    call.caller = false;
+                    let rec = &mut self.records[c];
+                    rec.released_ms.get_or_insert(samples_to_ms(t));
+                    if !call.answered {
+                        // Abandoned: still delivered (the PSAP sees the ANI/ALI to call back).
+                        rec.abandoned = true;
+                        rec.abandoned_ms = Some(samples_to_ms(t));
+                        let own = call
+                            .legs
+                            .iter()
+                            .find(|&&p| self.psaps[p].transfer.is_none() && self.psaps[p].call == Some(c));
+                        rec.abandoned_while = Some(match (&call.queued_at, own) {
+                            (Some(psap), _) => format!("queued at {psap}"),
+                            (None, Some(&p)) => {
+                                format!("ringing at {}/{}", self.psaps[p].psap, self.psaps[p].position)
+                            }
+                            (None, None) => "in setup".to_string(),
+                        });
+                        rec.logs.push(format!(
+                            "ABANDONED: CALLER HUNG UP WHILE {}",
+                            rec.abandoned_while.as_deref().unwrap_or_default().to_uppercase()
+                        ));
+                    }
                 }
             }
             Action::Route(setup) => {
@@ -504,8 +555,11 @@ impl Tandem {
                     outpulsed: None,
                     answered_ms: None,
                     abandoned: setup.abandoned,
+                    abandoned_ms: setup.abandoned.then(|| samples_to_ms(t)),
+                    abandoned_while: setup.abandoned.then(|| "in setup".to_string()),
                     transfers: Vec::new(),
                     released_ms: None,
+                    position_released_ms: None,
                     logs,
                 });
                 // An abandoned call is delivered all the same, with no caller on it.
@@ -523,6 +577,8 @@ impl Tandem {
                     caller,
                     legs: Vec::new(),
                     pending: None,
+                    queued_at: None,
+                    answered: false,
                 });
                 self.place(
                     Request {
@@ -541,9 +597,23 @@ impl Tandem {
         let id = self.next_request;
         self.next_request += 1;
         match self.positions.place(&self.office, psap, id) {
-            Placement::Position { psap, position, .. } => self.deliver(req, &psap, position, t),
+            Placement::Position {
+                psap: to,
+                position,
+                overflowed,
+            } => {
+                if overflowed {
+                    self.records[req.call].logs.push(format!(
+                        "OVERFLOW: ALL POSITIONS BUSY AT {psap}: TO {to}/{position}"
+                    ));
+                }
+                self.deliver(req, &to, position, t)
+            }
             Placement::Queued { psap, .. } => {
                 self.requests.insert(id, req);
+                if req.transfer.is_none() {
+                    self.calls[req.call].queued_at = Some(psap.clone());
+                }
                 let rec = &mut self.records[req.call];
                 match req.transfer {
                     None => {
@@ -587,6 +657,7 @@ impl Tandem {
         let rec = &mut self.records[req.call];
         match req.transfer {
             None => {
+                call.queued_at = None;
                 rec.psap = Some(psap.to_string());
                 rec.position = Some(position);
                 rec.outpulsed = Some(spill_string(&spill));
@@ -742,6 +813,7 @@ impl Tandem {
             outcome,
             outpulsed: None,
             answered_ms: None,
+            released_ms: None,
         });
         Some(rec.transfers.len() - 1)
     }
@@ -838,6 +910,7 @@ impl Tandem {
                 if !leg.heard {
                     let at = t + duration + ms_to_samples(500.0) as u64;
                     leg.script.push((at, PsapEvent::Answer));
+                    leg.script.push((at + self.model_hold, PsapEvent::Disconnect));
                 }
             }
             PsapAction::CutThrough => {
@@ -846,6 +919,7 @@ impl Tandem {
                 match leg.transfer {
                     None => {
                         rec.answered_ms.get_or_insert(samples_to_ms(t));
+                        self.calls[c].answered = self.calls[c].caller;
                     }
                     Some(k) => {
                         let x = &mut rec.transfers[k];
@@ -886,9 +960,16 @@ impl Tandem {
                     }
                     return;
                 }
-                if let (Some(c), Some(k)) = (call, transfer) {
-                    if self.calls[c].pending == Some(k) {
-                        self.calls[c].pending = None;
+                if let Some(c) = call {
+                    let rec = &mut self.records[c];
+                    match transfer {
+                        None => rec.position_released_ms = Some(samples_to_ms(t)),
+                        Some(k) => {
+                            rec.transfers[k].released_ms = Some(samples_to_ms(t));
+                            if self.calls[c].pending == Some(k) {
+                                self.calls[c].pending = None;
+                            }
+                        }
                     }
                 }
                 // The position is idle again once the PSAP has heard the idle tone long enough
