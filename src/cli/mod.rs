@@ -10,11 +10,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod bench;
 pub mod live;
 pub mod outputs;
+pub mod route;
 pub mod simulate;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
 use crate::detect::{detect_all, detect_interleaved_pcm16, Kinds};
-use crate::generate::script::render;
+use crate::generate::script::render_limited;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,7 +80,7 @@ pub enum Cmd {
         format: Format,
         /// How long each modelled PSAP (one without --psap-in) holds a call after answering
         /// before it hangs up, in ms (0 … 86400000).
-        #[arg(long, default_value_t = crate::tandem::switch::MODEL_HOLD_MS, value_parser = parse_hold_ms)]
+        #[arg(long, default_value_t = crate::tandem::switch::MODEL_HOLD_MS, value_parser = route::parse_hold_ms)]
         psap_hold_ms: f64,
         /// Overwrite output files that exist (never an input).
         #[arg(long)]
@@ -196,7 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             psap_hold_ms,
             force,
-        } => route_cmd(RouteArgs {
+        } => route::run(route::Args {
             datafill: &datafill,
             psap_in: &psap_in,
             trunk: &trunk,
@@ -237,135 +238,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             realtime,
         }),
     }
-}
-
-fn parse_hold_ms(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=86_400_000.0).contains(&v) => Ok(v),
-        _ => Err(format!("`{s}`: a time in ms, 0 … 86400000")),
-    }
-}
-
-struct RouteArgs<'a> {
-    datafill: &'a std::path::Path,
-    psap_in: &'a [String],
-    trunk: &'a str,
-    input: &'a std::path::Path,
-    out: Option<&'a std::path::Path>,
-    format: Format,
-    hold: u64,
-    force: bool,
-}
-
-fn route_cmd(a: RouteArgs<'_>) -> anyhow::Result<()> {
-    let RouteArgs {
-        datafill,
-        psap_in,
-        trunk,
-        input,
-        out,
-        format,
-        hold,
-        force,
-    } = a;
-    let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
-    if let Some(dir) = out {
-        outputs::check_dir(dir)?;
-        let mut legs: Vec<String> = vec![trunk.to_ascii_uppercase()];
-        legs.extend(loaded.office.psaps.keys().cloned());
-        let mut inputs = loaded.files.clone();
-        inputs.push(input.to_path_buf());
-        inputs.extend(
-            psap_in
-                .iter()
-                .filter_map(|s| s.split_once('=').map(|x| PathBuf::from(x.1))),
-        );
-        outputs::check("--out", &outputs::leg_files(dir, &legs, &["to"]), &inputs, force)?;
-    }
-    if let Some(e) = loaded.errors().next() {
-        anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
-    }
-    let audio = crate::audio::wav::read_wav(input)?;
-    if let Some(d) = &audio.damaged {
-        anyhow::bail!("{d}");
-    }
-    let mut psaps = std::collections::BTreeMap::new();
-    for spec in psap_in {
-        let (name, file) = spec
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("--psap-in `{spec}`: want NAME=FILE.wav"))?;
-        let a = crate::audio::wav::read_wav(std::path::Path::new(file))?;
-        if let Some(d) = &a.damaged {
-            anyhow::bail!("{d}");
-        }
-        psaps.insert(name.to_ascii_uppercase(), a.channels);
-    }
-    let run = crate::tandem::route::run_on(
-        &loaded.office,
-        &trunk.to_ascii_uppercase(),
-        &audio.channels,
-        &psaps,
-        Some(&crate::engine::Opts::default()),
-        hold,
-    )
-    .map_err(anyhow::Error::msg)?;
-    let stdout = std::io::stdout();
-    let mut o = std::io::BufWriter::new(stdout.lock());
-    for r in &run.records {
-        match format {
-            Format::Jsonl => writeln!(o, "{}", serde_json::to_string(r)?)?,
-            Format::Text => writeln!(
-                o,
-                "call {:>3}  {} ch {:<2} seized {:>9.1} ms  called {:<4} ANI {:<10} ({:<7}) ESN {:>5} ({:<7}) → {:<14} pos {:<2} out `{}`{}",
-                r.call,
-                r.trunk,
-                r.channel,
-                r.seized_ms,
-                r.called,
-                r.ani.as_deref().unwrap_or("-"),
-                r.ani_status,
-                r.esn.map(|e| e.to_string()).unwrap_or_default(),
-                r.esn_source.unwrap_or("-"),
-                r.psap.as_deref().unwrap_or("-"),
-                r.position.map(|p| p.to_string()).unwrap_or_default(),
-                r.outpulsed.as_deref().unwrap_or("-"),
-                if r.abandoned { "  ABANDONED" } else { "" }
-            )?,
-        }
-        if format == Format::Text {
-            for x in &r.transfers {
-                writeln!(
-                    o,
-                    "          {} flashed {:.1} ms, dialled `{}` → {}{} {}{}",
-                    x.from,
-                    x.flashed_ms,
-                    x.code,
-                    x.target.as_deref().unwrap_or("-"),
-                    x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
-                    x.outcome,
-                    x.outpulsed
-                        .as_deref()
-                        .map(|o| format!(", sent `{o}`"))
-                        .unwrap_or_default()
-                )?;
-            }
-        }
-    }
-    o.flush()?;
-    if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        for (leg, chans) in &run.legs {
-            write_wav(&dir.join(format!("to-{leg}.wav")), chans, 8000)?;
-        }
-        let mut f = std::io::BufWriter::new(
-            std::fs::File::create(dir.join("calls.jsonl"))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
-        );
-        for r in &run.records {
-            writeln!(f, "{}", serde_json::to_string(r)?)?;
-        }
-    }
-    Ok(())
 }
 
 fn msag_validate(
@@ -430,7 +302,7 @@ fn msag_validate(
     }
     if failed > 0 || !errors.is_empty() {
         anyhow::bail!(
-            "{}: {failed} record(s) did not validate, {} unreadable",
+            "{}: {failed} record(s) did not validate, {} line(s) rejected",
             ali.display(),
             errors.len()
         );
@@ -487,7 +359,13 @@ fn generate(
         let base = script.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         (script.display().to_string(), text, base)
     };
-    let r = render(&name, &text, &base).map_err(anyhow::Error::msg)?;
+    let limits = crate::generate::script::Limits {
+        memory_bytes: memory_budget(),
+    };
+    let r = render_limited(&name, &text, &base, &limits).map_err(anyhow::Error::msg)?;
+    for w in &r.warnings {
+        eprintln!("e911: warning: {w}");
+    }
     // Voice files the script mixed in are inputs too.
     outputs::check("-o/--truth", &outs, &r.inputs, force)?;
     write_wav(&out, &r.channels, r.rate)?;
@@ -516,6 +394,20 @@ fn generate(
         r.rate
     );
     Ok(())
+}
+
+/// Memory a command may fill with audio (bytes): half of what the system has available now
+/// (`MemAvailable`), or 2 GiB where that cannot be read.
+pub fn memory_budget() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or(2 << 30, |kib| kib * 1024 / 2)
 }
 
 /// The file's bytes, memory-mapped (as ripgrep does): a 32-trunk hour is 230 MB, and reading it

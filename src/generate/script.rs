@@ -40,9 +40,74 @@ pub struct Rendered {
     pub truth: Vec<Vec<Truth>>,
     /// Files the script read (`voice`).
     pub inputs: Vec<std::path::PathBuf>,
+    /// Things the output does that the script may not mean (samples clipped where signals add up).
+    pub warnings: Vec<String>,
 }
 
 const MAX_CHANNELS: usize = 1024;
+
+/// The largest WAV data chunk (bytes): RIFF sizes are 32-bit.
+pub const WAV_DATA_LIMIT: u64 = u32::MAX as u64 - 44;
+
+/// What a render may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Memory for the rendered audio (bytes): 8 per sample while building, 2 when quantised.
+    pub memory_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 4 << 30,
+        }
+    }
+}
+
+/// Samples per channel (at 8 kHz) a render of `channels` channels at `rate` may hold: the output
+/// must fit a WAV (4 GiB of data) and the memory limit.
+fn channel_limit(channels: usize, rate: u32, limits: &Limits) -> u64 {
+    let n = channels.max(1) as u64;
+    let wav_frames = WAV_DATA_LIMIT / (2 * n);
+    let wav = wav_frames.saturating_mul(8000) / rate as u64;
+    let mem = limits.memory_bytes / (10 * n);
+    wav.min(mem)
+}
+
+/// Two tones (or one) at these levels must not clip a 16-bit sample.
+fn check_peak(levels: &[f64]) -> Result<(), String> {
+    for &l in levels {
+        if !(-90.0..=3.14).contains(&l) {
+            return Err(format!(
+                "level {l} dBm0 is outside −90 … +3.14 dBm0 (+3.14 is a full-scale sine)"
+            ));
+        }
+    }
+    let peak: f64 = levels.iter().map(|&l| crate::units::dbm0_to_peak(l)).sum();
+    if peak > 32767.0 {
+        return Err(format!(
+            "tones at {} dBm0 together peak at {:.1} dBFS: they would clip (lower the level or the twist)",
+            levels
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            20.0 * (peak / 32767.0).log10()
+        ));
+    }
+    Ok(())
+}
+
+/// At most `max` positional arguments.
+fn at_most(cmd: &str, args: &[&str], max: usize, what: &str) -> Result<(), String> {
+    if args.len() > max {
+        return Err(format!(
+            "`{cmd}` takes {what}; unexpected `{}`",
+            args[max..].join(" ")
+        ));
+    }
+    Ok(())
+}
 
 struct Chan {
     synth: ChannelSynth,
@@ -51,6 +116,16 @@ struct Chan {
 
 /// Parse and render a script. `name` labels errors; `base` resolves `voice` paths.
 pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
+    render_limited(name, text, base, &Limits::default())
+}
+
+/// As [`render`], refusing (before allocating) output that would not fit `limits` or a WAV.
+pub fn render_limited(
+    name: &str,
+    text: &str,
+    base: &Path,
+    limits: &Limits,
+) -> Result<Rendered, String> {
     let mut rate = 8000u32;
     let mut declared: Option<usize> = None;
     let mut seed = 1u64;
@@ -66,10 +141,17 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
         let mut words: Vec<&str> = line.split_whitespace().collect();
         let cmd = words.remove(0).to_ascii_lowercase();
         let (args, opts) = split_opts(&words).map_err(err)?;
+        let one = |what: &str| at_most(&cmd, &args, 1, what).map_err(err);
+        let n_now = declared
+            .unwrap_or(0)
+            .max(chans.keys().next_back().map_or(0, |&k| k + 1))
+            .max(cur + 1);
+        let limit = channel_limit(n_now, rate, limits);
         let ch = chans.entry(cur).or_insert_with(|| Chan {
             synth: ChannelSynth::new(seed.wrapping_mul(1000).wrapping_add(cur as u64)),
             imp: Impairments::default(),
         });
+        ch.synth.set_limit(limit);
         let known = |allowed: &[&str]| -> Result<(), String> {
             for k in opts.keys() {
                 if !allowed.contains(&k.as_str()) {
@@ -84,6 +166,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
         match cmd.as_str() {
             "rate" => {
                 known(&[])?;
+                one("one rate in Hz")?;
                 rate = num(&args, 0, "rate").map_err(err)? as u32;
                 if !(4000..=384_000).contains(&rate) {
                     return Err(err(format!("rate {rate} Hz out of range 4000–384000")));
@@ -91,6 +174,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
             }
             "channels" => {
                 known(&[])?;
+                one("one channel count")?;
                 let n = num(&args, 0, "channel count").map_err(err)? as usize;
                 if n == 0 || n > MAX_CHANNELS {
                     return Err(err(format!("channels must be 1–{MAX_CHANNELS}")));
@@ -99,10 +183,12 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
             }
             "seed" => {
                 known(&[])?;
+                one("one seed")?;
                 seed = num(&args, 0, "seed").map_err(err)? as u64;
             }
             "channel" => {
                 known(&[])?;
+                one("one channel number")?;
                 let n = num(&args, 0, "channel").map_err(err)?;
                 if n < 0.0 || n >= MAX_CHANNELS as f64 || n.fract() != 0.0 {
                     return Err(err(format!("channel must be 0–{}", MAX_CHANNELS - 1)));
@@ -111,12 +197,14 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
             }
             "at" => {
                 known(&[])?;
+                one("one time in ms")?;
                 ch.synth.cursor = ms_to_samples(nonneg(&args, 0, "time (ms)").map_err(err)?) as u64;
                 let c = ch.synth.cursor;
                 ch.synth.pad_to(c);
             }
             "silence" => {
                 known(&[])?;
+                one("one duration in ms")?;
                 ch.synth.silence(nonneg(&args, 0, "duration (ms)").map_err(err)?);
             }
             "mf" => {
@@ -136,6 +224,8 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                     dev_high: opt(&opts, "dev_high", d.dev_high).map_err(err)?,
                     skew_ms: opt(&opts, "skew", d.skew_ms).map_err(err)?,
                 };
+                check_peak(&[p.level, p.level + p.twist]).map_err(err)?;
+                check_dev(&p.dev_low, &p.dev_high, p.skew_ms).map_err(err)?;
                 ch.synth.mf(&sigs, &p);
             }
             "dtmf" => {
@@ -153,16 +243,21 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                     dev_high: opt(&opts, "dev_high", d.dev_high).map_err(err)?,
                     skew_ms: opt(&opts, "skew", d.skew_ms).map_err(err)?,
                 };
+                check_peak(&[p.level_low, p.level_high]).map_err(err)?;
+                check_dev(&p.dev_low, &p.dev_high, p.skew_ms).map_err(err)?;
                 ch.synth.dtmf(&args.concat(), &p).map_err(err)?;
             }
             "tone" => {
                 known(&[])?;
+                at_most(&cmd, &args, 3, "frequency (Hz), level (dBm0) and duration (ms)")
+                    .map_err(err)?;
                 let hz = nonneg(&args, 0, "frequency (Hz)").map_err(err)?;
                 let lv = num(&args, 1, "level (dBm0)").map_err(err)?;
                 let ms = nonneg(&args, 2, "duration (ms)").map_err(err)?;
                 if hz >= 4000.0 {
                     return Err(err(format!("tone {hz} Hz is above the 4000 Hz Nyquist limit")));
                 }
+                check_peak(&[lv]).map_err(err)?;
                 let len = ms_to_samples(ms) as u64;
                 let at = ch.synth.cursor;
                 ch.synth.tone(at, len, hz, lv);
@@ -170,10 +265,14 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
             }
             "voice" => {
                 known(&["gain"])?;
+                one("one WAV path")?;
                 let file = args
                     .first()
                     .ok_or_else(|| err("`voice` needs a WAV path".into()))?;
                 let gain = opt(&opts, "gain", 0.0).map_err(err)?;
+                if !(-90.0..=20.0).contains(&gain) {
+                    return Err(err(format!("gain {gain} dB is outside −90 … +20 dB")));
+                }
                 let audio = read_wav(&base.join(file)).map_err(|e| err(e.to_string()))?;
                 inputs.push(base.join(file));
                 if let Some(d) = audio.damaged {
@@ -182,6 +281,12 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                 ch.synth.mix(&audio.channels[0], gain);
             }
             "sf" => {
+                one("one of on, off, seize, wink, flash, disconnect")?;
+                for k in ["level"] {
+                    if let Some(v) = opts.get(k) {
+                        check_peak(&[parse_num(v, k).map_err(err)?]).map_err(err)?;
+                    }
+                }
                 let what = args.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
                 let d = SfParams::default();
                 match what.as_str() {
@@ -240,14 +345,23 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                 if args.is_empty() {
                     return Err(err("`dp` needs digits, e.g. `dp 911`".into()));
                 }
+                check_peak(&[p.level]).map_err(err)?;
                 ch.synth.dial_pulses(&args.concat(), &p).map_err(err)?;
             }
             "noise" => {
                 known(&[])?;
-                ch.imp.noise_dbm0 = Some(num(&args, 0, "noise level (dBm0)").map_err(err)?);
+                one("one level in dBm0")?;
+                let n = num(&args, 0, "noise level (dBm0)").map_err(err)?;
+                if !(-100.0..=-10.0).contains(&n) {
+                    return Err(err(format!(
+                        "noise {n} dBm0 is outside −100 … −10 dBm0 (louder white noise clips)"
+                    )));
+                }
+                ch.imp.noise_dbm0 = Some(n);
             }
             "g711" => {
                 known(&[])?;
+                one("ulaw or alaw")?;
                 ch.imp.g711 = Some(match args.first().map(|s| s.to_ascii_lowercase()).as_deref() {
                     Some("ulaw") | Some("mulaw") | Some("u") => Law::Ulaw,
                     Some("alaw") | Some("a") => Law::Alaw,
@@ -256,6 +370,7 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
             }
             "dropout" => {
                 known(&[])?;
+                at_most(&cmd, &args, 2, "a start and a length in ms").map_err(err)?;
                 let at = ms_to_samples(nonneg(&args, 0, "start (ms)").map_err(err)?) as u64;
                 let len = ms_to_samples(nonneg(&args, 1, "length (ms)").map_err(err)?) as u64;
                 ch.imp.dropouts.push((at, len));
@@ -265,6 +380,9 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
                     "unknown command `{other}` (rate, channels, seed, channel, at, silence, mf, dtmf, sf, dp, tone, voice, noise, g711, dropout)"
                 )))
             }
+        }
+        if let Some(asked) = ch.synth.over_limit() {
+            return Err(err(too_long(cur, asked, n_now, rate, limits)));
         }
     }
     let used = chans.keys().next_back().map(|&k| k + 1).unwrap_or(1);
@@ -279,6 +397,10 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
         None => used,
     };
     let len = chans.values().map(|c| c.synth.len()).max().unwrap_or(0);
+    if len > channel_limit(n, rate, limits) {
+        return Err(format!("{name}: {}", too_long(0, len, n, rate, limits)));
+    }
+    let mut warnings = Vec::new();
     let mut channels = Vec::with_capacity(n);
     let mut truth = Vec::with_capacity(n);
     for c in 0..n {
@@ -288,6 +410,12 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
         });
         ch.synth.pad_to(len);
         let (x, t) = ch.synth.finish(&ch.imp);
+        let clipped = x.iter().filter(|&&v| v == i16::MAX || v == i16::MIN).count();
+        if clipped > 0 {
+            warnings.push(format!(
+                "{name}: channel {c}: {clipped} sample(s) at full scale (clipped where signals overlap)"
+            ));
+        }
         channels.push(x);
         truth.push(t);
     }
@@ -296,7 +424,39 @@ pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
         channels,
         truth,
         inputs,
+        warnings,
     })
+}
+
+fn too_long(ch: usize, asked: u64, n: usize, rate: u32, limits: &Limits) -> String {
+    let secs = |x: u64| x as f64 / 8000.0;
+    let limit = channel_limit(n, rate, limits);
+    let wav = channel_limit(n, rate, &Limits {
+        memory_bytes: u64::MAX,
+    });
+    format!(
+        "channel {ch} would be {:.3} s long: with {n} channel(s) at {rate} Hz the output may be at most {:.3} s per channel ({})",
+        secs(asked),
+        secs(limit),
+        if limit == wav {
+            "a WAV holds 4 GiB of audio".to_string()
+        } else {
+            format!("{} MiB of memory for the audio", limits.memory_bytes >> 20)
+        }
+    )
+}
+
+/// Frequency deviations (%) and skew (ms) inside what a synthesiser test means.
+fn check_dev(dev_low: &f64, dev_high: &f64, skew: f64) -> Result<(), String> {
+    for (k, v) in [("dev_low", dev_low), ("dev_high", dev_high)] {
+        if !(-20.0..=20.0).contains(v) {
+            return Err(format!("{k} {v} % is outside −20 … +20 %"));
+        }
+    }
+    if !(-1000.0..=1000.0).contains(&skew) {
+        return Err(format!("skew {skew} ms is outside −1000 … +1000 ms"));
+    }
+    Ok(())
 }
 
 /// Drop a comment. `#` is also a DTMF key and MF ST, so a comment is a line starting with `#` or

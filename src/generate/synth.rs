@@ -162,6 +162,10 @@ pub struct ChannelSynth {
     pub cursor: u64,
     pub truth: Vec<Truth>,
     rng: StdRng,
+    /// Most samples this channel may hold; past it nothing is allocated or written and
+    /// [`ChannelSynth::over_limit`] says how long the channel asked to be.
+    limit: u64,
+    over: Option<u64>,
 }
 
 impl ChannelSynth {
@@ -172,13 +176,31 @@ impl ChannelSynth {
             cursor: 0,
             truth: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
+            limit: u64::MAX,
+            over: None,
         }
     }
 
-    fn ensure(&mut self, len: u64) {
+    /// Hold at most `samples` (checked before allocating).
+    pub fn set_limit(&mut self, samples: u64) {
+        self.limit = samples;
+    }
+
+    /// The length (samples) asked for beyond the limit, if any was.
+    pub fn over_limit(&self) -> Option<u64> {
+        self.over
+    }
+
+    /// Room for `len` samples; false (nothing allocated) past the limit.
+    fn ensure(&mut self, len: u64) -> bool {
+        if len > self.limit {
+            self.over = Some(self.over.unwrap_or(0).max(len));
+            return false;
+        }
         if self.buf.len() < len as usize {
             self.buf.resize(len as usize, 0.0);
         }
+        true
     }
 
     /// Add a sine at `hz` and `dbm0` over `[start, start+len)` with a random phase.
@@ -188,7 +210,9 @@ impl ChannelSynth {
     }
 
     pub fn tone_with_phase(&mut self, start: u64, len: u64, hz: f64, dbm0: f64, phase: f64) {
-        self.ensure(start + len);
+        if !self.ensure(start.saturating_add(len)) {
+            return;
+        }
         let a = dbm0_to_peak(dbm0);
         let w = std::f64::consts::TAU * hz / 8000.0;
         for (i, s) in self.buf[start as usize..(start + len) as usize]
@@ -373,7 +397,10 @@ impl ChannelSynth {
     pub fn mix(&mut self, samples: &[i16], gain_db: f64) {
         let g = 10f64.powf(gain_db / 20.0);
         let start = self.cursor as usize;
-        self.ensure(self.cursor + samples.len() as u64);
+        if !self.ensure(self.cursor + samples.len() as u64) {
+            self.cursor += samples.len() as u64;
+            return;
+        }
         for (d, &s) in self.buf[start..].iter_mut().zip(samples) {
             *d += s as f64 * g;
         }

@@ -300,21 +300,42 @@ impl Ali {
     pub fn parse(text: &str) -> (Ali, Vec<AliError>) {
         let mut ali = Ali::default();
         let mut errors = Vec::new();
+        // Where each TN was inserted: a second `I` for it is a duplicate (use `C` to change).
+        let mut at: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut any = false;
         for (k, line) in text.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
+            any = true;
             match AliRecord::parse(line, k + 1) {
                 Ok(r) => {
                     let tn = r.tn().expect("validated digits");
                     if r.function == 'D' {
                         ali.records.remove(&tn);
+                        at.remove(&tn);
+                    } else if let (Some(&first), 'I') = (at.get(&tn), r.function) {
+                        errors.push(AliError {
+                            line: k + 1,
+                            field: "NUMBER",
+                            message: format!(
+                                "TN {tn} is already on line {first} (a second record needs function C)"
+                            ),
+                        });
                     } else {
+                        at.entry(tn).or_insert(k + 1);
                         ali.records.insert(tn, r);
                     }
                 }
                 Err(e) => errors.push(e),
             }
+        }
+        if !any {
+            errors.push(AliError {
+                line: 1,
+                field: "FUNCTION",
+                message: "no TN records (the file is empty)".into(),
+            });
         }
         (ali, errors)
     }

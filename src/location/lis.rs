@@ -171,6 +171,8 @@ impl Lis {
         let want = keys.len() + ADDRESS.len();
         let mut errors = Vec::new();
         let mut n = 0;
+        // Each key once per table: the later row would silently win a lookup.
+        let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
         for (k, raw) in text.lines().enumerate() {
             let line = k + 1;
             let l = raw.trim();
@@ -187,6 +189,18 @@ impl Lis {
                     f.len(),
                     keys.join(","),
                     ADDRESS.join(",")
+                ));
+                continue;
+            }
+            let key = match table {
+                Table::Port => format!("{} port {}", norm_mac(f[0]), f[2].to_ascii_uppercase()),
+                Table::Subnet => f[0].to_string(),
+                _ => norm_mac(f[0]),
+            };
+            if let Some(first) = seen.insert(key, line) {
+                errors.push(format!(
+                    "{line}: LIS.{}: `{}` is already on line {first}",
+                    keys[0], f[0]
                 ));
                 continue;
             }
@@ -238,6 +252,12 @@ impl Lis {
                 }
             }
             n += 1;
+        }
+        if n == 0 && errors.is_empty() {
+            errors.push(format!(
+                "1: LIS: no rows ({} header and at least one row)",
+                keys.join(",")
+            ));
         }
         // Longest prefix first.
         self.subnets.sort_by_key(|s| std::cmp::Reverse(s.1));

@@ -224,6 +224,13 @@ impl Msag {
                 Err(e) => errors.push(e),
             }
         }
+        if errors.is_empty() && ranges.is_empty() {
+            errors.push(if header_seen {
+                "1: MSAG: no ranges after the header".to_string()
+            } else {
+                format!("1: MSAG: empty (want the header {} and ranges)", HEADER.join(","))
+            });
+        }
         if errors.is_empty() {
             Ok(Msag { ranges })
         } else {

@@ -106,8 +106,9 @@ pub fn load(sources: &[(PathBuf, String)]) -> Loaded {
     for (file, text) in sources {
         l.file(file, text);
     }
-    let mut loaded = l.finish();
-    loaded.files = sources.iter().map(|s| s.0.clone()).collect();
+    let files: Vec<PathBuf> = sources.iter().map(|s| s.0.clone()).collect();
+    let mut loaded = l.finish(&files);
+    loaded.files = files;
     loaded
 }
 
@@ -658,9 +659,37 @@ impl Loader {
         );
     }
 
-    fn finish(mut self) -> Loaded {
+    fn finish(mut self, files: &[PathBuf]) -> Loaded {
         let office = &self.out.office;
         let mut extra: Vec<Problem> = Vec::new();
+        // An office routes nothing without PSAPs, ESNs and trunk groups: an empty or partial
+        // datafill is an error, not "ok — 0 PSAPs".
+        let last = files.last().cloned().unwrap_or_default();
+        for (table, empty) in [
+            ("E911PSAP", office.psaps.is_empty()),
+            ("E911ESN", office.esns.is_empty()),
+            ("TRKGRP", office.trunk_groups.is_empty()),
+        ] {
+            if empty && !self.seen.contains(table) {
+                extra.push(Problem {
+                    file: last.clone(),
+                    line: 1,
+                    table: table.into(),
+                    field: String::new(),
+                    message: "the table is missing: the office needs it to route a call".into(),
+                    warning: false,
+                });
+            } else if empty && !self.out.problems.iter().any(|p| p.table == table) {
+                extra.push(Problem {
+                    file: last.clone(),
+                    line: 1,
+                    table: table.into(),
+                    field: String::new(),
+                    message: "the table has no tuples".into(),
+                    warning: false,
+                });
+            }
+        }
         let p = |file: &Path, line, table: &str, field: &str, message: String, warning| Problem {
             file: file.to_path_buf(),
             line,

@@ -1,0 +1,193 @@
+//! `e911 route`: the tandem on recorded end-office audio (and recorded PSAP audio), modelled
+//! PSAPs for the rest; prints one record per call and writes the legs with `--out`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{outputs, Format};
+use crate::audio::wav::write_wav;
+use crate::tandem::route::CallRecord;
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |t| format!("{t:.1} ms"))
+}
+
+/// One call in text: where it went (or why it has not), then its transfers and logs.
+pub fn text_record(r: &CallRecord) -> String {
+    let mut s = format!(
+        "call {:>3}  {} ch {:<2} seized {:>9.1} ms  called {:<4} ANI {:<10} ({:<7}) ESN {:>5} ({:<7}) → ",
+        r.call,
+        r.trunk,
+        r.channel,
+        r.seized_ms,
+        r.called,
+        r.ani.as_deref().unwrap_or("-"),
+        r.ani_status,
+        r.esn.map(|e| e.to_string()).unwrap_or_default(),
+        r.esn_source.unwrap_or("-"),
+    );
+    let psap = r.psap.as_deref().unwrap_or("-");
+    match (r.position, &r.outpulsed) {
+        (Some(p), Some(out)) => s.push_str(&format!(
+            "{psap:<14} pos {p:<2} out `{out}`  answered {}  released {}  position released {}",
+            ms(r.answered_ms),
+            ms(r.released_ms),
+            ms(r.position_released_ms)
+        )),
+        _ => s.push_str(&format!(
+            "{psap:<14} QUEUED: all positions busy when the run ended  released {}",
+            ms(r.released_ms)
+        )),
+    }
+    if r.abandoned {
+        s.push_str(&format!(
+            "  ABANDONED {} while {}",
+            ms(r.abandoned_ms),
+            r.abandoned_while.as_deref().unwrap_or("-")
+        ));
+    }
+    s.push('\n');
+    for x in &r.transfers {
+        s.push_str(&format!(
+            "          {} flashed {:.1} ms, dialled `{}` → {}{} {}{}\n",
+            x.from,
+            x.flashed_ms,
+            x.code,
+            x.target.as_deref().unwrap_or("-"),
+            x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
+            x.outcome,
+            x.outpulsed
+                .as_deref()
+                .map(|o| format!(", sent `{o}`"))
+                .unwrap_or_default()
+        ));
+    }
+    for l in &r.logs {
+        s.push_str(&format!("          log {l}\n"));
+    }
+    s
+}
+
+pub fn parse_hold_ms(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=86_400_000.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: a time in ms, 0 … 86400000")),
+    }
+}
+
+pub struct Args<'a> {
+    pub datafill: &'a std::path::Path,
+    pub psap_in: &'a [String],
+    pub trunk: &'a str,
+    pub input: &'a std::path::Path,
+    pub out: Option<&'a std::path::Path>,
+    pub format: Format,
+    pub hold: u64,
+    pub force: bool,
+}
+
+pub fn run(a: Args<'_>) -> anyhow::Result<()> {
+    let Args {
+        datafill,
+        psap_in,
+        trunk,
+        input,
+        out,
+        format,
+        hold,
+        force,
+    } = a;
+    let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
+    if let Some(dir) = out {
+        outputs::check_dir(dir)?;
+        let mut legs: Vec<String> = vec![trunk.to_ascii_uppercase()];
+        legs.extend(loaded.office.psaps.keys().cloned());
+        let mut inputs = loaded.files.clone();
+        inputs.push(input.to_path_buf());
+        inputs.extend(
+            psap_in
+                .iter()
+                .filter_map(|s| s.split_once('=').map(|x| PathBuf::from(x.1))),
+        );
+        outputs::check("--out", &outputs::leg_files(dir, &legs, &["to"]), &inputs, force)?;
+    }
+    if let Some(e) = loaded.errors().next() {
+        anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
+    }
+    let audio = crate::audio::wav::read_wav(input)?;
+    if let Some(d) = &audio.damaged {
+        anyhow::bail!("{d}");
+    }
+    let trunks = audio.channels.len();
+    if trunks > crate::tandem::route::MAX_TRUNKS {
+        anyhow::bail!(
+            "{}: {trunks} channels, but a trunk group has at most {} trunks (one channel each)",
+            input.display(),
+            crate::tandem::route::MAX_TRUNKS
+        );
+    }
+    let frames = audio.channels.first().map_or(0, |c| c.len()) as u64;
+    let positions: u64 = loaded.office.psaps.values().map(|p| p.positions as u64).sum();
+    let need = crate::tandem::route::memory_estimate(trunks as u64 + positions, frames);
+    let have = super::memory_budget();
+    if need > have {
+        anyhow::bail!(
+            "{}: {trunks} trunk(s) and {positions} PSAP position(s) over {:.1} s need about {} MiB; {} MiB is available",
+            input.display(),
+            frames as f64 / 8000.0,
+            need >> 20,
+            have >> 20
+        );
+    }
+    let mut psaps = std::collections::BTreeMap::new();
+    for spec in psap_in {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--psap-in `{spec}`: want NAME=FILE.wav"))?;
+        let a = crate::audio::wav::read_wav(std::path::Path::new(file))?;
+        if let Some(d) = &a.damaged {
+            anyhow::bail!("{d}");
+        }
+        psaps.insert(name.to_ascii_uppercase(), a.channels);
+    }
+    let run = crate::tandem::route::run_on(
+        &loaded.office,
+        &trunk.to_ascii_uppercase(),
+        &audio.channels,
+        &psaps,
+        Some(&crate::engine::Opts::default()),
+        hold,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let stdout = std::io::stdout();
+    let mut o = std::io::BufWriter::new(stdout.lock());
+    for r in &run.records {
+        match format {
+            Format::Jsonl => writeln!(o, "{}", serde_json::to_string(r)?)?,
+            Format::Text => write!(o, "{}", text_record(r))?,
+        }
+    }
+    for (group, ch) in &run.in_setup {
+        let line = format!("{group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED");
+        match format {
+            Format::Text => writeln!(o, "{line}")?,
+            Format::Jsonl => eprintln!("e911: {line}"),
+        }
+    }
+    o.flush()?;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        for (leg, chans) in &run.legs {
+            write_wav(&dir.join(format!("to-{leg}.wav")), chans, 8000)?;
+        }
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(dir.join("calls.jsonl"))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
+        );
+        for r in &run.records {
+            writeln!(f, "{}", serde_json::to_string(r)?)?;
+        }
+    }
+    Ok(())
+}
+
