@@ -24,14 +24,15 @@ use crate::register::mf::{MfReceiver, MfSignal};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Speech for the throughput mix (8 kHz or any WAV).
-    #[arg(long, default_value = "audio-fixtures/talkoff/speech.wav")]
-    pub speech: PathBuf,
-    /// Trunks (channels) in the throughput mix.
-    #[arg(long, default_value_t = 32)]
+    /// Speech for the throughput mix (any WAV; default: the talk-off corpus's speech, bundled).
+    #[arg(long)]
+    pub speech: Option<PathBuf>,
+    /// Trunks (channels) in the throughput mix (1–4096).
+    #[arg(long, default_value_t = 32, value_parser = usize_in::<1, 4096>)]
     pub channels: usize,
-    /// Seconds of audio per trunk in the throughput mix.
-    #[arg(long, default_value_t = 60.0)]
+    /// Seconds of audio per trunk in the throughput mix (12–3600: one call on a trunk — idle,
+    /// seizure, dial pulses, speech, MF spill, DTMF code, disconnect — takes about 11 s).
+    #[arg(long, default_value_t = 60.0, value_parser = f64_in::<12, 3600>)]
     pub seconds: f64,
     /// Also write the throughput mix as a WAV (for timing `e911 detect` on it).
     #[arg(long)]
@@ -45,28 +46,47 @@ pub struct BenchArgs {
     /// Run the full pipeline instead (engine, MF + DTMF + SF receivers on every trunk, call
     /// processing, generation) with this many end-office trunks; prints real-time factor, trunks
     /// per core, memory per trunk and block latency through the rings.
-    #[arg(long)]
+    #[arg(long, value_parser = usize_in::<1, 100000>)]
     pub trunks: Option<usize>,
-    /// Simulated seconds for the pipeline run.
-    #[arg(long, default_value_t = 30.0)]
+    /// Simulated seconds for the pipeline run (1–3600).
+    #[arg(long, default_value_t = 30.0, value_parser = f64_in::<1, 3600>)]
     pub pipeline_seconds: f64,
     /// DSP worker threads for the pipeline run (0 = one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Engine block for the pipeline run (ms; `simulate` uses 10).
-    #[arg(long, default_value_t = 10.0)]
+    /// Engine block for the pipeline run (ms, 1–100; `simulate` uses 10).
+    #[arg(long, default_value_t = 10.0, value_parser = f64_in::<1, 100>)]
     pub block_ms: f64,
     /// Blocks between the tandem sending and the far end hearing it in the pipeline run. 2 (the
     /// default) overlaps the stages: the models make block k+1 while the receivers and call
     /// processing handle block k, as a live tandem runs; 1 makes them take turns (what
     /// `simulate` uses, identical to the single-threaded reference).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = usize_in::<1, 3>)]
     pub delay_blocks: usize,
     /// Pipeline runs to make; the report gives each and their median (shared machines vary
     /// from minute to minute).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = usize_in::<1, 100>)]
     pub runs: usize,
 }
+
+/// A whole number in `LO ..= HI` (a usage error otherwise: exit 2).
+fn usize_in<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(v) if (LO..=HI).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: a whole number {LO}–{HI}")),
+    }
+}
+
+/// A finite number in `LO ..= HI`.
+fn f64_in<const LO: u32, const HI: u32>(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (LO as f64..=HI as f64).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: a number {LO}–{HI}")),
+    }
+}
+
+/// The talk-off corpus's speech, bundled so `bench` runs from any directory.
+const SPEECH: &[u8] = include_bytes!("../../audio-fixtures/talkoff/speech.wav");
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     println!("e911 bench — {} core(s)", cores());
@@ -384,10 +404,15 @@ pub fn trunk_mix(
 }
 
 fn throughput_report(a: &BenchArgs) -> anyhow::Result<()> {
-    let speech = read_wav(&a.speech)
-        .map_err(|e| anyhow::anyhow!("{e} (run from the repository root or pass --speech)"))?
-        .channels
-        .remove(0);
+    let speech = match &a.speech {
+        Some(p) => read_wav(p)?,
+        None => crate::audio::wav::read_wav_bytes(
+            std::path::Path::new("<bundled speech.wav>"),
+            SPEECH,
+        )?,
+    }
+    .channels
+    .remove(0);
     let (mix, truth) = trunk_mix(&speech, a.channels, a.seconds);
     if let Some(p) = &a.write_mix {
         write_wav(p, &mix, 8000)?;
@@ -422,6 +447,11 @@ fn throughput_report(a: &BenchArgs) -> anyhow::Result<()> {
         let par = detect_all(&mix, kinds, 0);
         let wall = t0.elapsed().as_secs_f64();
         let (ok, expected, false_pos, cross) = score(&events, &truth, kinds);
+        if name == "MF + DTMF" {
+            println!(
+                "  (signals: placed signals the receivers reported with the right value; SF + DP counts seizures, disconnects and dial-pulse digits)"
+            );
+        }
         println!(
             "  {name:<10} {:>8.0} channel-s per CPU-s (1 thread, {:.3} s)   all {} cores: {:.3} s wall = {:>6.0}× real time   signals {ok}/{expected}, false {false_pos}, cross-system {cross}",
             chan_secs / best,
