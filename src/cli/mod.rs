@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
+pub mod interrupt;
 pub mod live;
 pub mod outputs;
+pub mod progress;
 pub mod route;
 pub mod simulate;
 
@@ -165,6 +167,8 @@ pub enum Format {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
+        // Everything decided was printed and written; the exit status still says it was cut short.
+        Ok(()) if interrupt::interrupted() => ExitCode::from(130),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("e911: {e:#}");

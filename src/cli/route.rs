@@ -150,21 +150,40 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
         }
         psaps.insert(name.to_ascii_uppercase(), a.channels);
     }
+    let opts = crate::engine::Opts {
+        stop: Some(super::interrupt::flag()),
+        progress: super::progress::bar(frames + 160_000, frames > 8000 * 120)
+            .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
+        ..Default::default()
+    };
     let run = crate::tandem::route::run_on(
         &loaded.office,
         &trunk.to_ascii_uppercase(),
         &audio.channels,
         &psaps,
-        Some(&crate::engine::Opts::default()),
+        Some(&opts),
         hold,
     )
     .map_err(anyhow::Error::msg)?;
+    if let Some(p) = &opts.progress {
+        p(u64::MAX);
+    }
     let stdout = std::io::stdout();
     let mut o = std::io::BufWriter::new(stdout.lock());
     for r in &run.records {
         match format {
             Format::Jsonl => writeln!(o, "{}", serde_json::to_string(r)?)?,
             Format::Text => write!(o, "{}", text_record(r))?,
+        }
+    }
+    if let Some(at) = run.interrupted_at {
+        let line = format!(
+            "INTERRUPTED (SIGINT) at {:.2} s of audio: the calls above are everything decided so far",
+            at as f64 / 8000.0
+        );
+        match format {
+            Format::Text => writeln!(o, "{line}")?,
+            Format::Jsonl => eprintln!("e911: {line}"),
         }
     }
     for (group, ch) in &run.in_setup {

@@ -124,15 +124,16 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
     let mut legs: Option<Legs> = None;
     let mut err: Option<anyhow::Error> = None;
     let total = sc.duration;
-    let progress = (total > 8000 * 600).then(|| {
-        let pb = indicatif::ProgressBar::new(total / 8000);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} s simulated ({eta})")
-                .unwrap(),
-        );
-        pb
-    });
-    let mut tap = |ports: &[PortInfo], now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| {
+    // A bar when the run takes ~10 s of wall time or more (about 170× real time flat out).
+    let progress = super::progress::bar(
+        total,
+        if realtime {
+            total > 8000 * 10
+        } else {
+            total > 8000 * 1800
+        },
+    );
+    let mut tap = |ports: &[PortInfo], _now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| {
         if err.is_some() {
             return;
         }
@@ -150,21 +151,18 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
                 err = Some(anyhow::anyhow!("{}: {e}", dir.display()));
             }
         }
-        if let Some(pb) = &progress {
-            if now.is_multiple_of(8000) {
-                pb.set_position(now / 8000);
-            }
-        }
     };
     let opts = crate::engine::Opts {
         workers: threads,
         realtime,
+        stop: Some(super::interrupt::flag()),
+        progress: progress.clone(),
         ..Default::default()
     };
-    let (run, stats) =
-        crate::engine::run_sim(&sc, &opts, Some(&mut tap)).map_err(anyhow::Error::msg)?;
-    if let Some(pb) = progress {
-        pb.finish_and_clear();
+    let tap: Option<&mut crate::engine::Sink<'_>> = if out.is_some() { Some(&mut tap) } else { None };
+    let (run, stats) = crate::engine::run_sim(&sc, &opts, tap).map_err(anyhow::Error::msg)?;
+    if let Some(p) = &progress {
+        p(u64::MAX);
     }
     if let Some(e) = err {
         return Err(e);

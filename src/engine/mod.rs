@@ -65,7 +65,7 @@ impl Source for crate::sim::world::World {
 }
 
 /// Engine options.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Opts {
     /// DSP worker threads (0: one per core).
     pub workers: usize,
@@ -80,6 +80,10 @@ pub struct Opts {
     /// stages take turns (and the results equal the single-threaded loop's); with 2 the source
     /// makes block k+1 while the workers and the control thread handle block k.
     pub delay_blocks: usize,
+    /// Set from outside (SIGINT) to end the run at the next block: what was decided is kept.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Called from the control thread after each block with the samples done (a progress bar).
+    pub progress: Option<std::sync::Arc<dyn Fn(u64) + Send + Sync>>,
 }
 
 impl Default for Opts {
@@ -90,6 +94,8 @@ impl Default for Opts {
             trunk_rx: None,
             block: crate::sim::BLOCK,
             delay_blocks: 1,
+            stop: None,
+            progress: None,
         }
     }
 }
@@ -111,6 +117,8 @@ pub struct Stats {
     pub busy_source: Duration,
     pub busy_workers: Duration,
     pub busy_control: Duration,
+    /// The run was stopped (`Opts::stop`) before `samples`; `samples` is what was done.
+    pub interrupted: bool,
 }
 
 impl Stats {
@@ -335,6 +343,11 @@ pub fn run<S: Source>(
             .collect();
         let mut closed = false;
         for k in 0..blocks {
+            if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                stats.interrupted = true;
+                stats.samples = k * b as u64;
+                break;
+            }
             // With a delay of 2 blocks the source (and so the workers) may already be on block
             // k + 1: messages queue per sender, in order.
             while (pend_src.front().is_none_or(|m: &(u64, _, _)| m.0 != k)
@@ -402,6 +415,9 @@ pub fn run<S: Source>(
                 }
             }
             let _ = go_src_tx.send(k + 1);
+            if let Some(p) = &opts.progress {
+                p((k + 1) * b as u64);
+            }
         }
         drop(go_sink_tx);
         drop(go_src_tx);
@@ -476,7 +492,7 @@ pub fn run_sim(
     let ports = tandem.ports().to_vec();
     let (tandem, world, stats) = run(tandem, world, sc.duration, opts, sink);
     let in_setup = tandem.in_setup();
-    let run = crate::sim::finish(
+    let mut run = crate::sim::finish(
         sc,
         &ports,
         tandem.into_records(),
@@ -484,6 +500,13 @@ pub fn run_sim(
         world,
         stats.samples,
     );
+    run.interrupted = stats.interrupted;
+    if run.interrupted {
+        for o in run.others.iter_mut().filter(|o| o.kind == "unrouted") {
+            o.text = o.text.replace("(duration_ms)", "(interrupted: SIGINT)");
+            o.reason = Some(o.text.clone());
+        }
+    }
     Ok((run, stats))
 }
 

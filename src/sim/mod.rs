@@ -213,7 +213,9 @@ pub fn finish(
         reason: None,
         text,
     };
-    for n in &sc.notes {
+    // What the scenario resolved for times the run never reached did not happen.
+    let notes: Vec<&enterprise::Note> = sc.notes.iter().filter(|n| n.at < duration).collect();
+    for n in &notes {
         match &n.event {
             NoteEvent::Info => {}
             NoteEvent::Ecrc {
@@ -307,7 +309,7 @@ pub fn finish(
         None => format!("scenario call {n}"),
     };
     let mut enterprise = Vec::new();
-    for n in &sc.notes {
+    for n in &notes {
         let who = match (&n.event, n.call) {
             (NoteEvent::Info, Some(c)) => format!("{}: ", label(c)),
             (NoteEvent::Info, None) => String::new(),

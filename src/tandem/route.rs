@@ -22,6 +22,8 @@ pub struct RouteRun {
     pub records: Vec<CallRecord>,
     /// Trunks seized but not yet routed when the run ended: `(GRPKEY, trunk)`.
     pub in_setup: Vec<(String, usize)>,
+    /// Samples run when the run was stopped early (SIGINT); `None` for a whole run.
+    pub interrupted_at: Option<u64>,
     /// Audio the tandem sent, per leg (`GRPKEY` or PSAP name), one channel per trunk/position.
     pub legs: BTreeMap<String, Vec<Vec<i16>>>,
 }
@@ -130,15 +132,24 @@ pub fn run_on(
             d.extend_from_slice(b);
         }
     };
-    let sw = match engine {
+    let (sw, done) = match engine {
         Some(opts) => {
             let opts = Opts {
                 block: BLOCK,
                 ..opts.clone()
             };
-            engine::run(sw, source, end, &opts, Some(&mut keep)).0
+            let (sw, _, stats) = engine::run(sw, source, end, &opts, Some(&mut keep));
+            (sw, stats.interrupted.then_some(stats.samples))
         }
-        None => engine::run_inline(sw, source, end, BLOCK, Some(&mut keep)).0,
+        None => (
+            engine::run_inline(sw, source, end, BLOCK, Some(&mut keep)).0,
+            None,
+        ),
+    };
+    // An interrupted run keeps what it ran.
+    let (len, end) = match done {
+        Some(d) => (len.min(d), d),
+        None => (len, end),
     };
     // The trunk group's leg is as long as its input; PSAP legs run on while there was activity.
     let psap_len = len
@@ -167,5 +178,6 @@ pub fn run_on(
         records,
         in_setup,
         legs,
+        interrupted_at: done,
     })
 }
