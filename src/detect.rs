@@ -310,10 +310,31 @@ pub fn detect_interleaved_pcm16(
     kinds: Kinds,
     threads: usize,
 ) -> Vec<Detection> {
+    detect_interleaved_pcm16_watched(data, channels, kinds, threads, &Watch::default()).0
+}
+
+/// What watches a long detection from outside: a flag that stops it at the next block (SIGINT)
+/// and a callback given the frames done (a progress bar).
+#[derive(Default, Clone, Copy)]
+pub struct Watch<'a> {
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+/// As [`detect_interleaved_pcm16`], watched: returns the detections and, if it was stopped, the
+/// frames every channel had been run through (the detections up to there are complete).
+pub fn detect_interleaved_pcm16_watched(
+    data: &[u8],
+    channels: usize,
+    kinds: Kinds,
+    threads: usize,
+    watch: &Watch<'_>,
+) -> (Vec<Detection>, Option<u64>) {
     const BLOCK: usize = 2048;
     if channels == 0 {
-        return Vec::new();
+        return (Vec::new(), None);
     }
+    let stopped_at = std::sync::atomic::AtomicU64::new(u64::MAX);
     let frame = 2 * channels;
     let data = &data[..data.len() - data.len() % frame];
     let threads = worker_count(threads, channels);
@@ -322,6 +343,7 @@ pub fn detect_interleaved_pcm16(
     std::thread::scope(|s| {
         for t in 0..threads {
             let results = &results;
+            let stopped_at = &stopped_at;
             s.spawn(move || {
                 let mine: Vec<usize> = (t..channels).step_by(threads).collect();
                 let mut dets: Vec<ChannelDetector> = mine
@@ -329,7 +351,20 @@ pub fn detect_interleaved_pcm16(
                     .map(|&c| ChannelDetector::new(c, kinds))
                     .collect();
                 let mut buf = vec![0i16; BLOCK];
-                for block in data.chunks(BLOCK * frame) {
+                for (b, block) in data.chunks(BLOCK * frame).enumerate() {
+                    let done = (b * BLOCK) as u64;
+                    if watch
+                        .stop
+                        .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+                    {
+                        stopped_at.fetch_min(done, std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                    if t == 0 {
+                        if let Some(p) = watch.progress {
+                            p(done);
+                        }
+                    }
                     let n = block.len() / frame;
                     for (d, &c) in dets.iter_mut().zip(&mine) {
                         for (o, fr) in buf[..n].iter_mut().zip(block.chunks_exact(frame)) {
@@ -347,5 +382,13 @@ pub fn detect_interleaved_pcm16(
             });
         }
     });
-    per.into_iter().flatten().collect()
+    let stopped = stopped_at.into_inner();
+    let mut all: Vec<Detection> = per.into_iter().flatten().collect();
+    if stopped != u64::MAX {
+        // Workers stop at different blocks: keep what every channel had reached.
+        let end_ms = crate::units::samples_to_ms(stopped);
+        all.retain(|d| d.reported_ms <= end_ms);
+        return (all, Some(stopped));
+    }
+    (all, None)
 }

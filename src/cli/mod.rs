@@ -16,7 +16,7 @@ pub mod route;
 pub mod simulate;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
-use crate::detect::{detect_all, detect_interleaved_pcm16, Kinds};
+use crate::detect::{detect_all, Kinds};
 use crate::generate::script::render_limited;
 
 #[derive(Parser, Debug)]
@@ -433,10 +433,33 @@ fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow
     // fail with the reason.
     let bytes = map_file(&file)?;
     let (events, damaged) = match pcm16_view(&file, &bytes)? {
-        Some(v) => (
-            detect_interleaved_pcm16(v.data, v.channels, kinds, threads),
-            v.damaged,
-        ),
+        Some(v) => {
+            // A bar when the run takes ~10 s or more (≈ 6 000 channel-s per core-s).
+            let frames = (v.data.len() / (2 * v.channels.max(1))) as u64;
+            let bar = progress::bar(frames, frames * v.channels as u64 > 8000 * 60_000 * 2);
+            let stop = interrupt::flag();
+            let tick = |done: u64| {
+                if let Some(b) = &bar {
+                    b(done);
+                }
+            };
+            let watch = crate::detect::Watch {
+                stop: Some(&stop),
+                progress: Some(&tick),
+            };
+            let (events, stopped) = crate::detect::detect_interleaved_pcm16_watched(
+                v.data, v.channels, kinds, threads, &watch,
+            );
+            tick(u64::MAX);
+            if let Some(at) = stopped {
+                eprintln!(
+                    "e911: {}: interrupted (SIGINT) at {:.2} s: the events up to there follow",
+                    file.display(),
+                    at as f64 / 8000.0
+                );
+            }
+            (events, v.damaged)
+        }
         None => {
             let audio = read_wav_bytes(&file, &bytes)?;
             (detect_all(&audio.channels, kinds, threads), audio.damaged)
