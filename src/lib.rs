@@ -19,4 +19,5 @@ pub mod location;
 pub mod register;
 pub mod sim;
 pub mod tandem;
+pub mod text;
 pub mod units;

@@ -6,6 +6,7 @@ mod ali;
 mod ani_routing;
 mod cli;
 mod datafill;
+mod fuzz;
 mod dtmf_conformance;
 mod incoming_trunk;
 #[cfg(feature = "live")]

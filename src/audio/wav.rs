@@ -16,6 +16,11 @@ pub enum WavError {
     Bad { path: PathBuf, msg: String },
 }
 
+/// Sample rates read (Hz): from a 1 kHz recording to 768 kHz studio audio. A header outside
+/// this is damage, and resampling from it would take minutes.
+pub const MIN_RATE: u32 = 1000;
+pub const MAX_RATE: u32 = 768_000;
+
 fn bad(path: &Path, msg: impl Into<String>) -> WavError {
     WavError::Bad {
         path: path.to_path_buf(),
@@ -68,8 +73,11 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
     if chans.is_empty() {
         return Err(bad(path, "zero channels"));
     }
-    if rate == 0 {
-        return Err(bad(path, "sample rate 0"));
+    if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+        return Err(bad(
+            path,
+            format!("sample rate {rate} Hz is outside {MIN_RATE}–{MAX_RATE} Hz"),
+        ));
     }
     let chans = if rate != SAMPLE_RATE {
         resample(&chans, rate, SAMPLE_RATE).map_err(|m| bad(path, m))?

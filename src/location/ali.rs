@@ -90,7 +90,13 @@ pub struct AliError {
 
 impl std::fmt::Display for AliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: ALI.{}: {}", self.line, self.field, self.message)
+        write!(
+            f,
+            "{}: ALI.{}: {}",
+            self.line,
+            self.field,
+            crate::text::one_line(&self.message)
+        )
     }
 }
 

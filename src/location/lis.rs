@@ -264,7 +264,7 @@ impl Lis {
         if errors.is_empty() {
             Ok(n)
         } else {
-            Err(errors)
+            Err(errors.iter().map(|e| crate::text::one_line(e)).collect())
         }
     }
 

@@ -234,7 +234,7 @@ impl Msag {
         if errors.is_empty() {
             Ok(Msag { ranges })
         } else {
-            Err(errors)
+            Err(errors.iter().map(|e| crate::text::one_line(e)).collect())
         }
     }
 

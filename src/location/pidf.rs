@@ -32,6 +32,10 @@ const CIVIC: [&str; 22] = [
 impl PidfLo {
     /// Parse a document; errors name the byte position.
     pub fn parse(xml: &str) -> Result<PidfLo, String> {
+        Self::parse_inner(xml).map_err(|e| crate::text::one_line(&e))
+    }
+
+    fn parse_inner(xml: &str) -> Result<PidfLo, String> {
         let mut r = Reader::from_str(xml);
         r.config_mut().trim_text(true);
         let mut p = PidfLo::default();

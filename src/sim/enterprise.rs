@@ -199,10 +199,8 @@ pub fn apply(
         if let Some(rel) = f {
             let (p, text) = (inp.read)(rel).map_err(|e| format!("{name}: enterprise: {e}"))?;
             lis.load(t, &text).map_err(|e| {
-                e.iter()
-                    .map(|l| format!("{}:{l}", p.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                let v: Vec<String> = e.iter().map(|l| format!("{}:{l}", p.display())).collect();
+                super::scenario::first_of(&v, "each is on its own line of the file")
             })?;
         }
     }

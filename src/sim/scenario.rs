@@ -301,6 +301,18 @@ pub(crate) fn within(v: f64, lo: f64, hi: f64, unit: &str, what: &str) -> Result
     Ok(v)
 }
 
+/// One line for a file's problems: the first, and how many more there are.
+pub(crate) fn first_of(problems: &[String], hint: &str) -> String {
+    match problems {
+        [] => "no problems".into(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!(
+            "{first} (and {} more problem(s): {hint})",
+            rest.len()
+        ),
+    }
+}
+
 /// A TOML error on one line: `NAME:LINE:COL: message`.
 fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().replace('\n', " ");
@@ -382,12 +394,8 @@ impl Scenario {
         let (dpath, dtext) = read(&f.datafill).map_err(|e| format!("{name}: datafill: {e}"))?;
         let loaded = crate::tandem::datafill::load(&[(dpath, dtext)]);
         if !loaded.is_valid() {
-            let problems: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
-            return Err(format!(
-                "{name}: datafill {} is invalid:\n{}",
-                f.datafill,
-                problems.join("\n")
-            ));
+            let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
+            return Err(first_of(&problems, "`e911 datafill check` lists them all"));
         }
         let mut office = loaded.office;
         let mut ali = match &f.ali {
@@ -419,10 +427,8 @@ impl Scenario {
             Some(rel) => {
                 let (p, t) = read(rel).map_err(|e| format!("{name}: msag: {e}"))?;
                 Some(Msag::parse(&t).map_err(|e| {
-                    e.iter()
-                        .map(|l| format!("{}:{l}", p.display()))
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                    let v: Vec<String> = e.iter().map(|l| format!("{}:{l}", p.display())).collect();
+                    first_of(&v, "`e911 msag validate` lists them all")
                 })?)
             }
             None => None,
