@@ -46,11 +46,7 @@ impl Kinds {
                 "dtmf" => k.dtmf = true,
                 "sf" => k.sf = true,
                 "dp" => k.dp = true,
-                other => {
-                    return Err(format!(
-                        "unknown kind `{other}` (mf, dtmf, sf, dp)"
-                    ))
-                }
+                other => return Err(format!("unknown kind `{other}` (mf, dtmf, sf, dp)")),
             }
         }
         if !(k.mf || k.dtmf || k.sf || k.dp) {

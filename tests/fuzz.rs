@@ -276,22 +276,27 @@ fn fuzz_generate_script_parser_never_panics_and_names_the_file() {
     let limits = Limits {
         memory_bytes: 16 << 20,
     };
-    fuzz("script", &seeds, &|b| {
-        match render_limited("fuzz.txt", &text(b), &base, &limits) {
+    fuzz(
+        "script",
+        &seeds,
+        &|b| match render_limited("fuzz.txt", &text(b), &base, &limits) {
             Ok(r) => {
                 assert!(r.channels.iter().all(|c| c.len() as u64 * 10 <= 16 << 20));
                 Ok(())
             }
             Err(e) => one_line_naming("fuzz.txt", &[e]),
-        }
-    });
+        },
+    );
 }
 
 #[test]
 fn fuzz_wav_header_parser_never_panics_and_names_the_file() {
     // Headers matter: keep the seeds short (header and a few frames) so mutations land there.
     let mut seeds = Vec::new();
-    for f in ["audio-fixtures/spills/cary-trunk.wav", "audio-fixtures/talkoff/music.wav"] {
+    for f in [
+        "audio-fixtures/spills/cary-trunk.wav",
+        "audio-fixtures/talkoff/music.wav",
+    ] {
         let mut b = read_seed(f);
         b.truncate(44 + 64);
         // As cut (a truncated file), and whole again
@@ -364,15 +369,17 @@ fn fuzz_lync_csv_parser_never_panics_and_names_the_file() {
         ("docs/location/acme-mac.csv", Table::Mac),
     ];
     for (file, table) in tables {
-        fuzz(&format!("lync-{table:?}"), &[read_seed(file)], &|b| {
-            match Lis::default().load(table, &text(b)) {
+        fuzz(
+            &format!("lync-{table:?}"),
+            &[read_seed(file)],
+            &|b| match Lis::default().load(table, &text(b)) {
                 Ok(_) => Ok(()),
                 Err(errors) => {
                     let msgs: Vec<String> =
                         errors.iter().map(|e| format!("fuzz.csv:{e}")).collect();
                     one_line_naming("fuzz.csv", &msgs)
                 }
-            }
-        });
+            },
+        );
     }
 }

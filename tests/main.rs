@@ -6,8 +6,8 @@ mod ali;
 mod ani_routing;
 mod cli;
 mod datafill;
-mod fuzz;
 mod dtmf_conformance;
+mod fuzz;
 mod incoming_trunk;
 #[cfg(feature = "live")]
 mod live;
@@ -17,6 +17,7 @@ mod msag;
 mod positions;
 mod psap_trunk;
 mod regression;
+mod regression_14;
 mod route_e2e;
 mod rt_alloc;
 mod sf_dial_pulse;

@@ -173,7 +173,9 @@ fn cli_simulate_prints_the_call_log_and_writes_every_leg() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("summary: 9 calls through the tandem, 9 routed, 8 answered, 1 abandoned before answer"),
+        text.contains(
+            "summary: 9 calls through the tandem, 9 routed, 8 answered, 1 abandoned before answer"
+        ),
         "{text}"
     );
     assert!(text.contains("→ ECRC"), "{text}");
@@ -411,10 +413,17 @@ fn a_run_cut_short_accounts_for_every_call() {
     let sc = Scenario::parse("short.toml", text, &read).unwrap();
     let run = run_inline(&sc, &mut |_, _, _, _| {}).unwrap();
     assert!(run.calls.is_empty(), "{:#?}", run.calls);
-    let text: Vec<(u64, &str)> = run.others.iter().map(|o| (o.call, o.text.as_str())).collect();
+    let text: Vec<(u64, &str)> = run
+        .others
+        .iter()
+        .map(|o| (o.call, o.text.as_str()))
+        .collect();
     assert_eq!(text.len(), 2, "{text:#?}");
     assert_eq!(text[0].0, 1);
-    assert!(text[0].1.contains("SEIZED ON CARYEO1/0 BUT NOT YET ROUTED"), "{text:#?}");
+    assert!(
+        text[0].1.contains("SEIZED ON CARYEO1/0 BUT NOT YET ROUTED"),
+        "{text:#?}"
+    );
     assert_eq!(text[1].0, 2);
     assert!(text[1].1.contains("NOT PLACED"), "{text:#?}");
 }
@@ -470,9 +479,13 @@ fn a_seizure_the_tandem_never_recognised_is_reported_not_lost() {
     assert_eq!(run.calls.len(), 1);
     assert_eq!(run.others.len(), 1, "{:#?}", run.others);
     let lost = &run.others[0];
-    assert_eq!((lost.kind, lost.call, lost.scenario_call), ("unrouted", 2, Some(2)));
+    assert_eq!(
+        (lost.kind, lost.call, lost.scenario_call),
+        ("unrouted", 2, Some(2))
+    );
     assert!(
-        lost.text.contains("PLACED ON CARYEO1/1 BUT THE TANDEM SAW NO SEIZURE"),
+        lost.text
+            .contains("PLACED ON CARYEO1/1 BUT THE TANDEM SAW NO SEIZURE"),
         "{lost:#?}"
     );
     // The routed call is not reported as lost, and the JSONL holds both.

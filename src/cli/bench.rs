@@ -406,10 +406,9 @@ pub fn trunk_mix(
 fn throughput_report(a: &BenchArgs) -> anyhow::Result<()> {
     let speech = match &a.speech {
         Some(p) => read_wav(p)?,
-        None => crate::audio::wav::read_wav_bytes(
-            std::path::Path::new("<bundled speech.wav>"),
-            SPEECH,
-        )?,
+        None => {
+            crate::audio::wav::read_wav_bytes(std::path::Path::new("<bundled speech.wav>"), SPEECH)?
+        }
     }
     .channels
     .remove(0);

@@ -18,7 +18,9 @@ pub fn flag() -> Arc<AtomicBool> {
             if g.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
-            eprintln!("\ne911: interrupted: finishing what was decided so far (Ctrl-C again to quit now)");
+            eprintln!(
+                "\ne911: interrupted: finishing what was decided so far (Ctrl-C again to quit now)"
+            );
         });
         f
     })

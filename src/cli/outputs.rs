@@ -21,7 +21,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Refuse `outputs` that are one of `inputs`, or that exist without `force`. `flag` names the
 /// option that chose them (for the message).
-pub fn check(flag: &str, outputs: &[PathBuf], inputs: &[PathBuf], force: bool) -> anyhow::Result<()> {
+pub fn check(
+    flag: &str,
+    outputs: &[PathBuf],
+    inputs: &[PathBuf],
+    force: bool,
+) -> anyhow::Result<()> {
     for o in outputs {
         if let Some(i) = inputs.iter().find(|i| same_file(o, i)) {
             anyhow::bail!(
@@ -30,7 +35,8 @@ pub fn check(flag: &str, outputs: &[PathBuf], inputs: &[PathBuf], force: bool) -
                 i.display()
             );
         }
-        if !force && std::fs::symlink_metadata(o).is_ok() {
+        // A device or pipe (`-o /dev/null`) is not a file to keep.
+        if !force && std::fs::metadata(o).is_ok_and(|m| m.is_file()) {
             anyhow::bail!(
                 "{}: {flag}: the file exists; remove it or add --force",
                 o.display()

@@ -109,7 +109,12 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
                 .iter()
                 .filter_map(|s| s.split_once('=').map(|x| PathBuf::from(x.1))),
         );
-        outputs::check("--out", &outputs::leg_files(dir, &legs, &["to"]), &inputs, force)?;
+        outputs::check(
+            "--out",
+            &outputs::leg_files(dir, &legs, &["to"]),
+            &inputs,
+            force,
+        )?;
     }
     if let Some(e) = loaded.errors().next() {
         anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
@@ -127,7 +132,12 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
         );
     }
     let frames = audio.channels.first().map_or(0, |c| c.len()) as u64;
-    let positions: u64 = loaded.office.psaps.values().map(|p| p.positions as u64).sum();
+    let positions: u64 = loaded
+        .office
+        .psaps
+        .values()
+        .map(|p| p.positions as u64)
+        .sum();
     let need = crate::tandem::route::memory_estimate(trunks as u64 + positions, frames);
     let have = super::memory_budget();
     if need > have {
@@ -209,4 +219,3 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
     }
     Ok(())
 }
-

@@ -91,7 +91,9 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
     } = a;
     if let Some(dest) = print_default {
         if scenario.is_some() {
-            anyhow::bail!("--print-default takes the file to write as its value: --print-default FILE");
+            anyhow::bail!(
+                "--print-default takes the file to write as its value: --print-default FILE"
+            );
         }
         let text = Scenario::printable_default();
         if dest == Path::new("-") {
@@ -159,7 +161,8 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
         progress: progress.clone(),
         ..Default::default()
     };
-    let tap: Option<&mut crate::engine::Sink<'_>> = if out.is_some() { Some(&mut tap) } else { None };
+    let tap: Option<&mut crate::engine::Sink<'_>> =
+        if out.is_some() { Some(&mut tap) } else { None };
     let (run, stats) = crate::engine::run_sim(&sc, &opts, tap).map_err(anyhow::Error::msg)?;
     if let Some(p) = &progress {
         p(u64::MAX);
@@ -170,11 +173,7 @@ pub fn run(a: Args<'_>) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut o = std::io::BufWriter::new(stdout.lock());
     match format {
-        Format::Text => write!(
-            o,
-            "{}",
-            crate::sim::report::call_log(&sc.name, &run)
-        )?,
+        Format::Text => write!(o, "{}", crate::sim::report::call_log(&sc.name, &run))?,
         Format::Jsonl => {
             for l in run.json_lines() {
                 writeln!(o, "{l}")?;

@@ -343,7 +343,11 @@ pub fn run<S: Source>(
             .collect();
         let mut closed = false;
         for k in 0..blocks {
-            if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            if opts
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
                 stats.interrupted = true;
                 stats.samples = k * b as u64;
                 break;

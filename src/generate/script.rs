@@ -410,7 +410,10 @@ pub fn render_limited(
         });
         ch.synth.pad_to(len);
         let (x, t) = ch.synth.finish(&ch.imp);
-        let clipped = x.iter().filter(|&&v| v == i16::MAX || v == i16::MIN).count();
+        let clipped = x
+            .iter()
+            .filter(|&&v| v == i16::MAX || v == i16::MIN)
+            .count();
         if clipped > 0 {
             warnings.push(format!(
                 "{name}: channel {c}: {clipped} sample(s) at full scale (clipped where signals overlap)"
@@ -431,9 +434,13 @@ pub fn render_limited(
 fn too_long(ch: usize, asked: u64, n: usize, rate: u32, limits: &Limits) -> String {
     let secs = |x: u64| x as f64 / 8000.0;
     let limit = channel_limit(n, rate, limits);
-    let wav = channel_limit(n, rate, &Limits {
-        memory_bytes: u64::MAX,
-    });
+    let wav = channel_limit(
+        n,
+        rate,
+        &Limits {
+            memory_bytes: u64::MAX,
+        },
+    );
     format!(
         "channel {ch} would be {:.3} s long: with {n} channel(s) at {rate} Hz the output may be at most {:.3} s per channel ({})",
         secs(asked),

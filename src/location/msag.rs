@@ -228,7 +228,10 @@ impl Msag {
             errors.push(if header_seen {
                 "1: MSAG: no ranges after the header".to_string()
             } else {
-                format!("1: MSAG: empty (want the header {} and ranges)", HEADER.join(","))
+                format!(
+                    "1: MSAG: empty (want the header {} and ranges)",
+                    HEADER.join(",")
+                )
             });
         }
         if errors.is_empty() {

@@ -82,7 +82,12 @@ impl SimRun {
         let mut v: Vec<(u64, String)> = self
             .calls
             .iter()
-            .map(|c| (c.record.call, serde_json::to_string(c).expect("records serialise")))
+            .map(|c| {
+                (
+                    c.record.call,
+                    serde_json::to_string(c).expect("records serialise"),
+                )
+            })
             .chain(
                 self.others
                     .iter()

@@ -98,7 +98,11 @@ pub fn call_block(c: &SimCall) -> String {
 
 /// The block of a call with no tandem record (ECRC, callback, unrouted).
 pub fn other_block(o: &OtherCall) -> String {
-    let what = if o.kind == "unrouted" { "not routed: " } else { "" };
+    let what = if o.kind == "unrouted" {
+        "not routed: "
+    } else {
+        ""
+    };
     let scenario = match o.scenario_call {
         Some(n) if n as u64 != o.call => format!("  [scenario call {n}]"),
         _ => String::new(),

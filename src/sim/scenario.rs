@@ -249,7 +249,12 @@ fn builtin(name: &str) -> Result<(PathBuf, String), String> {
     EMBEDDED
         .iter()
         .find(|(n, _)| n.strip_prefix("../") == Some(name))
-        .map(|(n, t)| (PathBuf::from(format!("{BUILTIN}{}", &n[3..])), t.to_string()))
+        .map(|(n, t)| {
+            (
+                PathBuf::from(format!("{BUILTIN}{}", &n[3..])),
+                t.to_string(),
+            )
+        })
         .ok_or_else(|| {
             format!(
                 "{BUILTIN}{name}: no such bundled file ({})",
@@ -306,10 +311,7 @@ pub(crate) fn first_of(problems: &[String], hint: &str) -> String {
     match problems {
         [] => "no problems".into(),
         [one] => one.clone(),
-        [first, rest @ ..] => format!(
-            "{first} (and {} more problem(s): {hint})",
-            rest.len()
-        ),
+        [first, rest @ ..] => format!("{first} (and {} more problem(s): {hint})", rest.len()),
     }
 }
 
@@ -392,7 +394,8 @@ impl Scenario {
         let f: File = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
         f.attendant.validate(name)?;
         let (dpath, dtext) = read(&f.datafill).map_err(|e| format!("{name}: datafill: {e}"))?;
-        let loaded = crate::tandem::datafill::load(&[(dpath, dtext)]);
+        let mut loaded = crate::tandem::datafill::load(&[(dpath, dtext)]);
+        loaded.require_office();
         if !loaded.is_valid() {
             let problems: Vec<String> = loaded.errors().map(|p| p.to_string()).collect();
             return Err(first_of(&problems, "`e911 datafill check` lists them all"));
@@ -617,10 +620,22 @@ impl Scenario {
         };
         let mut mf = MfTiming::default();
         if let Some(l) = c.mf_level_dbm0 {
-            mf.dbm0 = within(l, -60.0, 0.0, "dBm0", &format!("{name}: call {n}: mf_level_dbm0"))?;
+            mf.dbm0 = within(
+                l,
+                -60.0,
+                0.0,
+                "dBm0",
+                &format!("{name}: call {n}: mf_level_dbm0"),
+            )?;
         }
         if let Some(t) = c.mf_twist_db {
-            mf.twist_db = within(t, -10.0, 10.0, "dB", &format!("{name}: call {n}: mf_twist_db"))?;
+            mf.twist_db = within(
+                t,
+                -10.0,
+                10.0,
+                "dB",
+                &format!("{name}: call {n}: mf_twist_db"),
+            )?;
         }
         if mf.dbm0 + mf.twist_db.max(0.0) > 0.0 {
             return Err(at(
@@ -632,7 +647,13 @@ impl Scenario {
             ));
         }
         let noise_dbm0 = match c.noise_dbm0 {
-            Some(n) => Some(within(n, -90.0, -10.0, "dBm0", &format!("{name}: call {n}: noise_dbm0"))?),
+            Some(v) => Some(within(
+                v,
+                -90.0,
+                -10.0,
+                "dBm0",
+                &format!("{name}: call {n}: noise_dbm0"),
+            )?),
             None => None,
         };
         let kind = if client.is_some() {
@@ -648,7 +669,10 @@ impl Scenario {
             channel: c.channel,
             ani,
             called,
-            hold: ms(c.hold_ms.unwrap_or(30_000.0), &format!("{name}: call {n}: hold_ms"))?,
+            hold: ms(
+                c.hold_ms.unwrap_or(30_000.0),
+                &format!("{name}: call {n}: hold_ms"),
+            )?,
             voice,
             noise_dbm0,
             g711,

@@ -97,7 +97,9 @@ pub fn load_path(path: &Path) -> Result<Loaded, String> {
             .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
         sources.push((f, text));
     }
-    Ok(load(&sources))
+    let mut loaded = load(&sources);
+    loaded.require_office();
+    Ok(loaded)
 }
 
 /// Load datafill from `(file name, text)` pairs, in order.
@@ -106,10 +108,37 @@ pub fn load(sources: &[(PathBuf, String)]) -> Loaded {
     for (file, text) in sources {
         l.file(file, text);
     }
-    let files: Vec<PathBuf> = sources.iter().map(|s| s.0.clone()).collect();
-    let mut loaded = l.finish(&files);
-    loaded.files = files;
+    let mut loaded = l.finish();
+    loaded.files = sources.iter().map(|s| s.0.clone()).collect();
     loaded
+}
+
+impl Loaded {
+    /// An office routes nothing without PSAPs, ESNs and trunk groups: an empty or partial
+    /// datafill is an error for anything that runs it (`datafill check`, `route`, `simulate`),
+    /// not "ok — 0 PSAPs". Each table on its own is checked by [`load`].
+    pub fn require_office(&mut self) {
+        let office = &self.office;
+        let last = self.files.last().cloned().unwrap_or_default();
+        let mut extra = Vec::new();
+        for (table, empty) in [
+            ("E911PSAP", office.psaps.is_empty()),
+            ("E911ESN", office.esns.is_empty()),
+            ("TRKGRP", office.trunk_groups.is_empty()),
+        ] {
+            if empty && !self.problems.iter().any(|p| p.table == table) {
+                extra.push(Problem {
+                    file: last.clone(),
+                    line: 1,
+                    table: table.into(),
+                    field: String::new(),
+                    message: "no tuples: the office needs this table to route a call".into(),
+                    warning: false,
+                });
+            }
+        }
+        self.problems.extend(extra);
+    }
 }
 
 #[derive(Default)]
@@ -659,37 +688,9 @@ impl Loader {
         );
     }
 
-    fn finish(mut self, files: &[PathBuf]) -> Loaded {
+    fn finish(mut self) -> Loaded {
         let office = &self.out.office;
         let mut extra: Vec<Problem> = Vec::new();
-        // An office routes nothing without PSAPs, ESNs and trunk groups: an empty or partial
-        // datafill is an error, not "ok — 0 PSAPs".
-        let last = files.last().cloned().unwrap_or_default();
-        for (table, empty) in [
-            ("E911PSAP", office.psaps.is_empty()),
-            ("E911ESN", office.esns.is_empty()),
-            ("TRKGRP", office.trunk_groups.is_empty()),
-        ] {
-            if empty && !self.seen.contains(table) {
-                extra.push(Problem {
-                    file: last.clone(),
-                    line: 1,
-                    table: table.into(),
-                    field: String::new(),
-                    message: "the table is missing: the office needs it to route a call".into(),
-                    warning: false,
-                });
-            } else if empty && !self.out.problems.iter().any(|p| p.table == table) {
-                extra.push(Problem {
-                    file: last.clone(),
-                    line: 1,
-                    table: table.into(),
-                    field: String::new(),
-                    message: "the table has no tuples".into(),
-                    warning: false,
-                });
-            }
-        }
         let p = |file: &Path, line, table: &str, field: &str, message: String, warning| Problem {
             file: file.to_path_buf(),
             line,

@@ -509,20 +509,25 @@ impl Tandem {
                         // Abandoned: still delivered (the PSAP sees the ANI/ALI to call back).
                         rec.abandoned = true;
                         rec.abandoned_ms = Some(samples_to_ms(t));
-                        let own = call
-                            .legs
-                            .iter()
-                            .find(|&&p| self.psaps[p].transfer.is_none() && self.psaps[p].call == Some(c));
+                        let own = call.legs.iter().find(|&&p| {
+                            self.psaps[p].transfer.is_none() && self.psaps[p].call == Some(c)
+                        });
                         rec.abandoned_while = Some(match (&call.queued_at, own) {
                             (Some(psap), _) => format!("queued at {psap}"),
                             (None, Some(&p)) => {
-                                format!("ringing at {}/{}", self.psaps[p].psap, self.psaps[p].position)
+                                format!(
+                                    "ringing at {}/{}",
+                                    self.psaps[p].psap, self.psaps[p].position
+                                )
                             }
                             (None, None) => "in setup".to_string(),
                         });
                         rec.logs.push(format!(
                             "ABANDONED: CALLER HUNG UP WHILE {}",
-                            rec.abandoned_while.as_deref().unwrap_or_default().to_uppercase()
+                            rec.abandoned_while
+                                .as_deref()
+                                .unwrap_or_default()
+                                .to_uppercase()
                         ));
                     }
                 }
@@ -910,7 +915,8 @@ impl Tandem {
                 if !leg.heard {
                     let at = t + duration + ms_to_samples(500.0) as u64;
                     leg.script.push((at, PsapEvent::Answer));
-                    leg.script.push((at + self.model_hold, PsapEvent::Disconnect));
+                    leg.script
+                        .push((at + self.model_hold, PsapEvent::Disconnect));
                 }
             }
             PsapAction::CutThrough => {
