@@ -346,7 +346,7 @@ fn simulate_jsonl_holds_the_ecrc_call_and_the_callback_with_a_kind() {
 // 11
 #[test]
 fn sigint_during_a_realtime_simulate_prints_the_calls_decided_so_far() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
+    let child = Command::new(env!("CARGO_BIN_EXE_e911"))
         .args(["simulate", "--realtime", "--format", "jsonl"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -305,7 +305,11 @@ mod imp {
             none_supv: tg.supv == crate::tandem::tables::Supv::None,
         };
         eprintln!("the sound card is {key} trunk 0 for {seconds} s (input: end office → tandem)");
-        let opts = crate::engine::Opts::default();
+        // Ctrl-C ends the run with the calls decided so far printed.
+        let opts = crate::engine::Opts {
+            stop: Some(crate::cli::interrupt::flag()),
+            ..Default::default()
+        };
         let (tandem, src, stats) =
             crate::engine::run(tandem, src, (seconds * 8000.0) as u64, &opts, None);
         if let Some(e) = src.error {

@@ -77,9 +77,10 @@ fn channel_limit(channels: usize, rate: u32, limits: &Limits) -> u64 {
 /// Two tones (or one) at these levels must not clip a 16-bit sample.
 fn check_peak(levels: &[f64]) -> Result<(), String> {
     for &l in levels {
-        if !(-90.0..=3.14).contains(&l) {
+        let full = crate::units::FULL_SCALE_SINE_DBM0;
+        if !(-90.0..=full).contains(&l) {
             return Err(format!(
-                "level {l} dBm0 is outside −90 … +3.14 dBm0 (+3.14 is a full-scale sine)"
+                "level {l} dBm0 is outside −90 … +{full} dBm0 (+{full} is a full-scale sine)"
             ));
         }
     }
