@@ -1,6 +1,6 @@
 //! Units of the signalling world: sample time at 8 kHz, and levels in dBm0.
 //!
-//! Level convention (SpanDSP's, and `shared/spec/signalling.md` preamble): a full-scale 16-bit sine
+//! Level convention (SpanDSP's, and `docs/signalling.md` preamble): a full-scale 16-bit sine
 //! (peak 32767) is +3.14 dBm0. So a 0 dBm0 sine has peak `32767 · 10^(−3.14/20) ≈ 22 826` and mean
 //! square `peak²/2`. G.711 μ-law's digital milliwatt agrees within 0.03 dB.
 

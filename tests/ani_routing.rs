@@ -1,5 +1,5 @@
 //! ANI spill forms, selective routing and the regenerated ANI, against the examples of
-//! `shared/spec/tandem.md` §1, §3 and §4, on the bundled Cary office (NPD 0 = 919).
+//! `docs/call-processing.md`, on the bundled Cary office (NPD 0 = 919).
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Datafill: one test per rule of `shared/spec/tandem.md` §2, each checking the exact
+//! Datafill: one test per rule of `docs/call-processing.md`, each checking the exact
 //! `FILE:LINE: TABLE.FIELD` the problem is reported at.
 
 use std::path::PathBuf;

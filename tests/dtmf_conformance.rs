@@ -1,5 +1,5 @@
 //! DTMF receiver conformance, in the manner of SpanDSP's `tests/dtmf_rx_tests.c`, against the
-//! targets of `shared/spec/signalling.md` §2. Sweeps run across every block alignment (the
+//! targets of `docs/signalling.md` Sweeps run across every block alignment (the
 //! receiver's hop is 8 samples) and after a G.711 μ-law round trip.
 
 use e911_tandem::generate::synth::{ChannelSynth, DtmfParams, Impairments};

@@ -6,6 +6,7 @@ mod ali;
 mod ani_routing;
 mod cli;
 mod datafill;
+mod doc_examples;
 mod dtmf_conformance;
 mod fuzz;
 mod incoming_trunk;

@@ -1,5 +1,5 @@
 //! Bell MF receiver conformance, in the manner of SpanDSP's `tests/bell_mf_rx_tests.c` (Mitel
-//! CM7291 side 1, synthesised), against the targets of `shared/spec/signalling.md` §1. Every sweep
+//! CM7291 side 1, synthesised), against the targets of `docs/signalling.md` Every sweep
 //! runs across every block alignment (the receiver's hop is 10 samples) and, unless it tests the
 //! codec itself, after a G.711 μ-law round trip.
 

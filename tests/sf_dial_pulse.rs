@@ -1,4 +1,4 @@
-//! 2600 Hz SF supervision and dial pulses against `shared/spec/signalling.md` §3. Signals come
+//! 2600 Hz SF supervision and dial pulses against `docs/signalling.md` Signals come
 //! from the synthesiser's SF/dial-pulse senders; the supervision state machine is also driven
 //! directly with timestamped tone changes (a small DSL in the manner of smoltcp's TCP tests).
 

@@ -3,7 +3,7 @@
 //! `e^{−j·2π·f·m/8000}` depends only on `(f·m) mod 8000`, so one 8000-entry table gives the phasor
 //! for any integer frequency at any absolute sample index with no accumulated rounding — the
 //! correlators can reference phase to absolute stream time for hours, as the MF receiver's
-//! phase-advance frequency measurement needs (`shared/spec/signalling.md` §6).
+//! phase-advance frequency measurement needs (`docs/signalling.md`).
 
 use std::sync::OnceLock;
 

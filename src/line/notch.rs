@@ -1,5 +1,5 @@
 //! The voice-path notch that keeps 2600 Hz out of the talk path while SF is in use
-//! (`shared/spec/signalling.md` §3: 2600 ± 20 Hz down ≥ 30 dB; we also keep 300–2400 Hz within
+//! (`docs/signalling.md`: 2600 ± 20 Hz down ≥ 30 dB; we also keep 300–2400 Hz within
 //! 1 dB).
 //!
 //! One biquad notch cannot do both: to pass 2400 Hz within 1 dB its −3 dB width must be under

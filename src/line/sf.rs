@@ -1,6 +1,6 @@
 //! 2600 Hz SF tone receiver: reports the tone turning on and off.
 //!
-//! Limits (`shared/spec/signalling.md` §3): accept −28 … 0 dBm0 and 2600 ± 40 Hz; reject 2500 and
+//! Limits (`docs/signalling.md`): accept −28 … 0 dBm0 and 2600 ± 40 Hz; reject 2500 and
 //! 2700 Hz and anything below −35 dBm0; report each change ≤ 10 ms after it happens; no false
 //! detections on speech — the tone must dominate the band.
 //!

@@ -1,5 +1,5 @@
 //! SF supervision: from the tone's comings and goings to seizure, wink, hook flash, disconnect
-//! and dial-pulse digits (`shared/spec/signalling.md` §3).
+//! and dial-pulse digits (`docs/signalling.md`).
 //!
 //! Tone present = on-hook (idle), absent = off-hook. An explicit state machine in the manner of
 //! smoltcp: time is injected (`on_change(now, on)`, `poll(now)`), and `next_deadline()` says when

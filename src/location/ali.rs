@@ -1,5 +1,5 @@
 //! ALI: NENA 02-010 fixed-width TN records (read and write) and the PSAP's lookup and display
-//! (`shared/spec/location.md` §ALI).
+//! (`docs/location.md`).
 //!
 //! Columns are 1-based and inclusive, as in the standard: function code 1; NPA 2–4; calling number
 //! 5–11; house number 12–21; house number suffix 22–25; prefix directional 26–27; street name

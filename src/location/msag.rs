@@ -1,5 +1,5 @@
 //! MSAG: the Master Street Address Guide, street ranges with their ESN, and address validation
-//! with NENA-style error codes (`shared/spec/location.md` §MSAG). A validated TN's ESN becomes its
+//! with NENA-style error codes (`docs/location.md`). A validated TN's ESN becomes its
 //! E911SRDB row.
 //!
 //! File format (CSV, `#` comments, a header line of these names first):

@@ -1,6 +1,6 @@
 //! DTMF (Q.23/Q.24) keys, receiver and the PSAP keypad's sender timing.
 //!
-//! Limits: `shared/spec/signalling.md` §2. The receiver is the shared two-tone design
+//! Limits: `docs/signalling.md` The receiver is the shared two-tone design
 //! ([`super::tone_pair`]) with a Hann window of 160 samples (20 ms) every 8 samples (1 ms).
 //! Why Hann and 20 ms: the phase-advance frequency test needs each correlator free of the other
 //! group's tone; a rectangular window leaks −21 dB between 941 and 1209 Hz (3.5 bins, at a

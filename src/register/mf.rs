@@ -1,6 +1,6 @@
 //! Bell MF (R1) signals: the 15 two-out-of-six codes, the receiver and the sender's timing.
 //!
-//! Receiver design and limits: `shared/spec/signalling.md` §1 and §6; measured in
+//! Receiver design and limits: `docs/signalling.md`; measured in
 //! `docs/signalling.md`. Hann window of 80 samples (10 ms) evaluated every 10 samples (1.25 ms);
 //! the six tones are 200 Hz apart and a Hann window of 10 ms has its first null at 200 Hz, so each
 //! correlator is blind to the other five tones and the "third tone" test is clean.

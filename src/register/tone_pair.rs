@@ -1,6 +1,6 @@
 //! The two-tone receiver shared by Bell MF and DTMF: which two tones, how pure, how long.
 //!
-//! Design (`shared/spec/signalling.md` §6, measured in `docs/signalling.md`): a bank of sliding
+//! Design (`docs/signalling.md`, measured in `docs/signalling.md`): a bank of sliding
 //! correlators evaluated every `hop` samples over a `W`-sample window. Each frame is *qualified*
 //! by a cascade of tests, cheapest first, so that silence and most speech cost almost nothing
 //! beyond the correlators themselves:

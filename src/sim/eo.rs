@@ -1,4 +1,4 @@
-//! The end-office model: one E911 trunk as the end office drives it (`shared/spec/tandem.md` §1,
+//! The end-office model: one E911 trunk as the end office drives it (`docs/call-processing.md`,
 //! the end-office column). It hears the tandem through its own receivers and answers in signals:
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! ANI: what the end office spilled, where it routes, and what the tandem outpulses to the PSAP
-//! (`shared/spec/tandem.md` §1, §3, §4; seed `003`). Pure functions over the datafill.
+//! (`docs/call-processing.md`; seed `003`). Pure functions over the datafill.
 
 use super::tables::{AniFormat, Esn, Office, Psap, TrunkGroup};
 use crate::register::mf::MfSignal;

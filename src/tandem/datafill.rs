@@ -1,5 +1,5 @@
-//! Datafill: the office tables in the contract's text format (`shared/spec/contract.md`), loaded
-//! and checked against every rule of `shared/spec/tandem.md` §2.
+//! Datafill: the office tables in the contract's text format (`README.md`), loaded
+//! and checked against every rule of `docs/call-processing.md`
 //!
 //! ```text
 //! TABLE E911ESN

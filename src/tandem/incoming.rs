@@ -1,5 +1,5 @@
 //! The incoming E911 trunk (end office → tandem) as an explicit state machine
-//! (`shared/spec/tandem.md` §1), in the manner of smoltcp: time is injected (`on_event(now, …)`,
+//! (`docs/call-processing.md`), in the manner of smoltcp: time is injected (`on_event(now, …)`,
 //! `poll(now)`), `next_deadline()` says when a timer needs a `poll`, and the machine does no I/O —
 //! it returns [`Action`]s for the caller (the switch, [`super::switch::Tandem`]) to carry out.
 //!

@@ -1,4 +1,4 @@
-//! PSAP positions, overflow and queueing (`shared/spec/tandem.md` §3 step 3): the lowest idle
+//! PSAP positions, overflow and queueing (`docs/call-processing.md`): the lowest idle
 //! position of the primary PSAP; if all are busy, its OVFL PSAP (following the overflow chain,
 //! never looping); if none has an idle position, the call queues at the primary PSAP with audible
 //! ringback until a position frees. No call is ever dropped.

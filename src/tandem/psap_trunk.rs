@@ -1,4 +1,4 @@
-//! The trunk from the tandem to a PSAP position (`shared/spec/tandem.md` §3 step 4): seize, wait
+//! The trunk from the tandem to a PSAP position (`docs/call-processing.md`): seize, wait
 //! for the PSAP's wink (SF trunks: 100–350 ms, give up after 4 s → the caller tries the next
 //! position), outpulse the regenerated ANI, wait for answer, talk; the PSAP controls release
 //! (called-party hold). Same conventions as [`super::incoming`]: injected time, no I/O, actions

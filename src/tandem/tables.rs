@@ -1,5 +1,5 @@
 //! The office tables of a DMS-100-style E911 tandem, as loaded and validated by
-//! [`super::datafill`] (`shared/spec/tandem.md` §2, seed `003`: table E911ESN).
+//! [`super::datafill`] (`docs/call-processing.md`, seed `003`: table E911ESN).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! PSAP hook flash and selective transfer (`shared/spec/tandem.md` §5): collecting the code after a
+//! PSAP hook flash and selective transfer (`docs/call-processing.md`): collecting the code after a
 //! flash, and what a code means for a call of a given ESN. Injected time, no I/O.
 //!
 //! ```text
