@@ -88,20 +88,26 @@ fn attendant_hold_ms_beyond_a_day_is_refused_not_an_abort() {
     }
 }
 
+/// `e911 route` on the Cary office's CARYEO1 with `args` after it.
+fn route_cary(args: &[&str]) -> Output {
+    let mut all = vec![
+        "route",
+        "--datafill",
+        "docs/datafill/cary.dat",
+        "--trunk",
+        "CARYEO1",
+    ];
+    all.extend_from_slice(args);
+    e911(&all)
+}
+
 // 2
 #[test]
 fn route_refuses_a_wav_with_more_channels_than_a_trunk_group_holds() {
     let d = scratch("wide");
     let f = d.join("wide.wav");
     wav(&f, 65535, 1);
-    let o = e911(&[
-        "route",
-        "--datafill",
-        "docs/datafill/cary.dat",
-        "--trunk",
-        "CARYEO1",
-        f.to_str().unwrap(),
-    ]);
+    let o = route_cary(&[f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(
         err(&o).contains("65535 channels") && err(&o).contains("at most 4096"),
@@ -295,12 +301,7 @@ fn outputs_never_overwrite_inputs_and_existing_ones_are_refused_before_the_run()
     let dir = d.join("out");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("calls.jsonl"), "mine\n").unwrap();
-    let o = e911(&[
-        "route",
-        "--datafill",
-        "docs/datafill/cary.dat",
-        "--trunk",
-        "CARYEO1",
+    let o = route_cary(&[
         "audio-fixtures/spills/cary-eo.wav",
         "--out",
         dir.to_str().unwrap(),
@@ -536,14 +537,11 @@ fn empty_or_partial_location_data_and_duplicates_are_errors() {
 // 18
 #[test]
 fn bench_refuses_a_mix_too_short_for_a_call_and_runs_from_any_directory() {
-    for args in [
-        &["bench", "--seconds", "5"][..],
-        &["bench", "--seconds", "0"][..],
-        &["bench", "--channels", "0"][..],
-    ] {
-        let o = e911(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
-    }
+    usage_errors(&[
+        &["bench", "--seconds", "5"],
+        &["bench", "--seconds", "0"],
+        &["bench", "--channels", "0"],
+    ]);
     let d = scratch("bench");
     let o = e911_in(
         &d,
@@ -563,20 +561,25 @@ fn bench_refuses_a_mix_too_short_for_a_call_and_runs_from_any_directory() {
     assert!(!sf.contains("signals 0/"), "{sf}");
 }
 
-// 19
-#[test]
-fn usage_errors_exit_2_and_toml_errors_take_one_line() {
-    for args in [
-        &["detect", "--kinds", "mf,xx", "x.wav"][..],
-        &["detect", "--kinds", "", "x.wav"][..],
-        &["bench", "--trunks", "0"][..],
-        &["bench", "--runs", "0"][..],
-        &["bench", "--block-ms", "0"][..],
-        &["bench", "--delay-blocks", "0"][..],
-    ] {
+/// Each command line is a usage error: exit 2.
+fn usage_errors(cases: &[&[&str]]) {
+    for args in cases {
         let o = e911(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
     }
+}
+
+// 19
+#[test]
+fn usage_errors_exit_2_and_toml_errors_take_one_line() {
+    usage_errors(&[
+        &["detect", "--kinds", "mf,xx", "x.wav"],
+        &["detect", "--kinds", "", "x.wav"],
+        &["bench", "--trunks", "0"],
+        &["bench", "--runs", "0"],
+        &["bench", "--block-ms", "0"],
+        &["bench", "--delay-blocks", "0"],
+    ]);
     let e = scenario_error("datafill = \"../datafill/cary.dat\"\n[trunks]\nCARYEO1 = \"two\"\n");
     assert!(!e.contains('\n') && e.starts_with("t.toml:3:"), "{e}");
     // simulate --print-default X.toml writes X.toml.

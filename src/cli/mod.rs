@@ -65,56 +65,11 @@ pub enum Cmd {
     Bench(bench::BenchArgs),
     /// Run the tandem on recorded end-office audio: each channel of IN.wav is one trunk of the
     /// group. PSAPs without --psap-in are modelled (wink, answer, hold).
-    Route {
-        #[arg(long)]
-        datafill: PathBuf,
-        /// What a PSAP sends back (wink, answer, hang-up on 2600 Hz SF): NAME=FILE.wav, one
-        /// channel per position in position order, on the same clock as IN.wav. Repeatable.
-        #[arg(long = "psap-in")]
-        psap_in: Vec<String>,
-        #[arg(long)]
-        trunk: String,
-        input: PathBuf,
-        /// Write the tandem's audio on every leg it used (to-GRPKEY.wav, to-PSAP.wav) and calls.jsonl.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// How long each modelled PSAP (one without --psap-in) holds a call after answering
-        /// before it hangs up, in ms (0 … 86400000).
-        #[arg(long, default_value_t = crate::tandem::switch::MODEL_HOLD_MS, value_parser = route::parse_hold_ms)]
-        psap_hold_ms: f64,
-        /// Overwrite output files that exist (never an input).
-        #[arg(long)]
-        force: bool,
-    },
+    Route(route::RouteArgs),
     /// Run a whole office in closed loop — end offices, the tandem, PSAPs — with every signal
     /// generated, carried as audio and detected (docs/simulate.md). With no SCENARIO: the
     /// embedded default office (Cary, NC).
-    Simulate {
-        /// Scenario file (TOML).
-        scenario: Option<PathBuf>,
-        /// Write each leg's audio (to-LEG.wav: what the tandem sent; from-LEG.wav: what the end
-        /// office or PSAP sent; one channel per trunk/position) and calls.jsonl.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// Print the embedded default scenario (to FILE if given) and exit. Its data files are
-        /// named `builtin:…` (the bundled copies); replace them with paths relative to the
-        /// scenario file to use your own.
-        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
-        print_default: Option<PathBuf>,
-        /// Overwrite output files that exist (never an input).
-        #[arg(long)]
-        force: bool,
-        /// DSP worker threads (0 = one per core).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Pace the simulation to the wall clock (10 ms blocks) instead of running flat out.
-        #[arg(long)]
-        realtime: bool,
-    },
+    Simulate(simulate::SimulateArgs),
     /// Sound-card I/O (built with `--features live`): devices, play, listen, loopback, trunk.
     Live {
         #[command(subcommand)]
@@ -192,25 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
         } => detect(file, format, kinds, threads),
         Cmd::Bench(a) => bench::run(a),
-        Cmd::Route {
-            datafill,
-            psap_in,
-            trunk,
-            input,
-            out,
-            format,
-            psap_hold_ms,
-            force,
-        } => route::run(route::Args {
-            datafill: &datafill,
-            psap_in: &psap_in,
-            trunk: &trunk,
-            input: &input,
-            out: out.as_deref(),
-            format,
-            hold: crate::units::ms_to_samples(psap_hold_ms) as u64,
-            force,
-        }),
+        Cmd::Route(a) => route::run(a),
         Cmd::Datafill {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
@@ -224,23 +161,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     force,
                 },
         } => msag_validate(&msag, &ali, srdb.as_deref(), force),
-        Cmd::Simulate {
-            scenario,
-            out,
-            format,
-            print_default,
-            force,
-            threads,
-            realtime,
-        } => simulate::run(simulate::Args {
-            scenario: scenario.as_deref(),
-            out: out.as_deref(),
-            format,
-            print_default: print_default.as_deref(),
-            force,
-            threads,
-            realtime,
-        }),
+        Cmd::Simulate(a) => simulate::run(a),
     }
 }
 

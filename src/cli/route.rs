@@ -75,28 +75,42 @@ pub fn parse_hold_ms(s: &str) -> Result<f64, String> {
     }
 }
 
-pub struct Args<'a> {
-    pub datafill: &'a std::path::Path,
-    pub psap_in: &'a [String],
-    pub trunk: &'a str,
-    pub input: &'a std::path::Path,
-    pub out: Option<&'a std::path::Path>,
+/// `e911 route`'s options.
+#[derive(clap::Args, Debug)]
+pub struct RouteArgs {
+    #[arg(long)]
+    pub datafill: PathBuf,
+    /// What a PSAP sends back (wink, answer, hang-up on 2600 Hz SF): NAME=FILE.wav, one
+    /// channel per position in position order, on the same clock as IN.wav. Repeatable.
+    #[arg(long = "psap-in")]
+    pub psap_in: Vec<String>,
+    #[arg(long)]
+    pub trunk: String,
+    pub input: PathBuf,
+    /// Write the tandem's audio on every leg it used (to-GRPKEY.wav, to-PSAP.wav) and calls.jsonl.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    pub hold: u64,
+    /// How long each modelled PSAP (one without --psap-in) holds a call after answering
+    /// before it hangs up, in ms (0 … 86400000).
+    #[arg(long, default_value_t = crate::tandem::switch::MODEL_HOLD_MS, value_parser = parse_hold_ms)]
+    pub psap_hold_ms: f64,
+    /// Overwrite output files that exist (never an input).
+    #[arg(long)]
     pub force: bool,
 }
 
-pub fn run(a: Args<'_>) -> anyhow::Result<()> {
-    let Args {
-        datafill,
-        psap_in,
-        trunk,
-        input,
-        out,
-        format,
-        hold,
-        force,
-    } = a;
+pub fn run(a: RouteArgs) -> anyhow::Result<()> {
+    let (datafill, input, out, format, force) = (
+        a.datafill.as_path(),
+        a.input.as_path(),
+        a.out.as_deref(),
+        a.format,
+        a.force,
+    );
+    let (psap_in, trunk) = (&a.psap_in, a.trunk.as_str());
+    let hold = crate::units::ms_to_samples(a.psap_hold_ms) as u64;
     let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
     if let Some(dir) = out {
         outputs::check_dir(dir)?;

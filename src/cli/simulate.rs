@@ -1,7 +1,7 @@
 //! `e911 simulate`: load (or take the embedded) scenario, run it, print the call log, write legs.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Format;
 use crate::sim::scenario::Scenario;
@@ -68,27 +68,39 @@ impl Legs {
 }
 
 /// `e911 simulate`'s options.
-pub struct Args<'a> {
-    pub scenario: Option<&'a Path>,
-    pub out: Option<&'a Path>,
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Scenario file (TOML).
+    pub scenario: Option<PathBuf>,
+    /// Write each leg's audio (to-LEG.wav: what the tandem sent; from-LEG.wav: what the end
+    /// office or PSAP sent; one channel per trunk/position) and calls.jsonl.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// `-` for standard output.
-    pub print_default: Option<&'a Path>,
+    /// Print the embedded default scenario (to FILE if given) and exit. Its data files are
+    /// named `builtin:…` (the bundled copies); replace them with paths relative to the
+    /// scenario file to use your own.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    pub print_default: Option<PathBuf>,
+    /// Overwrite output files that exist (never an input).
+    #[arg(long)]
     pub force: bool,
+    /// DSP worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Pace the simulation to the wall clock (10 ms blocks) instead of running flat out.
+    #[arg(long)]
     pub realtime: bool,
 }
 
-pub fn run(a: Args<'_>) -> anyhow::Result<()> {
-    let Args {
-        scenario,
-        out,
-        format,
-        print_default,
-        force,
-        threads,
-        realtime,
-    } = a;
+pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
+    let (scenario, out, print_default) = (
+        a.scenario.as_deref(),
+        a.out.as_deref(),
+        a.print_default.as_deref(),
+    );
+    let (format, force, threads, realtime) = (a.format, a.force, a.threads, a.realtime);
     if let Some(dest) = print_default {
         if scenario.is_some() {
             anyhow::bail!(
