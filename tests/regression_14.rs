@@ -230,6 +230,22 @@ fn noise_and_attendant_fields_refuse_nan_infinities_and_out_of_range() {
     }
 }
 
+#[test]
+fn sip_provider_numbers_are_checked_not_clamped() {
+    let ent = "[enterprise]\nname = \"A\"\nlis_wap = \"../location/acme-wap.csv\"\nsip_trunk = \"CARYEO1\"\n";
+    let sip = "[[sip_call]]\nat_ms = 0\nuser = \"x\"\ncallback = \"9195550300\"\n";
+    for (field, want) in [
+        ("esqk_per_esn = 4000000000", "enterprise.esqk_per_esn"),
+        ("esqk_per_esn = 0", "enterprise.esqk_per_esn"),
+        ("sip_npa = 0", "enterprise.sip_npa"),
+    ] {
+        let e = scenario_error(&format!(
+            "msag = \"../datafill/cary.msag\"\n{HEAD}{ent}{field}\n{sip}"
+        ));
+        assert!(e.contains(want), "{field}: {e}");
+    }
+}
+
 // 8
 #[test]
 fn route_modelled_psaps_answer_and_release_so_no_call_queues_forever() {

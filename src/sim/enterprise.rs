@@ -373,12 +373,26 @@ pub fn apply(
             format!("{name}: SIP calls need an msag (the provider validates against it)")
         })?;
         let esns: Vec<u16> = office.esns.keys().copied().collect();
-        let mut sp = SipProvider::new(
-            msag.clone(),
-            ent.sip_npa.unwrap_or(tg.npa),
-            &esns,
-            ent.esqk_per_esn.unwrap_or(10),
-        );
+        let npa = ent.sip_npa.unwrap_or(tg.npa);
+        if !(200..=999).contains(&npa) {
+            return Err(format!(
+                "{name}: enterprise.sip_npa: {npa} is not an NPA (200–999)"
+            ));
+        }
+        // ESQKs are NPA-211-BBKK: a block of 100 per ESN.
+        let per_esn = ent.esqk_per_esn.unwrap_or(10);
+        if !(1..=100).contains(&per_esn) {
+            return Err(format!(
+                "{name}: enterprise.esqk_per_esn: {per_esn} (1–100: NPA-211-BBKK gives each ESN a block of 100)"
+            ));
+        }
+        if esns.len() > 100 {
+            return Err(format!(
+                "{name}: SIP calls: {} ESNs, but the provider's ESQK blocks (NPA-211-BBKK) cover 100",
+                esns.len()
+            ));
+        }
+        let mut sp = SipProvider::new(msag.clone(), npa, &esns, per_esn);
         for (k, e) in sp.srdb_rows() {
             office.srdb.entry(k).or_insert(e);
         }
