@@ -9,6 +9,7 @@ mod datafill;
 mod doc_examples;
 mod dtmf_conformance;
 mod fuzz;
+mod golden_outputs;
 mod incoming_trunk;
 #[cfg(feature = "live")]
 mod live;
