@@ -32,6 +32,19 @@ pub fn power_to_dbm0(power: f64) -> f64 {
     10.0 * (power / dbm0_to_power(0.0)).log10()
 }
 
+/// Samples at 8 kHz → seconds.
+pub fn samples_to_s(n: u64) -> f64 {
+    n as f64 / SAMPLE_RATE as f64
+}
+
+/// Seconds → samples at 8 kHz (rounded to nearest, never negative).
+pub fn s_to_samples(s: f64) -> u64 {
+    (s * SAMPLE_RATE as f64).round().max(0.0) as u64
+}
+
+/// Samples in one second (8 000).
+pub const SECOND: u64 = SAMPLE_RATE as u64;
+
 /// Milliseconds → samples at 8 kHz (rounded to nearest).
 pub fn ms_to_samples(ms: f64) -> usize {
     (ms * SAMPLE_RATE as f64 / 1000.0).round().max(0.0) as usize

@@ -332,14 +332,14 @@ pub fn trunk_mix(
     channels: usize,
     seconds: f64,
 ) -> (Vec<Vec<i16>>, Vec<Vec<Truth>>) {
-    let total = (seconds * 8000.0) as u64;
+    let total = crate::units::s_to_samples(seconds);
     let mut out = Vec::with_capacity(channels);
     let mut truth = Vec::with_capacity(channels);
     for c in 0..channels {
         let mut ch = ChannelSynth::new(c as u64 + 1);
         let mut k = 0u64;
         ch.silence(50.0 + 37.0 * c as f64 % 500.0);
-        while ch.cursor + 8000 * 11 < total {
+        while ch.cursor + 11 * crate::units::SECOND < total {
             // On-hook (idle tone), seizure, called digits 911 dial-pulsed, as on an SF trunk.
             // Idle (on-hook) long enough to be told from a flash: ≥ 1.3 s is a disconnect.
             if k == 0 {
@@ -354,7 +354,7 @@ pub fn trunk_mix(
             let _ = ch.dial_pulses("911", &DpParams::default());
             ch.silence(400.0);
             // 3–6 s of speech at −6…−18 dB, from a place in the corpus that depends on trunk/turn.
-            let len = 8000 * (3 + (c as u64 + k) % 4) as usize;
+            let len = (crate::units::SECOND * (3 + (c as u64 + k) % 4)) as usize;
             if speech.len() > len {
                 let from = ((c as u64 * 7919 + k * 104_729) % (speech.len() - len) as u64) as usize;
                 ch.mix(
@@ -414,7 +414,7 @@ fn throughput_report(a: &BenchArgs) -> anyhow::Result<()> {
     .remove(0);
     let (mix, truth) = trunk_mix(&speech, a.channels, a.seconds);
     if let Some(p) = &a.write_mix {
-        write_wav(p, &mix, 8000)?;
+        write_wav(p, &mix, crate::units::SAMPLE_RATE)?;
         println!("\nwrote the mix to {}", p.display());
     }
     let chan_secs = a.channels as f64 * a.seconds;
@@ -724,7 +724,7 @@ fn pipeline_run(
         cores: c,
         calls: sc.calls.len(),
         routed: run.calls.iter().filter(|r| r.record.psap.is_some()).count(),
-        simulated_s: stats.samples as f64 / 8000.0,
+        simulated_s: crate::units::samples_to_s(stats.samples),
         wall_s: stats.wall.as_secs_f64(),
         realtime_factor: rtf,
         trunks_per_core: n as f64 * rtf / c as f64,

@@ -103,7 +103,7 @@ mod imp {
         let o = d.output.as_ref().unwrap();
         eprintln!(
             "playing {:.1} s on {} ({} Hz)",
-            x.len() as f64 / 8000.0,
+            crate::units::samples_to_s(x.len() as u64),
             o.name,
             o.rate
         );
@@ -187,7 +187,7 @@ mod imp {
         let mut heard_kp: Option<(Instant, f64, f64)> = None;
         let mut got = Vec::new();
         let mut queued_ms = 0.0;
-        while t < end + 8000 {
+        while t < end + crate::units::SECOND {
             f.fill(0.0);
             tx.render(t, &mut f);
             quantise(&f, &mut outb);
@@ -310,8 +310,13 @@ mod imp {
             stop: Some(crate::cli::interrupt::flag()),
             ..Default::default()
         };
-        let (tandem, src, stats) =
-            crate::engine::run(tandem, src, (seconds * 8000.0) as u64, &opts, None);
+        let (tandem, src, stats) = crate::engine::run(
+            tandem,
+            src,
+            crate::units::s_to_samples(seconds),
+            &opts,
+            None,
+        );
         if let Some(e) = src.error {
             anyhow::bail!(e);
         }

@@ -310,7 +310,7 @@ fn generate(
             }
         }
     }
-    let secs = r.channels.first().map(|c| c.len()).unwrap_or(0) as f64 / 8000.0;
+    let secs = crate::units::samples_to_s(r.channels.first().map_or(0, |c| c.len() as u64));
     eprintln!(
         "wrote {}: {} channel(s), {:.3} s, {} Hz",
         out.display(),
@@ -357,7 +357,10 @@ fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow
         Some(v) => {
             // A bar when the run takes ~10 s or more (≈ 6 000 channel-s per core-s).
             let frames = (v.data.len() / (2 * v.channels.max(1))) as u64;
-            let bar = progress::bar(frames, frames * v.channels as u64 > 8000 * 60_000 * 2);
+            let bar = progress::bar(
+                frames,
+                frames * v.channels as u64 > crate::units::SECOND * 60_000 * 2,
+            );
             let stop = interrupt::flag();
             let tick = |done: u64| {
                 if let Some(b) = &bar {
@@ -376,7 +379,7 @@ fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow
                 eprintln!(
                     "e911: {}: interrupted (SIGINT) at {:.2} s: the events up to there follow",
                     file.display(),
-                    at as f64 / 8000.0
+                    crate::units::samples_to_s(at)
                 );
             }
             (events, v.damaged)

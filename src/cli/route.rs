@@ -158,7 +158,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         anyhow::bail!(
             "{}: {trunks} trunk(s) and {positions} PSAP position(s) over {:.1} s need about {} MiB; {} MiB is available",
             input.display(),
-            frames as f64 / 8000.0,
+            crate::units::samples_to_s(frames),
             need >> 20,
             have >> 20
         );
@@ -176,8 +176,11 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     }
     let opts = crate::engine::Opts {
         stop: Some(super::interrupt::flag()),
-        progress: super::progress::bar(frames + 160_000, frames > 8000 * 120)
-            .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
+        progress: super::progress::bar(
+            frames + 20 * crate::units::SECOND,
+            frames > 120 * crate::units::SECOND,
+        )
+        .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
         ..Default::default()
     };
     let run = crate::tandem::route::run_on(
@@ -203,7 +206,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     if let Some(at) = run.interrupted_at {
         let line = format!(
             "INTERRUPTED (SIGINT) at {:.2} s of audio: the calls above are everything decided so far",
-            at as f64 / 8000.0
+            crate::units::samples_to_s(at)
         );
         match format {
             Format::Text => writeln!(o, "{line}")?,
@@ -221,7 +224,11 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
         for (leg, chans) in &run.legs {
-            write_wav(&dir.join(format!("to-{leg}.wav")), chans, 8000)?;
+            write_wav(
+                &dir.join(format!("to-{leg}.wav")),
+                chans,
+                crate::units::SAMPLE_RATE,
+            )?;
         }
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(dir.join("calls.jsonl"))

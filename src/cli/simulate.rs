@@ -29,7 +29,7 @@ impl Legs {
             let idx: Vec<usize> = (0..ports.len()).filter(|&i| ports[i].leg == name).collect();
             let spec = hound::WavSpec {
                 channels: idx.len() as u16,
-                sample_rate: 8000,
+                sample_rate: crate::units::SAMPLE_RATE,
                 bits_per_sample: 16,
                 sample_format: hound::SampleFormat::Int,
             };
@@ -142,9 +142,9 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
     let progress = super::progress::bar(
         total,
         if realtime {
-            total > 8000 * 10
+            total > 10 * crate::units::SECOND
         } else {
-            total > 8000 * 1800
+            total > 1800 * crate::units::SECOND
         },
     );
     let mut tap = |ports: &[PortInfo], _now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| {
@@ -197,7 +197,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
         "engine: {} ports, {} DSP worker(s), {:.1} s simulated in {:.2} s ({:.0}× real time){}",
         stats.ports,
         stats.workers,
-        stats.samples as f64 / 8000.0,
+        crate::units::samples_to_s(stats.samples),
         stats.wall.as_secs_f64(),
         stats.realtime_factor(),
         if realtime {

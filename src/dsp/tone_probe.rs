@@ -84,7 +84,10 @@ impl ToneProbe {
             w,
             n: 0,
             // The first evaluation's window starts at sample hop − W (before the stream: zeros).
-            phase: phasor::phase_index(hz, (hop as i64 - w as i64).rem_euclid(8000) as u64),
+            phase: phasor::phase_index(
+                hz,
+                (hop as i64 - w as i64).rem_euclid(crate::units::SAMPLE_RATE as i64) as u64,
+            ),
             phase_step: phasor::phase_index(hz, hop as u64),
             x: (0.0, 0.0),
             energy: 0.0,

@@ -124,7 +124,7 @@ pub struct Stats {
 impl Stats {
     /// Simulated time over wall time.
     pub fn realtime_factor(&self) -> f64 {
-        self.samples as f64 / 8000.0 / self.wall.as_secs_f64().max(1e-9)
+        crate::units::samples_to_s(self.samples) / self.wall.as_secs_f64().max(1e-9)
     }
 }
 
@@ -410,7 +410,8 @@ pub fn run<S: Source>(
             busy_control += t0.elapsed();
             lat.push(pushed.elapsed().as_secs_f32() * 1e6);
             if opts.realtime {
-                let due = start + Duration::from_secs_f64((k + 1) as f64 * b as f64 / 8000.0);
+                let due =
+                    start + Duration::from_secs_f64(crate::units::samples_to_s((k + 1) * b as u64));
                 let now = Instant::now();
                 if now > due {
                     stats.late_blocks += 1;

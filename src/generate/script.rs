@@ -69,7 +69,7 @@ impl Default for Limits {
 fn channel_limit(channels: usize, rate: u32, limits: &Limits) -> u64 {
     let n = channels.max(1) as u64;
     let wav_frames = WAV_DATA_LIMIT / (2 * n);
-    let wav = wav_frames.saturating_mul(8000) / rate as u64;
+    let wav = wav_frames.saturating_mul(crate::units::SECOND) / rate as u64;
     let mem = limits.memory_bytes / (10 * n);
     wav.min(mem)
 }
@@ -433,7 +433,7 @@ pub fn render_limited(
 }
 
 fn too_long(ch: usize, asked: u64, n: usize, rate: u32, limits: &Limits) -> String {
-    let secs = |x: u64| x as f64 / 8000.0;
+    let secs = crate::units::samples_to_s;
     let limit = channel_limit(n, rate, limits);
     let wav = channel_limit(
         n,

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use crate::dsp::phasor;
 use crate::line::sf::SF_HZ;
 use crate::register::dtmf::dtmf_freqs;
-use crate::register::mf::MfSignal;
+use crate::register::mf::{self, MfSignal};
 use crate::units::{dbm0_to_peak, ms_to_samples, SAMPLE_RATE};
 
 /// Which tones a [`LineSender::stop_progress`] cuts.
@@ -52,10 +52,10 @@ pub struct MfTiming {
 impl Default for MfTiming {
     fn default() -> Self {
         MfTiming {
-            kp_ms: 100.0,
-            on_ms: 68.0,
-            gap_ms: 68.0,
-            dbm0: -7.0,
+            kp_ms: mf::KP_MS,
+            on_ms: mf::SIGNAL_MS,
+            gap_ms: mf::GAP_MS,
+            dbm0: mf::SENDER_DBM0,
             twist_db: 0.0,
         }
     }
@@ -250,7 +250,7 @@ impl LineSender {
     ) -> Result<u64, String> {
         crate::generate::synth::check_dial_pulses(pps, break_pct)?;
         let mut t = self.clamp(start) as f64;
-        let period = 8000.0 / pps;
+        let period = SAMPLE_RATE as f64 / pps;
         for (k, ch) in digits.chars().enumerate() {
             let n = crate::generate::synth::pulses_of(ch)?;
             if k > 0 {

@@ -10,8 +10,8 @@ use rand_distr::{Distribution, Normal};
 
 use crate::dsp::g711::Law;
 use crate::register::dtmf::dtmf_freqs;
-use crate::register::mf::MfSignal;
-use crate::units::{dbm0_to_peak, dbm0_to_power, ms_to_samples};
+use crate::register::mf::{self, MfSignal};
+use crate::units::{dbm0_to_peak, dbm0_to_power, ms_to_samples, SAMPLE_RATE};
 
 /// A signal the synthesiser placed: what a perfect receiver would report.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,11 +47,11 @@ pub struct MfParams {
 impl Default for MfParams {
     fn default() -> Self {
         MfParams {
-            level: -7.0,
+            level: mf::SENDER_DBM0,
             twist: 0.0,
-            kp_ms: 100.0,
-            on_ms: 68.0,
-            gap_ms: 68.0,
+            kp_ms: mf::KP_MS,
+            on_ms: mf::SIGNAL_MS,
+            gap_ms: mf::GAP_MS,
             dev_low: 0.0,
             dev_high: 0.0,
             skew_ms: 0.0,
@@ -107,8 +107,8 @@ pub struct SfParams {
 impl Default for SfParams {
     fn default() -> Self {
         SfParams {
-            idle_level: -20.0,
-            burst_level: -8.0,
+            idle_level: crate::line::sf::IDLE_DBM0,
+            burst_level: crate::line::sf::BURST_DBM0,
         }
     }
 }
@@ -128,7 +128,7 @@ impl Default for DpParams {
             pps: 10.0,
             break_pct: 60.0,
             interdigit_ms: 700.0,
-            level: -8.0,
+            level: crate::line::sf::BURST_DBM0,
         }
     }
 }
@@ -214,7 +214,7 @@ impl ChannelSynth {
             return;
         }
         let a = dbm0_to_peak(dbm0);
-        let w = std::f64::consts::TAU * hz / 8000.0;
+        let w = std::f64::consts::TAU * hz / SAMPLE_RATE as f64;
         for (i, s) in self.buf[start as usize..(start + len) as usize]
             .iter_mut()
             .enumerate()

@@ -23,6 +23,13 @@ use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 /// The SF frequency (Hz).
 pub const SF_HZ: u32 = 2600;
 
+/// The idle (on-hook) tone a sender keeps on the line (dBm0; docs/signalling.md: −20).
+pub const IDLE_DBM0: f64 = -20.0;
+
+/// A hook-flash or dial-pulse burst (dBm0; docs/signalling.md: −8, high enough to be told from
+/// speech at once).
+pub const BURST_DBM0: f64 = -8.0;
+
 /// Receiver design; numbers in dB/dBm0/Hz, converted at construction.
 #[derive(Debug, Clone)]
 pub struct SfDesign {

@@ -16,6 +16,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use crate::audio::resample::Stream as Resampler;
 use crate::engine::ring::{ring, try_pop, try_push, Counters, Rx, Tx};
+use crate::units::SAMPLE_RATE;
 
 /// Ring length in device samples (1 s at 48 kHz).
 const RING: usize = 48_000;
@@ -53,9 +54,11 @@ fn pick(
 ) -> Option<cpal::SupportedStreamConfig> {
     let ok = |f: cpal::SampleFormat| matches!(f, cpal::SampleFormat::F32 | cpal::SampleFormat::I16);
     if let Some(r) = ranges.iter().find(|r| {
-        ok(r.sample_format()) && r.min_sample_rate().0 <= 8000 && r.max_sample_rate().0 >= 8000
+        ok(r.sample_format())
+            && r.min_sample_rate().0 <= SAMPLE_RATE
+            && r.max_sample_rate().0 >= SAMPLE_RATE
     }) {
-        return Some((*r).with_sample_rate(cpal::SampleRate(8000)));
+        return Some((*r).with_sample_rate(cpal::SampleRate(SAMPLE_RATE)));
     }
     default.filter(|d| ok(d.sample_format()))
 }
@@ -257,13 +260,13 @@ impl Duplex {
         let mut o = None;
         if output {
             let (op, tx) = open_output(counters.clone())?;
-            up = Some(Resampler::new(8000, op.rate)?);
+            up = Some(Resampler::new(SAMPLE_RATE, op.rate)?);
             play = Some(tx);
             o = Some(op);
         }
         if input {
             let (ip, rx) = open_input(counters.clone())?;
-            down = Some(Resampler::new(ip.rate, 8000)?);
+            down = Some(Resampler::new(ip.rate, SAMPLE_RATE)?);
             cap = Some(rx);
             d = Some(ip);
         }

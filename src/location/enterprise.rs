@@ -42,7 +42,7 @@ impl ElinGateway {
         Ok(ElinGateway {
             elins: BTreeMap::new(),
             callers: BTreeMap::new(),
-            window: minutes as u64 * 60 * 8000,
+            window: minutes as u64 * 60 * crate::units::SECOND,
         })
     }
 

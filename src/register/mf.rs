@@ -140,14 +140,27 @@ impl MfSignal {
         Ok(out)
     }
 
-    /// Nominal sender duration (ms): KP 100, others 68 (signalling.md §1).
+    /// Nominal sender duration (ms): KP 100, others 68 (docs/signalling.md).
     pub fn default_on_ms(self) -> f64 {
         if self == MfSignal::KP {
-            100.0
+            KP_MS
         } else {
-            68.0
+            SIGNAL_MS
         }
     }
+}
+
+/// The MF sender's nominal timing (docs/signalling.md, "sender"): KP 100 ms, every other signal
+/// 68 ms, 68 ms of silence between signals, −7 dBm0 per tone.
+pub const KP_MS: f64 = 100.0;
+pub const SIGNAL_MS: f64 = 68.0;
+pub const GAP_MS: f64 = 68.0;
+pub const SENDER_DBM0: f64 = -7.0;
+
+/// How long a spill takes with the nominal timing (ms).
+pub fn nominal_spill_ms(spill: &[MfSignal]) -> f64 {
+    spill.iter().map(|s| s.default_on_ms()).sum::<f64>()
+        + GAP_MS * spill.len().saturating_sub(1) as f64
 }
 
 /// Signal code for tone indices `lo < hi` ([`MfSignal::code`]; every pair of the six is a

@@ -338,7 +338,7 @@ pub fn apply(
                     None => format!(
                         "a PSAP calls back ELIN {}: no caller on it within {} min — the ELIN's default destination answers",
                         dashed(elin),
-                        gw.window / 8000 / 60
+                        gw.window / crate::units::SECOND / 60
                     ),
                 };
                 notes.push(Note {

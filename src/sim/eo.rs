@@ -18,13 +18,11 @@ use rand_distr::{Distribution, Normal};
 use super::scenario::{CallSpec, Voice};
 use crate::generate::sender::{quantise, LineSender, ToneKind};
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
+use crate::line::sf::{BURST_DBM0, IDLE_DBM0};
 use crate::line::supervision::SupervisionEvent;
 use crate::register::mf::MfSignal;
 use crate::tandem::tables::{Sig, Supv, TrunkGroup};
 use crate::units::{dbm0_to_power, ms_to_samples};
-
-const IDLE_DBM0: f64 = -20.0;
-const DP_DBM0: f64 = -8.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -212,7 +210,7 @@ impl EoLine {
                             }
                             Sig::Dp => self
                                 .tx
-                                .dial_pulses(t, &c.called, 10.0, 60.0, 700.0, DP_DBM0)
+                                .dial_pulses(t, &c.called, 10.0, 60.0, 700.0, BURST_DBM0)
                                 .unwrap_or(t),
                         };
                     }

@@ -15,15 +15,13 @@
 use super::scenario::{Act, Attendant};
 use crate::generate::sender::{quantise, DtmfTiming, LineSender};
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
+use crate::line::sf::{BURST_DBM0, IDLE_DBM0};
 use crate::line::supervision::SupervisionEvent;
 use crate::location::ali::Ali;
 use crate::register::mf::MfSignal;
 use crate::tandem::ani::spill_string;
 use crate::tandem::tables::{AniFormat, Office, Psap};
 use crate::units::{ms_to_samples, samples_to_ms};
-
-const IDLE_DBM0: f64 = -20.0;
-const FLASH_DBM0: f64 = -8.0;
 
 /// What the PSAP showed when a call arrived.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -172,10 +170,10 @@ impl PsapPosition {
             let dt = DtmfTiming::default();
             match act {
                 Act::Transfer(code) => {
-                    self.tx.flash(t, s(500.0), FLASH_DBM0);
+                    self.tx.flash(t, s(500.0), BURST_DBM0);
                     let _ = self.tx.dtmf(t + s(800.0), &code, &dt);
                 }
-                Act::Flash => self.tx.flash(t, s(500.0), FLASH_DBM0),
+                Act::Flash => self.tx.flash(t, s(500.0), BURST_DBM0),
                 Act::Dial(keys) => {
                     let _ = self.tx.dtmf(t, &keys, &dt);
                 }

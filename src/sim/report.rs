@@ -119,7 +119,7 @@ pub fn other_block(o: &OtherCall) -> String {
 pub fn call_log(name: &str, run: &SimRun) -> String {
     let mut s = format!(
         "{name}: {:.1} s simulated, {} call(s){}\n\n",
-        run.duration as f64 / 8000.0,
+        crate::units::samples_to_s(run.duration),
         run.calls.len() + run.others.len(),
         if run.interrupted {
             " — INTERRUPTED (SIGINT): what was decided so far"

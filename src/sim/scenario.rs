@@ -204,7 +204,7 @@ impl CallSpec {
     pub fn psap_ani(&self, tg: &TrunkGroup) -> u64 {
         match self.ani {
             AniSpec::Tn(tn) if tg.ani => tn,
-            _ => tg.npa as u64 * 10_000_000 + 9_110_000 + tg.esco as u64,
+            _ => crate::tandem::ani::substitute_tn(tg),
         }
     }
 

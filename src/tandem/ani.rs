@@ -183,6 +183,13 @@ pub fn route(office: &Office, tg: &TrunkGroup, ani: &Ani) -> Route {
     }
 }
 
+/// The substitute ANI of a trunk group (docs/call-processing.md): after ANI trouble or from a
+/// non-ANI office the PSAP is sent the group's NPA + `911-00EE`, EE its ESCO — the one rule the
+/// tandem, the records and the models share.
+pub fn substitute_tn(tg: &TrunkGroup) -> u64 {
+    tg.npa as u64 * 10_000_000 + 9_110_000 + tg.esco as u64
+}
+
 /// The regenerated ANI towards `psap` (§4): `KP + information digit(s) + NXX-XXXX + ST`.
 /// `1DIGIT`: the caller's NPD, +4 when the ESN's FLASH is Y, 8 for a test call; `3DIGIT`: the
 /// caller's NPA. ANI failure or a non-ANI office: substitute ANI `911-00EE` (EE = ESCO) with the
@@ -197,7 +204,10 @@ pub fn regenerate(
 ) -> Vec<MfSignal> {
     let (npa, nxxxxxx) = match (ani.status, ani.tn) {
         (AniStatus::Ok, Some(tn)) => ((tn / 10_000_000) as u16, tn % 10_000_000),
-        _ => (tg.npa, 9_110_000 + tg.esco as u64),
+        _ => {
+            let sub = substitute_tn(tg);
+            ((sub / 10_000_000) as u16, sub % 10_000_000)
+        }
     };
     let mut out = vec![MfSignal::KP];
     match psap.ani_format {

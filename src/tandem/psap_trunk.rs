@@ -62,11 +62,9 @@ pub struct PsapTrunk {
     no_supv_delay: u64,
 }
 
-/// Duration of a spill with the sender's default timing (KP 100 ms, others 68, gaps 68).
+/// Duration of a spill with the sender's nominal timing (samples).
 pub fn spill_duration(spill: &[MfSignal]) -> u64 {
-    let ms: f64 = spill.iter().map(|s| s.default_on_ms()).sum::<f64>()
-        + 68.0 * spill.len().saturating_sub(1) as f64;
-    ms_to_samples(ms) as u64
+    ms_to_samples(crate::register::mf::nominal_spill_ms(spill)) as u64
 }
 
 impl PsapTrunk {

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::ani::{regenerate, route, spill_string, Ani};
+use super::ani::{regenerate, route, spill_string, substitute_tn, Ani};
 use super::incoming::{Action, Event, IncomingTrunk};
 use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
@@ -28,11 +28,10 @@ use super::transfer::{resolve, CodeCollector, CollectAction, Target};
 use crate::generate::sender::{quantise, LineSender, MfTiming, ToneKind};
 use crate::line::notch::SfNotch;
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
+use crate::line::sf::IDLE_DBM0;
 use crate::line::supervision::SupervisionEvent;
 use crate::units::{ms_to_samples, samples_to_ms};
 
-/// Idle (on-hook) SF level the tandem sends (dBm0; signalling.md §3: −20).
-pub const IDLE_DBM0: f64 = -20.0;
 /// Audible ringback per tone (dBm0); the spec gives none, this is the usual North American −19.
 pub const RINGBACK_DBM0: f64 = -19.0;
 /// Recall dial tone per tone (signalling.md §4).
@@ -548,9 +547,9 @@ impl Tandem {
                     ani_spill: setup.ani.spill.clone(),
                     // The caller's TN, or — after ANI trouble or from a non-ANI office — the
                     // substitute the PSAP is sent (NPA + 911-00EE).
-                    ani: Some(setup.ani.tn.map_or_else(
-                        || format!("{}91100{:02}", tg.npa, tg.esco),
-                        |t| t.to_string(),
+                    ani: Some(format!(
+                        "{:010}",
+                        setup.ani.tn.unwrap_or_else(|| substitute_tn(tg))
                     )),
                     ani_status: setup.ani.status.as_str(),
                     esn: Some(r.esn),
