@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::dsp::correlator::KernelPlanner;
 use crate::line::supervision::{SfLine, SupervisionEvent};
 use crate::register::dtmf::{DtmfEvent, DtmfReceiver};
 use crate::register::mf::{MfEvent, MfReceiver};
@@ -132,11 +133,16 @@ pub struct ChannelDetector {
 
 impl ChannelDetector {
     pub fn new(channel: usize, kinds: Kinds) -> Self {
+        Self::new_in(channel, kinds, &mut KernelPlanner::new())
+    }
+
+    /// As [`ChannelDetector::new`], the receivers planned with `planner`.
+    pub fn new_in(channel: usize, kinds: Kinds, planner: &mut KernelPlanner) -> Self {
         ChannelDetector {
             channel,
             kinds,
-            mf: kinds.mf.then(MfReceiver::new),
-            dtmf: kinds.dtmf.then(DtmfReceiver::new),
+            mf: kinds.mf.then(|| MfReceiver::new_in(planner)),
+            dtmf: kinds.dtmf.then(|| DtmfReceiver::new_in(planner)),
             sf: (kinds.sf || kinds.dp).then(SfLine::default),
             open_mf: None,
             open_dtmf: None,
@@ -342,9 +348,10 @@ pub fn detect_interleaved_pcm16_watched(
             let stopped_at = &stopped_at;
             s.spawn(move || {
                 let mine: Vec<usize> = (t..channels).step_by(threads).collect();
+                let mut planner = KernelPlanner::new();
                 let mut dets: Vec<ChannelDetector> = mine
                     .iter()
-                    .map(|&c| ChannelDetector::new(c, kinds))
+                    .map(|&c| ChannelDetector::new_in(c, kinds, &mut planner))
                     .collect();
                 let mut buf = vec![0i16; BLOCK];
                 for (b, block) in data.chunks(BLOCK * frame).enumerate() {

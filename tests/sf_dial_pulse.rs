@@ -429,10 +429,13 @@ proptest! {
 /// Supervision events from a tandem trunk port's receivers (the line taken as idle at start).
 fn trunk_port(x: &[i16]) -> Vec<SupervisionEvent> {
     use e911_tandem::line::port::{Heard, PortReceivers, RxSet};
-    let mut rx = PortReceivers::trunk(RxSet {
-        sf: true,
-        ..RxSet::NONE
-    });
+    let mut rx = PortReceivers::trunk(
+        RxSet {
+            sf: true,
+            ..RxSet::NONE
+        },
+        &mut e911_tandem::dsp::correlator::KernelPlanner::new(),
+    );
     let mut out = Vec::new();
     for block in x.chunks(80) {
         rx.process(block, block.len(), &mut out);

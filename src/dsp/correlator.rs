@@ -14,30 +14,56 @@
 
 use super::phasor;
 
-/// The block kernel for `freqs` at `hop`, built once per distinct bank design and shared.
-fn shared_kernel(freqs: &[u32], hop: usize, lanes: usize) -> std::sync::Arc<[f32]> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Key = (Vec<u32>, usize);
-    static KERNELS: OnceLock<Mutex<HashMap<Key, Arc<[f32]>>>> = OnceLock::new();
-    let map = KERNELS.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-    map.entry((freqs.to_vec(), hop))
-        .or_insert_with(|| {
-            // Sample-major: row `i` holds cos(ωᵢ·i) for every frequency, then (from the padded
-            // width on) −sin(ωᵢ·i), padded to whole SIMD groups.
-            let f = padded(freqs.len());
-            let mut ker = vec![0.0f32; hop * lanes];
-            for i in 0..hop {
-                for (k, &hz) in freqs.iter().enumerate() {
-                    let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
-                    ker[i * lanes + k] = c as f32;
-                    ker[i * lanes + f + k] = -s as f32;
-                }
-            }
-            ker.into()
-        })
-        .clone()
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Plans correlator banks, in the manner of RustFFT's `FftPlanner`: the block kernel of each
+/// distinct design (frequencies, hop) is built once and shared by every bank planned from the same
+/// planner — thousands of ports' MF and DTMF banks hold one kernel each between them. Whoever
+/// builds many receivers (the engine, the tandem, `detect`) keeps one planner; a bank built with
+/// [`CorrelatorBank::new`] gets a planner of its own.
+#[derive(Debug, Default)]
+pub struct KernelPlanner {
+    kernels: HashMap<(Vec<u32>, usize), Arc<[f32]>>,
+}
+
+impl KernelPlanner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The kernel for `freqs` at `hop` (built on first use).
+    fn kernel(&mut self, freqs: &[u32], hop: usize, lanes: usize) -> Arc<[f32]> {
+        self.kernels
+            .entry((freqs.to_vec(), hop))
+            .or_insert_with(|| build_kernel(freqs, hop, lanes))
+            .clone()
+    }
+
+    /// Distinct kernels built so far.
+    pub fn len(&self) -> usize {
+        self.kernels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kernels.is_empty()
+    }
+}
+
+/// The block kernel for `freqs` at `hop`.
+fn build_kernel(freqs: &[u32], hop: usize, lanes: usize) -> Arc<[f32]> {
+    // Sample-major: row `i` holds cos(ωᵢ·i) for every frequency, then (from the padded width on)
+    // −sin(ωᵢ·i), padded to whole SIMD groups.
+    let f = padded(freqs.len());
+    let mut ker = vec![0.0f32; hop * lanes];
+    for i in 0..hop {
+        for (k, &hz) in freqs.iter().enumerate() {
+            let (c, s) = phasor::unit(phasor::phase_index(hz, i as u64));
+            ker[i * lanes + k] = c as f32;
+            ker[i * lanes + f + k] = -s as f32;
+        }
+    }
+    ker.into()
 }
 
 /// SIMD width the kernel rows are padded to (f32 lanes of one AVX register, two SSE ones).
@@ -169,7 +195,7 @@ pub struct CorrelatorBank {
     /// is whole SIMD vectors.
     /// Shared by every bank with the same frequencies and hop (one copy for thousands of ports
     /// keeps it in cache).
-    ker: std::sync::Arc<[f32]>,
+    ker: Arc<[f32]>,
     /// Lanes per kernel row (2F rounded up to [`LANES`]).
     lanes: usize,
     /// The block's partial sums, same layout as a kernel row.
@@ -195,11 +221,19 @@ impl CorrelatorBank {
     /// # Panics
     /// If `freqs` is empty or `hop`/`blocks` is zero (construction-time contract).
     pub fn new(freqs: &[u32], hop: usize, blocks: usize) -> Self {
+        Self::new_in(&mut KernelPlanner::new(), freqs, hop, blocks)
+    }
+
+    /// A bank whose kernel comes from (and is shared through) `planner`.
+    ///
+    /// # Panics
+    /// As [`CorrelatorBank::new`].
+    pub fn new_in(planner: &mut KernelPlanner, freqs: &[u32], hop: usize, blocks: usize) -> Self {
         assert!(!freqs.is_empty() && hop > 0 && blocks > 0);
         phasor::init();
         let f = padded(freqs.len());
         let lanes = (2 * f).div_ceil(LANES) * LANES;
-        let ker = shared_kernel(freqs, hop, lanes);
+        let ker = planner.kernel(freqs, hop, lanes);
         let step = |k: usize| match freqs.get(k) {
             Some(&hz) => phasor::unit(phasor::phase_index(hz, hop as u64)),
             None => (1.0, 0.0),
@@ -649,6 +683,21 @@ impl CorrelatorBank {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_planner_builds_one_kernel_per_design_and_banks_share_it() {
+        let mut p = KernelPlanner::new();
+        let a = CorrelatorBank::new_in(&mut p, &[700, 900], 40, 2);
+        let b = CorrelatorBank::new_in(&mut p, &[700, 900], 40, 2);
+        assert_eq!(p.len(), 1);
+        assert!(Arc::ptr_eq(&a.ker, &b.ker));
+        let c = CorrelatorBank::new_in(&mut p, &[700, 900], 80, 2);
+        assert_eq!(p.len(), 2);
+        assert!(!Arc::ptr_eq(&a.ker, &c.ker));
+        // A bank of its own planner has the very same kernel values.
+        let d = CorrelatorBank::new(&[700, 900], 40, 2);
+        assert_eq!(&*a.ker, &*d.ker);
+    }
 
     /// Naive oracle: the windowed DFT computed directly from the samples.
     fn naive(x: &[f32], n: usize, w: usize, hz: f64, hann: bool) -> C64 {

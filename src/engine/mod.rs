@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded};
 
+use crate::dsp::correlator::KernelPlanner;
 use crate::line::port::{PortEvent, PortReceivers, RxSet};
 use crate::sim::world::LineSignal;
 use crate::tandem::switch::{PortInfo, Tandem};
@@ -212,6 +213,8 @@ pub fn run<S: Source>(
         let mut s2w_rx = s2w_rx.into_iter().map(Some).collect::<Vec<_>>();
         let mut w2c_tx = w2c_tx.into_iter().map(Some).collect::<Vec<_>>();
         let mut handles = Vec::new();
+        // One planner for every port's receivers: one kernel per receiver design.
+        let mut planner = KernelPlanner::new();
         for (w, range) in shards.iter().enumerate() {
             let (go_tx, go_rx) = unbounded::<u64>();
             let (bk_tx, bk_rx) = unbounded::<Vec<Vec<PortEvent>>>();
@@ -221,7 +224,7 @@ pub fn run<S: Source>(
             let mut outs: Vec<Tx> = range.clone().map(|p| w2c_tx[p].take().unwrap()).collect();
             let mut rxs: Vec<PortReceivers> = range
                 .clone()
-                .map(|p| PortReceivers::for_port(sets[p], ports[p].psap))
+                .map(|p| PortReceivers::for_port(sets[p], ports[p].psap, &mut planner))
                 .collect();
             let rx_sets: Vec<RxSet> = rxs.iter().map(|r| r.set()).collect();
             let range = range.clone();

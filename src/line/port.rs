@@ -6,6 +6,7 @@
 //! Time runs on the samples fed: a port that hears nothing must still be fed (silence), so that
 //! its timers and clock stay with the switch's.
 
+use crate::dsp::correlator::KernelPlanner;
 use crate::line::supervision::{SfLine, SupervisionEvent};
 use crate::register::dtmf::DtmfReceiver;
 use crate::register::mf::{MfReceiver, MfSignal};
@@ -59,29 +60,34 @@ pub struct PortReceivers {
 
 impl PortReceivers {
     pub fn new(set: RxSet) -> Self {
+        Self::new_in(set, &mut KernelPlanner::new())
+    }
+
+    /// As [`PortReceivers::new`], the MF and DTMF banks planned with `planner`.
+    pub fn new_in(set: RxSet, planner: &mut KernelPlanner) -> Self {
         PortReceivers {
             sf: set.sf.then(SfLine::default),
-            mf: set.mf.then(MfReceiver::new),
-            dtmf: set.dtmf.then(DtmfReceiver::new),
+            mf: set.mf.then(|| MfReceiver::new_in(planner)),
+            dtmf: set.dtmf.then(|| DtmfReceiver::new_in(planner)),
         }
     }
 
     /// The receivers of a tandem's trunk port: SF supervision takes the trunk as idle at start
     /// (see [`SfLine::idle_at_start`]), so a far end off-hook from the first sample is a seizure.
-    pub fn trunk(set: RxSet) -> Self {
+    pub fn trunk(set: RxSet, planner: &mut KernelPlanner) -> Self {
         PortReceivers {
             sf: set.sf.then(SfLine::idle_at_start),
-            ..PortReceivers::new(set)
+            ..PortReceivers::new_in(set, planner)
         }
     }
 
     /// A tandem port's receivers: [`PortReceivers::trunk`] for an end-office trunk, plain for a
     /// PSAP position.
-    pub fn for_port(set: RxSet, psap: bool) -> Self {
+    pub fn for_port(set: RxSet, psap: bool, planner: &mut KernelPlanner) -> Self {
         if psap {
-            PortReceivers::new(set)
+            PortReceivers::new_in(set, planner)
         } else {
-            PortReceivers::trunk(set)
+            PortReceivers::trunk(set, planner)
         }
     }
 

@@ -15,6 +15,7 @@
 //! 40 ms pause between keys fails ≥ 55 ms of frames and separates them.
 
 use super::tone_pair::{Grouping, PairDesign, PairReceiver, ToneEvent, Window};
+use crate::dsp::correlator::KernelPlanner;
 
 /// Low group then high group (Hz).
 pub const DTMF_TONES: [u32; 8] = [697, 770, 852, 941, 1209, 1336, 1477, 1633];
@@ -106,8 +107,13 @@ impl Default for DtmfReceiver {
 
 impl DtmfReceiver {
     pub fn new() -> Self {
+        Self::new_in(&mut KernelPlanner::new())
+    }
+
+    /// A receiver planned with `planner` (its kernel shared with the planner's other banks).
+    pub fn new_in(planner: &mut KernelPlanner) -> Self {
         DtmfReceiver {
-            rx: PairReceiver::new(dtmf_design()),
+            rx: PairReceiver::new_in(dtmf_design(), planner),
         }
     }
 

@@ -6,6 +6,7 @@
 //! correlator is blind to the other five tones and the "third tone" test is clean.
 
 use super::tone_pair::{Grouping, PairDesign, PairReceiver, ToneEvent, Window};
+use crate::dsp::correlator::KernelPlanner;
 
 /// The six MF frequencies (Hz), ascending.
 pub const MF_TONES: [u32; 6] = [700, 900, 1100, 1300, 1500, 1700];
@@ -236,8 +237,13 @@ impl Default for MfReceiver {
 
 impl MfReceiver {
     pub fn new() -> Self {
+        Self::new_in(&mut KernelPlanner::new())
+    }
+
+    /// A receiver planned with `planner` (its kernel shared with the planner's other banks).
+    pub fn new_in(planner: &mut KernelPlanner) -> Self {
         MfReceiver {
-            rx: PairReceiver::new(mf_design()),
+            rx: PairReceiver::new_in(mf_design(), planner),
         }
     }
 

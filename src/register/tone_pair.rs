@@ -36,7 +36,7 @@
 //! boundaries of absolute time.
 
 use super::pair_fit::PairFit;
-use crate::dsp::correlator::{cabs2, CorrelatorBank, C64};
+use crate::dsp::correlator::{cabs2, CorrelatorBank, KernelPlanner, C64};
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 
 /// Window applied to the correlators.
@@ -153,6 +153,11 @@ impl PairReceiver {
     /// # Panics
     /// On a design that breaks the construction contract (too many tones, lag too long).
     pub fn new(d: PairDesign) -> Self {
+        Self::new_in(d, &mut KernelPlanner::new())
+    }
+
+    /// A receiver whose correlator kernel comes from `planner` (shared with its other banks).
+    pub fn new_in(d: PairDesign, planner: &mut KernelPlanner) -> Self {
         assert!(d.tones.len() <= MAX_TONES && d.freq_lag <= MAX_LAG && d.freq_lag > 0);
         let w = d.hop * d.blocks;
         let delta = SAMPLE_RATE / w as u32;
@@ -180,7 +185,7 @@ impl PairReceiver {
             Window::Rect => w as f64,
         };
         PairReceiver {
-            bank: CorrelatorBank::new(&freqs, d.hop, d.blocks)
+            bank: CorrelatorBank::new_in(planner, &freqs, d.hop, d.blocks)
                 // The bank skips what the energy gate below would reject anyway.
                 .with_gate(2.0 * dbm0_to_power(d.min_tone_dbm0))
                 .with_spectral_gate(max_hf_ratio(&d)),

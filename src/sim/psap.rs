@@ -13,6 +13,7 @@
 //! position to answer that ANI takes the script; others hold for the default time).
 
 use super::scenario::{Act, Attendant};
+use crate::dsp::correlator::KernelPlanner;
 use crate::generate::sender::{quantise, DtmfTiming, LineSender};
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
 use crate::line::sf::{BURST_DBM0, IDLE_DBM0};
@@ -91,17 +92,21 @@ pub fn decode_spill(
 }
 
 impl PsapPosition {
-    pub fn new(psap: &Psap, position: u32) -> Self {
+    /// A position of `psap`; its MF receiver is planned with `planner`.
+    pub fn new(psap: &Psap, position: u32, planner: &mut KernelPlanner) -> Self {
         let mut tx = LineSender::new();
         tx.sf(0, Some(IDLE_DBM0));
         PsapPosition {
             psap: psap.clone(),
             position,
-            rx: PortReceivers::new(RxSet {
-                sf: true,
-                mf: true,
-                dtmf: false,
-            }),
+            rx: PortReceivers::new_in(
+                RxSet {
+                    sf: true,
+                    mf: true,
+                    dtmf: false,
+                },
+                planner,
+            ),
             tx,
             state: State::Idle,
             spill: Vec::new(),

@@ -38,11 +38,15 @@ impl World {
         let mut eo = Vec::new();
         let mut psap = Vec::new();
         let mut group_ports: Vec<(String, usize, usize)> = Vec::new();
+        let mut planner = crate::dsp::correlator::KernelPlanner::new();
         for (i, p) in ports.iter().enumerate() {
             if p.psap {
                 let ps = &sc.office.psaps[&p.leg];
                 eo.push(None);
-                psap.push((ps.supv == Supv::Sf).then(|| PsapPosition::new(ps, p.channel as u32)));
+                psap.push(
+                    (ps.supv == Supv::Sf)
+                        .then(|| PsapPosition::new(ps, p.channel as u32, &mut planner)),
+                );
             } else {
                 let tg = &sc.office.trunk_groups[&p.leg];
                 eo.push(Some(EoLine::new(tg, 7 + i as u64)));

@@ -391,11 +391,12 @@ impl Tandem {
     pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
         if self.rx.is_empty() {
             let psap = self.ports().iter().map(|p| p.psap).collect::<Vec<_>>();
+            let mut planner = crate::dsp::correlator::KernelPlanner::new();
             self.rx = self
                 .receiver_sets()
                 .into_iter()
                 .zip(psap)
-                .map(|(set, psap)| PortReceivers::for_port(set, psap))
+                .map(|(set, psap)| PortReceivers::for_port(set, psap, &mut planner))
                 .collect();
             self.heard = vec![Vec::new(); self.rx.len()];
         }
