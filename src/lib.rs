@@ -17,6 +17,7 @@ pub mod line;
 pub mod live;
 pub mod location;
 pub mod register;
+pub mod route;
 pub mod sim;
 pub mod tandem;
 pub mod text;

@@ -261,7 +261,7 @@ fn route_modelled_psaps_answer_and_release_so_no_call_queues_forever() {
     )
     .unwrap()
     .office;
-    let run = e911_tandem::tandem::route::run(&office, "CARYEO1", &long).unwrap();
+    let run = e911_tandem::route::run(&office, "CARYEO1", &long).unwrap();
     assert_eq!(run.records.len(), 60);
     for r in &run.records {
         assert!(r.position.is_some() && r.answered_ms.is_some(), "{r:#?}");

@@ -35,7 +35,7 @@ use crate::support::{cary as office, decode_spill as decode};
 #[test]
 fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {
     let eo = render("eo", EO, std::path::Path::new(".")).unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 2, "{:#?}", run.records);
     let ok = run.records.iter().find(|r| r.channel == 0).unwrap();
     assert_eq!(
@@ -71,7 +71,7 @@ fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {
 fn a_caller_who_hangs_up_mid_spill_is_still_delivered_abandoned() {
     let script = "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 555\nsf disconnect\nsilence 3000\n";
     let eo = render("eo", script, std::path::Path::new(".")).unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 1);
     let r = &run.records[0];
     assert!(r.abandoned);
@@ -81,8 +81,14 @@ fn a_caller_who_hangs_up_mid_spill_is_still_delivered_abandoned() {
 
 #[test]
 fn an_unknown_trunk_group_is_named() {
-    let e = e911_tandem::tandem::route::run(&office(), "NOSUCH", &[vec![0; 8000]]).unwrap_err();
-    assert!(e.contains("NOSUCH"), "{e}");
+    let e = e911_tandem::route::run(&office(), "NOSUCH", &[vec![0; 8000]]).unwrap_err();
+    assert_eq!(
+        e,
+        e911_tandem::route::RouteError::Tandem(
+            e911_tandem::tandem::switch::TandemError::UnknownTrunkGroup("NOSUCH".into())
+        )
+    );
+    assert!(e.to_string().contains("NOSUCH"), "{e}");
 }
 
 #[test]
@@ -116,8 +122,7 @@ silence 9000
     let mut psap_in = BTreeMap::new();
     psap_in.insert("CARYPOLICE".to_string(), pa.channels);
     let run =
-        e911_tandem::tandem::route::run_with_psaps(&office(), "CARYEO1", &eo.channels, &psap_in)
-            .unwrap();
+        e911_tandem::route::run_with_psaps(&office(), "CARYEO1", &eo.channels, &psap_in).unwrap();
     assert_eq!(run.records.len(), 2);
     let leg = &run.legs["CARYPOLICE"];
     for r in &run.records {
@@ -140,8 +145,9 @@ silence 9000
     // Wrong channel count is named.
     let mut bad = BTreeMap::new();
     bad.insert("CARYPOLICE".to_string(), vec![vec![0i16; 100]]);
-    let e = e911_tandem::tandem::route::run_with_psaps(&office(), "CARYEO1", &eo.channels, &bad)
-        .unwrap_err();
+    let e = e911_tandem::route::run_with_psaps(&office(), "CARYEO1", &eo.channels, &bad)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("CARYPOLICE") && e.contains("4 position"), "{e}");
 }
 
@@ -154,7 +160,7 @@ fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
         std::path::Path::new("."),
     )
     .unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     let r = &run.records[0];
     assert_eq!((r.esn, r.esn_source), (Some(124), Some("srdb")));
     assert_eq!(r.outpulsed.as_deref(), Some("KP 4 5550100 ST"));
@@ -162,7 +168,7 @@ fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
     // WAKEPBX: SUPV NONE (seized when its stream starts), CALLED NONE, ANI N; DEFESN 124 (FLASH Y),
     // NPA 984 = NPD 1, ESCO 13: substitute ANI `KP 5 9110013 ST`.
     let pbx = render("pbx", "silence 4000\n", std::path::Path::new(".")).unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "WAKEPBX", &pbx.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "WAKEPBX", &pbx.channels).unwrap();
     assert_eq!(run.records.len(), 1);
     let r = &run.records[0];
     assert_eq!((r.ani_status, r.esn_source), ("none", Some("default")));
@@ -179,7 +185,7 @@ fn dial_pulsed_called_digits_then_ani_after_anidelay_end_to_end() {
         std::path::Path::new("."),
     )
     .unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "APEXEO1", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "APEXEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 1, "{:#?}", run.records);
     let r = &run.records[0];
     assert_eq!(r.called, "11");
@@ -227,7 +233,7 @@ mod faults {
             }
             s.push_str(&format!("noise {noise}\ndropout {drop_at} {drop_ms}\ng711 ulaw\n"));
             let eo = render("eo", &s, std::path::Path::new(".")).unwrap();
-            let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+            let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
             prop_assert_eq!(run.records.len(), 1, "{}\n{:#?}", s, run.records);
             prop_assert!(run.records[0].psap.is_some());
             prop_assert!(run.records[0].outpulsed.is_some());
@@ -245,7 +251,7 @@ fn after_answer_the_callers_voice_reaches_the_psap_within_1_db() {
         std::path::Path::new("."),
     )
     .unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     let r = &run.records[0];
     assert!(r.answered_ms.unwrap() < 7000.0, "{r:?}");
     let leg = &run.legs["CARYPOLICE"][r.position.unwrap() as usize];
@@ -288,8 +294,7 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
     let pa = render("psap", psap, std::path::Path::new(".")).unwrap();
     let mut psap_in = BTreeMap::new();
     psap_in.insert("ONEPSAP".to_string(), pa.channels);
-    let run = e911_tandem::tandem::route::run_with_psaps(&l.office, "EO", &eo.channels, &psap_in)
-        .unwrap();
+    let run = e911_tandem::route::run_with_psaps(&l.office, "EO", &eo.channels, &psap_in).unwrap();
     assert_eq!(run.records.len(), 2, "{:#?}", run.records);
     let second = run.records.iter().find(|r| r.channel == 1).unwrap();
     assert!(second.logs.iter().any(|l| l.contains("QUEUED")));
@@ -341,7 +346,7 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
         std::path::Path::new("."),
     )
     .unwrap();
-    let run = e911_tandem::tandem::route::run(&l.office, "EO", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&l.office, "EO", &eo.channels).unwrap();
     // 3DIGIT: the caller's NPA, and no flash digit even though the ESN says FLASH Y.
     assert_eq!(
         run.records[0].outpulsed.as_deref(),
@@ -359,7 +364,7 @@ fn one_trunk_carries_several_calls_in_turn() {
         std::path::Path::new("."),
     )
     .unwrap();
-    let run = e911_tandem::tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
+    let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 3, "{:#?}", run.records);
     assert!(run
         .records

@@ -233,7 +233,7 @@ fn the_engine_gives_the_same_calls_as_the_single_threaded_reference() {
             workers,
             ..Default::default()
         };
-        let (run, stats) = e911_tandem::engine::run_sim(&sc, &opts, None).unwrap();
+        let (run, stats) = e911_tandem::sim::run_sim(&sc, &opts, None).unwrap();
         let a = serde_json::to_string(&inline.calls).unwrap();
         let b = serde_json::to_string(&run.calls).unwrap();
         assert_eq!(a, b, "{workers} worker(s)");
@@ -250,7 +250,7 @@ fn with_two_blocks_of_delay_the_stages_overlap_and_every_call_still_routes() {
         delay_blocks: 2,
         ..Default::default()
     };
-    let (run, _) = e911_tandem::engine::run_sim(&sc, &opts, None).unwrap();
+    let (run, _) = e911_tandem::sim::run_sim(&sc, &opts, None).unwrap();
     let inline = default_run();
     assert_eq!(run.calls.len(), inline.calls.len());
     for (a, b) in run.calls.iter().zip(&inline.calls) {
@@ -449,7 +449,7 @@ fn a_call_placed_the_moment_the_trunk_comes_up_is_routed() {
         workers: 2,
         ..Default::default()
     };
-    let (engine, _) = e911_tandem::engine::run_sim(&sc, &opts, None).unwrap();
+    let (engine, _) = e911_tandem::sim::run_sim(&sc, &opts, None).unwrap();
     for run in [&inline, &engine] {
         assert_eq!(run.calls.len(), 2, "{:#?}", run.notes);
         let first = by_scenario(run, 1);

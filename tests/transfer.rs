@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use e911_tandem::generate::script::render;
-use e911_tandem::tandem::route::{run_with_psaps, RouteRun};
+use e911_tandem::route::{run_with_psaps, RouteRun};
 use e911_tandem::tandem::transfer::{resolve, CodeCollector, CollectAction, Target, Timers};
 
 use crate::support::{cary as office, decode_spill as decode};
@@ -357,15 +357,8 @@ fn route_on_the_engine_gives_the_same_records_and_legs() {
         workers: 2,
         ..Default::default()
     };
-    let b = e911_tandem::tandem::route::run_on(
-        &office(),
-        "CARYEO1",
-        &eo,
-        &psap_in,
-        Some(&opts),
-        160_000,
-    )
-    .unwrap();
+    let b = e911_tandem::route::run_on(&office(), "CARYEO1", &eo, &psap_in, Some(&opts), 160_000)
+        .unwrap();
     assert_eq!(a.records, b.records);
     assert_eq!(a.legs, b.legs);
     assert_eq!(a.records[0].transfers[0].outcome, "conferenced");

@@ -709,7 +709,7 @@ fn pipeline_run(
     before: Option<f64>,
 ) -> Result<PipelineReport, String> {
     let n = o.trunks;
-    let (run, stats) = crate::engine::run_sim(sc, opts, None)?;
+    let (run, stats) = crate::sim::run_sim(sc, opts, None)?;
     let after = rss_kib();
     let c = cores();
     let rtf = stats.realtime_factor();

@@ -60,11 +60,11 @@ mod imp {
 
     use super::LiveCmd;
     use crate::detect::{ChannelDetector, Kinds};
+    use crate::engine::LineSignal;
     use crate::engine::Source;
     use crate::generate::sender::{quantise, LineSender, MfTiming};
     use crate::live::Duplex;
     use crate::register::mf::MfSignal;
-    use crate::sim::world::LineSignal;
 
     const BLOCK: usize = 80;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{outputs, Format};
 use crate::audio::wav::write_wav;
-use crate::tandem::route::CallRecord;
+use crate::route::CallRecord;
 
 fn ms(v: Option<f64>) -> String {
     v.map_or("-".into(), |t| format!("{t:.1} ms"))
@@ -138,11 +138,11 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         anyhow::bail!("{d}");
     }
     let trunks = audio.channels.len();
-    if trunks > crate::tandem::route::MAX_TRUNKS {
+    if trunks > crate::route::MAX_TRUNKS {
         anyhow::bail!(
             "{}: {trunks} channels, but a trunk group has at most {} trunks (one channel each)",
             input.display(),
-            crate::tandem::route::MAX_TRUNKS
+            crate::route::MAX_TRUNKS
         );
     }
     let frames = audio.channels.first().map_or(0, |c| c.len()) as u64;
@@ -152,7 +152,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         .values()
         .map(|p| p.positions as u64)
         .sum();
-    let need = crate::tandem::route::memory_estimate(trunks as u64 + positions, frames);
+    let need = crate::route::memory_estimate(trunks as u64 + positions, frames);
     let have = super::memory_budget();
     if need > have {
         anyhow::bail!(
@@ -183,7 +183,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
         ..Default::default()
     };
-    let run = crate::tandem::route::run_on(
+    let run = crate::route::run_on(
         &loaded.office,
         &trunk.to_ascii_uppercase(),
         &audio.channels,
@@ -191,7 +191,16 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         Some(&opts),
         hold,
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(|e| {
+        use crate::route::RouteError as R;
+        use crate::tandem::switch::TandemError as T;
+        // The library names fields; the flags they came from are the command line's.
+        match e {
+            R::Tandem(T::UnknownTrunkGroup(_)) => anyhow::anyhow!("--trunk: {e}"),
+            R::TooManyTrunks(_) => anyhow::anyhow!("{}: {e}", input.display()),
+            _ => anyhow::anyhow!("--psap-in: {e}"),
+        }
+    })?;
     if let Some(p) = &opts.progress {
         p(u64::MAX);
     }

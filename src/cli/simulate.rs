@@ -147,13 +147,19 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
             total > 1800 * crate::units::SECOND
         },
     );
-    let mut tap = |ports: &[PortInfo], _now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| {
+    // The tandem's ports, for the legs' names and channels.
+    let ports: Vec<PortInfo> = crate::sim::build(&sc)
+        .map_err(anyhow::Error::msg)?
+        .0
+        .ports()
+        .to_vec();
+    let mut tap = |_now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| {
         if err.is_some() {
             return;
         }
         if let Some(dir) = out {
             if legs.is_none() {
-                match Legs::new(dir, ports) {
+                match Legs::new(dir, &ports) {
                     Ok(l) => legs = Some(l),
                     Err(e) => {
                         err = Some(e);
@@ -175,7 +181,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
     };
     let tap: Option<&mut crate::engine::Sink<'_>> =
         if out.is_some() { Some(&mut tap) } else { None };
-    let (run, stats) = crate::engine::run_sim(&sc, &opts, tap).map_err(anyhow::Error::msg)?;
+    let (run, stats) = crate::sim::run_sim(&sc, &opts, tap).map_err(anyhow::Error::msg)?;
     if let Some(p) = &progress {
         p(u64::MAX);
     }

@@ -16,7 +16,10 @@
 //! one block later. Tokens (block numbers) go over crossbeam channels; audio goes through ringbuf
 //! rings. With `realtime` the control thread paces blocks to the wall clock; otherwise the engine
 //! runs as fast as the machine allows. The results are the same as the single-threaded reference
-//! ([`crate::sim::run_inline`]), sample for sample.
+//! ([`run_inline`]), sample for sample.
+//!
+//! The engine knows a [`Switch`] (ports in, ports out) and a [`Source`] (what feeds the ports),
+//! nothing of what they are: `sim` and `route` bring the tandem, the world and recordings.
 
 pub mod ring;
 pub mod sources;
@@ -28,12 +31,39 @@ use crossbeam_channel::{bounded, unbounded};
 
 use crate::dsp::correlator::KernelPlanner;
 use crate::line::port::{PortEvent, PortReceivers, RxSet};
-use crate::sim::world::LineSignal;
-use crate::tandem::switch::{PortInfo, Tandem};
 use ring::{
     pop_each, pop_wait, prefetch_header, prefetch_queued, prefetch_vacant, push_each, push_wait,
     Rx, Tx,
 };
+
+/// Out-of-band supervision for a switch (E&M leads on `SUPV NONE` trunks): `(port, at, seize)`.
+pub type LineSignal = (usize, u64, bool);
+
+/// One port's receivers as the switch asks for them: which, and whether the port is an incoming
+/// trunk (its SF supervision takes the line as idle at start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRx {
+    pub set: RxSet,
+    pub trunk: bool,
+}
+
+/// What the engine runs between its source and its receivers: a switch of `ports()` ports that
+/// takes, block by block, what each port heard (the receivers' events, run by the engine's
+/// workers, and the audio for its voice path) and writes what it sends on each port. The tandem
+/// is one; a new kind of port (a sound card, a SIP call with RTP) is a port of a switch like any
+/// other, so the engine never needs to know which kinds there are.
+pub trait Switch: Send {
+    /// Number of ports; every block has one input and one output per port.
+    fn port_count(&self) -> usize;
+    /// The receivers each port needs.
+    fn receivers(&self) -> Vec<PortRx>;
+    /// Out-of-band supervision on a port, applied in the block that contains `at`.
+    fn line_event(&mut self, port: usize, at: u64, seize: bool);
+    /// One block with the receivers' events of this block (`heard[p]`, in time order).
+    fn step_heard(&mut self, heard: &[Vec<PortEvent>], input: &[&[i16]], output: &mut [&mut [i16]]);
+    /// One block with the switch's own receivers (the single-threaded reference).
+    fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]);
+}
 
 /// What feeds the tandem's ports and hears what it sends: the simulated world, recordings, or a
 /// sound card.
@@ -52,18 +82,8 @@ pub trait Source: Send {
     );
 }
 
-impl Source for crate::sim::world::World {
-    fn step(
-        &mut self,
-        now: u64,
-        from_tandem: &[&[i16]],
-        out: &mut [&mut [i16]],
-        _valid: &mut [usize],
-        line: &mut Vec<LineSignal>,
-    ) {
-        crate::sim::world::World::step(self, now, from_tandem, out, line)
-    }
-}
+/// The default block: 10 ms.
+pub const BLOCK: usize = 80;
 
 /// Engine options.
 #[derive(Clone)]
@@ -93,7 +113,7 @@ impl Default for Opts {
             workers: 0,
             realtime: false,
             trunk_rx: None,
-            block: crate::sim::BLOCK,
+            block: BLOCK,
             delay_blocks: 1,
             stop: None,
             progress: None,
@@ -129,8 +149,11 @@ impl Stats {
     }
 }
 
-/// A block's worth of copies for the sink: `(ports, now, tandem sent, source sent)`.
-pub type Sink<'a> = dyn FnMut(&[PortInfo], u64, &[Vec<i16>], &[Vec<i16>]) + Send + 'a;
+/// A block's worth of copies for the sink: `(now, switch sent, source sent)`, one vector per port.
+pub type Sink<'a> = dyn FnMut(u64, &[Vec<i16>], &[Vec<i16>]) + Send + 'a;
+
+/// The same, for the single-threaded loop (no thread to move to).
+pub type Tap<'a> = dyn FnMut(u64, &[Vec<i16>], &[Vec<i16>]) + 'a;
 
 enum ToControl {
     Source {
@@ -146,26 +169,26 @@ enum ToControl {
 
 /// Run `tandem` against `source` for `samples` samples. Returns the tandem (its records) and
 /// the source, and what was measured.
-pub fn run<S: Source>(
-    mut tandem: Tandem,
+pub fn run<W: Switch, S: Source>(
+    mut tandem: W,
     source: S,
     samples: u64,
     opts: &Opts,
     sink: Option<&mut Sink<'_>>,
-) -> (Tandem, S, Stats) {
+) -> (W, S, Stats) {
     let b = opts.block;
-    let ports = tandem.ports().to_vec();
-    let np = ports.len();
+    let ports = tandem.receivers();
+    let np = tandem.port_count();
     let blocks = samples.div_ceil(b as u64);
     let workers = match opts.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
     .clamp(1, np.max(1));
-    let mut sets = tandem.receiver_sets();
+    let mut sets: Vec<RxSet> = ports.iter().map(|p| p.set).collect();
     if let Some(rx) = opts.trunk_rx {
         for (s, p) in sets.iter_mut().zip(&ports) {
-            if !p.psap {
+            if p.trunk {
                 *s = rx;
             }
         }
@@ -224,7 +247,7 @@ pub fn run<S: Source>(
             let mut outs: Vec<Tx> = range.clone().map(|p| w2c_tx[p].take().unwrap()).collect();
             let mut rxs: Vec<PortReceivers> = range
                 .clone()
-                .map(|p| PortReceivers::for_port(sets[p], ports[p].psap, &mut planner))
+                .map(|p| PortReceivers::for_port(sets[p], !ports[p].trunk, &mut planner))
                 .collect();
             let rx_sets: Vec<RxSet> = rxs.iter().map(|r| r.set()).collect();
             let range = range.clone();
@@ -317,7 +340,6 @@ pub fn run<S: Source>(
         });
         // The sink.
         let sink_handle = sink.map(|sink| {
-            let ports = ports.clone();
             let mut ctap_rx = ctap_rx;
             let mut stap_rx = stap_rx;
             scope.spawn(move || {
@@ -328,7 +350,7 @@ pub fn run<S: Source>(
                         pop_wait(&mut ctap_rx[p], &mut t[p]);
                         pop_wait(&mut stap_rx[p], &mut s[p]);
                     }
-                    sink(&ports, k * b as u64, &t, &s);
+                    sink(k * b as u64, &t, &s);
                 }
             })
         });
@@ -448,15 +470,14 @@ pub fn run<S: Source>(
 
 /// The reference: the same loop on one thread, the tandem with its own receivers (tests compare
 /// the engine against it).
-pub fn run_inline<S: Source>(
-    mut tandem: Tandem,
+pub fn run_inline<W: Switch, S: Source>(
+    mut tandem: W,
     mut source: S,
     samples: u64,
     block: usize,
-    mut sink: Option<&mut crate::sim::Tap<'_>>,
-) -> (Tandem, S) {
-    let ports = tandem.ports().to_vec();
-    let np = ports.len();
+    mut sink: Option<&mut Tap<'_>>,
+) -> (W, S) {
+    let np = tandem.port_count();
     let mut t_out = vec![vec![0i16; block]; np];
     let mut s_out = vec![vec![0i16; block]; np];
     let mut valid = vec![block; np];
@@ -483,39 +504,11 @@ pub fn run_inline<S: Source>(
             tandem.step(&ins, &mut outs);
         }
         if let Some(s) = sink.as_mut() {
-            s(&ports, now, &t_out, &s_out);
+            s(now, &t_out, &s_out);
         }
         now += block as u64;
     }
     (tandem, source)
-}
-
-/// Run a scenario on the engine: the same calls as [`crate::sim::run_inline`].
-pub fn run_sim(
-    sc: &crate::sim::scenario::Scenario,
-    opts: &Opts,
-    sink: Option<&mut Sink<'_>>,
-) -> Result<(crate::sim::SimRun, Stats), String> {
-    let (tandem, world) = crate::sim::build(sc)?;
-    let ports = tandem.ports().to_vec();
-    let (tandem, world, stats) = run(tandem, world, sc.duration, opts, sink);
-    let in_setup = tandem.in_setup();
-    let mut run = crate::sim::finish(
-        sc,
-        &ports,
-        tandem.into_records(),
-        in_setup,
-        world,
-        stats.samples,
-    );
-    run.interrupted = stats.interrupted;
-    if run.interrupted {
-        for o in run.others.iter_mut().filter(|o| o.kind == "unrouted") {
-            o.text = o.text.replace("(duration_ms)", "(interrupted: SIGINT)");
-            o.reason = Some(o.text.clone());
-        }
-    }
-    Ok((run, stats))
 }
 
 /// Percentile of a sample (nearest rank).
@@ -528,10 +521,3 @@ pub fn percentile(v: &[f32], p: f64) -> f32 {
     let i = ((p / 100.0) * (s.len() - 1) as f64).round() as usize;
     s[i]
 }
-
-// The tandem and the world move to their threads.
-const _: () = {
-    const fn is_send<T: Send>() {}
-    is_send::<Tandem>();
-    is_send::<crate::sim::world::World>();
-};

@@ -1,7 +1,7 @@
 //! Sources that are not the simulated world: recordings (`e911 route`).
 
+use super::LineSignal;
 use super::Source;
-use crate::sim::world::LineSignal;
 
 /// Recorded audio per port, on one clock from 0. Ports without a recording hear nothing; a
 /// recording that has ended is silent to its receivers (valid length 0). On `SUPV NONE` trunks

@@ -6,12 +6,15 @@
 
 pub mod enterprise;
 pub mod eo;
+pub mod on_engine;
 pub mod psap;
 pub mod report;
 pub mod scenario;
 pub mod world;
 
 use serde::Serialize;
+
+pub use on_engine::run_sim;
 
 use crate::tandem::switch::{CallRecord, PortInfo, Tandem};
 use psap::Screen;
@@ -99,18 +102,20 @@ impl SimRun {
     }
 }
 
-/// Block size of the closed loop: 10 ms. The world hears the tandem one block late (a 10 ms
-/// transmission delay each way at most).
-pub const BLOCK: usize = 80;
+/// Block size of the closed loop: the engine's 10 ms. The world hears the tandem one block late
+/// (a 10 ms transmission delay each way at most).
+pub const BLOCK: usize = crate::engine::BLOCK;
 
 /// Something that receives every block of every port: `(ports, now, tandem_sent, world_sent)`.
 pub type Tap<'a> = dyn FnMut(&[PortInfo], u64, &[Vec<i16>], &[Vec<i16>]) + 'a;
 
-/// Run a scenario on one thread (the reference for the engine, [`crate::engine::run_sim`]).
+/// Run a scenario on one thread (the reference for the engine, [`run_sim`]).
 pub fn run_inline(sc: &Scenario, tap: &mut Tap<'_>) -> Result<SimRun, String> {
     let (tandem, world) = build(sc)?;
     let ports = tandem.ports().to_vec();
-    let (tandem, world) = crate::engine::run_inline(tandem, world, sc.duration, BLOCK, Some(tap));
+    let mut each = |now: u64, sent: &[Vec<i16>], heard: &[Vec<i16>]| tap(&ports, now, sent, heard);
+    let (tandem, world) =
+        crate::engine::run_inline(tandem, world, sc.duration, BLOCK, Some(&mut each));
     let samples = sc.duration.div_ceil(BLOCK as u64) * BLOCK as u64;
     let in_setup = tandem.in_setup();
     Ok(finish(
@@ -132,7 +137,7 @@ pub fn build(sc: &Scenario) -> Result<(Tandem, World), String> {
         .filter(|p| p.supv == crate::tandem::tables::Supv::Sf)
         .map(|p| p.name.clone())
         .collect();
-    let mut tandem = Tandem::new(&sc.office, &sc.trunks, &heard)?;
+    let mut tandem = Tandem::new(&sc.office, &sc.trunks, &heard).map_err(|e| e.to_string())?;
     tandem.set_model_hold(crate::units::ms_to_samples(sc.attendant.hold_ms) as u64);
     let world = World::new(sc, tandem.ports());
     Ok((tandem, world))

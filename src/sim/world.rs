@@ -11,8 +11,7 @@ use super::scenario::{Act, Scenario};
 use crate::tandem::switch::PortInfo;
 use crate::tandem::tables::Supv;
 
-/// Out-of-band supervision for the tandem: `(port, at, seize)`.
-pub type LineSignal = (usize, u64, bool);
+pub use crate::engine::LineSignal;
 
 pub struct World {
     sc: Scenario,

@@ -6,7 +6,6 @@ pub mod datafill;
 pub mod incoming;
 pub mod positions;
 pub mod psap_trunk;
-pub mod route;
 pub mod switch;
 pub mod tables;
 pub mod transfer;

@@ -45,6 +45,17 @@ pub const RELEASE_GUARD: u64 = 1500 * 8;
 /// (ms), as `simulate`'s attendant does by default.
 pub const MODEL_HOLD_MS: f64 = 20_000.0;
 
+/// Why a tandem cannot be built for these ports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TandemError {
+    #[error("trunk group {0} is not in TRKGRP")]
+    UnknownTrunkGroup(String),
+    #[error("{0} is not in E911PSAP")]
+    UnknownPsap(String),
+    #[error("{0}: SUPV NONE carries no supervision in its audio")]
+    NotSupervised(String),
+}
+
 /// One selective transfer a PSAP asked for (`calls.jsonl` `transfers[]`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TransferRecord {
@@ -199,7 +210,7 @@ impl Tandem {
         office: &Office,
         groups: &[(String, usize)],
         heard: &BTreeSet<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TandemError> {
         let mut tgs = Vec::new();
         let mut trunks = Vec::new();
         let mut info = Vec::new();
@@ -207,7 +218,7 @@ impl Tandem {
             let tg = office
                 .trunk_groups
                 .get(key)
-                .ok_or_else(|| format!("trunk group {key} is not in TRKGRP"))?
+                .ok_or_else(|| TandemError::UnknownTrunkGroup(key.clone()))?
                 .clone();
             for c in 0..*n {
                 let mut tx = LineSender::new();
@@ -235,11 +246,9 @@ impl Tandem {
             let p = office
                 .psaps
                 .get(name)
-                .ok_or_else(|| format!("{name} is not in E911PSAP"))?;
+                .ok_or_else(|| TandemError::UnknownPsap(name.clone()))?;
             if p.supv != Supv::Sf {
-                return Err(format!(
-                    "{name}: SUPV NONE carries no supervision in its audio"
-                ));
+                return Err(TandemError::NotSupervised(name.clone()));
             }
         }
         let mut psaps = Vec::new();

@@ -5,14 +5,15 @@
 //! channel per position) are heard: their wink, answer, hook flash, DTMF transfer codes and hang-up
 //! drive the tandem. PSAPs without it are modelled (see [`crate::tandem::switch`]).
 //!
-//! It takes and returns sample buffers; files are the CLI's business.
+//! It takes and returns sample buffers; files are the CLI's business. It sits above the engine
+//! and the tandem (it puts one on the other), as `sim` does.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use super::switch::{CallRecord, TransferRecord};
-use super::switch::{PortInfo, Tandem};
-use super::tables::{Office, Supv};
 use crate::engine::{self, sources::FileSource, Opts};
+pub use crate::tandem::switch::{CallRecord, TransferRecord};
+use crate::tandem::switch::{Tandem, TandemError};
+use crate::tandem::tables::{Office, Supv};
 use crate::units::ms_to_samples;
 
 /// What a run produced.
@@ -26,6 +27,21 @@ pub struct RouteRun {
     pub interrupted_at: Option<u64>,
     /// Audio the tandem sent, per leg (`GRPKEY` or PSAP name), one channel per trunk/position.
     pub legs: BTreeMap<String, Vec<Vec<i16>>>,
+}
+
+/// Why a route run cannot start (the CLI names the flag each comes from).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("PSAP audio for {name}: {channels} channel(s), but {name} has {positions} position(s) (one channel per position)")]
+    PositionCount {
+        name: String,
+        channels: usize,
+        positions: u32,
+    },
+    #[error("{0} trunks: a trunk group has at most {MAX_TRUNKS}")]
+    TooManyTrunks(usize),
+    #[error(transparent)]
+    Tandem(#[from] TandemError),
 }
 
 /// Block size of the driver (10 ms).
@@ -42,7 +58,7 @@ pub fn memory_estimate(ports: u64, frames: u64) -> u64 {
 }
 
 /// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz) with modelled PSAPs.
-pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun, String> {
+pub fn run(office: &Office, group: &str, audio: &[Vec<i16>]) -> Result<RouteRun, RouteError> {
     run_with_psaps(office, group, audio, &BTreeMap::new())
 }
 
@@ -52,14 +68,14 @@ pub fn run_with_psaps(
     group: &str,
     audio: &[Vec<i16>],
     psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
-) -> Result<RouteRun, String> {
+) -> Result<RouteRun, RouteError> {
     run_on(
         office,
         group,
         audio,
         psap_in,
         None,
-        ms_to_samples(super::switch::MODEL_HOLD_MS) as u64,
+        ms_to_samples(crate::tandem::switch::MODEL_HOLD_MS) as u64,
     )
 }
 
@@ -72,39 +88,33 @@ pub fn run_on(
     psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
     engine: Option<&Opts>,
     hold: u64,
-) -> Result<RouteRun, String> {
+) -> Result<RouteRun, RouteError> {
     for (name, chans) in psap_in {
         let p = office
             .psaps
             .get(name)
-            .ok_or_else(|| format!("--psap-in: {name} is not in E911PSAP"))?;
+            .ok_or_else(|| TandemError::UnknownPsap(name.clone()))?;
         if chans.len() != p.positions as usize {
-            return Err(format!(
-                "--psap-in {name}: {} channel(s), but {name} has {} position(s) (one channel per position)",
-                chans.len(),
-                p.positions
-            ));
+            return Err(RouteError::PositionCount {
+                name: name.clone(),
+                channels: chans.len(),
+                positions: p.positions,
+            });
         }
         if p.supv != Supv::Sf {
-            return Err(format!(
-                "--psap-in {name}: SUPV NONE carries no supervision in its audio"
-            ));
+            return Err(TandemError::NotSupervised(name.clone()).into());
         }
     }
     if audio.len() > MAX_TRUNKS {
-        return Err(format!(
-            "{} trunks: a trunk group has at most {MAX_TRUNKS}",
-            audio.len()
-        ));
+        return Err(RouteError::TooManyTrunks(audio.len()));
     }
     let tg = office
         .trunk_groups
         .get(group)
-        .ok_or_else(|| format!("--trunk: trunk group {group} is not in TRKGRP"))?
+        .ok_or_else(|| TandemError::UnknownTrunkGroup(group.to_string()))?
         .clone();
     let heard: BTreeSet<String> = psap_in.keys().cloned().collect();
-    let mut sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)
-        .map_err(|e| format!("--psap-in: {e}"))?;
+    let mut sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)?;
     sw.set_model_hold(hold);
     let ports = sw.ports().to_vec();
     // Where each port's input comes from.
@@ -127,7 +137,7 @@ pub fn run_on(
     // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
     let end = len + ms_to_samples(20_000.0) as u64;
     let mut outs: Vec<Vec<i16>> = vec![Vec::with_capacity(end as usize); ports.len()];
-    let mut keep = |_: &[PortInfo], _: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
+    let mut keep = |_: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
         for (d, b) in outs.iter_mut().zip(sent) {
             d.extend_from_slice(b);
         }
