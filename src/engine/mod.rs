@@ -170,15 +170,15 @@ enum ToControl {
 /// Run `tandem` against `source` for `samples` samples. Returns the tandem (its records) and
 /// the source, and what was measured.
 pub fn run<W: Switch, S: Source>(
-    mut tandem: W,
+    mut switch: W,
     source: S,
     samples: u64,
     opts: &Opts,
     sink: Option<&mut Sink<'_>>,
 ) -> (W, S, Stats) {
     let b = opts.block;
-    let ports = tandem.receivers();
-    let np = tandem.port_count();
+    let ports = switch.receivers();
+    let np = switch.port_count();
     let blocks = samples.div_ceil(b as u64);
     let workers = match opts.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -413,7 +413,7 @@ pub fn run<W: Switch, S: Source>(
             };
             let t0 = Instant::now();
             for (port, at, seize) in line {
-                tandem.line_event(port, at, seize);
+                switch.line_event(port, at, seize);
             }
             pop_each(&mut w2c_rx, &mut audio);
             {
@@ -423,7 +423,7 @@ pub fn run<W: Switch, S: Source>(
                     .map(|(p, v)| &v[..valid[p].load(Ordering::Acquire).min(b)])
                     .collect();
                 let mut outs: Vec<&mut [i16]> = sent.iter_mut().map(|v| v.as_mut_slice()).collect();
-                tandem.step_heard(&heard, &ins, &mut outs);
+                switch.step_heard(&heard, &ins, &mut outs);
             }
             push_each(&mut c2s_tx, &sent);
             if with_sink {
@@ -465,19 +465,19 @@ pub fn run<W: Switch, S: Source>(
         source
     });
     stats.wall = start.elapsed();
-    (tandem, source, stats)
+    (switch, source, stats)
 }
 
 /// The reference: the same loop on one thread, the tandem with its own receivers (tests compare
 /// the engine against it).
 pub fn run_inline<W: Switch, S: Source>(
-    mut tandem: W,
+    mut switch: W,
     mut source: S,
     samples: u64,
     block: usize,
     mut sink: Option<&mut Tap<'_>>,
 ) -> (W, S) {
-    let np = tandem.port_count();
+    let np = switch.port_count();
     let mut t_out = vec![vec![0i16; block]; np];
     let mut s_out = vec![vec![0i16; block]; np];
     let mut valid = vec![block; np];
@@ -492,7 +492,7 @@ pub fn run_inline<W: Switch, S: Source>(
             source.step(now, &ins, &mut outs, &mut valid, &mut line);
         }
         for &(port, at, seize) in &line {
-            tandem.line_event(port, at, seize);
+            switch.line_event(port, at, seize);
         }
         {
             let ins: Vec<&[i16]> = s_out
@@ -501,14 +501,14 @@ pub fn run_inline<W: Switch, S: Source>(
                 .map(|(v, &n)| &v[..n.min(block)])
                 .collect();
             let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            tandem.step(&ins, &mut outs);
+            switch.step(&ins, &mut outs);
         }
         if let Some(s) = sink.as_mut() {
             s(now, &t_out, &s_out);
         }
         now += block as u64;
     }
-    (tandem, source)
+    (switch, source)
 }
 
 /// Percentile of a sample (nearest rank).
