@@ -171,3 +171,38 @@ fn wav_header_only_garbage_never_panics() {
         let _ = read_wav_bytes(Path::new("f.wav"), &c);
     }
 }
+
+#[test]
+fn wav_errors_say_what_kind_of_fault_it_is_and_name_the_file() {
+    use e911_tandem::audio::wav::{read_wav, read_wav_bytes, WavError};
+    use std::path::Path;
+    let p = Path::new("x.wav");
+    let missing = read_wav(Path::new("/nonexistent/x.wav")).unwrap_err();
+    assert!(matches!(missing, WavError::Io { .. }), "{missing:?}");
+    assert!(missing
+        .to_string()
+        .starts_with("/nonexistent/x.wav: cannot read:"));
+    let e = read_wav_bytes(p, b"RIFX1234WAVEfmt ").unwrap_err();
+    assert!(matches!(e, WavError::Format { .. }), "{e:?}");
+    // A 16-bit PCM header at 2 MHz: unsupported, not a minute of resampling.
+    let mut h = Vec::new();
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&40u32.to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&2_000_000u32.to_le_bytes());
+    h.extend_from_slice(&4_000_000u32.to_le_bytes());
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&16u16.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&4u32.to_le_bytes());
+    h.extend_from_slice(&[0, 0, 0, 0]);
+    let e = read_wav_bytes(p, &h).unwrap_err();
+    assert!(matches!(e, WavError::Unsupported { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with("x.wav: sample rate 2000000 Hz"),
+        "{e}"
+    );
+}

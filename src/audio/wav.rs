@@ -10,10 +10,26 @@ use super::resample::resample;
 use crate::dsp::g711::Law;
 use crate::units::SAMPLE_RATE;
 
+/// Why a WAV file cannot be read or written. Every kind names the file; `Io` says whether a retry
+/// can help (the file system), the others that the file itself must change.
 #[derive(Debug, Error)]
 pub enum WavError {
-    #[error("{path}: {msg}")]
-    Bad { path: PathBuf, msg: String },
+    /// The file could not be read or written.
+    #[error("{}: {op}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        source: std::io::Error,
+    },
+    /// Not a WAV, or a damaged header.
+    #[error("{}: {msg}", path.display())]
+    Format { path: PathBuf, msg: String },
+    /// A WAV this tool does not read (encoding, sample width, rate).
+    #[error("{}: {msg}", path.display())]
+    Unsupported { path: PathBuf, msg: String },
+    /// The audio ends inside a frame.
+    #[error("{}: {msg}", path.display())]
+    Truncated { path: PathBuf, msg: String },
 }
 
 /// Sample rates read (Hz): from a 1 kHz recording to 768 kHz studio audio. A header outside
@@ -22,9 +38,35 @@ pub const MIN_RATE: u32 = 1000;
 pub const MAX_RATE: u32 = 768_000;
 
 fn bad(path: &Path, msg: impl Into<String>) -> WavError {
-    WavError::Bad {
+    WavError::Format {
         path: path.to_path_buf(),
         msg: msg.into(),
+    }
+}
+
+fn unsupported(path: &Path, msg: impl Into<String>) -> WavError {
+    WavError::Unsupported {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> WavError + 'a {
+    move |source| WavError::Io {
+        path: path.to_path_buf(),
+        op,
+        source,
+    }
+}
+
+fn write_err(path: &Path) -> impl Fn(hound::Error) -> WavError + '_ {
+    move |e| match e {
+        hound::Error::IoError(source) => WavError::Io {
+            path: path.to_path_buf(),
+            op: "cannot write",
+            source,
+        },
+        other => bad(path, format!("cannot write: {other}")),
     }
 }
 
@@ -41,7 +83,7 @@ pub struct Audio {
 
 /// Read a WAV file of any supported encoding into 8 kHz 16-bit channels.
 pub fn read_wav(path: &Path) -> Result<Audio, WavError> {
-    let bytes = std::fs::read(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
+    let bytes = std::fs::read(path).map_err(io(path, "cannot read"))?;
     read_wav_bytes(path, &bytes)
 }
 
@@ -74,13 +116,13 @@ pub fn read_wav_bytes(path: &Path, bytes: &[u8]) -> Result<Audio, WavError> {
         return Err(bad(path, "zero channels"));
     }
     if !(MIN_RATE..=MAX_RATE).contains(&rate) {
-        return Err(bad(
+        return Err(unsupported(
             path,
             format!("sample rate {rate} Hz is outside {MIN_RATE}–{MAX_RATE} Hz"),
         ));
     }
     let chans = if rate != SAMPLE_RATE {
-        resample(&chans, rate, SAMPLE_RATE).map_err(|m| bad(path, m))?
+        resample(&chans, rate, SAMPLE_RATE).map_err(|m| unsupported(path, m))?
     } else {
         chans
     };
@@ -244,7 +286,7 @@ fn hound_decode(path: &Path, bytes: &[u8]) -> Result<(u32, Decoded), WavError> {
         bad(
             path,
             match e {
-                hound::Error::Unsupported => "unsupported WAV encoding (supported: PCM 8/16/24/32-bit, float 32-bit, μ-law, A-law)".to_string(),
+                hound::Error::Unsupported => return unsupported(path, "unsupported WAV encoding (supported: PCM 8/16/24/32-bit, float 32-bit, μ-law, A-law)"),
                 other => format!("bad WAV: {other}"),
             },
         )
@@ -260,7 +302,7 @@ fn hound_decode(path: &Path, bytes: &[u8]) -> Result<(u32, Decoded), WavError> {
     match spec.sample_format {
         hound::SampleFormat::Float => {
             if spec.bits_per_sample != 32 {
-                return Err(bad(
+                return Err(unsupported(
                     path,
                     format!("unsupported float width {} bits", spec.bits_per_sample),
                 ));
@@ -279,7 +321,10 @@ fn hound_decode(path: &Path, bytes: &[u8]) -> Result<(u32, Decoded), WavError> {
         hound::SampleFormat::Int => {
             let bits = spec.bits_per_sample;
             if !(1..=32).contains(&bits) {
-                return Err(bad(path, format!("unsupported PCM width {bits} bits")));
+                return Err(unsupported(
+                    path,
+                    format!("unsupported PCM width {bits} bits"),
+                ));
             }
             let scale = 2f32.powi(16 - bits as i32);
             for s in reader.into_samples::<i32>() {
@@ -302,7 +347,10 @@ fn hound_decode(path: &Path, bytes: &[u8]) -> Result<(u32, Decoded), WavError> {
         other => format!("bad sample data after frame {frames}: {other}"),
     });
     if damaged.is_none() && !flat.len().is_multiple_of(ch) {
-        return Err(bad(path, "data ends mid-frame"));
+        return Err(WavError::Truncated {
+            path: path.to_path_buf(),
+            msg: "data ends mid-frame".into(),
+        });
     }
     let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(frames); ch];
     for frame in flat.chunks_exact(ch) {
@@ -324,7 +372,7 @@ pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), Wa
             .map(|c| c.iter().map(|&v| v as f32).collect())
             .collect();
         resample(&f, SAMPLE_RATE, rate)
-            .map_err(|m| bad(path, m))?
+            .map_err(|m| unsupported(path, m))?
             .into_iter()
             .map(|c| {
                 c.into_iter()
@@ -341,17 +389,15 @@ pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), Wa
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(path, spec)
-        .map_err(|e| bad(path, format!("cannot write: {e}")))?;
+    let mut w = hound::WavWriter::create(path, spec).map_err(write_err(path))?;
     let n = data.iter().map(|c| c.len()).max().unwrap_or(0);
     for i in 0..n {
         for c in &data {
             w.write_sample(c.get(i).copied().unwrap_or(0))
-                .map_err(|e| bad(path, format!("cannot write: {e}")))?;
+                .map_err(write_err(path))?;
         }
     }
-    w.finalize()
-        .map_err(|e| bad(path, format!("cannot write: {e}")))
+    w.finalize().map_err(write_err(path))
 }
 
 /// Write a G.711 WAV (format tag 7 or 6), 8 kHz: for fixtures and interoperability tests.
@@ -385,5 +431,5 @@ pub fn write_g711_wav(path: &Path, channels: &[Vec<i16>], law: Law) -> Result<()
     b.extend_from_slice(b"data");
     b.extend_from_slice(&(data.len() as u32).to_le_bytes());
     b.extend_from_slice(&data);
-    std::fs::write(path, b).map_err(|e| bad(path, format!("cannot write: {e}")))
+    std::fs::write(path, b).map_err(io(path, "cannot write"))
 }
