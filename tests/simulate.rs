@@ -85,7 +85,7 @@ fn the_default_office_transfers_and_screens() {
         (
             x[0].code.as_str(),
             x[0].target.as_deref(),
-            x[0].outcome,
+            x[0].outcome.as_str(),
             x[0].outpulsed.as_deref()
         ),
         (
@@ -107,7 +107,10 @@ fn the_default_office_transfers_and_screens() {
     }
     let c3 = &by_scenario(&run, 3).record;
     assert_eq!(
-        (c3.transfers[0].code.as_str(), c3.transfers[0].outcome),
+        (
+            c3.transfers[0].code.as_str(),
+            c3.transfers[0].outcome.as_str()
+        ),
         ("*15", "reorder")
     );
     let c4 = by_scenario(&run, 4);

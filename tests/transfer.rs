@@ -149,7 +149,7 @@ fn star_11_conferences_the_fire_psap_with_the_callers_ani_and_voice() {
         (
             x.code.as_str(),
             x.target.as_deref(),
-            x.outcome,
+            x.outcome.as_str(),
             x.from.as_str()
         ),
         ("*11", Some("CARYFIRE"), "conferenced", "CARYPOLICE")
@@ -187,7 +187,7 @@ fn star_10_from_the_primary_takes_another_police_position_and_star_12_the_ambula
         let run = run(&eo, &[("CARYPOLICE", police)]);
         let x = &run.records[0].transfers[0];
         assert_eq!(
-            (x.target.as_deref(), x.position, x.outcome),
+            (x.target.as_deref(), x.position, x.outcome.as_str()),
             (Some(leg), Some(pos as u32), "conferenced"),
             "{code}: {x:?}"
         );
@@ -246,7 +246,7 @@ fn a_flash_with_no_digits_or_an_unfinished_code_times_out_back_to_talk() {
         let r = &run.records[0];
         assert_eq!(r.transfers.len(), 1, "{r:#?}");
         let x = &r.transfers[0];
-        assert_eq!((x.code.as_str(), x.outcome), (keys, "timeout"));
+        assert_eq!((x.code.as_str(), x.outcome.as_str()), (keys, "timeout"));
         // Recall dial tone lasts until the timeout when no key comes.
         let pol = &run.legs["CARYPOLICE"][0];
         if keys.is_empty() {
@@ -268,8 +268,14 @@ fn a_second_code_while_a_transfer_is_pending_gets_reorder() {
     let run = run(&eo, &[("CARYPOLICE", police)]);
     let t = &run.records[0].transfers;
     assert_eq!(t.len(), 2, "{t:#?}");
-    assert_eq!((t[0].code.as_str(), t[0].outcome), ("*11", "conferenced"));
-    assert_eq!((t[1].code.as_str(), t[1].outcome), ("*12", "reorder"));
+    assert_eq!(
+        (t[0].code.as_str(), t[0].outcome.as_str()),
+        ("*11", "conferenced")
+    );
+    assert_eq!(
+        (t[1].code.as_str(), t[1].outcome.as_str()),
+        ("*12", "reorder")
+    );
     assert!(t[1].flashed_ms < t[0].answered_ms.unwrap());
     assert!(run.records[0].logs.iter().any(|l| l.contains("PENDING")));
     assert!(!run.legs.contains_key("CARYAMBULANCE"));
@@ -282,7 +288,7 @@ fn a_caller_who_hangs_up_during_a_transfer_still_reaches_the_target_with_ani() {
     let run = run(&eo, &[("CARYPOLICE", police)]);
     let r = &run.records[0];
     let x = &r.transfers[0];
-    assert_eq!(x.outcome, "conferenced", "{r:#?}");
+    assert_eq!(x.outcome.as_str(), "conferenced", "{r:#?}");
     assert!(r.released_ms.unwrap() < x.answered_ms.unwrap());
     assert_eq!(
         decode(&run.legs["CARYFIRE"][x.position.unwrap() as usize]),
@@ -315,7 +321,10 @@ fn star_10_from_the_secondary_goes_back_to_the_primary_in_its_format() {
         ("CARYFIRE", "*10")
     );
     assert_eq!(t[1].target.as_deref(), Some("CARYPOLICE"));
-    assert_eq!((t[1].position, t[1].outcome), (Some(0), "conferenced"));
+    assert_eq!(
+        (t[1].position, t[1].outcome.as_str()),
+        (Some(0), "conferenced")
+    );
     let p = 0;
     // The re-delivery on the police leg: the second spill on that position.
     let leg = &run.legs["CARYPOLICE"][p];
@@ -340,7 +349,11 @@ fn the_target_hears_the_ani_in_its_own_format() {
     assert_eq!(decode(&run.legs["CARYPOLICE"][0]), "KP 4 5550100 ST");
     let x = &r.transfers[0];
     assert_eq!(
-        (x.target.as_deref(), x.outcome, x.outpulsed.as_deref()),
+        (
+            x.target.as_deref(),
+            x.outcome.as_str(),
+            x.outpulsed.as_deref()
+        ),
         (Some("WAKEEMS"), "conferenced", Some("KP 919 5550100 ST"))
     );
     assert_eq!(decode(&run.legs["WAKEEMS"][0]), "KP 919 5550100 ST");

@@ -6,6 +6,7 @@ pub mod datafill;
 pub mod incoming;
 pub mod positions;
 pub mod psap_trunk;
+pub mod record;
 pub mod switch;
 pub mod tables;
 pub mod transfer;

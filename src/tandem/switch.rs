@@ -17,12 +17,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
 use super::ani::{regenerate, route, spill_string, substitute_tn, Ani};
 use super::incoming::{Action, Event, IncomingTrunk};
 use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
+pub use super::record::{CallRecord, TransferOutcome, TransferRecord};
 use super::tables::{Office, Supv, TrunkGroup};
 use super::transfer::{resolve, CodeCollector, CollectAction, Target};
 use crate::generate::sender::{quantise, LineSender, MfTiming, ToneKind};
@@ -54,59 +53,6 @@ pub enum TandemError {
     UnknownPsap(String),
     #[error("{0}: SUPV NONE carries no supervision in its audio")]
     NotSupervised(String),
-}
-
-/// One selective transfer a PSAP asked for (`calls.jsonl` `transfers[]`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct TransferRecord {
-    /// The keys dialled (`*11`; what came before a timeout; empty for a flash with no digits).
-    pub code: String,
-    /// The PSAP whose attendant flashed.
-    pub from: String,
-    pub flashed_ms: f64,
-    pub target: Option<String>,
-    pub position: Option<u32>,
-    /// `conferenced`, `reorder`, `timeout`; `pending` while the target has not answered.
-    pub outcome: &'static str,
-    pub outpulsed: Option<String>,
-    pub answered_ms: Option<f64>,
-    /// When the target position released (its PSAP went on-hook).
-    pub released_ms: Option<f64>,
-}
-
-/// One call (`calls.jsonl`, contract).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CallRecord {
-    pub call: u64,
-    pub trunk: String,
-    pub channel: usize,
-    pub seized_ms: f64,
-    pub called: String,
-    pub ani_spill: String,
-    pub ani: Option<String>,
-    pub ani_status: &'static str,
-    pub esn: Option<u16>,
-    pub esn_source: Option<&'static str>,
-    pub psap: Option<String>,
-    pub position: Option<u32>,
-    pub outpulsed: Option<String>,
-    /// When the position answered. On an abandoned call the caller was gone by then: the call
-    /// is still delivered, so the PSAP has its ANI/ALI to call back.
-    pub answered_ms: Option<f64>,
-    /// The caller hung up before any position answered.
-    pub abandoned: bool,
-    /// When the caller hung up, on an abandoned call.
-    pub abandoned_ms: Option<f64>,
-    /// Where the call was when the caller hung up: `in setup`, `queued at PSAP`,
-    /// `ringing at PSAP/POSITION`.
-    pub abandoned_while: Option<String>,
-    pub transfers: Vec<TransferRecord>,
-    /// When the end-office side released (the PSAPs hold their side: called-party hold). On SF
-    /// trunks this is when the disconnect was recognised: 1.3 s of idle tone after the hang-up.
-    pub released_ms: Option<f64>,
-    /// When the position of the call's own delivery released (the PSAP went on-hook).
-    pub position_released_ms: Option<f64>,
-    pub logs: Vec<String>,
 }
 
 /// What a port is.
@@ -797,7 +743,7 @@ impl Tandem {
                 }
                 CollectAction::DialToneOff => leg.tx.stop_progress(t),
                 CollectAction::TimedOut(keys) => {
-                    self.log_transfer(i, keys, None, "timeout");
+                    self.log_transfer(i, keys, None, TransferOutcome::Timeout);
                 }
                 CollectAction::Dialled(code) => {
                     self.transfer(i, t, code);
@@ -813,7 +759,7 @@ impl Tandem {
         i: usize,
         code: String,
         target: Option<String>,
-        outcome: &'static str,
+        outcome: TransferOutcome,
     ) -> Option<usize> {
         let leg = &self.psaps[i];
         let c = leg.call?;
@@ -855,7 +801,7 @@ impl Tandem {
             return;
         };
         if self.calls[c].pending.is_some() {
-            self.log_transfer(i, code.clone(), None, "reorder");
+            self.log_transfer(i, code.clone(), None, TransferOutcome::Reorder);
             self.reorder(i, t, format!("{code}: A TRANSFER IS ALREADY PENDING"));
             return;
         }
@@ -863,11 +809,11 @@ impl Tandem {
         let target = resolve(&self.office, esn, &self.psaps[i].psap, &code);
         match target {
             Target::Reorder(why) => {
-                self.log_transfer(i, code, None, "reorder");
+                self.log_transfer(i, code, None, TransferOutcome::Reorder);
                 self.reorder(i, t, why);
             }
             Target::Psap(name) => {
-                let k = self.log_transfer(i, code, Some(name.clone()), "pending");
+                let k = self.log_transfer(i, code, Some(name.clone()), TransferOutcome::Pending);
                 self.calls[c].pending = k;
                 self.place(
                     Request {
@@ -880,7 +826,8 @@ impl Tandem {
             }
             Target::PrimaryElsewhere { primary, overflow } => {
                 if let Some(pos) = self.positions.take(&primary) {
-                    let k = self.log_transfer(i, code, Some(primary.clone()), "pending");
+                    let k =
+                        self.log_transfer(i, code, Some(primary.clone()), TransferOutcome::Pending);
                     self.calls[c].pending = k;
                     self.deliver(
                         Request {
@@ -892,7 +839,7 @@ impl Tandem {
                         t,
                     );
                 } else if let Some(ov) = overflow {
-                    let k = self.log_transfer(i, code, Some(ov.clone()), "pending");
+                    let k = self.log_transfer(i, code, Some(ov.clone()), TransferOutcome::Pending);
                     self.calls[c].pending = k;
                     self.place(
                         Request {
@@ -903,7 +850,7 @@ impl Tandem {
                         t,
                     );
                 } else {
-                    self.log_transfer(i, code.clone(), None, "reorder");
+                    self.log_transfer(i, code.clone(), None, TransferOutcome::Reorder);
                     self.reorder(
                         i,
                         t,
@@ -938,7 +885,7 @@ impl Tandem {
                     }
                     Some(k) => {
                         let x = &mut rec.transfers[k];
-                        x.outcome = "conferenced";
+                        x.outcome = TransferOutcome::Conferenced;
                         x.answered_ms = Some(samples_to_ms(t));
                         if self.calls[c].pending == Some(k) {
                             self.calls[c].pending = None;
