@@ -2,6 +2,7 @@
 //! routing and regenerated ANI, selective transfer, and the switch that runs them on audio.
 
 pub mod ani;
+pub mod bridge;
 pub mod datafill;
 pub mod incoming;
 pub mod positions;

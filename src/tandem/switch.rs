@@ -18,14 +18,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ani::{regenerate, route, spill_string, substitute_tn, Ani};
+use super::bridge::{Bridge, PortLine};
 use super::incoming::{Action, Event, IncomingTrunk};
 use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
 pub use super::record::{CallRecord, TransferOutcome, TransferRecord};
 use super::tables::{Office, Supv, TrunkGroup};
 use super::transfer::{resolve, CodeCollector, CollectAction, Target};
-use crate::generate::sender::{quantise, LineSender, MfTiming, ToneKind};
-use crate::line::notch::SfNotch;
+use crate::generate::sender::{MfTiming, ToneKind};
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
 use crate::line::sf::IDLE_DBM0;
 use crate::line::supervision::SupervisionEvent;
@@ -69,8 +69,6 @@ struct TrunkPort {
     group: usize,
     channel: usize,
     machine: IncomingTrunk,
-    tx: LineSender,
-    notch: SfNotch,
     /// Out-of-band supervision (E&M leads on `SUPV NONE` groups).
     oob: Vec<(u64, Event)>,
     call: Option<usize>,
@@ -82,8 +80,6 @@ struct PsapPort {
     heard: bool,
     trunk: PsapTrunk,
     collector: CodeCollector,
-    tx: LineSender,
-    notch: SfNotch,
     call: Option<usize>,
     /// `Some(i)`: this leg serves transfer `i` of the call; `None`: the call's own delivery.
     transfer: Option<usize>,
@@ -139,8 +135,11 @@ pub struct Tandem {
     next: u64,
     /// Latest time anything happened (for trimming recorded legs).
     last_activity: u64,
-    mix: Vec<f32>,
-    voice: Vec<Vec<f32>>,
+    /// Every port's sending side (trunks, then positions: the port order).
+    lines: Vec<PortLine>,
+    bridge: Bridge,
+    /// Scratch for the parties of one conference.
+    parties: Vec<usize>,
     /// The tandem's own receivers (empty until the first [`Tandem::step`]).
     rx: Vec<PortReceivers>,
     heard: Vec<Vec<PortEvent>>,
@@ -159,6 +158,7 @@ impl Tandem {
     ) -> Result<Self, TandemError> {
         let mut tgs = Vec::new();
         let mut trunks = Vec::new();
+        let mut lines = Vec::new();
         let mut info = Vec::new();
         for (gi, (key, n)) in groups.iter().enumerate() {
             let tg = office
@@ -167,16 +167,12 @@ impl Tandem {
                 .ok_or_else(|| TandemError::UnknownTrunkGroup(key.clone()))?
                 .clone();
             for c in 0..*n {
-                let mut tx = LineSender::new();
-                if tg.supv == Supv::Sf {
-                    tx.sf(0, Some(IDLE_DBM0));
-                }
+                let sf = tg.supv == Supv::Sf;
+                lines.push(PortLine::new(sf.then_some(IDLE_DBM0), sf));
                 trunks.push(TrunkPort {
                     group: gi,
                     channel: c,
                     machine: IncomingTrunk::new(tg.clone()),
-                    tx,
-                    notch: SfNotch::default(),
                     oob: Vec::new(),
                     call: None,
                 });
@@ -202,10 +198,12 @@ impl Tandem {
         for p in office.psaps.values() {
             psap_base.insert(p.name.clone(), psaps.len());
             for k in 0..p.positions {
-                let mut tx = LineSender::new();
-                if p.supv == Supv::Sf {
-                    tx.sf(0, Some(IDLE_DBM0));
-                }
+                // A position's voice always goes through the notch (SF or not: the bridge
+                // treats every PSAP leg alike).
+                lines.push(PortLine::new(
+                    (p.supv == Supv::Sf).then_some(IDLE_DBM0),
+                    true,
+                ));
                 let heard = heard.contains(&p.name);
                 psaps.push(PsapPort {
                     psap: p.name.clone(),
@@ -213,8 +211,6 @@ impl Tandem {
                     heard,
                     trunk: PsapTrunk::new(p.supv),
                     collector: CodeCollector::default(),
-                    tx,
-                    notch: SfNotch::default(),
                     call: None,
                     transfer: None,
                     flashed_at: 0,
@@ -245,8 +241,9 @@ impl Tandem {
             now: 0,
             next: 0,
             last_activity: 0,
-            mix: Vec::new(),
-            voice: vec![Vec::new(); n],
+            lines,
+            bridge: Bridge::new(n),
+            parties: Vec::with_capacity(8),
             rx: Vec::new(),
             heard: Vec::new(),
             mf_timing: MfTiming::default(),
@@ -446,14 +443,15 @@ impl Tandem {
     fn trunk_action(&mut self, i: usize, t: u64, act: Action) {
         self.last_activity = self.last_activity.max(t);
         let sf = self.groups[self.trunks[i].group].supv == Supv::Sf;
+        let tx = &mut self.lines[i].tx;
         let tr = &mut self.trunks[i];
         match act {
-            Action::Wink { len } => tr.tx.wink(t, len, IDLE_DBM0),
-            Action::OffHook => tr.tx.sf(t, None),
+            Action::Wink { len } => tx.wink(t, len, IDLE_DBM0),
+            Action::OffHook => tx.sf(t, None),
             Action::Release => {
-                tr.tx.stop_progress(t);
+                tx.stop_progress(t);
                 if sf {
-                    tr.tx.sf(t, Some(IDLE_DBM0));
+                    tx.sf(t, Some(IDLE_DBM0));
                 }
                 if let Some(c) = tr.call.take() {
                     let call = &mut self.calls[c];
@@ -583,7 +581,7 @@ impl Tandem {
                         let call = &self.calls[req.call];
                         if call.caller {
                             // Audible ringback (signalling.md §4): 440 + 480 Hz, 2 s on / 4 s off.
-                            self.trunks[call.trunk].tx.tones(
+                            self.lines[call.trunk].tx.tones(
                                 t,
                                 u64::MAX,
                                 &[(440, RINGBACK_DBM0), (480, RINGBACK_DBM0)],
@@ -622,7 +620,7 @@ impl Tandem {
                 rec.position = Some(position);
                 rec.outpulsed = Some(spill_string(&spill));
                 if call.caller {
-                    self.trunks[call.trunk].tx.stop_progress(t);
+                    self.lines[call.trunk].tx.stop_progress(t);
                 }
             }
             Some(k) => {
@@ -641,7 +639,7 @@ impl Tandem {
         leg.collector = CodeCollector::default();
         let mut pa = Vec::new();
         leg.trunk.seize(t, spill, &mut pa);
-        leg.tx.sf(t, None);
+        self.lines[self.trunks.len() + port].tx.sf(t, None);
         if !leg.heard {
             // The modelled attendant winks 150 ms after the seizure, for 200 ms.
             let wink = PsapEvent::Wink {
@@ -729,26 +727,25 @@ impl Tandem {
     fn collect_actions(&mut self, i: usize, t: u64, acts: Vec<CollectAction>) {
         for a in acts {
             self.last_activity = self.last_activity.max(t);
-            let leg = &mut self.psaps[i];
+            let tx = &mut self.lines[self.trunks.len() + i].tx;
             match a {
                 CollectAction::RecallDialTone => {
                     // 350 + 440 Hz, 100 ms on / 100 ms off for 300 ms, then steady
                     // (signalling.md §4): on 0–100, off 100–200, on from 200 ms.
                     let tones = [(350, RECALL_DBM0), (440, RECALL_DBM0)];
                     let ms = |m: f64| ms_to_samples(m) as u64;
-                    leg.tx.stop_progress(t);
-                    leg.tx.tones(t, ms(100.0), &tones, None, ToneKind::Progress);
-                    leg.tx
-                        .tones(t + ms(200.0), u64::MAX, &tones, None, ToneKind::Progress);
+                    tx.stop_progress(t);
+                    tx.tones(t, ms(100.0), &tones, None, ToneKind::Progress);
+                    tx.tones(t + ms(200.0), u64::MAX, &tones, None, ToneKind::Progress);
                 }
-                CollectAction::DialToneOff => leg.tx.stop_progress(t),
+                CollectAction::DialToneOff => tx.stop_progress(t),
                 CollectAction::TimedOut(keys) => {
                     self.log_transfer(i, keys, None, TransferOutcome::Timeout);
                 }
                 CollectAction::Dialled(code) => {
                     self.transfer(i, t, code);
                 }
-                CollectAction::BackToTalk => leg.tx.stop_progress(t),
+                CollectAction::BackToTalk => tx.stop_progress(t),
             }
         }
     }
@@ -783,7 +780,7 @@ impl Tandem {
         leg.collector.reorder(t);
         // Reorder (120 IPM): 480 + 620 Hz, 250 ms on / 250 ms off, for 2 s.
         let ms = |m: f64| ms_to_samples(m) as u64;
-        leg.tx.tones(
+        self.lines[self.trunks.len() + i].tx.tones(
             t,
             ms(2000.0),
             &[(480, REORDER_DBM0), (620, REORDER_DBM0)],
@@ -863,11 +860,12 @@ impl Tandem {
 
     fn psap_action(&mut self, i: usize, t: u64, act: PsapAction) {
         self.last_activity = self.last_activity.max(t);
+        let tx = &mut self.lines[self.trunks.len() + i].tx;
         let leg = &mut self.psaps[i];
         match act {
-            PsapAction::Seize => leg.tx.sf(t, None),
+            PsapAction::Seize => tx.sf(t, None),
             PsapAction::Outpulse { spill, duration } => {
-                leg.tx.mf(t, &spill, &self.mf_timing);
+                tx.mf(t, &spill, &self.mf_timing);
                 if !leg.heard {
                     let at = t + duration + ms_to_samples(500.0) as u64;
                     leg.script.push((at, PsapEvent::Answer));
@@ -895,8 +893,8 @@ impl Tandem {
             }
             PsapAction::Release | PsapAction::WinkTimeout => {
                 let timeout = act == PsapAction::WinkTimeout;
-                leg.tx.stop_progress(t);
-                leg.tx.sf(t, Some(IDLE_DBM0));
+                tx.stop_progress(t);
+                tx.sf(t, Some(IDLE_DBM0));
                 leg.collector = CodeCollector::default();
                 let (psap, position) = (leg.psap.clone(), leg.position);
                 let call = leg.call.take();
@@ -941,90 +939,29 @@ impl Tandem {
         }
     }
 
-    /// Senders and the conference bridge.
+    /// Senders and the conference bridge: every call whose positions talk is a conference of
+    /// those positions and its caller (if still there).
     fn render(&mut self, input: &[&[i16]], output: &mut [&mut [i16]], n: usize) {
         let nt = self.trunks.len();
-        // Notched voice of every party that is in a bridge.
         for c in &self.calls {
-            let talking: Vec<usize> = c
-                .legs
-                .iter()
-                .copied()
-                .filter(|&p| {
-                    let l = &self.psaps[p];
-                    l.trunk.is_talking()
-                        && !l.collector.is_collecting()
-                        && !l.collector.is_reorder()
-                })
-                .collect();
-            if talking.is_empty() {
+            self.parties.clear();
+            self.parties.extend(c.legs.iter().copied().filter_map(|p| {
+                let l = &self.psaps[p];
+                (l.trunk.is_talking() && !l.collector.is_collecting() && !l.collector.is_reorder())
+                    .then_some(nt + p)
+            }));
+            if self.parties.is_empty() {
                 continue;
             }
-            let mut parties: Vec<usize> = talking.iter().map(|p| nt + p).collect();
             if c.caller {
-                parties.push(c.trunk);
+                self.parties.push(c.trunk);
             }
-            if parties.len() < 2 {
+            if self.parties.len() < 2 {
                 continue;
             }
-            for &p in &parties {
-                let v = &mut self.voice[p];
-                v.clear();
-                v.resize(n, 0.0);
-                let x = input.get(p).copied().unwrap_or(&[]);
-                let m = x.len().min(n);
-                let sf = if p < nt {
-                    self.groups[self.trunks[p].group].supv == Supv::Sf
-                } else {
-                    true
-                };
-                if sf {
-                    let notch = if p < nt {
-                        &mut self.trunks[p].notch
-                    } else {
-                        &mut self.psaps[p - nt].notch
-                    };
-                    notch.filter_into(&x[..m], &mut v[..m]);
-                } else {
-                    for (d, &s) in v.iter_mut().zip(&x[..m]) {
-                        *d = s as f32;
-                    }
-                }
-            }
-            // Each party hears the sum of the others (a three-way conference adds no pad).
-            for &p in &parties {
-                let out = &mut output[p];
-                self.mix.clear();
-                self.mix.resize(n, 0.0);
-                for &q in parties.iter().filter(|&&q| q != p) {
-                    for (d, &s) in self.mix.iter_mut().zip(&self.voice[q]) {
-                        *d += s;
-                    }
-                }
-                // The port's own signals on top of the others' voices.
-                if p < nt {
-                    self.trunks[p].tx.render(self.now, &mut self.mix);
-                } else {
-                    self.psaps[p - nt].tx.render(self.now, &mut self.mix);
-                }
-                quantise(&self.mix, out);
-            }
+            self.bridge
+                .conference(self.now, &self.parties, &mut self.lines, input, output, n);
         }
-        // Everything not bridged: signals only.
-        self.mix.clear();
-        self.mix.resize(n, 0.0);
-        for (p, out) in output.iter_mut().enumerate() {
-            let tx = if p < nt {
-                &mut self.trunks[p].tx
-            } else {
-                &mut self.psaps[p - nt].tx
-            };
-            if tx.rendered() > self.now {
-                continue; // rendered with its bridge
-            }
-            self.mix.iter_mut().for_each(|s| *s = 0.0);
-            tx.render(self.now, &mut self.mix);
-            quantise(&self.mix, out);
-        }
+        self.bridge.signals(self.now, &mut self.lines, output, n);
     }
 }
