@@ -4,6 +4,7 @@
 pub mod ani;
 pub mod bridge;
 pub mod datafill;
+pub mod delivery;
 pub mod incoming;
 pub mod positions;
 pub mod psap_trunk;

@@ -19,8 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ani::{regenerate, route, spill_string, substitute_tn, Ani};
 use super::bridge::{Bridge, PortLine};
+pub use super::delivery::RELEASE_GUARD;
+use super::delivery::{Delivery, Placed};
 use super::incoming::{Action, Event, IncomingTrunk};
-use super::positions::{Placement, Positions};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
 pub use super::record::{CallRecord, TransferOutcome, TransferRecord};
 use super::tables::{Office, Supv, TrunkGroup};
@@ -37,9 +38,6 @@ pub const RINGBACK_DBM0: f64 = -19.0;
 pub const RECALL_DBM0: f64 = -13.0;
 /// Reorder per tone (signalling.md §4).
 pub const REORDER_DBM0: f64 = -24.0;
-/// A released PSAP position is not seized again for this long (samples): the PSAP must hear the
-/// idle tone for the 1 300 ms that make a disconnect before the next seizure.
-pub const RELEASE_GUARD: u64 = 1500 * 8;
 /// A modelled attendant (a PSAP whose audio is not heard) hangs up this long after answering
 /// (ms), as `simulate`'s attendant does by default.
 pub const MODEL_HOLD_MS: f64 = 20_000.0;
@@ -122,13 +120,9 @@ pub struct Tandem {
     /// PSAP name → index of its first position in `psaps`.
     psap_base: BTreeMap<String, usize>,
     info: Vec<PortInfo>,
-    positions: Positions,
+    delivery: Delivery<Request>,
     calls: Vec<Call>,
     records: Vec<CallRecord>,
-    requests: BTreeMap<u64, Request>,
-    /// Released positions in their guard time: `(until, psap, position)`.
-    guard: Vec<(u64, String, u32)>,
-    next_request: u64,
     used: BTreeSet<String>,
     now: u64,
     /// End of the block being stepped.
@@ -231,12 +225,9 @@ impl Tandem {
             psaps,
             psap_base,
             info,
-            positions: Positions::new(office),
+            delivery: Delivery::new(office),
             calls: Vec::new(),
             records: Vec::new(),
-            requests: BTreeMap::new(),
-            guard: Vec::new(),
-            next_request: 1,
             used: BTreeSet::new(),
             now: 0,
             next: 0,
@@ -388,18 +379,10 @@ impl Tandem {
 
     /// Positions whose release guard has run out go back to the pool (or to a queued call).
     fn end_guards(&mut self, next: u64) {
-        let mut k = 0;
-        while k < self.guard.len() {
-            if self.guard[k].0 < next {
-                let (t, psap, position) = self.guard.swap_remove(k);
-                if let Some(id) = self.positions.release(&psap, position) {
-                    if let Some(req) = self.requests.remove(&id) {
-                        self.deliver(req, &psap, position, t);
-                    }
-                }
-            } else {
-                k += 1;
-            }
+        let mut due = Vec::new();
+        self.delivery.guards_ended(next, &mut due);
+        for (req, psap, position, t) in due {
+            self.deliver(req, &psap, position, t);
         }
     }
 
@@ -552,10 +535,8 @@ impl Tandem {
 
     /// Find a position for a delivery (overflow chain, else the queue) and seize it.
     fn place(&mut self, req: Request, psap: &str, t: u64) {
-        let id = self.next_request;
-        self.next_request += 1;
-        match self.positions.place(&self.office, psap, id) {
-            Placement::Position {
+        match self.delivery.place(&self.office, psap, req) {
+            Placed::Position {
                 psap: to,
                 position,
                 overflowed,
@@ -567,8 +548,7 @@ impl Tandem {
                 }
                 self.deliver(req, &to, position, t)
             }
-            Placement::Queued { psap, .. } => {
-                self.requests.insert(id, req);
+            Placed::Queued { psap } => {
                 if req.transfer.is_none() {
                     self.calls[req.call].queued_at = Some(psap.clone());
                 }
@@ -822,7 +802,7 @@ impl Tandem {
                 );
             }
             Target::PrimaryElsewhere { primary, overflow } => {
-                if let Some(pos) = self.positions.take(&primary) {
+                if let Some(pos) = self.delivery.take(&primary) {
                     let k =
                         self.log_transfer(i, code, Some(primary.clone()), TransferOutcome::Pending);
                     self.calls[c].pending = k;
@@ -934,7 +914,7 @@ impl Tandem {
                 }
                 // The position is idle again once the PSAP has heard the idle tone long enough
                 // to see a disconnect (release guard).
-                self.guard.push((t + RELEASE_GUARD, psap, position));
+                self.delivery.release(t, psap, position);
             }
         }
     }
