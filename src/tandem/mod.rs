@@ -3,6 +3,7 @@
 
 pub mod ani;
 pub mod bridge;
+pub mod call;
 pub mod datafill;
 pub mod delivery;
 pub mod incoming;

@@ -17,8 +17,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ani::{regenerate, route, spill_string, substitute_tn, Ani};
+use super::ani::{regenerate, route, spill_string, substitute_tn};
 use super::bridge::{Bridge, PortLine};
+use super::call::{Call, CallAction, CallEvent};
 pub use super::delivery::RELEASE_GUARD;
 use super::delivery::{Delivery, Placed};
 use super::incoming::{Action, Event, IncomingTrunk};
@@ -84,24 +85,6 @@ struct PsapPort {
     flashed_at: u64,
     /// Modelled attendant: pending (time, event).
     script: Vec<(u64, PsapEvent)>,
-}
-
-/// A call in the switch (parallel to its record).
-struct Call {
-    group: usize,
-    trunk: usize,
-    ani: Ani,
-    esn: u16,
-    /// The caller's trunk is still connected.
-    caller: bool,
-    /// PSAP ports on this call.
-    legs: Vec<usize>,
-    /// A transfer seized or queued and not yet answered: its index.
-    pending: Option<usize>,
-    /// The call's own delivery: queued at this PSAP (no position yet).
-    queued_at: Option<String>,
-    /// A position of the call's own delivery answered.
-    answered: bool,
 }
 
 /// A delivery waiting for a position.
@@ -437,34 +420,19 @@ impl Tandem {
                     tx.sf(t, Some(IDLE_DBM0));
                 }
                 if let Some(c) = tr.call.take() {
-                    let call = &mut self.calls[c];
-                    call.caller = false;
                     let rec = &mut self.records[c];
                     rec.released_ms.get_or_insert(samples_to_ms(t));
-                    if !call.answered {
-                        // Abandoned: still delivered (the PSAP sees the ANI/ALI to call back).
+                    // Abandoned: still delivered (the PSAP sees the ANI/ALI to call back).
+                    if let Some(CallAction::Abandoned { at, while_ }) =
+                        self.calls[c].on_event(t, CallEvent::CallerReleased)
+                    {
                         rec.abandoned = true;
-                        rec.abandoned_ms = Some(samples_to_ms(t));
-                        let own = call.legs.iter().find(|&&p| {
-                            self.psaps[p].transfer.is_none() && self.psaps[p].call == Some(c)
-                        });
-                        rec.abandoned_while = Some(match (&call.queued_at, own) {
-                            (Some(psap), _) => format!("queued at {psap}"),
-                            (None, Some(&p)) => {
-                                format!(
-                                    "ringing at {}/{}",
-                                    self.psaps[p].psap, self.psaps[p].position
-                                )
-                            }
-                            (None, None) => "in setup".to_string(),
-                        });
+                        rec.abandoned_ms = Some(samples_to_ms(at));
                         rec.logs.push(format!(
                             "ABANDONED: CALLER HUNG UP WHILE {}",
-                            rec.abandoned_while
-                                .as_deref()
-                                .unwrap_or_default()
-                                .to_uppercase()
+                            while_.to_uppercase()
                         ));
+                        rec.abandoned_while = Some(while_);
                     }
                 }
             }
@@ -510,17 +478,8 @@ impl Tandem {
                 } else {
                     self.records[id].released_ms = Some(samples_to_ms(t));
                 }
-                self.calls.push(Call {
-                    group: g,
-                    trunk: i,
-                    ani: setup.ani,
-                    esn: r.esn,
-                    caller,
-                    legs: Vec::new(),
-                    pending: None,
-                    queued_at: None,
-                    answered: false,
-                });
+                self.calls
+                    .push(Call::new(g, i, setup.ani, r.esn, (!caller).then_some(t)));
                 self.place(
                     Request {
                         call: id,
@@ -549,9 +508,18 @@ impl Tandem {
                 self.deliver(req, &to, position, t)
             }
             Placed::Queued { psap } => {
-                if req.transfer.is_none() {
-                    self.calls[req.call].queued_at = Some(psap.clone());
-                }
+                match req.transfer {
+                    None => {
+                        self.calls[req.call].on_event(t, CallEvent::Queued { psap: psap.clone() })
+                    }
+                    Some(k) => self.calls[req.call].on_event(
+                        t,
+                        CallEvent::TransferPlaced {
+                            k,
+                            target: psap.clone(),
+                        },
+                    ),
+                };
                 let rec = &mut self.records[req.call];
                 match req.transfer {
                     None => {
@@ -559,7 +527,7 @@ impl Tandem {
                         rec.logs
                             .push("QUEUED WITH RINGBACK: ALL POSITIONS BUSY".into());
                         let call = &self.calls[req.call];
-                        if call.caller {
+                        if call.caller_on_line() {
                             // Audible ringback (signalling.md §4): 440 + 480 Hz, 2 s on / 4 s off.
                             self.lines[call.trunk].tx.tones(
                                 t,
@@ -595,15 +563,28 @@ impl Tandem {
         let rec = &mut self.records[req.call];
         match req.transfer {
             None => {
-                call.queued_at = None;
+                call.on_event(
+                    t,
+                    CallEvent::Seized {
+                        psap: psap.to_string(),
+                        position,
+                    },
+                );
                 rec.psap = Some(psap.to_string());
                 rec.position = Some(position);
                 rec.outpulsed = Some(spill_string(&spill));
-                if call.caller {
+                if call.caller_on_line() {
                     self.lines[call.trunk].tx.stop_progress(t);
                 }
             }
             Some(k) => {
+                call.on_event(
+                    t,
+                    CallEvent::TransferPlaced {
+                        k,
+                        target: psap.to_string(),
+                    },
+                );
                 let x = &mut rec.transfers[k];
                 x.target = Some(psap.to_string());
                 x.position = Some(position);
@@ -777,7 +758,7 @@ impl Tandem {
         let Some(c) = self.psaps[i].call else {
             return;
         };
-        if self.calls[c].pending.is_some() {
+        if self.calls[c].transfer_pending() {
             self.log_transfer(i, code.clone(), None, TransferOutcome::Reorder);
             self.reorder(i, t, format!("{code}: A TRANSFER IS ALREADY PENDING"));
             return;
@@ -791,7 +772,6 @@ impl Tandem {
             }
             Target::Psap(name) => {
                 let k = self.log_transfer(i, code, Some(name.clone()), TransferOutcome::Pending);
-                self.calls[c].pending = k;
                 self.place(
                     Request {
                         call: c,
@@ -805,7 +785,6 @@ impl Tandem {
                 if let Some(pos) = self.delivery.take(&primary) {
                     let k =
                         self.log_transfer(i, code, Some(primary.clone()), TransferOutcome::Pending);
-                    self.calls[c].pending = k;
                     self.deliver(
                         Request {
                             call: c,
@@ -817,7 +796,6 @@ impl Tandem {
                     );
                 } else if let Some(ov) = overflow {
                     let k = self.log_transfer(i, code, Some(ov.clone()), TransferOutcome::Pending);
-                    self.calls[c].pending = k;
                     self.place(
                         Request {
                             call: c,
@@ -859,15 +837,13 @@ impl Tandem {
                 match leg.transfer {
                     None => {
                         rec.answered_ms.get_or_insert(samples_to_ms(t));
-                        self.calls[c].answered = self.calls[c].caller;
+                        self.calls[c].on_event(t, CallEvent::Answered);
                     }
                     Some(k) => {
                         let x = &mut rec.transfers[k];
                         x.outcome = TransferOutcome::Conferenced;
                         x.answered_ms = Some(samples_to_ms(t));
-                        if self.calls[c].pending == Some(k) {
-                            self.calls[c].pending = None;
-                        }
+                        self.calls[c].on_event(t, CallEvent::TransferAnswered { k });
                     }
                 }
             }
@@ -890,12 +866,16 @@ impl Tandem {
                 if timeout {
                     // The position stays out of service; the delivery tries again.
                     if let Some(c) = call {
-                        let target = match transfer {
-                            None => self.records[c].psap.clone(),
-                            Some(k) => self.records[c].transfers[k].target.clone(),
+                        let ev = match transfer {
+                            None => CallEvent::NoWink,
+                            Some(k) => CallEvent::TransferNoWink { k },
                         };
-                        if let Some(target) = target {
-                            self.place(Request { call: c, transfer }, &target, t);
+                        match self.calls[c].on_event(t, ev) {
+                            Some(CallAction::Redeliver { psap })
+                            | Some(CallAction::RedeliverTransfer { psap, .. }) => {
+                                self.place(Request { call: c, transfer }, &psap, t);
+                            }
+                            _ => {}
                         }
                     }
                     return;
@@ -906,9 +886,7 @@ impl Tandem {
                         None => rec.position_released_ms = Some(samples_to_ms(t)),
                         Some(k) => {
                             rec.transfers[k].released_ms = Some(samples_to_ms(t));
-                            if self.calls[c].pending == Some(k) {
-                                self.calls[c].pending = None;
-                            }
+                            self.calls[c].on_event(t, CallEvent::TransferEnded { k });
                         }
                     }
                 }
@@ -933,7 +911,7 @@ impl Tandem {
             if self.parties.is_empty() {
                 continue;
             }
-            if c.caller {
+            if c.caller_on_line() {
                 self.parties.push(c.trunk);
             }
             if self.parties.len() < 2 {
