@@ -1,0 +1,400 @@
+//! The tandem switch as a streaming component: audio in on every port, audio out on every port,
+//! one block at a time on one sample clock. It owns the receivers of every port (SF supervision
+//! and dial pulses, MF on end-office trunks; SF and — after a flash — DTMF on PSAP trunks), the
+//! call-processing machines ([`IncomingTrunk`], [`PsapTrunk`], [`CodeCollector`]), routing,
+//! positions and queues, the senders of every port and the conference bridge.
+//!
+//! Ports: every channel of every incoming trunk group, then every position of every PSAP (name
+//! order). [`Tandem::step`] takes one input block per port and writes one output block per port,
+//! all of the same length; what is heard in a block can change what is sent in that same block
+//! (the tandem adds no delay of its own). `e911 route` drives it from files, `simulate` and the
+//! engine from the models and the sound card.
+//!
+//! PSAPs whose audio is not heard (`route` without `--psap-in`) are modelled by events: wink
+//! 150 ms after seizure for 200 ms, answer 500 ms after the spill, and hold the call.
+//!
+//! No I/O, no clock: time is the sample count of the blocks stepped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ani::{regenerate, route, spill_string, substitute_tn};
+mod psap_side;
+mod trunk_side;
+
+use super::bridge::{Bridge, PortLine};
+use super::call::{Call, CallAction, CallEvent};
+pub use super::delivery::RELEASE_GUARD;
+use super::delivery::{Delivery, Placed};
+use super::incoming::{Action, Event, IncomingTrunk};
+use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
+pub use super::record::{CallRecord, TransferOutcome, TransferRecord};
+use super::tables::{Office, Supv, TrunkGroup};
+use super::transfer::{resolve, CodeCollector, CollectAction, Target};
+use crate::generate::sender::{MfTiming, ToneKind};
+use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
+use crate::line::sf::IDLE_DBM0;
+use crate::line::supervision::SupervisionEvent;
+use crate::units::{ms_to_samples, samples_to_ms};
+
+/// Audible ringback per tone (dBm0); the spec gives none, this is the usual North American −19.
+pub const RINGBACK_DBM0: f64 = -19.0;
+/// Recall dial tone per tone (signalling.md §4).
+pub const RECALL_DBM0: f64 = -13.0;
+/// Reorder per tone (signalling.md §4).
+pub const REORDER_DBM0: f64 = -24.0;
+/// A modelled attendant (a PSAP whose audio is not heard) hangs up this long after answering
+/// (ms), as `simulate`'s attendant does by default.
+pub const MODEL_HOLD_MS: f64 = 20_000.0;
+
+/// Why a tandem cannot be built for these ports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TandemError {
+    #[error("trunk group {0} is not in TRKGRP")]
+    UnknownTrunkGroup(String),
+    #[error("{0} is not in E911PSAP")]
+    UnknownPsap(String),
+    #[error("{0}: SUPV NONE carries no supervision in its audio")]
+    NotSupervised(String),
+}
+
+/// What a port is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// Trunk group key or PSAP name.
+    pub leg: String,
+    /// Trunk number in the group, or position (0-based).
+    pub channel: usize,
+    pub psap: bool,
+}
+
+struct TrunkPort {
+    group: usize,
+    channel: usize,
+    machine: IncomingTrunk,
+    /// Out-of-band supervision (E&M leads on `SUPV NONE` groups).
+    oob: Vec<(u64, Event)>,
+    call: Option<usize>,
+}
+
+struct PsapPort {
+    psap: String,
+    position: u32,
+    heard: bool,
+    trunk: PsapTrunk,
+    collector: CodeCollector,
+    call: Option<usize>,
+    /// `Some(i)`: this leg serves transfer `i` of the call; `None`: the call's own delivery.
+    transfer: Option<usize>,
+    flashed_at: u64,
+    /// Modelled attendant: pending (time, event).
+    script: Vec<(u64, PsapEvent)>,
+}
+
+/// A delivery waiting for a position.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    call: usize,
+    transfer: Option<usize>,
+}
+
+/// The switch.
+pub struct Tandem {
+    office: Office,
+    groups: Vec<TrunkGroup>,
+    trunks: Vec<TrunkPort>,
+    psaps: Vec<PsapPort>,
+    /// PSAP name → index of its first position in `psaps`.
+    psap_base: BTreeMap<String, usize>,
+    info: Vec<PortInfo>,
+    delivery: Delivery<Request>,
+    calls: Vec<Call>,
+    records: Vec<CallRecord>,
+    used: BTreeSet<String>,
+    now: u64,
+    /// End of the block being stepped.
+    next: u64,
+    /// Latest time anything happened (for trimming recorded legs).
+    last_activity: u64,
+    /// Every port's sending side (trunks, then positions: the port order).
+    lines: Vec<PortLine>,
+    bridge: Bridge,
+    /// Scratch for the parties of one conference.
+    parties: Vec<usize>,
+    /// The tandem's own receivers (empty until the first [`Tandem::step`]).
+    rx: Vec<PortReceivers>,
+    heard: Vec<Vec<PortEvent>>,
+    mf_timing: MfTiming,
+    /// How long a modelled attendant holds a call before hanging up (samples).
+    model_hold: u64,
+}
+
+impl Tandem {
+    /// A tandem for `office` with these incoming trunk groups `(GRPKEY, trunks)`; PSAPs in
+    /// `heard` are listened to on their ports, the others are modelled.
+    pub fn new(
+        office: &Office,
+        groups: &[(String, usize)],
+        heard: &BTreeSet<String>,
+    ) -> Result<Self, TandemError> {
+        let mut tgs = Vec::new();
+        let mut trunks = Vec::new();
+        let mut lines = Vec::new();
+        let mut info = Vec::new();
+        for (gi, (key, n)) in groups.iter().enumerate() {
+            let tg = office
+                .trunk_groups
+                .get(key)
+                .ok_or_else(|| TandemError::UnknownTrunkGroup(key.clone()))?
+                .clone();
+            for c in 0..*n {
+                let sf = tg.supv == Supv::Sf;
+                lines.push(PortLine::new(sf.then_some(IDLE_DBM0), sf));
+                trunks.push(TrunkPort {
+                    group: gi,
+                    channel: c,
+                    machine: IncomingTrunk::new(tg.clone()),
+                    oob: Vec::new(),
+                    call: None,
+                });
+                info.push(PortInfo {
+                    leg: key.clone(),
+                    channel: c,
+                    psap: false,
+                });
+            }
+            tgs.push(tg);
+        }
+        for name in heard {
+            let p = office
+                .psaps
+                .get(name)
+                .ok_or_else(|| TandemError::UnknownPsap(name.clone()))?;
+            if p.supv != Supv::Sf {
+                return Err(TandemError::NotSupervised(name.clone()));
+            }
+        }
+        let mut psaps = Vec::new();
+        let mut psap_base = BTreeMap::new();
+        for p in office.psaps.values() {
+            psap_base.insert(p.name.clone(), psaps.len());
+            for k in 0..p.positions {
+                // A position's voice always goes through the notch (SF or not: the bridge
+                // treats every PSAP leg alike).
+                lines.push(PortLine::new(
+                    (p.supv == Supv::Sf).then_some(IDLE_DBM0),
+                    true,
+                ));
+                let heard = heard.contains(&p.name);
+                psaps.push(PsapPort {
+                    psap: p.name.clone(),
+                    position: k,
+                    heard,
+                    trunk: PsapTrunk::new(p.supv),
+                    collector: CodeCollector::default(),
+                    call: None,
+                    transfer: None,
+                    flashed_at: 0,
+                    script: Vec::new(),
+                });
+                info.push(PortInfo {
+                    leg: p.name.clone(),
+                    channel: k as usize,
+                    psap: true,
+                });
+            }
+        }
+        let n = info.len();
+        Ok(Tandem {
+            office: office.clone(),
+            groups: tgs,
+            trunks,
+            psaps,
+            psap_base,
+            info,
+            delivery: Delivery::new(office),
+            calls: Vec::new(),
+            records: Vec::new(),
+            used: BTreeSet::new(),
+            now: 0,
+            next: 0,
+            last_activity: 0,
+            lines,
+            bridge: Bridge::new(n),
+            parties: Vec::with_capacity(8),
+            rx: Vec::new(),
+            heard: Vec::new(),
+            mf_timing: MfTiming::default(),
+            model_hold: ms_to_samples(MODEL_HOLD_MS) as u64,
+        })
+    }
+
+    /// How long modelled attendants (PSAPs not heard) hold each call after answering before they
+    /// hang up (default [`MODEL_HOLD_MS`]).
+    pub fn set_model_hold(&mut self, samples: u64) {
+        self.model_hold = samples;
+    }
+
+    /// Every port, in the order `step` takes and gives blocks.
+    pub fn ports(&self) -> &[PortInfo] {
+        &self.info
+    }
+
+    /// Index of the port of `leg` (group key or PSAP name), channel/position `channel`.
+    pub fn port(&self, leg: &str, channel: usize) -> Option<usize> {
+        self.info
+            .iter()
+            .position(|p| p.leg == leg && p.channel == channel)
+    }
+
+    pub fn records(&self) -> &[CallRecord] {
+        &self.records
+    }
+
+    pub fn into_records(self) -> Vec<CallRecord> {
+        self.records
+    }
+
+    /// Stream time (samples stepped so far).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// PSAPs that have had a seizure.
+    pub fn used_psaps(&self) -> &BTreeSet<String> {
+        &self.used
+    }
+
+    pub fn last_activity(&self) -> u64 {
+        self.last_activity
+    }
+
+    /// Trunks seized but not yet routed (still in wink, digits or ANI): `(GRPKEY, trunk)`. A run
+    /// that stops here has calls no record shows yet; the drivers report them.
+    pub fn in_setup(&self) -> Vec<(String, usize)> {
+        self.trunks
+            .iter()
+            .filter(|t| !t.machine.is_idle() && t.call.is_none())
+            .map(|t| (self.groups[t.group].key.clone(), t.channel))
+            .collect()
+    }
+
+    /// Out-of-band supervision on a `SUPV NONE` trunk port (E&M leads): seize or disconnect at
+    /// `at`; applied in the block that contains `at`.
+    pub fn line_event(&mut self, port: usize, at: u64, seize: bool) {
+        if let Some(tr) = self.trunks.get_mut(port) {
+            tr.oob.push((
+                at,
+                if seize {
+                    Event::Seize
+                } else {
+                    Event::Disconnect
+                },
+            ));
+        }
+    }
+
+    /// The receivers each port needs (SF + MF on end-office trunks, SF + DTMF on PSAP positions
+    /// that are heard), for whoever runs them: [`Tandem::step`] itself, or the engine's workers.
+    pub fn receiver_sets(&self) -> Vec<RxSet> {
+        let mut v: Vec<RxSet> = self
+            .trunks
+            .iter()
+            .map(|t| RxSet {
+                sf: self.groups[t.group].supv == Supv::Sf,
+                mf: true,
+                dtmf: false,
+            })
+            .collect();
+        v.extend(self.psaps.iter().map(|p| RxSet {
+            sf: p.heard,
+            mf: false,
+            dtmf: p.heard,
+        }));
+        v
+    }
+
+    /// One block, with the tandem's own receivers: `input[p]` is what port `p` heard during
+    /// `[now, now + n)`, `output[p]` receives what the tandem sends on it. A shorter slice is a
+    /// recording that has ended: its receivers hear nothing more (silence would read as an
+    /// off-hook line, and seize it).
+    pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
+        if self.rx.is_empty() {
+            let psap = self.ports().iter().map(|p| p.psap).collect::<Vec<_>>();
+            let mut planner = crate::dsp::correlator::KernelPlanner::new();
+            self.rx = self
+                .receiver_sets()
+                .into_iter()
+                .zip(psap)
+                .map(|(set, psap)| PortReceivers::for_port(set, psap, &mut planner))
+                .collect();
+            self.heard = vec![Vec::new(); self.rx.len()];
+        }
+        let n = output.first().map_or(0, |o| o.len());
+        for (p, rx) in self.rx.iter_mut().enumerate() {
+            self.heard[p].clear();
+            let x = input.get(p).copied().unwrap_or(&[]);
+            rx.process(x, x.len().min(n), &mut self.heard[p]);
+        }
+        let heard = std::mem::take(&mut self.heard);
+        self.step_heard(&heard, input, output);
+        self.heard = heard;
+    }
+
+    /// One block with events from receivers run elsewhere (the engine's workers): `heard[p]` are
+    /// port `p`'s events of this block in time order; `input` is still needed for the voice path.
+    pub fn step_heard(
+        &mut self,
+        heard: &[Vec<PortEvent>],
+        input: &[&[i16]],
+        output: &mut [&mut [i16]],
+    ) {
+        let n = output.first().map_or(0, |o| o.len());
+        let (now, next) = (self.now, self.now + n as u64);
+        self.next = next;
+        let nt = self.trunks.len();
+        self.end_guards(next);
+        for i in 0..nt {
+            self.trunk_in(i, heard.get(i).map_or(&[][..], |v| v), now, next);
+        }
+        for i in 0..self.psaps.len() {
+            self.psap_in(i, heard.get(nt + i).map_or(&[][..], |v| v), now, next);
+        }
+        self.render(input, output, n);
+        self.now = next;
+    }
+
+    /// Positions whose release guard has run out go back to the pool (or to a queued call).
+    fn end_guards(&mut self, next: u64) {
+        let mut due = Vec::new();
+        self.delivery.guards_ended(next, &mut due);
+        for (req, psap, position, t) in due {
+            self.deliver(req, &psap, position, t);
+        }
+    }
+
+    /// Senders and the conference bridge: every call whose positions talk is a conference of
+    /// those positions and its caller (if still there).
+    fn render(&mut self, input: &[&[i16]], output: &mut [&mut [i16]], n: usize) {
+        let nt = self.trunks.len();
+        for c in &self.calls {
+            self.parties.clear();
+            self.parties.extend(c.legs.iter().copied().filter_map(|p| {
+                let l = &self.psaps[p];
+                (l.trunk.is_talking() && !l.collector.is_collecting() && !l.collector.is_reorder())
+                    .then_some(nt + p)
+            }));
+            if self.parties.is_empty() {
+                continue;
+            }
+            if c.caller_on_line() {
+                self.parties.push(c.trunk);
+            }
+            if self.parties.len() < 2 {
+                continue;
+            }
+            self.bridge
+                .conference(self.now, &self.parties, &mut self.lines, input, output, n);
+        }
+        self.bridge.signals(self.now, &mut self.lines, output, n);
+    }
+}
