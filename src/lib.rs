@@ -11,6 +11,7 @@ pub mod cli;
 pub mod detect;
 pub mod dsp;
 pub mod engine;
+pub mod files;
 pub mod generate;
 pub mod line;
 #[cfg(feature = "live")]

@@ -13,7 +13,7 @@ fn fixture() -> String {
 
 fn office() -> e911_tandem::tandem::tables::Office {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    e911_tandem::tandem::datafill::load_path(&p).unwrap().office
+    e911_tandem::files::datafill(&p).unwrap().office
 }
 
 #[test]

@@ -9,7 +9,7 @@ use e911_tandem::tandem::tables::Office;
 
 fn office() -> Office {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    let l = e911_tandem::tandem::datafill::load_path(&p).unwrap();
+    let l = e911_tandem::files::datafill(&p).unwrap();
     assert!(l.is_valid());
     l.office
 }

@@ -58,7 +58,7 @@ fn the_seeds_example_row_loads_as_written() {
 #[test]
 fn the_bundled_cary_office_is_valid() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    let l = e911_tandem::tandem::datafill::load_path(&path).unwrap();
+    let l = e911_tandem::files::datafill(&path).unwrap();
     assert!(l.problems.is_empty(), "{:#?}", messages(&l));
     assert_eq!(l.office.trunk_groups.len(), 4);
     assert_eq!(l.office.srdb[&9_195_551_234], 123);
@@ -288,7 +288,7 @@ fn a_directory_loads_every_dat_file_in_name_order() {
     std::fs::write(d.join("2-npd.dat"), NPD).unwrap();
     std::fs::write(d.join("3-esn.dat"), SEED_ESN).unwrap();
     std::fs::write(d.join("notes.txt"), "TABLE NONSENSE\n").unwrap();
-    let l = e911_tandem::tandem::datafill::load_path(&d).unwrap();
+    let l = e911_tandem::files::datafill(&d).unwrap();
     // Every table loaded; the one problem is the office's missing TRKGRP (an office needs it).
     let m = messages(&l);
     assert_eq!(m.len(), 1, "{m:#?}");

@@ -12,7 +12,7 @@ use e911_tandem::tandem::tables::TrunkGroup;
 
 fn group(key: &str) -> TrunkGroup {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    e911_tandem::tandem::datafill::load_path(&p)
+    e911_tandem::files::datafill(&p)
         .unwrap()
         .office
         .trunk_groups[key]

@@ -256,7 +256,7 @@ fn route_modelled_psaps_answer_and_release_so_no_call_queues_forever() {
     )
     .unwrap();
     let long: Vec<Vec<i16>> = audio.channels.iter().map(|c| c.repeat(30)).collect();
-    let office = e911_tandem::tandem::datafill::load_path(
+    let office = e911_tandem::files::datafill(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat"),
     )
     .unwrap()

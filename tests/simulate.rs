@@ -162,8 +162,12 @@ fn scenario_errors_name_the_call_and_field() {
     .unwrap_err();
     assert!(e.contains("x.dat:"), "{e}");
     // A missing file is named.
-    let e = Scenario::load(Path::new("/nonexistent/s.toml")).unwrap_err();
-    assert!(e.contains("/nonexistent/s.toml"), "{e}");
+    let e = e911_tandem::files::scenario(Path::new("/nonexistent/s.toml")).unwrap_err();
+    assert!(
+        matches!(e, e911_tandem::files::ScenarioError::Io { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("/nonexistent/s.toml"), "{e}");
 }
 
 #[test]

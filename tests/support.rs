@@ -128,7 +128,7 @@ pub fn all_dtmf_keys() -> impl Iterator<Item = char> {
 /// The bundled Cary office (docs/datafill/cary.dat).
 pub fn cary() -> e911_tandem::tandem::tables::Office {
     let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/datafill/cary.dat");
-    e911_tandem::tandem::datafill::load_path(&p).unwrap().office
+    e911_tandem::files::datafill(&p).unwrap().office
 }
 
 /// What our MF receiver hears on a leg, as a spill string (`KP 0 5551234 ST`).

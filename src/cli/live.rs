@@ -283,7 +283,7 @@ mod imp {
     }
 
     fn trunk_cmd(datafill: &std::path::Path, trunk: &str, seconds: f64) -> anyhow::Result<()> {
-        let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
+        let loaded = crate::files::datafill(datafill).map_err(anyhow::Error::msg)?;
         if let Some(e) = loaded.errors().next() {
             anyhow::bail!("{e}");
         }

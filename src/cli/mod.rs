@@ -236,7 +236,7 @@ fn msag_validate(
 }
 
 fn datafill_check(path: &std::path::Path) -> anyhow::Result<()> {
-    let loaded = crate::tandem::datafill::load_path(path).map_err(anyhow::Error::msg)?;
+    let loaded = crate::files::datafill(path).map_err(anyhow::Error::msg)?;
     for p in &loaded.problems {
         println!("{p}");
     }

@@ -111,7 +111,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     );
     let (psap_in, trunk) = (&a.psap_in, a.trunk.as_str());
     let hold = crate::units::ms_to_samples(a.psap_hold_ms) as u64;
-    let loaded = crate::tandem::datafill::load_path(datafill).map_err(anyhow::Error::msg)?;
+    let loaded = crate::files::datafill(datafill).map_err(anyhow::Error::msg)?;
     if let Some(dir) = out {
         outputs::check_dir(dir)?;
         let mut legs: Vec<String> = vec![trunk.to_ascii_uppercase()];

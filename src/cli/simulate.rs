@@ -118,7 +118,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let sc = match scenario {
-        Some(p) => Scenario::load(p).map_err(anyhow::Error::msg)?,
+        Some(p) => crate::files::scenario(p).map_err(anyhow::Error::msg)?,
         None => Scenario::default_office(),
     };
     for w in &sc.warnings {

@@ -7,7 +7,7 @@
 //! the call and the field.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -245,7 +245,7 @@ impl CallSpec {
 pub const BUILTIN: &str = "builtin:";
 
 /// A bundled file by its name under `docs/` (`datafill/cary.dat`).
-fn builtin(name: &str) -> Result<(PathBuf, String), String> {
+pub fn builtin(name: &str) -> Result<(PathBuf, String), String> {
     EMBEDDED
         .iter()
         .find(|(n, _)| n.strip_prefix("../") == Some(name))
@@ -352,27 +352,6 @@ impl Attendant {
 }
 
 impl Scenario {
-    /// Load a scenario file; the files it names are relative to it, or `builtin:NAME` for the
-    /// bundled copies (`builtin:datafill/cary.dat`, `builtin:location/acme-wap.csv`, …).
-    pub fn load(path: &Path) -> Result<Scenario, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let read_files = std::cell::RefCell::new(vec![path.to_path_buf()]);
-        let mut sc = Self::parse(&path.display().to_string(), &text, &|rel| {
-            if let Some(name) = rel.strip_prefix(BUILTIN) {
-                return builtin(name);
-            }
-            let p = dir.join(rel);
-            read_files.borrow_mut().push(p.clone());
-            std::fs::read_to_string(&p)
-                .map(|t| (p.clone(), t))
-                .map_err(|e| format!("{}: cannot read: {e}", p.display()))
-        })?;
-        sc.inputs = read_files.into_inner();
-        Ok(sc)
-    }
-
     /// The default scenario as `--print-default` prints it: its files as `builtin:` names, so the
     /// copy works wherever it is saved.
     pub fn printable_default() -> String {

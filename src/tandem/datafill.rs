@@ -75,33 +75,6 @@ impl Loaded {
     }
 }
 
-/// Load a datafill file, or every `*.dat` file of a directory (in name order).
-pub fn load_path(path: &Path) -> Result<Loaded, String> {
-    let mut files: Vec<PathBuf> = if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| format!("{}: cannot read directory: {e}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-            .collect();
-        v.sort();
-        if v.is_empty() {
-            return Err(format!("{}: no *.dat files", path.display()));
-        }
-        v
-    } else {
-        vec![path.to_path_buf()]
-    };
-    let mut sources = Vec::new();
-    for f in files.drain(..) {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
-        sources.push((f, text));
-    }
-    let mut loaded = load(&sources);
-    loaded.require_office();
-    Ok(loaded)
-}
-
 /// Load datafill from `(file name, text)` pairs, in order.
 pub fn load(sources: &[(PathBuf, String)]) -> Loaded {
     let mut l = Loader::default();
