@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
+pub mod bench_pipeline;
 pub mod interrupt;
 pub mod live;
 pub mod outputs;

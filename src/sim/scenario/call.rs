@@ -165,7 +165,11 @@ impl Scenario {
         })
     }
 
-    pub(super) fn actions(name: &str, n: usize, psap: &[ActionFile]) -> Result<Vec<(u64, Act)>, String> {
+    pub(super) fn actions(
+        name: &str,
+        n: usize,
+        psap: &[ActionFile],
+    ) -> Result<Vec<(u64, Act)>, String> {
         let at = |field: &str, msg: String| format!("{name}: call {n}: {field}: {msg}");
         let mut actions = Vec::new();
         for (k, a) in psap.iter().enumerate() {

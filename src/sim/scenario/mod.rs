@@ -510,4 +510,3 @@ impl File {
         self.attendant.hold_ms
     }
 }
-
