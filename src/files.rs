@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use crate::sim::scenario::ScenarioError;
 use crate::sim::scenario::{builtin, Scenario, BUILTIN};
 use crate::tandem::datafill::{load, Loaded};
 
@@ -17,20 +18,6 @@ pub enum DatafillError {
     },
     #[error("{}: no *.dat files", .0.display())]
     NoDatFiles(PathBuf),
-}
-
-/// Why a scenario could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// The scenario or a file it names is invalid; the message names the file, and the call,
-    /// field or line.
-    #[error("{0}")]
-    Invalid(String),
 }
 
 /// Load datafill from a file, or from every `*.dat` file of a directory (in name order), and
@@ -82,8 +69,7 @@ pub fn scenario(path: &Path) -> Result<Scenario, ScenarioError> {
         std::fs::read_to_string(&p)
             .map(|t| (p.clone(), t))
             .map_err(|e| format!("{}: cannot read: {e}", p.display()))
-    })
-    .map_err(ScenarioError::Invalid)?;
+    })?;
     sc.inputs = read_files.into_inner();
     Ok(sc)
 }

@@ -249,7 +249,7 @@ fn fuzz_scenario_parser_never_panics_and_names_the_file() {
                 .map(|t| (p.clone(), t))
                 .map_err(|e| format!("{}: cannot read: {e}", p.display()))
         });
-        match r {
+        match r.map_err(|e| e.to_string()) {
             Ok(sc) => {
                 // Whatever is accepted is bounded: a day at most, and trunks a run can hold.
                 assert!(sc.duration <= 8000 * 86_400 * 3, "{}", sc.duration);
@@ -284,7 +284,7 @@ fn fuzz_generate_script_parser_never_panics_and_names_the_file() {
                 assert!(r.channels.iter().all(|c| c.len() as u64 * 10 <= 16 << 20));
                 Ok(())
             }
-            Err(e) => one_line_naming("fuzz.txt", &[e]),
+            Err(e) => one_line_naming("fuzz.txt", &[e.to_string()]),
         },
     );
 }

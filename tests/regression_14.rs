@@ -51,7 +51,9 @@ const HEAD: &str = "datafill = \"../datafill/cary.dat\"\n[trunks]\nCARYEO1 = 2\n
 const CALL: &str = "[[call]]\nat_ms = 1000\ntrunk = \"CARYEO1\"\nani = \"9195551234\"\n";
 
 fn scenario_error(text: &str) -> String {
-    Scenario::parse("t.toml", text, &docs).unwrap_err()
+    Scenario::parse("t.toml", text, &docs)
+        .unwrap_err()
+        .to_string()
 }
 
 fn default_run() -> SimRun {
@@ -125,6 +127,18 @@ fn generate_refuses_output_no_wav_can_hold_before_allocating() {
         "channels 1024\nchannel 0\nsilence 86400000\n",
     )
     .unwrap();
+    // The library says what kind of refusal it is.
+    let e = e911_tandem::generate::script::render_limited(
+        "big.txt",
+        "channels 1024\nchannel 0\nsilence 86400000\n",
+        Path::new("."),
+        &e911_tandem::generate::script::Limits::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, e911_tandem::generate::script::ScriptError::TooLarge(_)),
+        "{e:?}"
+    );
     let o = e911_in(&d, &["generate", "big.txt", "-o", "big.wav"]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(
@@ -468,7 +482,7 @@ fn a_duration_shorter_than_the_calls_is_warned_about() {
         ),
         &docs,
     )
-    .unwrap_err_or_ok();
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sc.warnings.len(), 1, "{:?}", sc.warnings);
     assert!(
         sc.warnings[0]
@@ -476,15 +490,6 @@ fn a_duration_shorter_than_the_calls_is_warned_about() {
         "{}",
         sc.warnings[0]
     );
-}
-
-trait OkOrPanic<T> {
-    fn unwrap_err_or_ok(self) -> T;
-}
-impl<T> OkOrPanic<T> for Result<T, String> {
-    fn unwrap_err_or_ok(self) -> T {
-        self.unwrap_or_else(|e| panic!("{e}"))
-    }
 }
 
 // 16
@@ -500,7 +505,7 @@ fn generate_refuses_extra_arguments_and_levels_that_clip() {
         ("mf KP 1 ST level=0 twist=3", "would clip"),
         ("dtmf 1 level_low=3 level_high=3", "would clip"),
     ] {
-        let e = render("s.txt", line, base).unwrap_err();
+        let e = render("s.txt", line, base).unwrap_err().to_string();
         assert!(e.starts_with("s.txt:1:") && e.contains(want), "{line}: {e}");
     }
 }

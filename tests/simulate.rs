@@ -149,7 +149,9 @@ fn scenario_errors_name_the_call_and_field() {
         ("[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nvoice = \"tone 1000\"\nani = \"fail\"\n", "call 1: voice"),
     ];
     for (call, want) in cases {
-        let e = Scenario::parse("t.toml", &format!("{head}{call}"), &read).unwrap_err();
+        let e = Scenario::parse("t.toml", &format!("{head}{call}"), &read)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.toml") && e.contains(want), "{want}: {e}");
     }
     // A bad datafill is reported with its own FILE:LINE.
@@ -159,7 +161,8 @@ fn scenario_errors_name_the_call_and_field() {
             "TABLE E911ESN\nESN FLASH\n1\n".into(),
         ))
     })
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("x.dat:"), "{e}");
     // A missing file is named.
     let e = e911_tandem::files::scenario(Path::new("/nonexistent/s.toml")).unwrap_err();
@@ -335,20 +338,26 @@ fn enterprise_errors_are_named() {
     let head = "datafill = \"../datafill/cary.dat\"\n[trunks]\nCARYEO1 = 2\n";
     let call =
         "[[call]]\nat_ms = 0\ntrunk = \"CARYEO1\"\nuser = \"x\"\nclient = { ip = \"10.9.9.9\" }\n";
-    let e = Scenario::parse("t.toml", &format!("{head}{call}"), &read).unwrap_err();
+    let e = Scenario::parse("t.toml", &format!("{head}{call}"), &read)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("[enterprise]"), "{e}");
     let ent = "[enterprise]\nname = \"A\"\nlis_subnet = \"../location/acme-subnet.csv\"\n";
-    let e = Scenario::parse("t.toml", &format!("{head}{ent}{call}"), &read_all).unwrap_err();
+    let e = Scenario::parse("t.toml", &format!("{head}{ent}{call}"), &read_all)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("call 1: client: no ERL"), "{e}");
     let bad_ip = call.replace("10.9.9.9", "10.9.9");
-    let e = Scenario::parse("t.toml", &format!("{head}{ent}{bad_ip}"), &read_all).unwrap_err();
+    let e = Scenario::parse("t.toml", &format!("{head}{ent}{bad_ip}"), &read_all)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("call 1: client: ip"), "{e}");
     let e = Scenario::parse(
         "t.toml",
         &format!("{head}[enterprise]\nname = \"A\"\ncallback_minutes = 90\n[[callback]]\nat_ms = 1\nelin = \"9195550199\"\n"),
         &read_all,
     )
-    .unwrap_err();
+    .unwrap_err().to_string();
     assert!(e.contains("callback_minutes"), "{e}");
 }
 

@@ -126,6 +126,7 @@ pub fn pipeline_scenario(n: usize, seconds: f64) -> Result<crate::sim::scenario:
     crate::sim::scenario::Scenario::parse("bench", &toml, &|_| {
         Ok((std::path::PathBuf::from("cary.dat"), dat.clone()))
     })
+    .map_err(|e| e.to_string())
 }
 
 /// What `e911 bench --trunks` runs.

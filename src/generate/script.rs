@@ -116,8 +116,19 @@ struct Chan {
 }
 
 /// Parse and render a script. `name` labels errors; `base` resolves `voice` paths.
-pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, String> {
+pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, ScriptError> {
     render_limited(name, text, base, &Limits::default())
+}
+
+/// Why a script cannot be rendered; every message names the script and the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    /// A line is wrong: unknown command, bad number, a level that clips, a file it names.
+    #[error("{0}")]
+    Invalid(String),
+    /// The output would not fit a WAV (4 GiB) or the memory limit.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// As [`render`], refusing (before allocating) output that would not fit `limits` or a WAV.
@@ -126,6 +137,23 @@ pub fn render_limited(
     text: &str,
     base: &Path,
     limits: &Limits,
+) -> Result<Rendered, ScriptError> {
+    let mut too_large = false;
+    render_text(name, text, base, limits, &mut too_large).map_err(|m| {
+        if too_large {
+            ScriptError::TooLarge(m)
+        } else {
+            ScriptError::Invalid(m)
+        }
+    })
+}
+
+fn render_text(
+    name: &str,
+    text: &str,
+    base: &Path,
+    limits: &Limits,
+    too_large: &mut bool,
 ) -> Result<Rendered, String> {
     let mut rate = 8000u32;
     let mut declared: Option<usize> = None;
@@ -383,6 +411,7 @@ pub fn render_limited(
             }
         }
         if let Some(asked) = ch.synth.over_limit() {
+            *too_large = true;
             return Err(err(too_long(cur, asked, n_now, rate, limits)));
         }
     }
@@ -399,6 +428,7 @@ pub fn render_limited(
     };
     let len = chans.values().map(|c| c.synth.len()).max().unwrap_or(0);
     if len > channel_limit(n, rate, limits) {
+        *too_large = true;
         return Err(format!("{name}: {}", too_long(0, len, n, rate, limits)));
     }
     let mut warnings = Vec::new();
@@ -572,18 +602,25 @@ mod tests {
 
     #[test]
     fn errors_name_script_and_line() {
-        let e = render("s.txt", "silence 10\nmf KP X\n", Path::new(".")).unwrap_err();
+        let e = render("s.txt", "silence 10\nmf KP X\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("s.txt:2:"), "{e}");
-        let e = render("s.txt", "dtmf 1 loud=3\n", Path::new(".")).unwrap_err();
+        let e = render("s.txt", "dtmf 1 loud=3\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("s.txt:1:") && e.contains("loud"), "{e}");
-        let e = render("s.txt", "frobnicate\n", Path::new(".")).unwrap_err();
+        let e = render("s.txt", "frobnicate\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown command"), "{e}");
         let e = render(
             "s.txt",
             "channels 1\nchannel 3\nsilence 1\n",
             Path::new("."),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("channel 3"), "{e}");
     }
 }

@@ -243,6 +243,20 @@ impl CallSpec {
     }
 }
 
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The scenario or a file it names is invalid; the one-line message names the file, and the
+    /// call, field or line.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Scenario paths with this prefix name the bundled copies of the default office's files.
 pub const BUILTIN: &str = "builtin:";
 
@@ -371,7 +385,11 @@ impl Scenario {
     }
 
     /// Parse scenario text; `read(rel)` fetches the files it names.
-    pub fn parse(name: &str, text: &str, read: &ReadFile<'_>) -> Result<Scenario, String> {
+    pub fn parse(name: &str, text: &str, read: &ReadFile<'_>) -> Result<Scenario, ScenarioError> {
+        Self::parse_text(name, text, read).map_err(ScenarioError::Invalid)
+    }
+
+    fn parse_text(name: &str, text: &str, read: &ReadFile<'_>) -> Result<Scenario, String> {
         let f: File = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
         f.attendant.validate(name)?;
         let (dpath, dtext) = read(&f.datafill).map_err(|e| format!("{name}: datafill: {e}"))?;
