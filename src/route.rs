@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::{self, sources::FileSource, Opts};
+use crate::sim::attendant::{Attendants, WithAttendants};
 pub use crate::tandem::switch::{CallRecord, TransferRecord};
 use crate::tandem::switch::{Tandem, TandemError};
 use crate::tandem::tables::{Office, Supv};
@@ -75,7 +76,7 @@ pub fn run_with_psaps(
         audio,
         psap_in,
         None,
-        ms_to_samples(crate::tandem::switch::MODEL_HOLD_MS) as u64,
+        ms_to_samples(crate::sim::attendant::HOLD_MS) as u64,
     )
 }
 
@@ -114,8 +115,7 @@ pub fn run_on(
         .ok_or_else(|| TandemError::UnknownTrunkGroup(group.to_string()))?
         .clone();
     let heard: BTreeSet<String> = psap_in.keys().cloned().collect();
-    let mut sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)?;
-    sw.set_model_hold(hold);
+    let sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)?;
     let ports = sw.ports().to_vec();
     // Where each port's input comes from.
     let chans: Vec<Option<&[i16]>> = ports
@@ -132,8 +132,13 @@ pub fn run_on(
         .iter()
         .map(|p| !p.psap && tg.supv == Supv::None)
         .collect();
-    let source = FileSource::new(chans, none_supv);
-    let len = source.len();
+    let files = FileSource::new(chans, none_supv);
+    let len = files.len();
+    // PSAPs without recorded audio: attendants modelled at the far end of their out-of-band leads.
+    let source = WithAttendants {
+        inner: files,
+        attendants: Attendants::new(hold),
+    };
     // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
     let end = len + ms_to_samples(20_000.0) as u64;
     let mut outs: Vec<Vec<i16>> = vec![Vec::with_capacity(end as usize); ports.len()];

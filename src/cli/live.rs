@@ -252,6 +252,7 @@ mod imp {
             &mut self,
             now: u64,
             from_tandem: &[&[i16]],
+            _notices: &[LineSignal],
             out: &mut [&mut [i16]],
             valid: &mut [usize],
             line: &mut Vec<LineSignal>,
@@ -277,7 +278,7 @@ mod imp {
                 }
             });
             if self.none_supv && now == 0 {
-                line.push((0, 0, true));
+                line.push((0, 0, crate::engine::Lead::OffHook));
             }
         }
     }
@@ -299,10 +300,16 @@ mod imp {
             &Default::default(),
         )
         .map_err(anyhow::Error::msg)?;
-        let src = LiveSource {
-            opened: false,
-            error: None,
-            none_supv: tg.supv == crate::tandem::tables::Supv::None,
+        // Every PSAP is modelled: attendants at the far end of their out-of-band leads.
+        let src = crate::sim::attendant::WithAttendants {
+            inner: LiveSource {
+                opened: false,
+                error: None,
+                none_supv: tg.supv == crate::tandem::tables::Supv::None,
+            },
+            attendants: crate::sim::attendant::Attendants::new(crate::units::ms_to_samples(
+                crate::sim::attendant::HOLD_MS,
+            ) as u64),
         };
         eprintln!("the sound card is {key} trunk 0 for {seconds} s (input: end office → tandem)");
         // Ctrl-C ends the run with the calls decided so far printed.
@@ -317,7 +324,7 @@ mod imp {
             &opts,
             None,
         );
-        if let Some(e) = src.error {
+        if let Some(e) = src.inner.error {
             anyhow::bail!(e);
         }
         for r in tandem.records() {

@@ -94,7 +94,7 @@ pub struct RouteArgs {
     pub format: Format,
     /// How long each modelled PSAP (one without --psap-in) holds a call after answering
     /// before it hangs up, in ms (0 … 86400000).
-    #[arg(long, default_value_t = crate::tandem::switch::MODEL_HOLD_MS, value_parser = parse_hold_ms)]
+    #[arg(long, default_value_t = crate::sim::attendant::HOLD_MS, value_parser = parse_hold_ms)]
     pub psap_hold_ms: f64,
     /// Overwrite output files that exist (never an input).
     #[arg(long)]

@@ -36,8 +36,7 @@ use ring::{
     Rx, Tx,
 };
 
-/// Out-of-band supervision for a switch (E&M leads on `SUPV NONE` trunks): `(port, at, seize)`.
-pub type LineSignal = (usize, u64, bool);
+pub use crate::line::lead::{Lead, LineSignal};
 
 /// One port's receivers as the switch asks for them: which, and whether the port is an incoming
 /// trunk (its SF supervision takes the line as idle at start).
@@ -57,8 +56,11 @@ pub trait Switch: Send {
     fn port_count(&self) -> usize;
     /// The receivers each port needs.
     fn receivers(&self) -> Vec<PortRx>;
-    /// Out-of-band supervision on a port, applied in the block that contains `at`.
-    fn line_event(&mut self, port: usize, at: u64, seize: bool);
+    /// Out-of-band supervision from a port's far end, applied in the block that contains `at`.
+    fn line_event(&mut self, port: usize, at: u64, lead: Lead);
+    /// Out-of-band signals the switch sent in the block just stepped (to the far ends of its
+    /// unsupervised ports), drained into `out`.
+    fn notices(&mut self, out: &mut Vec<LineSignal>);
     /// One block with the receivers' events of this block (`heard[p]`, in time order).
     fn step_heard(&mut self, heard: &[Vec<PortEvent>], input: &[&[i16]], output: &mut [&mut [i16]]);
     /// One block with the switch's own receivers (the single-threaded reference).
@@ -68,14 +70,15 @@ pub trait Switch: Send {
 /// What feeds the tandem's ports and hears what it sends: the simulated world, recordings, or a
 /// sound card.
 pub trait Source: Send {
-    /// One block from `now`: `from_tandem[p]` is what the tandem sent on port `p` one block
-    /// earlier; write `out[p]`. `valid[p]` comes in as the block length; set it lower for a
-    /// recording that has ended (its receivers then hear nothing more). Out-of-band supervision
-    /// (`SUPV NONE` trunks) goes to `line`.
+    /// One block from `now`: `from_tandem[p]` is what the switch sent on port `p` one block
+    /// earlier and `notices` what it signalled out of band then; write `out[p]`. `valid[p]` comes
+    /// in as the block length; set it lower for a recording that has ended (its receivers then
+    /// hear nothing more). Out-of-band supervision from the far ends goes to `line`.
     fn step(
         &mut self,
         now: u64,
         from_tandem: &[&[i16]],
+        notices: &[LineSignal],
         out: &mut [&mut [i16]],
         valid: &mut [usize],
         line: &mut Vec<LineSignal>,
@@ -219,7 +222,8 @@ pub fn run<W: Switch, S: Source>(
         .map(|w| (w * per).min(np)..((w + 1) * per).min(np))
         .collect();
     let (ctl_tx, ctl_rx) = unbounded::<ToControl>();
-    let (go_src_tx, go_src_rx) = bounded::<u64>(delay as usize + 2);
+    // Block tokens for the source, each with the switch's out-of-band notices of that block.
+    let (go_src_tx, go_src_rx) = bounded::<(u64, Vec<LineSignal>)>(delay as usize + 2);
     let (go_sink_tx, go_sink_rx) = bounded::<u64>(64);
     let mut go_w = Vec::new();
     let mut back_w = Vec::new();
@@ -304,10 +308,15 @@ pub fn run<W: Switch, S: Source>(
             let mut out: Vec<Vec<i16>> = vec![vec![0; b]; np];
             let mut valid_local = vec![b; np];
             let mut busy = Duration::ZERO;
+            let mut notices: Vec<LineSignal> = Vec::new();
             for k in 0..blocks {
                 // Block k needs what the tandem sent in block k − delay.
-                if k >= delay && go_src_rx.recv().is_err() {
-                    break;
+                notices.clear();
+                if k >= delay {
+                    match go_src_rx.recv() {
+                        Ok((_, n)) => notices = n,
+                        Err(_) => break,
+                    }
                 }
                 pop_each(&mut c2s_rx, &mut from);
                 let mut line = Vec::new();
@@ -317,7 +326,14 @@ pub fn run<W: Switch, S: Source>(
                     let mut outs: Vec<&mut [i16]> =
                         out.iter_mut().map(|v| v.as_mut_slice()).collect();
                     valid_local.iter_mut().for_each(|v| *v = b);
-                    source.step(k * b as u64, &ins, &mut outs, &mut valid_local, &mut line);
+                    source.step(
+                        k * b as u64,
+                        &ins,
+                        &notices,
+                        &mut outs,
+                        &mut valid_local,
+                        &mut line,
+                    );
                 }
                 busy += t0.elapsed();
                 for p in 0..np {
@@ -412,8 +428,8 @@ pub fn run<W: Switch, S: Source>(
                 break;
             };
             let t0 = Instant::now();
-            for (port, at, seize) in line {
-                switch.line_event(port, at, seize);
+            for (port, at, lead) in line {
+                switch.line_event(port, at, lead);
             }
             pop_each(&mut w2c_rx, &mut audio);
             {
@@ -444,7 +460,9 @@ pub fn run<W: Switch, S: Source>(
                     std::thread::sleep(due - now);
                 }
             }
-            let _ = go_src_tx.send(k + 1);
+            let mut notices = Vec::new();
+            switch.notices(&mut notices);
+            let _ = go_src_tx.send((k + 1, notices));
             if let Some(p) = &opts.progress {
                 p((k + 1) * b as u64);
             }
@@ -482,6 +500,7 @@ pub fn run_inline<W: Switch, S: Source>(
     let mut s_out = vec![vec![0i16; block]; np];
     let mut valid = vec![block; np];
     let mut line = Vec::new();
+    let mut notices = Vec::new();
     let mut now = 0u64;
     while now < samples {
         {
@@ -489,10 +508,10 @@ pub fn run_inline<W: Switch, S: Source>(
             let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
             line.clear();
             valid.iter_mut().for_each(|v| *v = block);
-            source.step(now, &ins, &mut outs, &mut valid, &mut line);
+            source.step(now, &ins, &notices, &mut outs, &mut valid, &mut line);
         }
-        for &(port, at, seize) in &line {
-            switch.line_event(port, at, seize);
+        for &(port, at, lead) in &line {
+            switch.line_event(port, at, lead);
         }
         {
             let ins: Vec<&[i16]> = s_out
@@ -503,6 +522,8 @@ pub fn run_inline<W: Switch, S: Source>(
             let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
             switch.step(&ins, &mut outs);
         }
+        notices.clear();
+        switch.notices(&mut notices);
         if let Some(s) = sink.as_mut() {
             s(now, &t_out, &s_out);
         }

@@ -1,7 +1,7 @@
 //! Sources that are not the simulated world: recordings (`e911 route`).
 
-use super::LineSignal;
 use super::Source;
+use super::{Lead, LineSignal};
 
 /// Recorded audio per port, on one clock from 0. Ports without a recording hear nothing; a
 /// recording that has ended is silent to its receivers (valid length 0). On `SUPV NONE` trunks
@@ -37,6 +37,7 @@ impl Source for FileSource<'_> {
         &mut self,
         now: u64,
         _from_tandem: &[&[i16]],
+        _notices: &[LineSignal],
         out: &mut [&mut [i16]],
         valid: &mut [usize],
         line: &mut Vec<LineSignal>,
@@ -55,11 +56,11 @@ impl Source for FileSource<'_> {
             valid[p] = e - s;
             if self.none_supv[p] && !a.is_empty() {
                 if now == 0 {
-                    line.push((p, 0, true));
+                    line.push((p, 0, Lead::OffHook));
                 }
                 let end = a.len() as u64;
                 if (now..now + n as u64).contains(&end) {
-                    line.push((p, end, false));
+                    line.push((p, end, Lead::OnHook));
                 }
             }
         }

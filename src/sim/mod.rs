@@ -4,6 +4,7 @@
 //! ([`crate::engine`]) runs the tandem and the world on their own threads with rings between
 //! them; [`run_inline`] runs the same loop on one thread (tests, and the reference).
 
+pub mod attendant;
 pub mod enterprise;
 pub mod eo;
 pub mod on_engine;
@@ -137,8 +138,7 @@ pub fn build(sc: &Scenario) -> Result<(Tandem, World), String> {
         .filter(|p| p.supv == crate::tandem::tables::Supv::Sf)
         .map(|p| p.name.clone())
         .collect();
-    let mut tandem = Tandem::new(&sc.office, &sc.trunks, &heard).map_err(|e| e.to_string())?;
-    tandem.set_model_hold(crate::units::ms_to_samples(sc.attendant.hold_ms) as u64);
+    let tandem = Tandem::new(&sc.office, &sc.trunks, &heard).map_err(|e| e.to_string())?;
     let world = World::new(sc, tandem.ports());
     Ok((tandem, world))
 }

@@ -2,7 +2,7 @@
 //! traits, and this is where the tandem becomes a switch and the simulated world a source (above
 //! both layers, so neither has to import the other). [`run_sim`] runs a scenario on the engine.
 
-use crate::engine::{self, LineSignal, PortRx, Source, Stats, Switch};
+use crate::engine::{self, Lead, LineSignal, PortRx, Source, Stats, Switch};
 use crate::line::port::PortEvent;
 use crate::tandem::switch::Tandem;
 
@@ -26,8 +26,12 @@ impl Switch for Tandem {
             .collect()
     }
 
-    fn line_event(&mut self, port: usize, at: u64, seize: bool) {
-        Tandem::line_event(self, port, at, seize)
+    fn line_event(&mut self, port: usize, at: u64, lead: Lead) {
+        Tandem::line_event(self, port, at, lead)
+    }
+
+    fn notices(&mut self, out: &mut Vec<LineSignal>) {
+        Tandem::notices(self, out)
     }
 
     fn step_heard(
@@ -49,11 +53,13 @@ impl Source for World {
         &mut self,
         now: u64,
         from_tandem: &[&[i16]],
+        notices: &[LineSignal],
         out: &mut [&mut [i16]],
         _valid: &mut [usize],
         line: &mut Vec<LineSignal>,
     ) {
-        World::step(self, now, from_tandem, out, line)
+        World::step(self, now, from_tandem, out, line);
+        self.attendants.hear(notices, line);
     }
 }
 

@@ -11,6 +11,7 @@ use super::scenario::{Act, Scenario};
 use crate::tandem::switch::PortInfo;
 use crate::tandem::tables::Supv;
 
+use crate::engine::Lead;
 pub use crate::engine::LineSignal;
 
 pub struct World {
@@ -30,6 +31,8 @@ pub struct World {
     pub notes: Vec<EoNote>,
     /// Call index → (port, started at).
     pub started: Vec<Option<(usize, u64)>>,
+    /// The attendants of the positions the tandem signals out of band (`SUPV NONE` PSAPs).
+    pub attendants: super::attendant::Attendants,
 }
 
 impl World {
@@ -67,6 +70,9 @@ impl World {
             screens: Vec::new(),
             notes: Vec::new(),
             started: vec![None; sc.calls.len()],
+            attendants: super::attendant::Attendants::new(crate::units::ms_to_samples(
+                sc.attendant.hold_ms,
+            ) as u64),
         }
     }
 
@@ -113,7 +119,7 @@ impl World {
                     let t = spec.at.max(now);
                     let eo = self.eo[p].as_mut().unwrap();
                     if eo.start(t, c, spec) {
-                        line.push((p, t, true));
+                        line.push((p, t, Lead::OffHook));
                     }
                     self.started[c] = Some((p, t));
                 }
@@ -134,7 +140,7 @@ impl World {
             let x = from_tandem.get(p).copied().unwrap_or(&[]);
             if let Some(eo) = &mut self.eo[p] {
                 if let Some(t) = eo.step(now, x, o, calls) {
-                    line.push((p, t, false));
+                    line.push((p, t, Lead::OnHook));
                 }
                 self.notes.append(&mut eo.notes);
             } else if let Some(ps) = &mut self.psap[p] {

@@ -10,8 +10,10 @@
 //! (the tandem adds no delay of its own). `e911 route` drives it from files, `simulate` and the
 //! engine from the models and the sound card.
 //!
-//! PSAPs whose audio is not heard (`route` without `--psap-in`) are modelled by events: wink
-//! 150 ms after seizure for 200 ms, answer 500 ms after the spill, and hold the call.
+//! Positions whose audio is not heard (`route` without `--psap-in`, `SUPV NONE` PSAPs) are
+//! signalled out of band: the switch reports its seizures, spill lengths and releases
+//! ([`Tandem::notices`]) and takes their wink, answer and hang-up as line events; their
+//! attendants are modelled by whoever feeds the switch (`sim::attendant`).
 //!
 //! No I/O, no clock: time is the sample count of the blocks stepped.
 
@@ -31,6 +33,7 @@ pub use super::record::{CallRecord, TransferOutcome, TransferRecord};
 use super::tables::{Office, Supv, TrunkGroup};
 use super::transfer::{resolve, CodeCollector, CollectAction, Target};
 use crate::generate::sender::{MfTiming, ToneKind};
+use crate::line::lead::{Lead, LineSignal};
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
 use crate::line::sf::IDLE_DBM0;
 use crate::line::supervision::SupervisionEvent;
@@ -42,9 +45,6 @@ pub const RINGBACK_DBM0: f64 = -19.0;
 pub const RECALL_DBM0: f64 = -13.0;
 /// Reorder per tone (signalling.md §4).
 pub const REORDER_DBM0: f64 = -24.0;
-/// A modelled attendant (a PSAP whose audio is not heard) hangs up this long after answering
-/// (ms), as `simulate`'s attendant does by default.
-pub const MODEL_HOLD_MS: f64 = 20_000.0;
 
 /// Why a tandem cannot be built for these ports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +87,7 @@ struct PsapPort {
     transfer: Option<usize>,
     flashed_at: u64,
     /// Modelled attendant: pending (time, event).
-    script: Vec<(u64, PsapEvent)>,
+    oob: Vec<(u64, PsapEvent)>,
 }
 
 /// A delivery waiting for a position.
@@ -125,7 +125,8 @@ pub struct Tandem {
     heard: Vec<Vec<PortEvent>>,
     mf_timing: MfTiming,
     /// How long a modelled attendant holds a call before hanging up (samples).
-    model_hold: u64,
+    /// Out-of-band signals sent this block (to positions not heard in their audio).
+    notices: Vec<LineSignal>,
 }
 
 impl Tandem {
@@ -194,7 +195,7 @@ impl Tandem {
                     call: None,
                     transfer: None,
                     flashed_at: 0,
-                    script: Vec::new(),
+                    oob: Vec::new(),
                 });
                 info.push(PortInfo {
                     leg: p.name.clone(),
@@ -224,14 +225,8 @@ impl Tandem {
             rx: Vec::new(),
             heard: Vec::new(),
             mf_timing: MfTiming::default(),
-            model_hold: ms_to_samples(MODEL_HOLD_MS) as u64,
+            notices: Vec::new(),
         })
-    }
-
-    /// How long modelled attendants (PSAPs not heard) hold each call after answering before they
-    /// hang up (default [`MODEL_HOLD_MS`]).
-    pub fn set_model_hold(&mut self, samples: u64) {
-        self.model_hold = samples;
     }
 
     /// Every port, in the order `step` takes and gives blocks.
@@ -278,19 +273,33 @@ impl Tandem {
             .collect()
     }
 
-    /// Out-of-band supervision on a `SUPV NONE` trunk port (E&M leads): seize or disconnect at
-    /// `at`; applied in the block that contains `at`.
-    pub fn line_event(&mut self, port: usize, at: u64, seize: bool) {
+    /// Out-of-band supervision from a port's far end (the E&M leads of a `SUPV NONE` trunk, or
+    /// of a position not heard in its audio), applied in the block that contains `at`: on a
+    /// trunk off-hook seizes and on-hook disconnects; at a position a wink is a wink, off-hook
+    /// answers and on-hook hangs up.
+    pub fn line_event(&mut self, port: usize, at: u64, lead: Lead) {
+        let nt = self.trunks.len();
         if let Some(tr) = self.trunks.get_mut(port) {
-            tr.oob.push((
-                at,
-                if seize {
-                    Event::Seize
-                } else {
-                    Event::Disconnect
-                },
-            ));
+            match lead {
+                Lead::OffHook => tr.oob.push((at, Event::Seize)),
+                Lead::OnHook => tr.oob.push((at, Event::Disconnect)),
+                Lead::Wink { .. } | Lead::Spill { .. } => {}
+            }
+        } else if let Some(leg) = self.psaps.get_mut(port - nt) {
+            let ev = match lead {
+                Lead::Wink { len } => PsapEvent::Wink { len },
+                Lead::OffHook => PsapEvent::Answer,
+                Lead::OnHook => PsapEvent::Disconnect,
+                Lead::Spill { .. } => return,
+            };
+            leg.oob.push((at, ev));
         }
+    }
+
+    /// The out-of-band signals sent since the last call (seizures, spill lengths and releases
+    /// towards positions not heard in their audio), drained into `out`.
+    pub fn notices(&mut self, out: &mut Vec<LineSignal>) {
+        out.append(&mut self.notices);
     }
 
     /// The receivers each port needs (SF + MF on end-office trunks, SF + DTMF on PSAP positions

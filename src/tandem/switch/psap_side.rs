@@ -1,5 +1,5 @@
 //! The PSAP side of the switch: each position's events (wink, answer, hook flash, DTMF keys,
-//! hang-up — heard, or from the modelled attendant's script) drive its PSAP-trunk machine and
+//! hang-up — heard in its audio, or given out of band) drive its PSAP-trunk machine and
 //! code collector; selective transfers are resolved and placed; releases start the guard.
 
 use super::*;
@@ -32,7 +32,7 @@ impl Tandem {
             })
             .collect();
         let leg = &mut self.psaps[i];
-        leg.script.retain(|&(t, e)| {
+        leg.oob.retain(|&(t, e)| {
             if t < next {
                 due.push((t.max(now), In::Psap(e)));
                 false
@@ -219,10 +219,9 @@ impl Tandem {
             PsapAction::Outpulse { spill, duration } => {
                 tx.mf(t, &spill, &self.mf_timing);
                 if !leg.heard {
-                    let at = t + duration + ms_to_samples(500.0) as u64;
-                    leg.script.push((at, PsapEvent::Answer));
-                    leg.script
-                        .push((at + self.model_hold, PsapEvent::Disconnect));
+                    // An unsupervised far end learns how long the spill lasts out of band.
+                    self.notices
+                        .push((self.trunks.len() + i, t, Lead::Spill { len: duration }));
                 }
             }
             PsapAction::CutThrough => {
@@ -245,6 +244,9 @@ impl Tandem {
                 let timeout = act == PsapAction::WinkTimeout;
                 tx.stop_progress(t);
                 tx.sf(t, Some(IDLE_DBM0));
+                if !leg.heard {
+                    self.notices.push((self.trunks.len() + i, t, Lead::OnHook));
+                }
                 leg.collector = CodeCollector::default();
                 let (psap, position) = (leg.psap.clone(), leg.position);
                 let call = leg.call.take();

@@ -238,11 +238,9 @@ impl Tandem {
         leg.trunk.seize(t, spill, &mut pa);
         self.lines[self.trunks.len() + port].tx.sf(t, None);
         if !leg.heard {
-            // The modelled attendant winks 150 ms after the seizure, for 200 ms.
-            let wink = PsapEvent::Wink {
-                len: ms_to_samples(200.0) as u64,
-            };
-            leg.script.push((t + ms_to_samples(350.0) as u64, wink));
+            // The seizure, on the M lead of a position not heard in its audio.
+            self.notices
+                .push((self.trunks.len() + port, t, Lead::OffHook));
         }
         self.last_activity = self.last_activity.max(t);
     }
