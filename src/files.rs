@@ -1,9 +1,11 @@
-//! The edge that reads the office's files from disk: datafill (a file, or every `*.dat` file of a
-//! directory) and scenarios (with the files they name). Parsing takes text (`tandem::datafill`,
-//! `sim::scenario`); reading, and what can go wrong reading, is here.
+//! The edge that reads files for the parsers: datafill (a file, or every `*.dat` file of a
+//! directory), scenarios (with the files they name) and `generate` scripts (with their `voice`
+//! files). Parsing takes text (`tandem::datafill`, `sim::scenario`, `generate::script`); reading,
+//! and what can go wrong reading, is here.
 
 use std::path::{Path, PathBuf};
 
+use crate::generate::script::{render_limited, Limits, Rendered, ScriptError};
 pub use crate::sim::scenario::ScenarioError;
 use crate::sim::scenario::{builtin, Scenario, BUILTIN};
 use crate::tandem::datafill::{load, Loaded};
@@ -18,6 +20,25 @@ pub enum DatafillError {
     },
     #[error("{}: no *.dat files", .0.display())]
     NoDatFiles(PathBuf),
+}
+
+/// Render a `generate` script (`name` labels errors) whose `voice` files are read relative to
+/// `base` (WAV, any format: its first channel at 8 kHz).
+pub fn script(
+    name: &str,
+    text: &str,
+    base: &Path,
+    limits: &Limits,
+) -> Result<Rendered, ScriptError> {
+    render_limited(name, text, limits, &|rel| {
+        let p = base.join(rel);
+        let audio = crate::audio::wav::read_wav(&p).map_err(|e| e.to_string())?;
+        if let Some(d) = audio.damaged {
+            return Err(d);
+        }
+        let first = audio.channels.into_iter().next().unwrap_or_default();
+        Ok((p, first))
+    })
 }
 
 /// Load datafill from a file, or from every `*.dat` file of a directory (in name order), and

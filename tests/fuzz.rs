@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use e911_tandem::audio::wav::{pcm16_view, read_wav_bytes};
-use e911_tandem::generate::script::{render_limited, Limits};
+use e911_tandem::generate::script::Limits;
 use e911_tandem::location::ali::Ali;
 use e911_tandem::location::lis::{Lis, Table};
 use e911_tandem::location::msag::Msag;
@@ -276,17 +276,18 @@ fn fuzz_generate_script_parser_never_panics_and_names_the_file() {
     let limits = Limits {
         memory_bytes: 16 << 20,
     };
-    fuzz(
-        "script",
-        &seeds,
-        &|b| match render_limited("fuzz.txt", &text(b), &base, &limits) {
-            Ok(r) => {
-                assert!(r.channels.iter().all(|c| c.len() as u64 * 10 <= 16 << 20));
-                Ok(())
-            }
-            Err(e) => one_line_naming("fuzz.txt", &[e.to_string()]),
-        },
-    );
+    fuzz("script", &seeds, &|b| match e911_tandem::files::script(
+        "fuzz.txt",
+        &text(b),
+        &base,
+        &limits,
+    ) {
+        Ok(r) => {
+            assert!(r.channels.iter().all(|c| c.len() as u64 * 10 <= 16 << 20));
+            Ok(())
+        }
+        Err(e) => one_line_naming("fuzz.txt", &[e.to_string()]),
+    });
 }
 
 #[test]

@@ -131,8 +131,8 @@ fn generate_refuses_output_no_wav_can_hold_before_allocating() {
     let e = e911_tandem::generate::script::render_limited(
         "big.txt",
         "channels 1024\nchannel 0\nsilence 86400000\n",
-        Path::new("."),
         &e911_tandem::generate::script::Limits::default(),
+        &e911_tandem::generate::script::no_files,
     )
     .unwrap_err();
     assert!(
@@ -496,7 +496,6 @@ fn a_duration_shorter_than_the_calls_is_warned_about() {
 #[test]
 fn generate_refuses_extra_arguments_and_levels_that_clip() {
     use e911_tandem::generate::script::render;
-    let base = Path::new(".");
     for (line, want) in [
         ("tone 1000 -20 300 400", "unexpected `400`"),
         ("silence 100 200", "unexpected `200`"),
@@ -505,7 +504,7 @@ fn generate_refuses_extra_arguments_and_levels_that_clip() {
         ("mf KP 1 ST level=0 twist=3", "would clip"),
         ("dtmf 1 level_low=3 level_high=3", "would clip"),
     ] {
-        let e = render("s.txt", line, base).unwrap_err().to_string();
+        let e = render("s.txt", line).unwrap_err().to_string();
         assert!(e.starts_with("s.txt:1:") && e.contains(want), "{line}: {e}");
     }
 }

@@ -34,7 +34,7 @@ use crate::support::{cary as office, decode_spill as decode};
 
 #[test]
 fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {
-    let eo = render("eo", EO, std::path::Path::new(".")).unwrap();
+    let eo = render("eo", EO).unwrap();
     let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 2, "{:#?}", run.records);
     let ok = run.records.iter().find(|r| r.channel == 0).unwrap();
@@ -70,7 +70,7 @@ fn two_calls_route_and_their_regenerated_ani_is_heard_on_the_psap_leg() {
 #[test]
 fn a_caller_who_hangs_up_mid_spill_is_still_delivered_abandoned() {
     let script = "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 555\nsf disconnect\nsilence 3000\n";
-    let eo = render("eo", script, std::path::Path::new(".")).unwrap();
+    let eo = render("eo", script).unwrap();
     let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 1);
     let r = &run.records[0];
@@ -94,7 +94,7 @@ fn an_unknown_trunk_group_is_named() {
 #[test]
 fn psap_audio_drives_wink_answer_and_outpulsing_waits_for_the_wink() {
     use std::collections::BTreeMap;
-    let eo = render("eo", EO, std::path::Path::new(".")).unwrap();
+    let eo = render("eo", EO).unwrap();
     // CARYPOLICE has 4 positions: the first two wink and answer; the others stay idle.
     let psap = "channels 4
 channel 0
@@ -118,7 +118,7 @@ channel 3
 sf on
 silence 9000
 ";
-    let pa = render("psap", psap, std::path::Path::new(".")).unwrap();
+    let pa = render("psap", psap).unwrap();
     let mut psap_in = BTreeMap::new();
     psap_in.insert("CARYPOLICE".to_string(), pa.channels);
     let run =
@@ -154,11 +154,7 @@ silence 9000
 #[test]
 fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
     // 919-555-0100 is in E911SRDB at ESN 124 (FLASH Y): 1DIGIT = NPD 0 + 4.
-    let eo = render(
-        "eo",
-        "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5550100 ST\nsilence 3000\n",
-        std::path::Path::new("."),
-    )
+    let eo = render("eo", "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5550100 ST\nsilence 3000\n")
     .unwrap();
     let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     let r = &run.records[0];
@@ -167,7 +163,7 @@ fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
     assert_eq!(decode(&run.legs["CARYPOLICE"][0]), "KP 4 5550100 ST");
     // WAKEPBX: SUPV NONE (seized when its stream starts), CALLED NONE, ANI N; DEFESN 124 (FLASH Y),
     // NPA 984 = NPD 1, ESCO 13: substitute ANI `KP 5 9110013 ST`.
-    let pbx = render("pbx", "silence 4000\n", std::path::Path::new(".")).unwrap();
+    let pbx = render("pbx", "silence 4000\n").unwrap();
     let run = e911_tandem::route::run(&office(), "WAKEPBX", &pbx.channels).unwrap();
     assert_eq!(run.records.len(), 1);
     let r = &run.records[0];
@@ -179,11 +175,7 @@ fn flash_y_and_the_non_ani_unsupervised_office_end_to_end() {
 #[test]
 fn dial_pulsed_called_digits_then_ani_after_anidelay_end_to_end() {
     // APEXEO1: SIG DP, SUPV SF, CALLED 11, ANIDELAY 1000 ms, DEFESN 200 (APEXPOLICE).
-    let eo = render(
-        "eo",
-        "sf on\nsilence 1500\nsf seize\nsilence 600\ndp 11\nsilence 1600\nmf KP 0 5557000 ST\nsilence 2000\n",
-        std::path::Path::new("."),
-    )
+    let eo = render("eo", "sf on\nsilence 1500\nsf seize\nsilence 600\ndp 11\nsilence 1600\nmf KP 0 5557000 ST\nsilence 2000\n")
     .unwrap();
     let run = e911_tandem::route::run(&office(), "APEXEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 1, "{:#?}", run.records);
@@ -232,7 +224,7 @@ mod faults {
                 None => s.push_str("sf disconnect\nsilence 2000\n"),
             }
             s.push_str(&format!("noise {noise}\ndropout {drop_at} {drop_ms}\ng711 ulaw\n"));
-            let eo = render("eo", &s, std::path::Path::new(".")).unwrap();
+            let eo = render("eo", &s).unwrap();
             let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
             prop_assert_eq!(run.records.len(), 1, "{}\n{:#?}", s, run.records);
             prop_assert!(run.records[0].psap.is_some());
@@ -245,11 +237,7 @@ mod faults {
 fn after_answer_the_callers_voice_reaches_the_psap_within_1_db() {
     // The caller talks (a 1 kHz tone at −15 dBm0) from 7.0 to 8.5 s; the modelled PSAP answers
     // about 6.5 s in.
-    let eo = render(
-        "eo",
-        "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nat 7000\ntone 1000 -15 1500\nsilence 500\nsf disconnect\nsilence 2000\n",
-        std::path::Path::new("."),
-    )
+    let eo = render("eo", "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nat 7000\ntone 1000 -15 1500\nsilence 500\nsf disconnect\nsilence 2000\n")
     .unwrap();
     let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     let r = &run.records[0];
@@ -284,14 +272,13 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
             call(1500, "5551234"),
             call(2500, "5550100")
         ),
-        std::path::Path::new("."),
     )
     .unwrap();
     // The PSAP's one position: wink for the first call, answer, hang up at 12 s (a disconnect at
     // 13.3 s; the position is free after the 1.5 s release guard, 14.8 s); then wink for
     // the queued call and answer it.
     let psap = "sf on\nsilence 4600\nsf wink ms=200\nsilence 2000\nsf seize\nat 12000\nsf disconnect\nat 15200\nsf wink ms=200\nsilence 2000\nsf seize\nsilence 5000\n";
-    let pa = render("psap", psap, std::path::Path::new(".")).unwrap();
+    let pa = render("psap", psap).unwrap();
     let mut psap_in = BTreeMap::new();
     psap_in.insert("ONEPSAP".to_string(), pa.channels);
     let run = e911_tandem::route::run_with_psaps(&l.office, "EO", &eo.channels, &psap_in).unwrap();
@@ -340,11 +327,7 @@ TABLE E911ESN\nESN FLASH PRIMPSAP PSAP1 PSAP2 PSAP3 PSAP4 PSAP5 PSAP6\n7 Y NPAPS
 TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E911 MF SF 911 Y 919 7 11 0\n";
     let l = e911_tandem::tandem::datafill::load(&[(PathBuf::from("npa.dat"), dat.to_string())]);
     assert!(l.is_valid(), "{:?}", l.problems);
-    let eo = render(
-        "eo",
-        "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nsilence 4000\n",
-        std::path::Path::new("."),
-    )
+    let eo = render("eo", "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nsilence 4000\n")
     .unwrap();
     let run = e911_tandem::route::run(&l.office, "EO", &eo.channels).unwrap();
     // 3DIGIT: the caller's NPA, and no flash digit even though the ESN says FLASH Y.
@@ -358,12 +341,7 @@ TABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\nEO E91
 #[test]
 fn one_trunk_carries_several_calls_in_turn() {
     let one = "sf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 5551234 ST\nsilence 2000\nsf disconnect\nsilence 2000\n";
-    let eo = render(
-        "eo",
-        &format!("sf on\nsilence 1000\n{one}{one}{one}"),
-        std::path::Path::new("."),
-    )
-    .unwrap();
+    let eo = render("eo", &format!("sf on\nsilence 1000\n{one}{one}{one}")).unwrap();
     let run = e911_tandem::route::run(&office(), "CARYEO1", &eo.channels).unwrap();
     assert_eq!(run.records.len(), 3, "{:#?}", run.records);
     assert!(run

@@ -4,7 +4,6 @@
 //! receiver.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use e911_tandem::generate::script::render;
 use e911_tandem::route::{run_with_psaps, RouteRun};
@@ -94,7 +93,7 @@ fn eo_tn(tn: &str, voice: &str, hangup_ms: u64) -> Vec<Vec<i16>> {
     let s = format!(
         "sf on\nsilence 1500\nsf seize\nsilence 600\nmf KP 911 ST\nsilence 300\nmf KP 0 {tn} ST\nat 12000\n{voice}\nat {hangup_ms}\nsf disconnect\nsilence 3000\n"
     );
-    render("eo", &s, Path::new(".")).unwrap().channels
+    render("eo", &s).unwrap().channels
 }
 
 /// CARYPOLICE's four positions: position 0 winks at 4.5 s and answers at 7 s, then `actions`
@@ -106,7 +105,7 @@ fn police(actions: &str) -> Vec<Vec<i16>> {
          channel 1\nsf on\nsilence 10600\nsf wink ms=200\nat 12500\nsf off\nsilence 100\n\
          channel 2\nsf on\nsilence 100\nchannel 3\nsf on\nsilence 100\n"
     );
-    render("police", &s, Path::new(".")).unwrap().channels
+    render("police", &s).unwrap().channels
 }
 
 fn run(eo: &[Vec<i16>], psaps: &[(&str, Vec<Vec<i16>>)]) -> RouteRun {
@@ -306,11 +305,7 @@ fn star_10_from_the_secondary_goes_back_to_the_primary_in_its_format() {
         "sf flash ms=500\nsilence 300\ndtmf *11\nat 14000\nsf disconnect\nat 17500\nsf wink ms=200\nat 19500\nsf off",
     );
     // CARYFIRE position 0: wink 0.5 s after the seizure (~10.1 s), answer, flash at 16 s, *10.
-    let fire = render(
-        "fire",
-        "channels 2\nchannel 0\nsf on\nsilence 10600\nsf wink ms=200\nat 12500\nsf off\nat 16000\nsf flash ms=500\nsilence 300\ndtmf *10\nsilence 8000\nchannel 1\nsf on\nsilence 100",
-        Path::new("."),
-    )
+    let fire = render("fire", "channels 2\nchannel 0\nsf on\nsilence 10600\nsf wink ms=200\nat 12500\nsf off\nat 16000\nsf flash ms=500\nsilence 300\ndtmf *10\nsilence 8000\nchannel 1\nsf on\nsilence 100")
     .unwrap()
     .channels;
     let run = run(&eo, &[("CARYPOLICE", police), ("CARYFIRE", fire)]);

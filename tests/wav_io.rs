@@ -206,3 +206,25 @@ fn wav_errors_say_what_kind_of_fault_it_is_and_name_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn a_script_voice_file_is_read_by_the_edge_and_counted_as_an_input() {
+    use e911_tandem::generate::script::{render, Limits};
+    let d = std::env::temp_dir().join(format!("e911-voice-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let tone: Vec<i16> = (0..800)
+        .map(|i| (8000.0 * (std::f64::consts::TAU * 1000.0 * i as f64 / 8000.0).sin()) as i16)
+        .collect();
+    e911_tandem::audio::wav::write_wav(&d.join("v.wav"), &[tone.clone()], 8000).unwrap();
+    let r =
+        e911_tandem::files::script("s.txt", "silence 10\nvoice v.wav\n", &d, &Limits::default())
+            .unwrap();
+    assert_eq!(r.inputs, [d.join("v.wav")]);
+    assert_eq!(&r.channels[0][80..880], &tone[..]);
+    // Parsing alone reads nothing: a voice line needs the edge's reader.
+    let e = render("s.txt", "voice v.wav\n").unwrap_err().to_string();
+    assert!(
+        e.starts_with("s.txt:1: v.wav: this script may not read files"),
+        "{e}"
+    );
+}

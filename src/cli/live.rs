@@ -89,8 +89,13 @@ mod imp {
         let text = std::fs::read_to_string(script)
             .map_err(|e| anyhow::anyhow!("{}: {e}", script.display()))?;
         let base = script.parent().unwrap_or(std::path::Path::new("."));
-        let r = crate::generate::script::render(&script.display().to_string(), &text, base)
-            .map_err(anyhow::Error::msg)?;
+        let r = crate::files::script(
+            &script.display().to_string(),
+            &text,
+            base,
+            &crate::generate::script::Limits::default(),
+        )
+        .map_err(anyhow::Error::msg)?;
         let x = r.channels.get(channel).ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: channel {channel}, but the script has {}",

@@ -18,7 +18,6 @@ pub mod simulate;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
 use crate::detect::{detect_all, Kinds};
-use crate::generate::script::render_limited;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -288,7 +287,7 @@ fn generate(
     let limits = crate::generate::script::Limits {
         memory_bytes: memory_budget(),
     };
-    let r = render_limited(&name, &text, &base, &limits).map_err(anyhow::Error::msg)?;
+    let r = crate::files::script(&name, &text, &base, &limits).map_err(anyhow::Error::msg)?;
     for w in &r.warnings {
         eprintln!("e911: warning: {w}");
     }

@@ -23,10 +23,9 @@
 //! Every error names the script, the line and the problem.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use super::synth::{ChannelSynth, DpParams, DtmfParams, Impairments, MfParams, SfParams, Truth};
-use crate::audio::wav::read_wav;
 use crate::dsp::g711::Law;
 use crate::register::mf::MfSignal;
 use crate::units::ms_to_samples;
@@ -115,9 +114,20 @@ struct Chan {
     imp: Impairments,
 }
 
-/// Parse and render a script. `name` labels errors; `base` resolves `voice` paths.
-pub fn render(name: &str, text: &str, base: &Path) -> Result<Rendered, ScriptError> {
-    render_limited(name, text, base, &Limits::default())
+/// Fetches the audio of a `voice` file a script names (its path as written): the path it was
+/// read from and its first channel at 8 kHz. The edge supplies it (`files::script`); parsing
+/// reads nothing itself.
+pub type ReadVoice<'a> = dyn Fn(&str) -> Result<(PathBuf, Vec<i16>), String> + 'a;
+
+/// A reader for scripts that name no files: any `voice` line is refused.
+pub fn no_files(rel: &str) -> Result<(PathBuf, Vec<i16>), String> {
+    Err(format!("{rel}: this script may not read files"))
+}
+
+/// Parse and render a script that reads no files (`voice` lines are refused); `name` labels
+/// errors. Scripts with voice files: [`render_limited`] with a reader, or `files::script`.
+pub fn render(name: &str, text: &str) -> Result<Rendered, ScriptError> {
+    render_limited(name, text, &Limits::default(), &no_files)
 }
 
 /// Why a script cannot be rendered; every message names the script and the line.
@@ -131,15 +141,16 @@ pub enum ScriptError {
     TooLarge(String),
 }
 
-/// As [`render`], refusing (before allocating) output that would not fit `limits` or a WAV.
+/// Render a script whose `voice` files come from `read`, refusing (before allocating) output that
+/// would not fit `limits` or a WAV.
 pub fn render_limited(
     name: &str,
     text: &str,
-    base: &Path,
     limits: &Limits,
+    read: &ReadVoice<'_>,
 ) -> Result<Rendered, ScriptError> {
     let mut too_large = false;
-    render_text(name, text, base, limits, &mut too_large).map_err(|m| {
+    render_text(name, text, read, limits, &mut too_large).map_err(|m| {
         if too_large {
             ScriptError::TooLarge(m)
         } else {
@@ -151,7 +162,7 @@ pub fn render_limited(
 fn render_text(
     name: &str,
     text: &str,
-    base: &Path,
+    read: &ReadVoice<'_>,
     limits: &Limits,
     too_large: &mut bool,
 ) -> Result<Rendered, String> {
@@ -302,12 +313,9 @@ fn render_text(
                 if !(-90.0..=20.0).contains(&gain) {
                     return Err(err(format!("gain {gain} dB is outside −90 … +20 dB")));
                 }
-                let audio = read_wav(&base.join(file)).map_err(|e| err(e.to_string()))?;
-                inputs.push(base.join(file));
-                if let Some(d) = audio.damaged {
-                    return Err(err(d));
-                }
-                ch.synth.mix(&audio.channels[0], gain);
+                let (path, voice) = read(file).map_err(err)?;
+                inputs.push(path);
+                ch.synth.mix(&voice, gain);
             }
             "sf" => {
                 one("one of on, off, seize, wink, flash, disconnect")?;
@@ -579,7 +587,7 @@ mod tests {
     #[test]
     fn a_two_channel_script_renders_with_truth() {
         let s = "channels 2\nsilence 100\nmf KP 0 5551234 ST\nchannel 1\nat 50\ndtmf *11 # transfer to fire\n";
-        let r = render("t", s, Path::new(".")).unwrap();
+        let r = render("t", s).unwrap();
         assert_eq!(r.channels.len(), 2);
         assert_eq!(r.truth[0].len(), 10);
         assert_eq!(r.truth[0][0].start, 800);
@@ -590,37 +598,24 @@ mod tests {
 
     #[test]
     fn hash_is_a_signal_in_mf_and_dtmf_but_a_comment_elsewhere() {
-        let r = render(
-            "t",
-            "dtmf 1#\nmf KP 5 #\nsilence 10 # pause\n",
-            Path::new("."),
-        )
-        .unwrap();
+        let r = render("t", "dtmf 1#\nmf KP 5 #\nsilence 10 # pause\n").unwrap();
         let sigs: Vec<&str> = r.truth[0].iter().map(|t| t.signal.as_str()).collect();
         assert_eq!(sigs, ["1", "#", "KP", "5", "ST"]);
     }
 
     #[test]
     fn errors_name_script_and_line() {
-        let e = render("s.txt", "silence 10\nmf KP X\n", Path::new("."))
+        let e = render("s.txt", "silence 10\nmf KP X\n")
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("s.txt:2:"), "{e}");
-        let e = render("s.txt", "dtmf 1 loud=3\n", Path::new("."))
-            .unwrap_err()
-            .to_string();
+        let e = render("s.txt", "dtmf 1 loud=3\n").unwrap_err().to_string();
         assert!(e.contains("s.txt:1:") && e.contains("loud"), "{e}");
-        let e = render("s.txt", "frobnicate\n", Path::new("."))
+        let e = render("s.txt", "frobnicate\n").unwrap_err().to_string();
+        assert!(e.contains("unknown command"), "{e}");
+        let e = render("s.txt", "channels 1\nchannel 3\nsilence 1\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown command"), "{e}");
-        let e = render(
-            "s.txt",
-            "channels 1\nchannel 3\nsilence 1\n",
-            Path::new("."),
-        )
-        .unwrap_err()
-        .to_string();
         assert!(e.contains("channel 3"), "{e}");
     }
 }
