@@ -215,7 +215,8 @@ fn a_script_voice_file_is_read_by_the_edge_and_counted_as_an_input() {
     let tone: Vec<i16> = (0..800)
         .map(|i| (8000.0 * (std::f64::consts::TAU * 1000.0 * i as f64 / 8000.0).sin()) as i16)
         .collect();
-    e911_tandem::audio::wav::write_wav(&d.join("v.wav"), &[tone.clone()], 8000).unwrap();
+    e911_tandem::audio::wav::write_wav(&d.join("v.wav"), std::slice::from_ref(&tone), 8000)
+        .unwrap();
     let r =
         e911_tandem::files::script("s.txt", "silence 10\nvoice v.wav\n", &d, &Limits::default())
             .unwrap();
