@@ -88,6 +88,14 @@ impl Office {
         }
     }
 
+    /// The attendant at `port` flashes at `ms` and dials `code` 300 ms later (keys 140 ms apart).
+    fn transfer(&mut self, ms: u64, port: usize, code: &str) {
+        self.at(ms, port, flash(ms));
+        for (i, k) in code.chars().enumerate() {
+            self.at(ms + 300 + 140 * i as u64, port, Heard::Dtmf(k));
+        }
+    }
+
     /// A PSAP position that winks `wink_ms` after `ms` (for 200 ms) and answers 2 s later.
     fn psap_takes(&mut self, ms: u64, port: usize) {
         self.at(ms + 350, port, wink(ms + 350));
@@ -287,10 +295,7 @@ fn a_second_code_while_a_transfer_is_pending_gets_reorder_and_the_first_goes_on(
     let p0 = o.port("POLICE", 0);
     o.psap_takes(routed(0), p0);
     // Flash and *11 (FIRE) at 6 s: FIRE is seized and winks but does not answer yet.
-    o.at(6000, p0, flash(6000));
-    for (i, k) in "*11".chars().enumerate() {
-        o.at(6300 + 140 * i as u64, p0, Heard::Dtmf(k));
-    }
+    o.transfer(6000, p0, "*11");
     o.run_to(7000);
     let x = &o.record_of("9195551234").transfers[0];
     assert_eq!(
@@ -298,10 +303,7 @@ fn a_second_code_while_a_transfer_is_pending_gets_reorder_and_the_first_goes_on(
         (Some("FIRE"), "pending")
     );
     // A second flash and *12 while *11 is pending: reorder, logged.
-    o.at(8000, p0, flash(8000));
-    for (i, k) in "*12".chars().enumerate() {
-        o.at(8300 + 140 * i as u64, p0, Heard::Dtmf(k));
-    }
+    o.transfer(8000, p0, "*12");
     o.run_to(9500);
     let r = o.record_of("9195551234");
     assert_eq!(r.transfers.len(), 2);
@@ -333,10 +335,7 @@ fn a_caller_hanging_up_during_a_transfer_still_gets_the_target_its_spill() {
     o.call(0, 0, "5551234");
     let p0 = o.port("POLICE", 0);
     o.psap_takes(routed(0), p0);
-    o.at(6000, p0, flash(6000));
-    for (i, k) in "*11".chars().enumerate() {
-        o.at(6300 + 140 * i as u64, p0, Heard::Dtmf(k));
-    }
+    o.transfer(6000, p0, "*11");
     let trunk = o.port("EO", 0);
     o.at(7000, trunk, disconnect(7000));
     let f0 = o.port("FIRE", 0);
