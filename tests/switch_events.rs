@@ -375,3 +375,19 @@ fn a_caller_gone_before_any_answer_is_abandoned_where_it_was() {
     assert_eq!(r.abandoned_while.as_deref(), Some("ringing at FIRE/0"));
     assert_eq!(r.abandoned_ms, Some(4000.0));
 }
+
+#[test]
+fn next_deadline_names_the_earliest_timer_of_the_switch() {
+    let mut o = Office::new(1);
+    assert_eq!(o.sw.next_deadline(), None, "an idle office has no timer");
+    let trunk = o.port("EO", 0);
+    o.at(0, trunk, seize(0));
+    o.run_to(10);
+    // Seized at 0: the tandem winks 150 ms later (docs/call-processing.md).
+    assert_eq!(o.sw.next_deadline(), Some(t(150)));
+    o.call(1000, 0, "5551234");
+    o.run_to(routed(1000) + 10);
+    // POLICE/0 seized at the route: it must wink within 4 s.
+    let d = o.sw.next_deadline().unwrap();
+    assert!(d > t(routed(1000)) && d <= t(routed(1000) + 4000), "{d}");
+}

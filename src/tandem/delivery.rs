@@ -75,6 +75,11 @@ impl<R: Copy> Delivery<R> {
         self.positions.take(psap)
     }
 
+    /// When the next release guard ends.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.guard.iter().map(|g| g.0).min()
+    }
+
     /// `psap`'s `position` released at `t`: it starts its guard.
     pub fn release(&mut self, t: u64, psap: String, position: u32) {
         self.guard.push((t + RELEASE_GUARD, psap, position));

@@ -296,6 +296,30 @@ impl Tandem {
         }
     }
 
+    /// The earliest time a timer or a pending out-of-band event needs the switch, whatever its
+    /// ports hear: the trunks' (wink, digits, ANI), the positions' (wink wait, code collection,
+    /// reorder), release guards, and out-of-band events still to apply. `None`: nothing is
+    /// pending — a driver with no audio to deliver may skip ahead to the next thing it hears.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let trunks = self.trunks.iter().flat_map(|t| {
+            t.machine
+                .next_deadline()
+                .into_iter()
+                .chain(t.oob.iter().map(|e| e.0))
+        });
+        let psaps = self.psaps.iter().flat_map(|p| {
+            p.trunk
+                .next_deadline()
+                .into_iter()
+                .chain(p.collector.next_deadline())
+                .chain(p.oob.iter().map(|e| e.0))
+        });
+        trunks
+            .chain(psaps)
+            .chain(self.delivery.next_deadline())
+            .min()
+    }
+
     /// The out-of-band signals sent since the last call (seizures, spill lengths and releases
     /// towards positions not heard in their audio), drained into `out`.
     pub fn notices(&mut self, out: &mut Vec<LineSignal>) {
