@@ -53,9 +53,15 @@ pub const MAX_TRUNKS: usize = 4096;
 
 /// Memory a run over `ports` ports of `frames` input samples needs (bytes, an upper estimate):
 /// each port's receivers, senders and bridge buffers (~600 KiB, measured: 1 024 trunks took
-/// 568 MB), and what it sends kept for the legs (the input plus 20 s of timers, 16-bit).
-pub fn memory_estimate(ports: u64, frames: u64) -> u64 {
-    ports * (600 * 1024 + (frames + ms_to_samples(20_000.0) as u64) * 2)
+/// 568 MB), and, with `keep_legs`, what it sends kept for the legs (the input plus 20 s of
+/// timers, 16-bit).
+pub fn memory_estimate(ports: u64, frames: u64, keep_legs: bool) -> u64 {
+    let legs = if keep_legs {
+        (frames + ms_to_samples(20_000.0) as u64) * 2
+    } else {
+        0
+    };
+    ports * (600 * 1024 + legs)
 }
 
 /// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz) with modelled PSAPs.
@@ -77,11 +83,13 @@ pub fn run_with_psaps(
         psap_in,
         None,
         ms_to_samples(crate::sim::attendant::HOLD_MS) as u64,
+        true,
     )
 }
 
 /// As [`run_with_psaps`], on the multi-threaded engine when `engine` is given (same results);
-/// modelled PSAPs hang up `hold` samples after answering.
+/// modelled PSAPs hang up `hold` samples after answering. Without `keep_legs` nothing the tandem
+/// sends is kept (`legs` stays empty): memory does not grow with the recording's length.
 pub fn run_on(
     office: &Office,
     group: &str,
@@ -89,6 +97,7 @@ pub fn run_on(
     psap_in: &BTreeMap<String, Vec<Vec<i16>>>,
     engine: Option<&Opts>,
     hold: u64,
+    keep_legs: bool,
 ) -> Result<RouteRun, RouteError> {
     for (name, chans) in psap_in {
         let p = office
@@ -141,23 +150,36 @@ pub fn run_on(
     };
     // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
     let end = len + ms_to_samples(20_000.0) as u64;
-    let mut outs: Vec<Vec<i16>> = vec![Vec::with_capacity(end as usize); ports.len()];
+    let mut outs: Vec<Vec<i16>> = if keep_legs {
+        vec![Vec::with_capacity(end as usize); ports.len()]
+    } else {
+        Vec::new()
+    };
     let mut keep = |_: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
         for (d, b) in outs.iter_mut().zip(sent) {
             d.extend_from_slice(b);
         }
     };
+    // No sink at all when nothing is kept: the engine then copies nothing for it either.
+    let sink: Option<&mut engine::Sink<'_>> = if keep_legs { Some(&mut keep) } else { None };
     let (sw, done) = match engine {
         Some(opts) => {
             let opts = Opts {
                 block: BLOCK,
                 ..opts.clone()
             };
-            let (sw, _, stats) = engine::run(sw, source, end, &opts, Some(&mut keep));
+            let (sw, _, stats) = engine::run(sw, source, end, &opts, sink);
             (sw, stats.interrupted.then_some(stats.samples))
         }
         None => (
-            engine::run_inline(sw, source, end, BLOCK, Some(&mut keep)).0,
+            engine::run_inline(
+                sw,
+                source,
+                end,
+                BLOCK,
+                sink.map(|s| s as &mut engine::Tap<'_>),
+            )
+            .0,
             None,
         ),
     };

@@ -353,3 +353,36 @@ fn one_trunk_carries_several_calls_in_turn() {
         .windows(2)
         .all(|w| w[1].seized_ms > w[0].released_ms.unwrap()));
 }
+
+#[test]
+fn route_without_legs_keeps_no_audio_and_decides_the_same_calls() {
+    let eo = e911_tandem::audio::wav::read_wav(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("audio-fixtures/spills/cary-eo.wav"),
+    )
+    .unwrap();
+    let long: Vec<Vec<i16>> = eo.channels.iter().map(|c| c.repeat(4)).collect();
+    let hold = 160_000;
+    let with = e911_tandem::route::run_on(
+        &office(),
+        "CARYEO1",
+        &long,
+        &Default::default(),
+        None,
+        hold,
+        true,
+    )
+    .unwrap();
+    let without = e911_tandem::route::run_on(
+        &office(),
+        "CARYEO1",
+        &long,
+        &Default::default(),
+        None,
+        hold,
+        false,
+    )
+    .unwrap();
+    assert_eq!(with.records, without.records);
+    assert!(!with.legs.is_empty());
+    assert!(without.legs.is_empty());
+}

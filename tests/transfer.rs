@@ -365,8 +365,16 @@ fn route_on_the_engine_gives_the_same_records_and_legs() {
         workers: 2,
         ..Default::default()
     };
-    let b = e911_tandem::route::run_on(&office(), "CARYEO1", &eo, &psap_in, Some(&opts), 160_000)
-        .unwrap();
+    let b = e911_tandem::route::run_on(
+        &office(),
+        "CARYEO1",
+        &eo,
+        &psap_in,
+        Some(&opts),
+        160_000,
+        true,
+    )
+    .unwrap();
     assert_eq!(a.records, b.records);
     assert_eq!(a.legs, b.legs);
     assert_eq!(a.records[0].transfers[0].outcome, "conferenced");

@@ -152,7 +152,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         .values()
         .map(|p| p.positions as u64)
         .sum();
-    let need = crate::route::memory_estimate(trunks as u64 + positions, frames);
+    let need = crate::route::memory_estimate(trunks as u64 + positions, frames, out.is_some());
     let have = super::memory_budget();
     if need > have {
         anyhow::bail!(
@@ -190,6 +190,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         &psaps,
         Some(&opts),
         hold,
+        out.is_some(),
     )
     .map_err(|e| {
         use crate::route::RouteError as R;
