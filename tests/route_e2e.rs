@@ -361,27 +361,19 @@ fn route_without_legs_keeps_no_audio_and_decides_the_same_calls() {
     )
     .unwrap();
     let long: Vec<Vec<i16>> = eo.channels.iter().map(|c| c.repeat(4)).collect();
-    let hold = 160_000;
-    let with = e911_tandem::route::run_on(
-        &office(),
-        "CARYEO1",
-        &long,
-        &Default::default(),
-        None,
-        hold,
-        true,
-    )
-    .unwrap();
-    let without = e911_tandem::route::run_on(
-        &office(),
-        "CARYEO1",
-        &long,
-        &Default::default(),
-        None,
-        hold,
-        false,
-    )
-    .unwrap();
+    let run = |keep_legs| {
+        e911_tandem::route::run_on(
+            &office(),
+            "CARYEO1",
+            &long,
+            &Default::default(),
+            None,
+            160_000,
+            keep_legs,
+        )
+        .unwrap()
+    };
+    let (with, without) = (run(true), run(false));
     assert_eq!(with.records, without.records);
     assert!(!with.legs.is_empty());
     assert!(without.legs.is_empty());

@@ -126,6 +126,7 @@ pub fn run_inline(sc: &Scenario, tap: &mut Tap<'_>) -> Result<SimRun, String> {
         in_setup,
         world,
         samples,
+        false,
     ))
 }
 
@@ -155,8 +156,15 @@ pub fn finish(
     in_setup: Vec<(String, usize)>,
     world: World,
     duration: u64,
+    interrupted: bool,
 ) -> SimRun {
     use enterprise::NoteEvent;
+    // What ended the run, for the calls it did not reach.
+    let ended_by = if interrupted {
+        "interrupted: SIGINT"
+    } else {
+        "duration_ms"
+    };
     let mut calls: Vec<SimCall> = records
         .into_iter()
         .map(|r| {
@@ -225,7 +233,9 @@ pub fn finish(
     };
     // What the scenario resolved for times the run never reached did not happen.
     let notes: Vec<&enterprise::Note> = sc.notes.iter().filter(|n| n.at < duration).collect();
-    for n in &notes {
+    // Note k's call without a tandem record: its index in `others`.
+    let mut other_of_note: Vec<Option<usize>> = vec![None; notes.len()];
+    for (k, n) in notes.iter().enumerate() {
         match &n.event {
             NoteEvent::Info => {}
             NoteEvent::Ecrc {
@@ -237,12 +247,14 @@ pub fn finish(
                 o.user = Some(user.clone());
                 o.callback = Some(callback.clone());
                 o.reason = Some(reason.clone());
+                other_of_note[k] = Some(others.len());
                 others.push((n.at, o));
             }
             NoteEvent::Callback { elin, reaches } => {
                 let mut o = other("callback", n.at, n.text.clone());
                 o.elin = Some(elin.clone());
                 o.reaches = reaches.clone();
+                other_of_note[k] = Some(others.len());
                 others.push((n.at, o));
             }
         }
@@ -256,7 +268,7 @@ pub fn finish(
         let (at, why) = match world.started[k] {
             None => (
                 c.at.min(duration),
-                format!("NOT PLACED: the run ended at {end_s:.2} s first (duration_ms)"),
+                format!("NOT PLACED: the run ended at {end_s:.2} s first ({ended_by})"),
             ),
             Some((p, t)) => {
                 let port = (ports[p].leg.clone(), ports[p].channel);
@@ -265,7 +277,7 @@ pub fn finish(
                     (
                         t,
                         format!(
-                            "SEIZED ON {}/{} BUT NOT YET ROUTED WHEN THE RUN ENDED AT {end_s:.2} s (duration_ms)",
+                            "SEIZED ON {}/{} BUT NOT YET ROUTED WHEN THE RUN ENDED AT {end_s:.2} s ({ended_by})",
                             port.0, port.1
                         ),
                     )
@@ -319,14 +331,11 @@ pub fn finish(
         None => format!("scenario call {n}"),
     };
     let mut enterprise = Vec::new();
-    for n in &notes {
-        let who = match (&n.event, n.call) {
-            (NoteEvent::Info, Some(c)) => format!("{}: ", label(c)),
-            (NoteEvent::Info, None) => String::new(),
-            _ => others
-                .iter()
-                .find(|o| o.text == n.text && o.at_ms == crate::units::samples_to_ms(n.at))
-                .map_or(String::new(), |o| format!("call {}: ", o.call)),
+    for (n, other) in notes.iter().zip(&other_of_note) {
+        let who = match (other, n.call) {
+            (Some(i), _) => format!("call {}: ", others[*i].call),
+            (None, Some(c)) => format!("{}: ", label(c)),
+            (None, None) => String::new(),
         };
         enterprise.push(format!("{:>9.3} s  {who}{}", secs(n.at), n.text));
     }
@@ -344,7 +353,7 @@ pub fn finish(
         .collect();
     for (group, ch) in in_setup {
         notes.push(format!(
-            "{end_s:>9.3} s  {group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED (duration_ms)"
+            "{end_s:>9.3} s  {group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED ({ended_by})"
         ));
     }
     SimRun {
@@ -353,6 +362,6 @@ pub fn finish(
         enterprise,
         notes,
         duration,
-        interrupted: false,
+        interrupted,
     }
 }

@@ -73,21 +73,15 @@ pub fn run_sim(
     let ports = tandem.ports().to_vec();
     let (tandem, world, stats) = engine::run(tandem, world, sc.duration, opts, sink);
     let in_setup = tandem.in_setup();
-    let mut run = super::finish(
+    let run = super::finish(
         sc,
         &ports,
         tandem.into_records(),
         in_setup,
         world,
         stats.samples,
+        stats.interrupted,
     );
-    run.interrupted = stats.interrupted;
-    if run.interrupted {
-        for o in run.others.iter_mut().filter(|o| o.kind == "unrouted") {
-            o.text = o.text.replace("(duration_ms)", "(interrupted: SIGINT)");
-            o.reason = Some(o.text.clone());
-        }
-    }
     Ok((run, stats))
 }
 
