@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e911_tandem::generate::sender::{LineSender, MfTiming, ToneKind};
+use e911_tandem::generate::sender::{LineSender, MfTiming};
 use e911_tandem::register::mf::MfSignal;
 use e911_tandem::sim::scenario::Scenario;
 use e911_tandem::sim::{run_inline, SimRun};
@@ -180,7 +180,6 @@ fn mf_twist_db_puts_the_high_tone_that_many_db_above_the_low() {
     // And the default office's "3 dB of twist" call carries it to the sender.
     let sc = Scenario::default_office();
     assert!(sc.calls.iter().any(|c| c.mf.twist_db == 3.0));
-    let _ = ToneKind::Signal;
 }
 
 // 5
