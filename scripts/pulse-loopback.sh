@@ -6,8 +6,11 @@
 #
 #   pulse-loopback.sh COMMAND [ARGS...]
 #
-# Adapted from shared/recipes/pulse-loopback.sh (tested on Debian 12 as root, no /dev/snd: 48 kHz and 8 kHz round trips, ~21 ms stream delay at
-# 48 kHz, repeatable).
+# Adapted from the workplace's tested loopback recipes (Debian 12 as root, no /dev/snd). The sink
+# runs at 8 kHz, so an 8 kHz client is not resampled by the server; the latency is decided by the
+# client (docs/live.md: the device-buffer ladder, float stereo frames, a ring primed with the
+# device buffer plus one block). Tests add their own null sinks with `pactl load-module` (the
+# two-process "wire" tests).
 # Pitfalls it already handles: private XDG_RUNTIME_DIR/HOME (no state carried between runs, no
 # clash with other users of the machine); a minimal daemon script (Debian's default.pa gave bursts of
 # ALSA I/O errors); norewinds=1 on the null sink (without it the first ~20 ms of each playback is
@@ -24,13 +27,16 @@ cleanup() { if [ -n "$PA_PID" ]; then kill "$PA_PID" 2>/dev/null || true; wait "
 trap cleanup EXIT
 cat > "$RUN/loop.pa" <<PA
 load-module module-native-protocol-unix auth-anonymous=1 socket=$RUN/native
-load-module module-null-sink sink_name=loop rate=48000 channels=2 norewinds=1
+load-module module-null-sink sink_name=loop rate=8000 channels=2 norewinds=1
 set-default-sink loop
 set-default-source loop.monitor
 PA
 printf 'pcm.!default { type pulse }\nctl.!default { type pulse }\n' > "$RUN/asound.conf"
 export XDG_RUNTIME_DIR="$RUN" PULSE_SERVER="unix:$RUN/native"
 export ALSA_CONFIG_PATH="/usr/share/alsa/alsa.conf:$RUN/asound.conf"
+# PULSE_LATENCY_MSEC would override the plugin's buffer attributes (measured: with it set, the
+# output stream never got a callback); the client chooses its buffer.
+unset PULSE_LATENCY_MSEC
 HOME="$RUN" pulseaudio -n -F "$RUN/loop.pa" --daemonize=no --exit-idle-time=-1 --disallow-exit \
   --use-pid-file=no --realtime=no --high-priority=no --log-target=file:"$RUN/pa.log" &
 PA_PID=$!

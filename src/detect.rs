@@ -129,6 +129,8 @@ pub struct ChannelDetector {
     open_dtmf: Option<Detection>,
     samples: u64,
     out: Vec<Detection>,
+    /// MF and DTMF signals the moment they are recognised (kept only when asked for).
+    recognised: Option<Vec<Detection>>,
 }
 
 impl ChannelDetector {
@@ -148,7 +150,21 @@ impl ChannelDetector {
             open_dtmf: None,
             samples: 0,
             out: Vec::new(),
+            recognised: None,
         }
+    }
+
+    /// Also keep every MF and DTMF signal the moment it is recognised (its end not yet known),
+    /// for [`ChannelDetector::take_recognised`]: a live listener acts on a KP without waiting
+    /// for the tone to end.
+    pub fn report_on_recognition(mut self) -> Self {
+        self.recognised = Some(Vec::new());
+        self
+    }
+
+    /// Signals recognised since the last call (only with [`Self::report_on_recognition`]).
+    pub fn take_recognised(&mut self) -> Vec<Detection> {
+        self.recognised.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Any number of samples (any chunking gives the same detections).
@@ -156,11 +172,23 @@ impl ChannelDetector {
         let ch = self.channel;
         if let Some(rx) = &mut self.mf {
             let (open, out) = (&mut self.open_mf, &mut self.out);
-            rx.process(samples, &mut |e| on_mf(ch, e, open, out));
+            let early = &mut self.recognised;
+            rx.process(samples, &mut |e| {
+                on_mf(ch, e, open, out);
+                if let (true, Some(v), Some(d)) = (e.on, early.as_mut(), open.as_ref()) {
+                    v.push(d.clone());
+                }
+            });
         }
         if let Some(rx) = &mut self.dtmf {
             let (open, out) = (&mut self.open_dtmf, &mut self.out);
-            rx.process(samples, &mut |e| on_dtmf(ch, e, open, out));
+            let early = &mut self.recognised;
+            rx.process(samples, &mut |e| {
+                on_dtmf(ch, e, open, out);
+                if let (true, Some(v), Some(d)) = (e.on, early.as_mut(), open.as_ref()) {
+                    v.push(d.clone());
+                }
+            });
         }
         if let Some(line) = &mut self.sf {
             let (out, kinds) = (&mut self.out, self.kinds);

@@ -1,66 +1,71 @@
-//! Live sound-card I/O (cargo feature `live`, cpal): list devices, play signalling, listen and
-//! detect, measure a loopback round trip, and put the sound card on a trunk of a running tandem.
+//! Live sound-card I/O (cargo feature `live`, cpal): the card as a set of ports, each channel one
+//! line (a trunk or a PSAP position), at the host's latency floor.
 //!
 //! The real-time path is the two cpal callbacks and nothing else: the output callback pops
-//! device-rate samples from a ring, the input callback pushes them into another (first channel
-//! only), both with [`try_pop`]/[`try_push`] — no allocation, lock, print or wait; what they
-//! cannot move is counted as under/overrun. Rate conversion to and from 8 kHz happens on the
-//! engine's side of the rings ([`crate::audio::resample::Stream`]); a device that runs at 8 kHz
-//! itself (PulseAudio does) needs none.
+//! interleaved frames from a ring, the input callback pushes them into another, both with
+//! `try_pop`/`try_push` — no allocation, lock, print or wait; what they cannot move is counted
+//! ([`CardCounters`]). Rate conversion to and from 8 kHz happens on the engine's side of the rings
+//! ([`crate::audio::resample::Stream`]); a device that runs at 8 kHz itself (PulseAudio does)
+//! needs none.
+//!
+//! Latency is decided on the client side (`docs/live.md`): a device buffer chosen from a ladder,
+//! smallest first ([`ladder`]), float frames of two or more channels (the ALSA PulseAudio plugin's
+//! minimum period is 128 *bytes*), and our output ring primed with the device buffer plus one
+//! block — never the 300 ms it once was.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod card;
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+pub use card::{Card, CardCounters, CardError, CardOpts, Granted};
 
-use crate::audio::resample::Stream as Resampler;
-use crate::engine::ring::{ring, try_pop, try_push, Counters, Rx, Tx};
+use cpal::traits::{DeviceTrait, HostTrait};
+
 use crate::units::SAMPLE_RATE;
 
-/// Ring length in device samples (1 s at 48 kHz).
-const RING: usize = 48_000;
-
-/// One opened device direction.
-pub struct Opened {
-    pub name: String,
-    pub rate: u32,
-    pub channels: u16,
-    pub stream: cpal::Stream,
-}
-
-fn host() -> cpal::Host {
-    // Name the host: with other hosts compiled in, `default_host` may prefer them.
+/// The audio host: ALSA, named (with other hosts compiled in, `default_host` may prefer them).
+/// Through the ALSA `default` device a PulseAudio or PipeWire server is reached by its plugin;
+/// `PULSE_SINK` / `PULSE_SOURCE` choose which of its sinks and sources.
+pub(crate) fn host() -> cpal::Host {
     cpal::host_from_id(cpal::HostId::Alsa).unwrap_or_else(|_| cpal::default_host())
 }
 
-/// The stream config, asking for a 20 ms device buffer when the device allows it (the default
-/// buffer of the ALSA PulseAudio plugin adds ~200 ms each way).
-fn config_of(cfg: &cpal::SupportedStreamConfig) -> cpal::StreamConfig {
-    let mut c = cfg.config();
-    let want = cfg.sample_rate().0 / 50;
-    if let cpal::SupportedBufferSize::Range { min, max } = cfg.buffer_size() {
-        if (*min..=*max).contains(&want) {
-            c.buffer_size = cpal::BufferSize::Fixed(want);
-        }
-    }
-    c
+/// Device buffer sizes to try, in frames at `rate`, smallest first, starting at `start_ms`:
+/// 8, 16, 24, 32, 48, 64 and 100 ms (the first one the device accepts is used).
+pub fn ladder(rate: u32, start_ms: f64) -> Vec<u32> {
+    [8.0, 16.0, 24.0, 32.0, 48.0, 64.0, 100.0]
+        .into_iter()
+        .filter(|&ms| ms >= start_ms - 1e-9)
+        .map(|ms| (rate as f64 * ms / 1000.0).round() as u32)
+        .collect()
 }
 
-/// Pick a config: 8 kHz if the device does it, else its default rate; f32 or i16 samples.
-fn pick(
-    ranges: Vec<cpal::SupportedStreamConfigRange>,
+/// Pick a config for `need` channels: 8 kHz if the device does it (else its default rate), float
+/// before 16-bit, and at least two channels (bigger frames let the PulseAudio plugin take a
+/// smaller buffer); the fewest channels that do.
+pub(crate) fn pick(
+    ranges: &[cpal::SupportedStreamConfigRange],
     default: Option<cpal::SupportedStreamConfig>,
+    need: usize,
 ) -> Option<cpal::SupportedStreamConfig> {
-    let ok = |f: cpal::SampleFormat| matches!(f, cpal::SampleFormat::F32 | cpal::SampleFormat::I16);
-    if let Some(r) = ranges.iter().find(|r| {
-        ok(r.sample_format())
-            && r.min_sample_rate().0 <= SAMPLE_RATE
-            && r.max_sample_rate().0 >= SAMPLE_RATE
-    }) {
-        return Some((*r).with_sample_rate(cpal::SampleRate(SAMPLE_RATE)));
+    use cpal::SampleFormat::{F32, I16};
+    let want = need.max(2) as u16;
+    let at8k = |r: &&cpal::SupportedStreamConfigRange| {
+        r.min_sample_rate().0 <= SAMPLE_RATE && r.max_sample_rate().0 >= SAMPLE_RATE
+    };
+    for fmt in [F32, I16] {
+        for min_ch in [want, need as u16] {
+            if let Some(r) = ranges
+                .iter()
+                .filter(|r| r.sample_format() == fmt && r.channels() >= min_ch)
+                .filter(at8k)
+                .min_by_key(|r| r.channels())
+            {
+                return Some(r.with_sample_rate(cpal::SampleRate(SAMPLE_RATE)));
+            }
+        }
     }
-    default.filter(|d| ok(d.sample_format()))
+    default.filter(|d| {
+        matches!(d.sample_format(), F32 | I16) && d.channels() as usize >= need.max(1)
+    })
 }
 
 /// Describe the default host's devices (defaults only: enumerating every ALSA device prints
@@ -68,36 +73,27 @@ fn pick(
 pub fn devices() -> Result<String, String> {
     let h = host();
     let mut s = format!("host: {:?}\n", h.id());
+    let show = |c: Result<cpal::SupportedStreamConfig, cpal::DefaultStreamConfigError>| {
+        c.map(|c| {
+            format!(
+                "{} Hz, {} ch, {:?}",
+                c.sample_rate().0,
+                c.channels(),
+                c.sample_format()
+            )
+        })
+        .unwrap_or_else(|e| format!("no config: {e}"))
+    };
     match h.default_output_device() {
         Some(d) => {
-            let c = d
-                .default_output_config()
-                .map(|c| {
-                    format!(
-                        "{} Hz, {} ch, {:?}",
-                        c.sample_rate().0,
-                        c.channels(),
-                        c.sample_format()
-                    )
-                })
-                .unwrap_or_else(|e| format!("no config: {e}"));
+            let c = show(d.default_output_config());
             s += &format!("output: {} ({c})\n", d.name().unwrap_or_default());
         }
         None => s += "output: none\n",
     }
     match h.default_input_device() {
         Some(d) => {
-            let c = d
-                .default_input_config()
-                .map(|c| {
-                    format!(
-                        "{} Hz, {} ch, {:?}",
-                        c.sample_rate().0,
-                        c.channels(),
-                        c.sample_format()
-                    )
-                })
-                .unwrap_or_else(|e| format!("no config: {e}"));
+            let c = show(d.default_input_config());
             s += &format!("input: {} ({c})\n", d.name().unwrap_or_default());
         }
         None => s += "input: none\n",
@@ -105,242 +101,14 @@ pub fn devices() -> Result<String, String> {
     Ok(s)
 }
 
-/// Open the default output: the callback plays what is in the returned ring (device rate,
-/// mono, on every channel), silence when it runs dry (counted).
-pub fn open_output(c: Arc<Counters>) -> Result<(Opened, Tx), String> {
-    let h = host();
-    let dev = h
-        .default_output_device()
-        .ok_or("no output device (is a sound card or the loopback running?)")?;
-    let name = dev.name().unwrap_or_default();
-    let ranges = dev
-        .supported_output_configs()
-        .map_err(|e| format!("output {name}: {e}"))?
-        .collect();
-    let cfg = pick(ranges, dev.default_output_config().ok())
-        .ok_or_else(|| format!("output {name}: no 16-bit or float format"))?;
-    let (rate, channels) = (cfg.sample_rate().0, cfg.channels());
-    let ch = channels as usize;
-    let build = |conf: &cpal::StreamConfig| -> Result<(cpal::Stream, Tx), cpal::BuildStreamError> {
-        let (tx, mut rx) = ring(RING, 1);
-        let c = c.clone();
-        let err = |e: cpal::StreamError| eprintln!("e911 live: output stream: {e}");
-        let mut mono = vec![0i16; 8192];
-        let s = match cfg.sample_format() {
-            cpal::SampleFormat::F32 => dev.build_output_stream(
-                conf,
-                move |data: &mut [f32], _| {
-                    let n = (data.len() / ch).min(mono.len());
-                    try_pop(&mut rx, &mut mono[..n], &c);
-                    for (f, &s) in data.chunks_mut(ch).zip(&mono[..n]) {
-                        f.fill(s as f32 / 32768.0);
-                    }
-                    c.callbacks.fetch_add(1, Ordering::Relaxed);
-                },
-                err,
-                None,
-            ),
-            _ => dev.build_output_stream(
-                conf,
-                move |data: &mut [i16], _| {
-                    let n = (data.len() / ch).min(mono.len());
-                    try_pop(&mut rx, &mut mono[..n], &c);
-                    for (f, &s) in data.chunks_mut(ch).zip(&mono[..n]) {
-                        f.fill(s);
-                    }
-                    c.callbacks.fetch_add(1, Ordering::Relaxed);
-                },
-                err,
-                None,
-            ),
-        }?;
-        Ok((s, tx))
-    };
-    // A short device buffer if the device takes it, else its default.
-    let (stream, tx) = build(&config_of(&cfg))
-        .or_else(|_| build(&cfg.config()))
-        .map_err(|e| format!("output {name}: {e}"))?;
-    Ok((
-        Opened {
-            name,
-            rate,
-            channels,
-            stream,
-        },
-        tx,
-    ))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Open the default input: the callback pushes the first channel into the returned ring
-/// (device rate).
-pub fn open_input(c: Arc<Counters>) -> Result<(Opened, Rx), String> {
-    let h = host();
-    let dev = h
-        .default_input_device()
-        .ok_or("no input device (is a sound card or the loopback running?)")?;
-    let name = dev.name().unwrap_or_default();
-    let ranges = dev
-        .supported_input_configs()
-        .map_err(|e| format!("input {name}: {e}"))?
-        .collect();
-    let cfg = pick(ranges, dev.default_input_config().ok())
-        .ok_or_else(|| format!("input {name}: no 16-bit or float format"))?;
-    let (rate, channels) = (cfg.sample_rate().0, cfg.channels());
-    let ch = channels as usize;
-    let build = |conf: &cpal::StreamConfig| -> Result<(cpal::Stream, Rx), cpal::BuildStreamError> {
-        let (mut tx, rx) = ring(RING, 1);
-        let c = c.clone();
-        let err = |e: cpal::StreamError| eprintln!("e911 live: input stream: {e}");
-        let mut mono = vec![0i16; 8192];
-        let s = match cfg.sample_format() {
-            cpal::SampleFormat::F32 => dev.build_input_stream(
-                conf,
-                move |data: &[f32], _| {
-                    let n = (data.len() / ch).min(mono.len());
-                    for (d, f) in mono[..n].iter_mut().zip(data.chunks(ch)) {
-                        *d = (f[0] * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                    }
-                    try_push(&mut tx, &mono[..n], &c);
-                    c.callbacks.fetch_add(1, Ordering::Relaxed);
-                },
-                err,
-                None,
-            ),
-            _ => dev.build_input_stream(
-                conf,
-                move |data: &[i16], _| {
-                    let n = (data.len() / ch).min(mono.len());
-                    for (d, f) in mono[..n].iter_mut().zip(data.chunks(ch)) {
-                        *d = f[0];
-                    }
-                    try_push(&mut tx, &mono[..n], &c);
-                    c.callbacks.fetch_add(1, Ordering::Relaxed);
-                },
-                err,
-                None,
-            ),
-        }?;
-        Ok((s, rx))
-    };
-    let (stream, rx) = build(&config_of(&cfg))
-        .or_else(|_| build(&cfg.config()))
-        .map_err(|e| format!("input {name}: {e}"))?;
-    Ok((
-        Opened {
-            name,
-            rate,
-            channels,
-            stream,
-        },
-        rx,
-    ))
-}
-
-/// The engine side of a duplex sound card at 8 kHz: `read` blocks of what the input heard,
-/// `write` blocks to play. Resamples when the device is not at 8 kHz.
-pub struct Duplex {
-    pub input: Option<Opened>,
-    pub output: Option<Opened>,
-    cap: Option<Rx>,
-    play: Option<Tx>,
-    up: Option<Resampler>,
-    down: Option<Resampler>,
-    pub counters: Arc<Counters>,
-    /// When the first input samples were seen.
-    pub started: Option<Instant>,
-    scratch: Vec<i16>,
-    fbuf: Vec<f32>,
-}
-
-impl Duplex {
-    /// Open the default input and/or output.
-    pub fn open(input: bool, output: bool) -> Result<Duplex, String> {
-        let counters = Arc::new(Counters::default());
-        let (mut d, mut cap, mut play, mut up, mut down) = (None, None, None, None, None);
-        let mut o = None;
-        if output {
-            let (op, tx) = open_output(counters.clone())?;
-            up = Some(Resampler::new(SAMPLE_RATE, op.rate)?);
-            play = Some(tx);
-            o = Some(op);
-        }
-        if input {
-            let (ip, rx) = open_input(counters.clone())?;
-            down = Some(Resampler::new(ip.rate, SAMPLE_RATE)?);
-            cap = Some(rx);
-            d = Some(ip);
-        }
-        Ok(Duplex {
-            input: d,
-            output: o,
-            cap,
-            play,
-            up,
-            down,
-            counters,
-            started: None,
-            scratch: vec![0; 4096],
-            fbuf: Vec::new(),
-        })
-    }
-
-    /// Start both streams (input first, so nothing played is missed).
-    pub fn start(&self) -> Result<(), String> {
-        if let Some(i) = &self.input {
-            i.stream.play().map_err(|e| format!("input: {e}"))?;
-        }
-        if let Some(o) = &self.output {
-            o.stream.play().map_err(|e| format!("output: {e}"))?;
-        }
-        Ok(())
-    }
-
-    /// Queue 8 kHz samples for the output (waits while the ring is full).
-    pub fn write(&mut self, x: &[i16]) {
-        let (Some(up), Some(play)) = (&mut self.up, &mut self.play) else {
-            return;
-        };
-        let f: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        up.push(&f);
-        let mut buf = vec![0f32; up.ready()];
-        up.pop(&mut buf);
-        let y: Vec<i16> = buf
-            .iter()
-            .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
-            .collect();
-        crate::engine::ring::push_wait(play, &y);
-    }
-
-    /// Samples queued for the output, at the device rate.
-    pub fn queued_out(&self) -> usize {
-        self.play
-            .as_ref()
-            .map_or(0, |p| RING - ringbuf::traits::Observer::vacant_len(p))
-    }
-
-    /// Fill `out` with the next 8 kHz input samples, waiting up to `timeout` for them.
-    pub fn read(&mut self, out: &mut [i16], timeout: Duration) -> bool {
-        let (Some(down), Some(cap)) = (&mut self.down, &mut self.cap) else {
-            return false;
-        };
-        let until = Instant::now() + timeout;
-        while down.ready() < out.len() {
-            let n = ringbuf::traits::Consumer::pop_slice(cap, &mut self.scratch);
-            if n > 0 {
-                self.started.get_or_insert_with(Instant::now);
-                let f: Vec<f32> = self.scratch[..n].iter().map(|&v| v as f32).collect();
-                down.push(&f);
-            } else if Instant::now() > until {
-                return false;
-            } else {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        self.fbuf.resize(out.len(), 0.0);
-        down.pop(&mut self.fbuf);
-        for (d, &s) in out.iter_mut().zip(&self.fbuf) {
-            *d = s.round().clamp(-32768.0, 32767.0) as i16;
-        }
-        true
+    #[test]
+    fn the_ladder_starts_where_asked_and_climbs() {
+        assert_eq!(ladder(8000, 16.0), vec![128, 192, 256, 384, 512, 800]);
+        assert_eq!(ladder(48000, 8.0)[0], 384);
+        assert!(ladder(8000, 200.0).is_empty());
     }
 }

@@ -1,0 +1,186 @@
+//! What every live role shares: the card opened for its lines, paced block by block on the
+//! card's input, recordings of each channel, and a clean end (seconds reached, Ctrl-C, or the
+//! device gone) that keeps everything decided.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{CardArgs, Format, RunArgs};
+use crate::engine::BLOCK;
+use crate::live::{Card, CardError, CardOpts};
+
+type Wav = hound::WavWriter<std::io::BufWriter<std::fs::File>>;
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Seconds,
+    Interrupted,
+    /// The role has nothing more to do (every call placed and finished).
+    Done,
+    Card(CardError),
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Seconds => write!(f, "--seconds reached"),
+            End::Interrupted => write!(f, "interrupted (SIGINT)"),
+            End::Done => write!(f, "every call finished"),
+            End::Card(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+pub struct Session {
+    pub card: Card,
+    /// Stream time (8 kHz samples) of the next block.
+    pub now: u64,
+    end_at: u64,
+    stop: Arc<AtomicBool>,
+    rec: Vec<(Wav, Wav)>,
+    /// What each line heard in the block just read.
+    pub heard: Vec<Vec<i16>>,
+    pub format: Format,
+    pub ended: Option<End>,
+}
+
+/// The recording files of `n` channels in `dir`.
+pub fn record_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .flat_map(|k| {
+            [
+                dir.join(format!("heard-ch{k}.wav")),
+                dir.join(format!("sent-ch{k}.wav")),
+            ]
+        })
+        .collect()
+}
+
+impl Session {
+    /// Open and start the card for `n` lines. Outputs are checked against `inputs` first.
+    pub fn open(card: &CardArgs, run: &RunArgs, n: usize, inputs: &[PathBuf]) -> anyhow::Result<Session> {
+        let mut rec = Vec::new();
+        if let Some(dir) = &run.record {
+            crate::cli::outputs::check_dir(dir)?;
+            let files = record_files(dir, n);
+            crate::cli::outputs::check("--record", &files, inputs, run.force)?;
+            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: crate::units::SAMPLE_RATE,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            for pair in files.chunks(2) {
+                let open = |p: &PathBuf| {
+                    hound::WavWriter::create(p, spec)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+                };
+                rec.push((open(&pair[0])?, open(&pair[1])?));
+            }
+        }
+        let opts = CardOpts {
+            channels: n,
+            first: card.first_channel as usize,
+            input: true,
+            output: true,
+            buffer_ms: card.buffer_ms,
+            block: BLOCK,
+        };
+        let c = Card::open(&opts).map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "sound card: {} (lines on channels {}…{})",
+            c.describe(),
+            opts.first,
+            opts.first + n - 1
+        );
+        c.start().map_err(anyhow::Error::msg)?;
+        Ok(Session {
+            card: c,
+            now: 0,
+            end_at: run
+                .seconds
+                .map_or(u64::MAX, crate::units::s_to_samples),
+            stop: crate::cli::interrupt::flag(),
+            rec,
+            heard: vec![vec![0; BLOCK]; n],
+            format: run.format,
+            ended: None,
+        })
+    }
+
+    /// End the session at `t` (stream time) at the latest.
+    pub fn end_by(&mut self, t: u64) {
+        self.end_at = self.end_at.min(t);
+    }
+
+    /// Read the next block into `heard`; `false` (and `ended` set) when the session is over.
+    pub fn read(&mut self) -> bool {
+        if self.ended.is_some() {
+            return false;
+        }
+        if self.now >= self.end_at {
+            self.ended = Some(End::Seconds);
+            return false;
+        }
+        if self.stop.load(Ordering::Relaxed) {
+            self.ended = Some(End::Interrupted);
+            return false;
+        }
+        let mut outs: Vec<&mut [i16]> = self.heard.iter_mut().map(|v| v.as_mut_slice()).collect();
+        if let Err(e) = self.card.read(&mut outs, Duration::from_secs(2)) {
+            self.ended = Some(End::Card(e));
+            return false;
+        }
+        true
+    }
+
+    /// Send one block per line (after [`Session::read`]); the stream moves on a block.
+    pub fn write(&mut self, sent: &[&[i16]]) {
+        self.card.write(sent);
+        for ((h, s), (wh, ws)) in self.heard.iter().zip(sent).zip(&mut self.rec) {
+            for &x in h {
+                let _ = wh.write_sample(x);
+            }
+            for &x in s.iter() {
+                let _ = ws.write_sample(x);
+            }
+        }
+        self.now += BLOCK as u64;
+    }
+
+    /// Mark the role done (ends at the next read).
+    pub fn done(&mut self) {
+        self.ended.get_or_insert(End::Done);
+    }
+
+    /// Close: recordings finalised; returns the card's tally for the log.
+    pub fn close(mut self) -> anyhow::Result<String> {
+        self.card.disarm();
+        for (h, s) in self.rec.drain(..) {
+            h.finalize()?;
+            s.finalize()?;
+        }
+        Ok(format!(
+            "{:.1} s on the card; {}; ended: {}",
+            crate::units::samples_to_s(self.now),
+            self.card.tally(),
+            self.ended.as_ref().map_or("-".to_string(), |e| e.to_string())
+        ))
+    }
+
+    /// Print one log line (text) or JSON object (jsonl) as it happens.
+    pub fn log(&self, text: &str, json: &serde_json::Value) {
+        let out = std::io::stdout();
+        let mut o = out.lock();
+        let _ = match self.format {
+            Format::Text => writeln!(o, "{text}"),
+            Format::Jsonl => writeln!(o, "{json}"),
+        };
+        let _ = o.flush();
+    }
+}
