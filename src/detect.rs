@@ -164,7 +164,10 @@ impl ChannelDetector {
 
     /// Signals recognised since the last call (only with [`Self::report_on_recognition`]).
     pub fn take_recognised(&mut self) -> Vec<Detection> {
-        self.recognised.as_mut().map(std::mem::take).unwrap_or_default()
+        self.recognised
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Any number of samples (any chunking gives the same detections).

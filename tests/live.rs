@@ -16,7 +16,14 @@ fn figure(out: &str, line: &str, key: &str) -> f64 {
 #[test]
 fn a_loopback_brings_back_bursts_kps_and_a_spill_within_tens_of_milliseconds() {
     let o = Command::new(env!("CARGO_BIN_EXE_e911"))
-        .args(["live", "loopback", "--probes", "20", "--spill", "KP 0 5551234 ST"])
+        .args([
+            "live",
+            "loopback",
+            "--probes",
+            "20",
+            "--spill",
+            "KP 0 5551234 ST",
+        ])
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
@@ -26,7 +33,10 @@ fn a_loopback_brings_back_bursts_kps_and_a_spill_within_tens_of_milliseconds() {
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains("heard: KP 0 5 5 5 1 2 3 4 ST"), "{out}");
     // A device buffer from the ladder, never the silent default.
-    assert!(err.contains("buffer 128 frames") || err.contains("buffer 192 frames"), "{err}");
+    assert!(
+        err.contains("buffer 128 frames") || err.contains("buffer 192 frames"),
+        "{err}"
+    );
     // Loose bounds that cannot flake on a loaded CI machine; the tight figures (p50 ≤ 20 ms,
     // p99 ≤ 30 ms, KP p99 ≤ 50 ms) are measured by scripts/live-latency (docs/performance.md).
     let dev = figure(&out, "device round trip", "p50 ");

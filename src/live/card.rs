@@ -46,8 +46,7 @@ pub struct Granted {
 impl Granted {
     /// The device buffer in ms (the default's is unknown: `None`).
     pub fn buffer_ms(&self) -> Option<f64> {
-        self.buffer
-            .map(|b| b as f64 * 1000.0 / self.rate as f64)
+        self.buffer.map(|b| b as f64 * 1000.0 / self.rate as f64)
     }
 }
 
@@ -60,7 +59,10 @@ impl std::fmt::Display for Granted {
         )?;
         match self.buffer {
             Some(b) => write!(f, "buffer {b} frames ({:.1} ms)", self.buffer_ms().unwrap())?,
-            None => write!(f, "buffer: the device's default (it refused every size tried)")?,
+            None => write!(
+                f,
+                "buffer: the device's default (it refused every size tried)"
+            )?,
         }
         if !self.refused.is_empty() {
             let r: Vec<String> = self.refused.iter().map(|x| x.to_string()).collect();
@@ -359,12 +361,17 @@ impl Card {
         }
     }
 
-    /// Start the streams (input first, so nothing played is missed) and arm the counters.
+    /// Start the streams (input first, so nothing played is missed). The counters are armed
+    /// when the first input arrives: from then on the device runs at its steady pace, and a
+    /// callback that finds a ring short or full means we were late.
     pub fn start(&self) -> Result<(), String> {
         for s in &self.streams {
-            s.play().map_err(|e| format!("cannot start the sound card: {e}"))?;
+            s.play()
+                .map_err(|e| format!("cannot start the sound card: {e}"))?;
         }
-        self.counters.armed.store(true, Ordering::Relaxed);
+        if self.cap.is_none() {
+            self.counters.armed.store(true, Ordering::Relaxed);
+        }
         Ok(())
     }
 
@@ -410,9 +417,7 @@ impl Card {
 
     /// Frames queued for the output (device rate).
     pub fn queued_out(&self) -> usize {
-        self.play
-            .as_ref()
-            .map_or(0, |p| p.occupied_len() / self.n)
+        self.play.as_ref().map_or(0, |p| p.occupied_len() / self.n)
     }
 
     /// Fill one block per line with the next 8 kHz input, waiting up to `timeout`.
@@ -429,11 +434,19 @@ impl Card {
             }
             let got = cap.pop_slice(&mut self.scratch) / n * n;
             if got > 0 {
-                self.started.get_or_insert_with(Instant::now);
+                if self.started.is_none() {
+                    self.started = Some(Instant::now());
+                    self.counters.armed.store(true, Ordering::Relaxed);
+                }
                 for (k, d) in self.downs.iter_mut().enumerate() {
                     self.fbuf.clear();
-                    self.fbuf
-                        .extend(self.scratch[..got].iter().skip(k).step_by(n).map(|&v| v as f32));
+                    self.fbuf.extend(
+                        self.scratch[..got]
+                            .iter()
+                            .skip(k)
+                            .step_by(n)
+                            .map(|&v| v as f32),
+                    );
                     d.push(&self.fbuf);
                 }
             } else if Instant::now() > until {

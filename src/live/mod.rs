@@ -63,9 +63,8 @@ pub(crate) fn pick(
             }
         }
     }
-    default.filter(|d| {
-        matches!(d.sample_format(), F32 | I16) && d.channels() as usize >= need.max(1)
-    })
+    default
+        .filter(|d| matches!(d.sample_format(), F32 | I16) && d.channels() as usize >= need.max(1))
 }
 
 /// Describe the default host's devices (defaults only: enumerating every ALSA device prints

@@ -65,6 +65,8 @@ pub struct EoLine {
     heard: Vec<PortEvent>,
     buf: Vec<f32>,
     pub notes: Vec<EoNote>,
+    /// Every step of every call, as it happens (kept only when asked: a live end office logs it).
+    pub trace: Option<Vec<EoNote>>,
 }
 
 impl EoLine {
@@ -86,6 +88,17 @@ impl EoLine {
             heard: Vec::new(),
             buf: Vec::new(),
             notes: Vec::new(),
+            trace: None,
+        }
+    }
+
+    fn trace(&mut self, at: u64, text: impl FnOnce() -> String) {
+        if let (Some(v), Some(call)) = (&mut self.trace, self.call) {
+            v.push(EoNote {
+                at,
+                call,
+                text: text(),
+            });
         }
     }
 
@@ -120,6 +133,8 @@ impl EoLine {
         self.todo.clear();
         self.todo.push((t + c.hold, Do::Hangup));
         let s = |ms: f64| ms_to_samples(ms) as u64;
+        let call_no = c.n;
+        self.trace(t, || format!("call {call_no}: seize"));
         match self.tg.supv {
             Supv::Sf => {
                 self.tx.sf(t, None);
@@ -161,11 +176,14 @@ impl EoLine {
         let mut oob = None;
         for e in &heard {
             match (self.state, e.heard) {
-                (State::AwaitWink { .. }, Heard::Sf(SupervisionEvent::Wink { .. })) => {
+                (State::AwaitWink { .. }, Heard::Sf(SupervisionEvent::Wink { start, end, .. })) => {
+                    let ms = crate::units::samples_to_ms(end - start);
+                    self.trace(e.at, || format!("wink heard ({ms:.0} ms)"));
                     self.todo.push((e.at + s(70.0), Do::Called));
                     self.state = State::Talking; // until the digits say otherwise
                 }
                 (State::AwaitOffHook { .. }, Heard::Sf(SupervisionEvent::Seize { .. })) => {
+                    self.trace(e.at, || "off-hook heard: send ANI".into());
                     self.todo.push((e.at + s(100.0), Do::Ani));
                     self.state = State::Talking;
                 }
@@ -214,6 +232,8 @@ impl EoLine {
                                 .unwrap_or(t),
                         };
                     }
+                    let called = c.called.clone();
+                    self.trace(t, || format!("called digits `{called}` sent"));
                     let spill = c.spill(&self.tg);
                     if spill.is_empty() {
                         self.voice(end, c);
@@ -227,7 +247,10 @@ impl EoLine {
                     }
                 }
                 Do::Ani => {
-                    let end = self.tx.mf(t, &c.spill(&self.tg), &c.mf);
+                    let spill = c.spill(&self.tg);
+                    let text = crate::tandem::ani::spill_string(&spill);
+                    self.trace(t, || format!("ANI spill `{text}` sent"));
+                    let end = self.tx.mf(t, &spill, &c.mf);
                     self.voice(end, c);
                 }
                 Do::Hangup => {
@@ -237,6 +260,7 @@ impl EoLine {
                         Supv::Sf => self.tx.sf(t, Some(IDLE_DBM0)),
                         Supv::None => oob = Some(t),
                     }
+                    self.trace(t, || "hang up".into());
                     self.note(t, "CALLER HANGS UP".into());
                     self.call = None;
                     self.rx = None;

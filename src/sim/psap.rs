@@ -58,6 +58,8 @@ pub struct PsapPosition {
     todo: Vec<(u64, Act)>,
     heard: Vec<PortEvent>,
     buf: Vec<f32>,
+    /// What the attendant did, with when (kept only after [`PsapPosition::keep_acts`]).
+    acts: Option<Vec<(u64, Act)>>,
 }
 
 /// Decode a spill received by a PSAP of format `fmt`: `(10-digit number, flash, test call)`.
@@ -113,7 +115,33 @@ impl PsapPosition {
             todo: Vec::new(),
             heard: Vec::new(),
             buf: Vec::new(),
+            acts: None,
         }
+    }
+
+    /// Keep what the attendant does for [`PsapPosition::take_acts`] (a live position logs it).
+    pub fn keep_acts(mut self) -> Self {
+        self.acts = Some(Vec::new());
+        self
+    }
+
+    /// What the attendant did since the last call.
+    pub fn take_acts(&mut self) -> Vec<(u64, Act)> {
+        self.acts.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Is a call up on this position (answered, not yet hung up)?
+    pub fn talking(&self) -> bool {
+        self.state == State::Talking
+    }
+
+    /// Do `act` at `t` (a key typed by a live attendant), if a call is up.
+    pub fn act_at(&mut self, t: u64, act: Act) -> bool {
+        if self.state != State::Talking {
+            return false;
+        }
+        self.todo.push((t, act));
+        true
     }
 
     /// One block. `claim(ani)` hands over the scenario's attendant actions for the call with
@@ -172,6 +200,9 @@ impl PsapPosition {
                 break;
             }
             let (t, act) = self.todo.remove(0);
+            if let Some(v) = &mut self.acts {
+                v.push((t, act.clone()));
+            }
             let dt = DtmfTiming::default();
             match act {
                 Act::Transfer(code) => {

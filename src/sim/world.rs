@@ -76,6 +76,32 @@ impl World {
         }
     }
 
+    /// Port `p` is carried elsewhere (a sound card's line): nothing is modelled on it.
+    pub fn detach(&mut self, p: usize) {
+        self.eo[p] = None;
+        self.psap[p] = None;
+    }
+
+    /// Keep every end office's steps for [`World::take_trace`] (a live end office logs them).
+    pub fn trace(&mut self) {
+        for e in self.eo.iter_mut().flatten() {
+            e.trace = Some(Vec::new());
+        }
+    }
+
+    /// The end offices' steps since the last call, in time order.
+    pub fn take_trace(&mut self) -> Vec<EoNote> {
+        let mut v: Vec<EoNote> = self
+            .eo
+            .iter_mut()
+            .flatten()
+            .filter_map(|e| e.trace.as_mut().map(std::mem::take))
+            .flatten()
+            .collect();
+        v.sort_by_key(|n| n.at);
+        v
+    }
+
     /// Are all calls started and every end office idle?
     pub fn done(&self) -> bool {
         self.pending.is_empty()

@@ -20,8 +20,8 @@ fn opts(card: &CardArgs, input: bool, output: bool) -> CardOpts {
 }
 
 pub fn play(script: &std::path::Path, channel: usize, card: &CardArgs) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(script).map_err(|e| anyhow::anyhow!("{}: {e}", script.display()))?;
+    let text = std::fs::read_to_string(script)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", script.display()))?;
     let base = script.parent().unwrap_or(std::path::Path::new("."));
     let r = crate::files::script(
         &script.display().to_string(),
@@ -85,7 +85,11 @@ pub fn listen(seconds: f64, kinds: &str, card: &CardArgs) -> anyhow::Result<()> 
                 e.reported_ms - e.start_ms
             )?;
         }
-        for e in det.take().into_iter().filter(|e| !matches!(e.kind, "mf" | "dtmf")) {
+        for e in det
+            .take()
+            .into_iter()
+            .filter(|e| !matches!(e.kind, "mf" | "dtmf"))
+        {
             writeln!(
                 o,
                 "{:>10.1} ms  {:<4} {:<10} {:>6.1} ms long, reported after {:.1} ms",

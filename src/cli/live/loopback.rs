@@ -77,7 +77,10 @@ pub fn run(probes: u32, spill: &str, card: &CardArgs) -> anyhow::Result<()> {
     let (mut device_rt, mut signal_rt) = (Vec::new(), Vec::new());
     let (mut written_found, mut ring_ms) = (Vec::new(), Vec::new());
     let mut queued_at = vec![0f32; bursts.len()];
-    let out_rate = d.output.as_ref().map_or(crate::units::SAMPLE_RATE, |g| g.rate);
+    let out_rate = d
+        .output
+        .as_ref()
+        .map_or(crate::units::SAMPLE_RATE, |g| g.rate);
     let mut next_burst = 0usize;
     let mut got = Vec::new();
     let mut lost = 0u32;
@@ -107,10 +110,7 @@ pub fn run(probes: u32, spill: &str, card: &CardArgs) -> anyhow::Result<()> {
                 lost += 1;
                 next_burst += 1;
             }
-            if next_burst < bursts.len()
-                && j >= bursts[next_burst]
-                && (x as f32).abs() > thr
-            {
+            if next_burst < bursts.len() && j >= bursts[next_burst] && (x as f32).abs() > thr {
                 let total = samples_to_ms(j - bursts[next_burst]) as f32;
                 written_found.push(total);
                 device_rt.push(total - queued_at[next_burst]);

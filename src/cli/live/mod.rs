@@ -66,7 +66,9 @@ pub struct CardArgs {
 }
 
 fn parse_buffer_ms(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of ms"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of ms"))?;
     if !(1.0..=100.0).contains(&v) {
         return Err(format!("{v} ms is outside 1 … 100"));
     }
@@ -98,7 +100,9 @@ pub struct RunArgs {
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(0.1..=86_400.0).contains(&v) {
         return Err(format!("{v} s is outside 0.1 … 86400"));
     }

@@ -62,7 +62,12 @@ pub fn record_files(dir: &Path, n: usize) -> Vec<PathBuf> {
 
 impl Session {
     /// Open and start the card for `n` lines. Outputs are checked against `inputs` first.
-    pub fn open(card: &CardArgs, run: &RunArgs, n: usize, inputs: &[PathBuf]) -> anyhow::Result<Session> {
+    pub fn open(
+        card: &CardArgs,
+        run: &RunArgs,
+        n: usize,
+        inputs: &[PathBuf],
+    ) -> anyhow::Result<Session> {
         let mut rec = Vec::new();
         if let Some(dir) = &run.record {
             crate::cli::outputs::check_dir(dir)?;
@@ -102,9 +107,7 @@ impl Session {
         Ok(Session {
             card: c,
             now: 0,
-            end_at: run
-                .seconds
-                .map_or(u64::MAX, crate::units::s_to_samples),
+            end_at: run.seconds.map_or(u64::MAX, crate::units::s_to_samples),
             stop: crate::cli::interrupt::flag(),
             rec,
             heard: vec![vec![0; BLOCK]; n],
@@ -169,7 +172,9 @@ impl Session {
             "{:.1} s on the card; {}; ended: {}",
             crate::units::samples_to_s(self.now),
             self.card.tally(),
-            self.ended.as_ref().map_or("-".to_string(), |e| e.to_string())
+            self.ended
+                .as_ref()
+                .map_or("-".to_string(), |e| e.to_string())
         ))
     }
 

@@ -1,4 +1,314 @@
-//! stub
-pub fn run(_a: super::TandemArgs) -> anyhow::Result<()> {
-    anyhow::bail!("todo")
+//! `live tandem`: the card's channels are the tandem's lines — the first `--trunks` trunks of
+//! GRPKEY, then the positions of each `--psap` — and the rest of the office is modelled as in
+//! `simulate` (SF PSAPs by position models in audio, `SUPV NONE` PSAPs by attendants on their
+//! leads). One thread, paced by the card: each block the card's input goes to the tandem's
+//! receivers and the tandem's answer straight back out, so the tandem adds no block of its own.
+
+use std::collections::BTreeSet;
+
+use super::expect::Expect;
+use super::session::Session;
+use super::TandemArgs;
+use crate::engine::{LineSignal, BLOCK};
+use crate::sim::scenario::{Attendant, Scenario};
+use crate::sim::world::World;
+use crate::tandem::record::{CallRecord, TransferOutcome};
+use crate::tandem::switch::Tandem;
+use crate::tandem::tables::{Office, Supv};
+
+/// `NAME` or `NAME:N` → (PSAP, positions on the card).
+fn psap_on_card(office: &Office, s: &str) -> anyhow::Result<(String, usize)> {
+    let (name, n) =
+        match s.split_once(':') {
+            Some((a, b)) => (
+                a,
+                Some(b.parse::<usize>().map_err(|_| {
+                    anyhow::anyhow!("--psap {s}: {b:?} is not a number of positions")
+                })?),
+            ),
+            None => (s, None),
+        };
+    let name = name.to_ascii_uppercase();
+    let p = office
+        .psaps
+        .get(&name)
+        .ok_or_else(|| anyhow::anyhow!("--psap {s}: {name} is not in E911PSAP"))?;
+    if p.supv != Supv::Sf {
+        anyhow::bail!(
+            "--psap {s}: {name} has SUPV NONE: its positions answer on leads a sound card cannot carry; datafill SUPV SF to put it on the card"
+        );
+    }
+    let n = n.unwrap_or(p.positions as usize);
+    if n == 0 || n > p.positions as usize {
+        anyhow::bail!(
+            "--psap {s}: {name} has {} position(s), not {n}",
+            p.positions
+        );
+    }
+    Ok((name, n))
+}
+
+/// What was last said of each call, to say only what changed.
+#[derive(Default, Clone, PartialEq)]
+struct Said {
+    delivered: bool,
+    answered: bool,
+    transfers: Vec<TransferOutcome>,
+    released: bool,
+    position_released: bool,
+    closed: bool,
+}
+
+/// The call log as it happens: one line per thing that changed on a call; the whole record
+/// when both sides have released (or when the run ends).
+struct Log {
+    said: Vec<Said>,
+}
+
+impl Log {
+    fn tell(&mut self, s: &Session, r: &CallRecord, at_end: bool) -> bool {
+        let i = r.call as usize - 1;
+        if self.said.len() <= i {
+            self.said.resize(i + 1, Said::default());
+            let t = format!(
+                "call {}: {} ch {} seized at {:.1} s, called {}, spill `{}`: ANI {} ({}) → ESN {} ({})",
+                r.call,
+                r.trunk,
+                r.channel,
+                r.seized_ms / 1000.0,
+                r.called,
+                r.ani_spill,
+                r.ani.as_deref().unwrap_or("-"),
+                r.ani_status,
+                r.esn.map(|e| e.to_string()).unwrap_or_default(),
+                r.esn_source.unwrap_or("-")
+            );
+            s.log(&t, &event(r, "routed"));
+        }
+        let mut now = self.said[i].clone();
+        if !now.delivered && r.position.is_some() {
+            now.delivered = true;
+            let t = format!(
+                "call {}: delivered to {} pos {}, sent `{}`",
+                r.call,
+                r.psap.as_deref().unwrap_or("-"),
+                r.position.unwrap_or(0),
+                r.outpulsed.as_deref().unwrap_or("")
+            );
+            s.log(&t, &event(r, "delivered"));
+        }
+        if !now.answered && r.answered_ms.is_some() {
+            now.answered = true;
+            let t = format!(
+                "call {}: answered at {:.1} s",
+                r.call,
+                r.answered_ms.unwrap() / 1000.0
+            );
+            s.log(&t, &event(r, "answered"));
+        }
+        now.transfers
+            .resize(r.transfers.len(), TransferOutcome::Pending);
+        for (k, x) in r.transfers.iter().enumerate() {
+            if k >= self.said[i].transfers.len() || now.transfers[k] != x.outcome {
+                now.transfers[k] = x.outcome;
+                let t = format!(
+                    "call {}: {} dialled `{}` → {}{}: {}",
+                    r.call,
+                    x.from,
+                    x.code,
+                    x.target.as_deref().unwrap_or("-"),
+                    x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
+                    x.outcome
+                );
+                s.log(&t, &event(r, "transfer"));
+            }
+        }
+        if !now.released && r.released_ms.is_some() {
+            now.released = true;
+            s.log(
+                &format!("call {}: caller released", r.call),
+                &event(r, "released"),
+            );
+        }
+        if !now.position_released && r.position_released_ms.is_some() {
+            now.position_released = true;
+            let t = format!("call {}: position released", r.call);
+            s.log(&t, &event(r, "position released"));
+        }
+        let settled = now.released
+            && now.position_released
+            && !now.transfers.contains(&TransferOutcome::Pending);
+        let closed = !now.closed && (settled || at_end);
+        if closed {
+            now.closed = true;
+            let mut j = serde_json::to_value(r).unwrap_or_default();
+            j["event"] = "record".into();
+            s.log(crate::cli::route::text_record(r).trim_end(), &j);
+        }
+        self.said[i] = now;
+        closed
+    }
+}
+
+fn event(r: &CallRecord, what: &str) -> serde_json::Value {
+    serde_json::json!({"event": what, "call": r.call, "trunk": r.trunk, "channel": r.channel,
+        "ani": r.ani, "esn": r.esn, "psap": r.psap, "position": r.position})
+}
+
+pub fn run(a: TandemArgs) -> anyhow::Result<()> {
+    let loaded = crate::files::datafill(&a.datafill).map_err(anyhow::Error::msg)?;
+    if let Some(e) = loaded.errors().next() {
+        anyhow::bail!("{e}");
+    }
+    let office = loaded.office;
+    let key = a.trunk.to_ascii_uppercase();
+    let tg = office
+        .trunk_groups
+        .get(&key)
+        .ok_or_else(|| anyhow::anyhow!("--trunk: {key} is not in TRKGRP"))?;
+    if tg.supv != Supv::Sf {
+        anyhow::bail!(
+            "--trunk: {key} has SUPV NONE: its seizure and hang-up travel on E&M leads, which a sound card cannot carry; use a group with SUPV SF"
+        );
+    }
+    let mut on_card = Vec::new();
+    for p in &a.psap {
+        let x = psap_on_card(&office, p)?;
+        if on_card.iter().any(|(n, _)| n == &x.0) {
+            anyhow::bail!("--psap {p}: {} is given twice", x.0);
+        }
+        on_card.push(x);
+    }
+    let ali = match &a.ali {
+        Some(p) => super::psap::load_ali(p)?,
+        None => Default::default(),
+    };
+    let mut expect = match &a.expect {
+        Some(p) => Some(Expect::load(p)?),
+        None => None,
+    };
+    let trunks = a.trunks as usize;
+    let heard: BTreeSet<String> = office
+        .psaps
+        .values()
+        .filter(|p| p.supv == Supv::Sf)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut tandem =
+        Tandem::new(&office, &[(key.clone(), trunks)], &heard).map_err(anyhow::Error::msg)?;
+    let sc = Scenario {
+        name: "live tandem".into(),
+        office: office.clone(),
+        ali: ali.clone(),
+        trunks: vec![(key.clone(), trunks)],
+        attendant: Attendant::default(),
+        calls: Vec::new(),
+        duration: u64::MAX,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        inputs: Vec::new(),
+    };
+    let mut world = World::new(&sc, tandem.ports());
+    let mut card_ports: Vec<usize> = (0..trunks).collect();
+    for (name, n) in &on_card {
+        for k in 0..*n {
+            card_ports.push(
+                tandem
+                    .port(name, k)
+                    .expect("a datafilled position has a port"),
+            );
+        }
+    }
+    for &p in &card_ports {
+        world.detach(p);
+    }
+    tandem.lines_unknown_at_start(&card_ports);
+    let mut inputs = vec![a.datafill.clone()];
+    inputs.extend(a.ali.iter().cloned());
+    inputs.extend(a.expect.iter().cloned());
+    let mut s = Session::open(&a.card, &a.run, card_ports.len(), &inputs)?;
+    let mut lines = format!("the card: {key} trunk 0…{}", trunks - 1);
+    for (name, n) in &on_card {
+        lines += &format!(", {name} position 0…{}", n - 1);
+    }
+    eprintln!("{lines}; everything else modelled");
+
+    let np = tandem.ports().len();
+    let (mut t_out, mut s_out) = (vec![vec![0i16; BLOCK]; np], vec![vec![0i16; BLOCK]; np]);
+    let (mut line, mut notices): (Vec<LineSignal>, Vec<LineSignal>) = (Vec::new(), Vec::new());
+    let mut log = Log { said: Vec::new() };
+    let mut screens = 0;
+    let mut verdicts = Vec::new();
+    while s.read() {
+        let now = s.now;
+        {
+            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
+            let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            line.clear();
+            world.step(now, &ins, &mut outs, &mut line);
+            world.attendants.hear(&notices, &mut line);
+        }
+        for (k, &p) in card_ports.iter().enumerate() {
+            s_out[p].copy_from_slice(&s.heard[k]);
+        }
+        for &(port, at, lead) in &line {
+            tandem.line_event(port, at, lead);
+        }
+        {
+            let ins: Vec<&[i16]> = s_out.iter().map(|v| v.as_slice()).collect();
+            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            tandem.step(&ins, &mut outs);
+        }
+        notices.clear();
+        tandem.notices(&mut notices);
+        let sent: Vec<&[i16]> = card_ports.iter().map(|&p| t_out[p].as_slice()).collect();
+        s.write(&sent);
+        for r in tandem.records() {
+            if log.tell(&s, r, false) {
+                if let Some(e) = &mut expect {
+                    verdicts.push(e.judge(&s, &office, &ali, r));
+                }
+            }
+        }
+        for sc in &world.screens[screens..] {
+            let t = format!(
+                "screen at {} pos {} ({:.1} s): {}",
+                sc.psap,
+                sc.position,
+                sc.at_ms / 1000.0,
+                sc.screen
+            );
+            let mut j = serde_json::to_value(sc).unwrap_or_default();
+            j["event"] = "screen".into();
+            s.log(&t, &j);
+        }
+        screens = world.screens.len();
+    }
+    for r in tandem.records() {
+        if log.tell(&s, r, true) {
+            if let Some(e) = &mut expect {
+                verdicts.push(e.judge(&s, &office, &ali, r));
+            }
+        }
+    }
+    for (g, ch) in tandem.in_setup() {
+        let t = format!("{g} ch {ch}: seized, still in setup when the run ended");
+        s.log(
+            &t,
+            &serde_json::json!({"event": "in setup", "trunk": g, "channel": ch}),
+        );
+    }
+    let failed = match &expect {
+        Some(e) => e.summary(&s, &verdicts),
+        None => 0,
+    };
+    let tally = s.close()?;
+    eprintln!("{tally}");
+    if failed > 0 {
+        anyhow::bail!("--expect: {failed} call(s) failed");
+    }
+    if tandem.records().is_empty() {
+        eprintln!("no call was placed on the card");
+    }
+    Ok(())
 }

@@ -127,6 +127,9 @@ pub struct Tandem {
     /// How long a modelled attendant holds a call before hanging up (samples).
     /// Out-of-band signals sent this block (to positions not heard in their audio).
     notices: Vec<LineSignal>,
+    /// Trunk ports whose line state is unknown until the far end's idle tone is heard (a live
+    /// line: silence before the far end is connected is not a seizure).
+    unknown_at_start: Vec<bool>,
 }
 
 impl Tandem {
@@ -226,7 +229,19 @@ impl Tandem {
             heard: Vec::new(),
             mf_timing: MfTiming::default(),
             notices: Vec::new(),
+            unknown_at_start: vec![false; n],
         })
+    }
+
+    /// Take `ports`' lines as unknown until their far end's SF idle tone is heard, instead of
+    /// idle from the first sample (before the first [`Tandem::step`]). For live lines: a sound
+    /// card's silence before the equipment is connected must not seize the trunk.
+    pub fn lines_unknown_at_start(&mut self, ports: &[usize]) {
+        for &p in ports {
+            if let Some(u) = self.unknown_at_start.get_mut(p) {
+                *u = true;
+            }
+        }
     }
 
     /// Every port, in the order `step` takes and gives blocks.
@@ -352,7 +367,13 @@ impl Tandem {
     /// off-hook line, and seize it).
     pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
         if self.rx.is_empty() {
-            let psap = self.ports().iter().map(|p| p.psap).collect::<Vec<_>>();
+            // A line unknown at start is received like a position's: nothing until a tone.
+            let psap = self
+                .ports()
+                .iter()
+                .zip(&self.unknown_at_start)
+                .map(|(p, &u)| p.psap || u)
+                .collect::<Vec<_>>();
             let mut planner = crate::dsp::correlator::KernelPlanner::new();
             self.rx = self
                 .receiver_sets()
