@@ -56,3 +56,288 @@ fn devices_are_listed() {
     assert!(o.status.success());
     assert!(out.contains("output: ") && out.contains("input: "), "{out}");
 }
+
+/// A fresh directory for one test's files.
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("e911-live-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A new 8 kHz stereo null sink on the test's PulseAudio server (a "wire").
+fn wire(name: &str) {
+    let o = Command::new("pactl")
+        .args([
+            "load-module",
+            "module-null-sink",
+            &format!("sink_name={name}"),
+            "rate=8000",
+            "channels=2",
+            "norewinds=1",
+        ])
+        .output()
+        .expect("pactl (scripts/pulse-loopback.sh runs the live tests)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `e911` with the card's output on sink `out` and its input from `inp`'s monitor.
+fn e911_on(out: &str, inp: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_e911"));
+    c.env("PULSE_SINK", out)
+        .env("PULSE_SOURCE", format!("{inp}.monitor"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `e911 detect --format jsonl` on a recording: (kind, signal, start, end, reported) in ms.
+fn detect(wav: &std::path::Path) -> Vec<(String, String, f64, f64, f64)> {
+    let o = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["detect", "--kinds", "sf,mf", "--format", "jsonl"])
+        .arg(wav)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["signal"].as_str().unwrap().to_string(),
+                v["start_ms"].as_f64().unwrap(),
+                v["end_ms"].as_f64().unwrap_or(f64::NAN),
+                v["reported_ms"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Three processes across two crossed wires: `live eo` places a call on channel 0 of wire A,
+/// `live tandem` hears wire A (channel 0 its CARYEO1 trunk, channel 1 CARYPOLICE position 0)
+/// and answers on wire B; `live psap` is channel 1 of both. The call is seized, winked, gets its
+/// called digits and ANI, is routed and delivered with the regenerated spill decoded at the live
+/// PSAP, whose `*11` is conferenced; `--expect` passes; the tandem's wink and ANI off-hook,
+/// measured on its recordings, are within ±5 ms of its datafill.
+#[test]
+fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
+    let d = tmp("wire");
+    wire("wireA");
+    wire("wireB");
+    let df = "docs/datafill/cary.dat";
+    let ali = "docs/datafill/cary.ali";
+    let rec = d.join("tandem");
+    let rec_s = rec.to_str().unwrap();
+    let tandem = e911_on(
+        "wireB",
+        "wireA",
+        &[
+            "live",
+            "tandem",
+            "--datafill",
+            df,
+            "--ali",
+            ali,
+            "--trunk",
+            "CARYEO1",
+            "--psap",
+            "CARYPOLICE:1",
+            "--seconds",
+            "19",
+            "--record",
+            rec_s,
+            "--expect",
+            "tests/live_fixtures/one-call.expect",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let psap = e911_on(
+        "wireA",
+        "wireB",
+        &[
+            "live",
+            "psap",
+            "--datafill",
+            df,
+            "--ali",
+            ali,
+            "--psap",
+            "CARYPOLICE",
+            "--first-channel",
+            "1",
+            "--transfer",
+            "*11",
+            "--after",
+            "3s",
+            "--hold",
+            "8s",
+            "--seconds",
+            "18",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let eo = e911_on(
+        "wireA",
+        "wireB",
+        &[
+            "live",
+            "eo",
+            "tests/live_fixtures/one-call.toml",
+            "--seconds",
+            "19",
+        ],
+    )
+    .output()
+    .unwrap();
+    let (tandem, psap) = (
+        tandem.wait_with_output().unwrap(),
+        psap.wait_with_output().unwrap(),
+    );
+    let (t, p, e) = (text(&tandem), text(&psap), text(&eo));
+    println!("== tandem\n{t}\n== psap\n{p}\n== eo\n{e}");
+    assert!(tandem.status.success() && psap.status.success() && eo.status.success());
+    // The end office: seized, heard the wink and the off-hook, spilled.
+    for want in [
+        "call 1: seize",
+        "wink heard",
+        "called digits `911` sent",
+        "off-hook heard: send ANI",
+        "ANI spill `KP 0 5551234 ST` sent",
+        "hang up",
+    ] {
+        assert!(e.contains(want), "eo: no {want:?}");
+    }
+    // The tandem: routed on the ANI, delivered to the live position with the ANI regenerated.
+    for want in [
+        "called 911, spill `KP 0 5551234 ST`: ANI 9195551234 (ok) → ESN 123 (srdb)",
+        "call 1: delivered to CARYPOLICE pos 0, sent `KP 0 5551234 ST`",
+        "call 1: answered",
+        "call 1: CARYPOLICE dialled `*11` → CARYFIRE pos 0: conferenced",
+        "EXPECT call 1 PASS",
+        "EXPECT: 1 of 1 call(s) passed, 0 expected call(s) not placed",
+    ] {
+        assert!(t.contains(want), "tandem: no {want:?}");
+    }
+    // The live PSAP decoded the regenerated spill and showed Jane's ALI record.
+    assert!(p.contains("spill `KP 0 5551234 ST` → (919) 555-1234 RESD | 123 MAIN ST"));
+    assert!(p.contains("flash, dial `*11`"));
+    // Timing at the card, from the tandem's own recordings: the wink 150 ms after the 50 ms
+    // that recognise the seizure, 200 ms long; the off-hook for ANI at the called digits' ST
+    // (ANIDELAY 0).
+    let heard = detect(&rec.join("heard-ch0.wav"));
+    let sent = detect(&rec.join("sent-ch0.wav"));
+    let seize = heard
+        .iter()
+        .find(|x| x.1 == "seize")
+        .expect("a seizure heard");
+    let wink = sent.iter().find(|x| x.1 == "wink").expect("a wink sent");
+    let st = heard
+        .iter()
+        .find(|x| x.1 == "ST")
+        .expect("the called digits' ST");
+    let offhook = sent
+        .iter()
+        .find(|x| x.1 == "seize" && x.2 > wink.3)
+        .expect("the off-hook for ANI");
+    let (delay, len, ani) = (wink.2 - seize.2, wink.3 - wink.2, offhook.2 - st.4);
+    println!(
+        "wink {delay:.1} ms after the seizure, {len:.1} ms long; off-hook {ani:.1} ms after ST"
+    );
+    assert!((delay - 200.0).abs() <= 5.0, "wink delay {delay}");
+    assert!((len - 200.0).abs() <= 5.0, "wink length {len}");
+    assert!(ani.abs() <= 5.0, "ANI off-hook {ani}");
+}
+
+/// The tandem role against a recording played into the card: the same calls as `route` gives
+/// on the file.
+#[test]
+fn the_tandem_on_a_played_recording_routes_as_route_does() {
+    wire("playA");
+    wire("playB");
+    let f = "audio-fixtures/spills/cary-eo.wav";
+    let df = "docs/datafill/cary.dat";
+    let tandem = e911_on(
+        "playB",
+        "playA",
+        &[
+            "live",
+            "tandem",
+            "--datafill",
+            df,
+            "--trunk",
+            "CARYEO1",
+            "--trunks",
+            "2",
+            "--seconds",
+            "11",
+            "--format",
+            "jsonl",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let play = Command::new("paplay")
+        .args(["--device=playA", f])
+        .output()
+        .unwrap();
+    assert!(play.status.success(), "{}", text(&play));
+    let tandem = tandem.wait_with_output().unwrap();
+    assert!(tandem.status.success(), "{}", text(&tandem));
+    let route = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args([
+            "route",
+            "--datafill",
+            df,
+            "--trunk",
+            "CARYEO1",
+            f,
+            "--format",
+            "jsonl",
+        ])
+        .output()
+        .unwrap();
+    let keys = [
+        "trunk",
+        "channel",
+        "called",
+        "ani_spill",
+        "ani",
+        "ani_status",
+        "esn",
+        "esn_source",
+        "psap",
+        "position",
+        "outpulsed",
+    ];
+    let pick = |v: &serde_json::Value| keys.map(|k| v[k].to_string()).join(" ");
+    let mut live: Vec<String> = String::from_utf8_lossy(&tandem.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "record")
+        .map(|v| pick(&v))
+        .collect();
+    let mut want: Vec<String> = String::from_utf8_lossy(&route.stdout)
+        .lines()
+        .map(|l| pick(&serde_json::from_str(l).unwrap()))
+        .collect();
+    live.sort();
+    want.sort();
+    println!("live:\n{}\nroute:\n{}", live.join("\n"), want.join("\n"));
+    assert_eq!(want.len(), 2);
+    assert_eq!(live, want);
+}

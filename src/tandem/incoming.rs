@@ -149,11 +149,21 @@ impl IncomingTrunk {
 
     /// Run the timers up to `now`.
     pub fn poll(&mut self, now: u64, out: &mut Vec<Action>) {
+        let mut timed = Vec::new();
+        self.poll_timed(now, &mut timed);
+        out.extend(timed.into_iter().map(|(_, a)| a));
+    }
+
+    /// Run the timers up to `now`; each action with the deadline that caused it (so a wink
+    /// starts on its sample, not at the end of the block that contains it).
+    pub fn poll_timed(&mut self, now: u64, out: &mut Vec<(u64, Action)>) {
+        let mut acts = Vec::new();
         while let Some(d) = self.next_deadline() {
             if d > now {
                 break;
             }
-            self.expire(d, out);
+            self.expire(d, &mut acts);
+            out.extend(acts.drain(..).map(|a| (d, a)));
         }
     }
 

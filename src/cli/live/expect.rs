@@ -19,6 +19,7 @@ use crate::location::ali::Ali;
 use crate::tandem::record::CallRecord;
 use crate::tandem::tables::Office;
 
+#[derive(Debug)]
 struct Row {
     line: usize,
     ani: String,

@@ -97,13 +97,9 @@ impl Log {
             );
             s.log(&t, &event(r, "delivered"));
         }
-        if !now.answered && r.answered_ms.is_some() {
+        if let (false, Some(at)) = (now.answered, r.answered_ms) {
             now.answered = true;
-            let t = format!(
-                "call {}: answered at {:.1} s",
-                r.call,
-                r.answered_ms.unwrap() / 1000.0
-            );
+            let t = format!("call {}: answered at {:.1} s", r.call, at / 1000.0);
             s.log(&t, &event(r, "answered"));
         }
         now.transfers

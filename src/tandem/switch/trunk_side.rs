@@ -34,9 +34,10 @@ impl Tandem {
             tr.machine.on_event(t, ev, &mut acts);
             actions.extend(acts.into_iter().map(|a| (t, a)));
         }
-        let mut acts = Vec::new();
-        tr.machine.poll(next, &mut acts);
-        actions.extend(acts.into_iter().map(|a| (next, a)));
+        // Timers that expire in this block act on their own sample.
+        let mut timed = Vec::new();
+        tr.machine.poll_timed(next, &mut timed);
+        actions.extend(timed.into_iter().map(|(d, a)| (d.max(now), a)));
         for (t, act) in actions {
             self.trunk_action(i, t, act);
         }
