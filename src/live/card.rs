@@ -382,6 +382,7 @@ impl Card {
 
     /// Queue one block per line (8 kHz; equal lengths). Waits only if the ring is full.
     pub fn write(&mut self, blocks: &[&[i16]]) {
+        debug_assert_eq!(blocks.len(), self.n, "one block per line");
         let Some(play) = &mut self.play else { return };
         let n = self.n;
         let mut frames = usize::MAX;
@@ -390,15 +391,6 @@ impl Card {
             self.fbuf.extend(b.iter().map(|&v| v as f32));
             up.push(&self.fbuf);
             frames = frames.min(up.ready());
-        }
-        if blocks.len() < n {
-            // Lines not given are silent.
-            for up in &mut self.ups[blocks.len()..] {
-                self.fbuf.clear();
-                self.fbuf.resize(blocks.first().map_or(0, |b| b.len()), 0.0);
-                up.push(&self.fbuf);
-                frames = frames.min(up.ready());
-            }
         }
         if frames == usize::MAX || frames == 0 {
             return;

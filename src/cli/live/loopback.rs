@@ -95,10 +95,9 @@ pub fn run(probes: u32, spill: &str, card: &CardArgs) -> anyhow::Result<()> {
         quantise(&f, &mut outb);
         // What our output ring holds ahead of this block (8 kHz samples).
         let queued = d.queued_out() as f64 * crate::units::SAMPLE_RATE as f64 / out_rate as f64;
-        for (k, &b) in bursts.iter().enumerate() {
-            if (t..t + BLOCK as u64).contains(&b) {
-                queued_at[k] = samples_to_ms(queued.round() as u64) as f32;
-            }
+        let k = bursts.partition_point(|&b| b < t);
+        if k < bursts.len() && bursts[k] < t + BLOCK as u64 {
+            queued_at[k] = samples_to_ms(queued.round() as u64) as f32;
         }
         d.write(&[&outb]);
         d.read(&mut [&mut inb], Duration::from_secs(2))

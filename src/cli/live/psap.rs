@@ -5,7 +5,6 @@
 //! the position that has a call up.
 
 use std::io::BufRead;
-use std::path::Path;
 
 use super::session::Session;
 use super::PsapArgs;
@@ -16,16 +15,6 @@ use crate::sim::psap::PsapPosition;
 use crate::sim::scenario::{Act, Attendant};
 use crate::tandem::tables::Supv;
 use crate::units::{ms_to_samples, samples_to_ms};
-
-/// An ALI file, every line valid.
-pub fn load_ali(p: &Path) -> anyhow::Result<Ali> {
-    let t = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-    let (ali, errors) = Ali::parse(&t);
-    if let Some(e) = errors.first() {
-        anyhow::bail!("{}:{e}", p.display());
-    }
-    Ok(ali)
-}
 
 /// A key line typed by the attendant: `*11` (flash and dial), `flash`, `hangup`.
 fn typed(l: &str) -> Result<Act, String> {
@@ -56,11 +45,7 @@ fn describe(a: &Act) -> String {
 }
 
 pub fn run(a: PsapArgs) -> anyhow::Result<()> {
-    let loaded = crate::files::datafill(&a.datafill).map_err(anyhow::Error::msg)?;
-    if let Some(e) = loaded.errors().next() {
-        anyhow::bail!("{e}");
-    }
-    let office = loaded.office;
+    let (office, mut inputs) = super::session::office(&a.datafill)?;
     let name = a.psap.to_ascii_uppercase();
     let psap = office
         .psaps
@@ -86,7 +71,7 @@ pub fn run(a: PsapArgs) -> anyhow::Result<()> {
         .transpose()
         .map_err(|e| anyhow::anyhow!("--transfer: {e}"))?;
     let ali = match &a.ali {
-        Some(p) => load_ali(p)?,
+        Some(p) => super::session::ali(p)?,
         None => Ali::default(),
     };
     let att = Attendant {
@@ -98,7 +83,6 @@ pub fn run(a: PsapArgs) -> anyhow::Result<()> {
     let mut pos: Vec<PsapPosition> = (0..n)
         .map(|k| PsapPosition::new(&psap, k as u32, &mut planner).keep_acts())
         .collect();
-    let mut inputs = vec![a.datafill.clone()];
     inputs.extend(a.ali.iter().cloned());
     let mut s = Session::open(&a.card, &a.run, n, &inputs)?;
     eprintln!(

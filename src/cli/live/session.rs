@@ -12,6 +12,26 @@ use super::{CardArgs, Format, RunArgs};
 use crate::engine::BLOCK;
 use crate::live::{Card, CardError, CardOpts};
 
+/// The office of a datafill file, every table valid, and the files it was read from (inputs that
+/// no output may overwrite).
+pub fn office(path: &Path) -> anyhow::Result<(crate::tandem::tables::Office, Vec<PathBuf>)> {
+    let loaded = crate::files::datafill(path).map_err(anyhow::Error::msg)?;
+    if let Some(e) = loaded.errors().next() {
+        anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
+    }
+    Ok((loaded.office, loaded.files))
+}
+
+/// An ALI file, every line valid.
+pub fn ali(p: &Path) -> anyhow::Result<crate::location::ali::Ali> {
+    let t = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    let (ali, errors) = crate::location::ali::Ali::parse(&t);
+    if let Some(e) = errors.first() {
+        anyhow::bail!("{}:{e}", p.display());
+    }
+    Ok(ali)
+}
+
 type Wav = hound::WavWriter<std::io::BufWriter<std::fs::File>>;
 
 /// Why a session ended.

@@ -68,6 +68,9 @@ struct Log {
 impl Log {
     fn tell(&mut self, s: &Session, r: &CallRecord, at_end: bool) -> bool {
         let i = r.call as usize - 1;
+        if self.said.get(i).is_some_and(|x| x.closed) {
+            return false;
+        }
         if self.said.len() <= i {
             self.said.resize(i + 1, Said::default());
             let t = format!(
@@ -152,11 +155,7 @@ fn event(r: &CallRecord, what: &str) -> serde_json::Value {
 }
 
 pub fn run(a: TandemArgs) -> anyhow::Result<()> {
-    let loaded = crate::files::datafill(&a.datafill).map_err(anyhow::Error::msg)?;
-    if let Some(e) = loaded.errors().next() {
-        anyhow::bail!("{e}");
-    }
-    let office = loaded.office;
+    let (office, mut inputs) = super::session::office(&a.datafill)?;
     let key = a.trunk.to_ascii_uppercase();
     let tg = office
         .trunk_groups
@@ -176,7 +175,7 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
         on_card.push(x);
     }
     let ali = match &a.ali {
-        Some(p) => super::psap::load_ali(p)?,
+        Some(p) => super::session::ali(p)?,
         None => Default::default(),
     };
     let mut expect = match &a.expect {
@@ -219,7 +218,6 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
         world.detach(p);
     }
     tandem.lines_unknown_at_start(&card_ports);
-    let mut inputs = vec![a.datafill.clone()];
     inputs.extend(a.ali.iter().cloned());
     inputs.extend(a.expect.iter().cloned());
     let mut s = Session::open(&a.card, &a.run, card_ports.len(), &inputs)?;
