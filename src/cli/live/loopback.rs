@@ -57,7 +57,8 @@ pub fn run(probes: u32, spill: &str, card: &CardArgs) -> anyhow::Result<()> {
     eprintln!("loopback: {}", d.describe());
 
     let s = |ms: f64| ms_to_samples(ms) as u64;
-    let t0 = s(200.0);
+    // The first probe after the output ring has settled (0.5 s in, see `Card::write`).
+    let t0 = s(1000.0);
     let mut tx = LineSender::new();
     let mut bursts = Vec::new();
     let mut kps = Vec::new();
