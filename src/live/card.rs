@@ -121,7 +121,8 @@ impl std::fmt::Display for CardError {
 pub struct Card {
     pub input: Option<Granted>,
     pub output: Option<Granted>,
-    streams: Vec<cpal::Stream>,
+    in_stream: Option<cpal::Stream>,
+    out_stream: Option<cpal::Stream>,
     cap: Option<Rx>,
     play: Option<Tx>,
     n: usize,
@@ -136,12 +137,11 @@ pub struct Card {
     fbuf: Vec<f32>,
     /// What [`super::raise_priority`] managed, for the log.
     pub priority: String,
-    /// Settling the output ring's standing level once the streams run (see [`Card::write`]).
     settle: Settle,
 }
 
-/// How the output ring settles: the lowest level seen before a write between blocks 20 and 50
-/// after the first input, and the frames still to drop to bring it down to one block.
+/// The output ring's settling: the lowest level seen before writes 5 … 20, and the frames still
+/// to drop to bring it down to one block ([`Card::write`]).
 #[derive(Debug, Default)]
 struct Settle {
     writes: u32,
@@ -301,7 +301,7 @@ impl Card {
         let n = opts.channels.max(1);
         let priority = super::raise_priority();
         let counters = Arc::new(CardCounters::default());
-        let mut streams = Vec::new();
+        let (mut in_stream, mut out_stream) = (None, None);
         let (mut input, mut output, mut cap, mut play) = (None, None, None, None);
         let (mut ups, mut downs) = (Vec::new(), Vec::new());
         if opts.input {
@@ -317,7 +317,7 @@ impl Card {
             for _ in 0..n {
                 downs.push(Resampler::new(g.rate, SAMPLE_RATE)?);
             }
-            streams.push(s);
+            in_stream = Some(s);
             cap = Some(rx);
             input = Some(g);
         }
@@ -334,14 +334,15 @@ impl Card {
             for _ in 0..n {
                 ups.push(Resampler::new(SAMPLE_RATE, g.rate)?);
             }
-            streams.push(s);
+            out_stream = Some(s);
             play = Some(tx);
             output = Some(g);
         }
-        let mut card = Card {
+        let card = Card {
             input,
             output,
-            streams,
+            in_stream,
+            out_stream,
             cap,
             play,
             n,
@@ -359,7 +360,6 @@ impl Card {
             inter: Vec::new(),
             fbuf: Vec::new(),
         };
-        card.prime();
         Ok(card)
     }
 
@@ -380,17 +380,32 @@ impl Card {
         }
     }
 
-    /// Start the streams (input first, so nothing played is missed). The counters are armed
-    /// when the first input arrives: from then on the device runs at its steady pace, and a
-    /// callback that finds a ring short or full means we were late.
-    pub fn start(&self) -> Result<(), String> {
-        for s in &self.streams {
+    /// Start the streams: the input first; once it delivers, whatever it queued meanwhile is
+    /// dropped, the output ring is primed (the device buffer plus one block) and the output
+    /// started. The level our ring stands at is fixed at this moment (both streams then run on
+    /// the card's clock), so it must not depend on how long the input took to start or on a
+    /// burst it delivered first; [`Card::write`] then trims it to one block.
+    pub fn start(&mut self) -> Result<(), String> {
+        let start = |s: &cpal::Stream| {
             s.play()
-                .map_err(|e| format!("cannot start the sound card: {e}"))?;
+                .map_err(|e| format!("cannot start the sound card: {e}"))
+        };
+        if let (Some(s), Some(cap)) = (&self.in_stream, &mut self.cap) {
+            start(s)?;
+            let until = Instant::now() + Duration::from_secs(2);
+            while cap.occupied_len() == 0 {
+                if Instant::now() > until {
+                    return Err("the sound card's input delivered nothing in 2 s".into());
+                }
+                std::thread::sleep(Duration::from_micros(500));
+            }
+            cap.clear();
         }
-        if self.cap.is_none() {
-            self.counters.armed.store(true, Ordering::Relaxed);
+        self.prime();
+        if let Some(s) = &self.out_stream {
+            start(s)?;
         }
+        self.counters.armed.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -423,21 +438,21 @@ impl Card {
                 self.inter[i * n + k] = v.round().clamp(-32768.0, 32767.0) as i16;
             }
         }
-        // The level the ring stands at depends on how the two streams happened to start (it is
-        // constant afterwards: both run on one clock). Once running, its low point before a
-        // write is our margin against a late block; keep one block of it and drop the rest of
-        // the output, once, 0.5 s in (the line is idle then), so that every run has the same
-        // latency.
+        // How much of the primed ring the device keeps is the device's business (the PulseAudio
+        // plugin takes ~6 ms of its 16 ms buffer at first, not all of it); the ring then stands at
+        // whatever is left, the same for the whole run (input and output run on one clock, and
+        // `start` began them in step). So measure it over writes 5 … 20 (50–200 ms in, the lines
+        // still idle) and drop the output above one block of margin, once.
         let queued = play.occupied_len() / n;
         let st = &mut self.settle;
-        if self.started.is_some() && st.writes <= 50 {
+        if st.writes < 20 {
             st.writes += 1;
-            if st.writes > 20 {
+            if st.writes > 5 {
                 st.low = st.low.min(queued);
             }
             let block = self.block * self.output.as_ref().map_or(1, |g| g.rate as usize)
                 / SAMPLE_RATE as usize;
-            if st.writes == 50 && st.low > block {
+            if st.writes == 20 && st.low > block {
                 st.trim = st.low - block;
             }
         }
@@ -465,10 +480,7 @@ impl Card {
             }
             let got = cap.pop_slice(&mut self.scratch) / n * n;
             if got > 0 {
-                if self.started.is_none() {
-                    self.started = Some(Instant::now());
-                    self.counters.armed.store(true, Ordering::Relaxed);
-                }
+                self.started.get_or_insert_with(Instant::now);
                 for (k, d) in self.downs.iter_mut().enumerate() {
                     self.fbuf.clear();
                     self.fbuf.extend(

@@ -57,7 +57,7 @@ pub fn run(probes: u32, spill: &str, card: &CardArgs) -> anyhow::Result<()> {
     eprintln!("loopback: {}", d.describe());
 
     let s = |ms: f64| ms_to_samples(ms) as u64;
-    // The first probe after the output ring has settled (0.5 s in, see `Card::write`).
+    // The first probe a second in, after the output ring has settled (`Card::write`).
     let t0 = s(1000.0);
     let mut tx = LineSender::new();
     let mut bursts = Vec::new();

@@ -116,7 +116,7 @@ impl Session {
             buffer_ms: card.buffer_ms,
             block: BLOCK,
         };
-        let c = Card::open(&opts).map_err(anyhow::Error::msg)?;
+        let mut c = Card::open(&opts).map_err(anyhow::Error::msg)?;
         eprintln!(
             "sound card: {} (lines on channels {}…{})",
             c.describe(),
