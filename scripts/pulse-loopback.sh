@@ -38,7 +38,7 @@ export ALSA_CONFIG_PATH="/usr/share/alsa/alsa.conf:$RUN/asound.conf"
 # output stream never got a callback); the client chooses its buffer.
 unset PULSE_LATENCY_MSEC
 HOME="$RUN" pulseaudio -n -F "$RUN/loop.pa" --daemonize=no --exit-idle-time=-1 --disallow-exit \
-  --use-pid-file=no --realtime=no --high-priority=no --log-target=file:"$RUN/pa.log" &
+  --use-pid-file=no --realtime=no --high-priority=yes --log-target=file:"$RUN/pa.log" &
 PA_PID=$!
 for _ in $(seq 200); do pactl info >/dev/null 2>&1 && break; sleep 0.05; done
 pactl info >/dev/null

@@ -86,6 +86,11 @@ pub struct CardCounters {
     pub in_callbacks: AtomicU64,
     /// Errors the stream reported (other than the device going away).
     pub stream_errors: AtomicU64,
+    /// The device consumed less than real time for a while (a stall in the sound server, which
+    /// cpal does not report), seen as our output ring standing higher; and the output frames
+    /// dropped to bring the latency back.
+    pub stalls: AtomicU64,
+    pub stall_frames: AtomicU64,
     /// The device went away.
     pub gone: AtomicBool,
     /// Under/overruns are counted only while armed (not while the streams start or drain).
@@ -95,7 +100,9 @@ pub struct CardCounters {
 impl CardCounters {
     /// Xruns: late output and input callbacks, counted as events.
     pub fn xruns(&self) -> u64 {
-        self.underruns.load(Ordering::Relaxed) + self.overruns.load(Ordering::Relaxed)
+        self.underruns.load(Ordering::Relaxed)
+            + self.overruns.load(Ordering::Relaxed)
+            + self.stalls.load(Ordering::Relaxed)
     }
 }
 
@@ -140,13 +147,44 @@ pub struct Card {
     settle: Settle,
 }
 
-/// The output ring's settling: the lowest level seen before writes 5 … 20, and the frames still
-/// to drop to bring it down to one block ([`Card::write`]).
+/// Keeping the output ring at one block ([`Card::write`]): writes seen, the lowest level before a
+/// write in the current window, and the frames still to drop.
 #[derive(Debug, Default)]
 struct Settle {
-    writes: u32,
+    writes: u64,
     low: usize,
     trim: usize,
+}
+
+impl Settle {
+    fn new() -> Self {
+        Settle {
+            low: usize::MAX,
+            ..Settle::default()
+        }
+    }
+
+    /// Before a write, with `queued` frames in the ring and `block` frames a block: note the
+    /// level; at the end of a window set `trim`. Returns the frames to drop when that is a stall
+    /// (after settling).
+    fn on_write(&mut self, queued: usize, block: usize) -> Option<usize> {
+        self.writes += 1;
+        if self.writes > 5 {
+            self.low = self.low.min(queued);
+        }
+        let settling = self.writes == 20;
+        if !settling && (self.writes < 20 || self.writes % 100 != 20) {
+            return None;
+        }
+        // A stall is an excess of at least half a block held for the whole second.
+        let slack = if settling { 0 } else { block / 2 };
+        let low = std::mem::replace(&mut self.low, usize::MAX);
+        if low > block + slack && self.trim == 0 {
+            self.trim = low - block;
+            return (!settling).then_some(self.trim);
+        }
+        None
+    }
 }
 
 fn err_cb(c: &Arc<CardCounters>) -> impl FnMut(cpal::StreamError) + Send + 'static {
@@ -352,10 +390,7 @@ impl Card {
             counters,
             started: None,
             priority,
-            settle: Settle {
-                low: usize::MAX,
-                ..Settle::default()
-            },
+            settle: Settle::new(),
             scratch: vec![0; 8192 * n],
             inter: Vec::new(),
             fbuf: Vec::new(),
@@ -439,23 +474,22 @@ impl Card {
             }
         }
         // How much of the primed ring the device keeps is the device's business (the PulseAudio
-        // plugin takes ~6 ms of its 16 ms buffer at first, not all of it); the ring then stands at
-        // whatever is left, the same for the whole run (input and output run on one clock, and
-        // `start` began them in step). So measure it over writes 5 … 20 (50–200 ms in, the lines
-        // still idle) and drop the output above one block of margin, once.
+        // plugin takes ~6 ms of its 16 ms buffer at first, not all of it), and a stall in the
+        // sound server (it consumed less than real time, while the input went on) leaves the ring
+        // standing higher for good: latency added, and nothing in cpal says so. So watch the
+        // ring's low point before a write over windows — writes 5 … 20 (50–200 ms in, the lines
+        // still idle), then every second — and drop the output above one block of margin. At
+        // start that is settling; later it is a stall, counted with the xruns.
         let queued = play.occupied_len() / n;
-        let st = &mut self.settle;
-        if st.writes < 20 {
-            st.writes += 1;
-            if st.writes > 5 {
-                st.low = st.low.min(queued);
-            }
-            let block = self.block * self.output.as_ref().map_or(1, |g| g.rate as usize)
-                / SAMPLE_RATE as usize;
-            if st.writes == 20 && st.low > block {
-                st.trim = st.low - block;
-            }
+        let block =
+            self.block * self.output.as_ref().map_or(1, |g| g.rate as usize) / SAMPLE_RATE as usize;
+        if let Some(frames) = self.settle.on_write(queued, block) {
+            self.counters.stalls.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .stall_frames
+                .fetch_add(frames as u64, Ordering::Relaxed);
         }
+        let st = &mut self.settle;
         let skip = st.trim.min(frames);
         st.trim -= skip;
         crate::engine::ring::push_wait(play, &self.inter[skip * n..]);
@@ -526,13 +560,51 @@ impl Card {
     pub fn tally(&self) -> String {
         let c = &self.counters;
         format!(
-            "xruns: {} ({} late output callbacks, {} samples of silence played; {} late input callbacks, {} samples dropped), stream errors: {}",
+            "xruns: {} ({} late output callbacks, {} samples of silence played; {} late input callbacks, {} samples dropped; {} device stalls, {} frames of output dropped to restore the latency), stream errors: {}",
             c.xruns(),
             c.underruns.load(Ordering::Relaxed),
             c.underrun_samples.load(Ordering::Relaxed),
             c.overruns.load(Ordering::Relaxed),
             c.overrun_samples.load(Ordering::Relaxed),
+            c.stalls.load(Ordering::Relaxed),
+            c.stall_frames.load(Ordering::Relaxed),
             c.stream_errors.load(Ordering::Relaxed)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settle;
+
+    /// `n` writes whose pre-write level saw-tooths between `lo` and `lo + 32` frames (the
+    /// device's periods); returns the stalls reported.
+    fn run(s: &mut Settle, n: usize, lo: usize) -> Vec<usize> {
+        let mut stalls = Vec::new();
+        for k in 0..n {
+            stalls.extend(s.on_write(lo + (k % 2) * 32, 80));
+            s.trim = 0;
+        }
+        stalls
+    }
+
+    #[test]
+    fn the_ring_settles_to_one_block_and_a_stall_is_counted_and_undone() {
+        let mut s = Settle::new();
+        // Start: the device kept little of the priming; the ring stands at 160 frames.
+        for _ in 0..19 {
+            assert_eq!(s.on_write(160, 80), None);
+        }
+        assert_eq!(s.on_write(165, 80), None, "settling is not a stall");
+        assert_eq!(s.trim, 80, "down to one block");
+        s.trim = 0;
+        // Steady at one block for ten seconds: nothing.
+        assert!(run(&mut s, 1000, 80).is_empty());
+        // Within half a block of it: still nothing.
+        assert!(run(&mut s, 300, 110).is_empty());
+        // The server stalled for 100 ms: the ring stands 800 frames higher for a second.
+        assert_eq!(run(&mut s, 100, 880), vec![800]);
+        // A late loop leaves the ring lower, never a stall.
+        assert!(run(&mut s, 500, 20).is_empty());
     }
 }
