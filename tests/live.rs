@@ -199,6 +199,8 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
             "tests/live_fixtures/one-call.toml",
             "--seconds",
             "19",
+            "--record",
+            d.join("eo").to_str().unwrap(),
         ],
     )
     .output()
@@ -260,6 +262,19 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
     assert!((delay - 200.0).abs() <= 5.0, "wink delay {delay}");
     assert!((len - 200.0).abs() <= 5.0, "wink length {len}");
     assert!(ani.abs() <= 5.0, "ANI off-hook {ani}");
+    // On the far side, as the end office recorded it across the wire: the wink's length is the
+    // tandem's (its delay there also holds the wire's round trip, measured by `live loopback`).
+    let far = detect(&d.join("eo").join("heard-ch0.wav"));
+    let w = far
+        .iter()
+        .find(|x| x.1 == "wink")
+        .expect("the wink heard by the end office");
+    println!("the end office heard a {:.1} ms wink", w.3 - w.2);
+    assert!(
+        (w.3 - w.2 - 200.0).abs() <= 5.0,
+        "far-side wink {:.1} ms",
+        w.3 - w.2
+    );
 }
 
 /// The tandem role against a recording played into the card: the same calls as `route` gives
