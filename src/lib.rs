@@ -20,6 +20,7 @@ pub mod location;
 pub mod register;
 pub mod route;
 pub mod sim;
+pub mod sip;
 pub mod tandem;
 pub mod text;
 pub mod units;

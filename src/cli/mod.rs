@@ -15,6 +15,7 @@ pub mod outputs;
 pub mod progress;
 pub mod route;
 pub mod simulate;
+pub mod sip;
 
 use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
 use crate::detect::{detect_all, Kinds};
@@ -74,6 +75,11 @@ pub enum Cmd {
     Live {
         #[command(subcommand)]
         cmd: live::LiveCmd,
+    },
+    /// The SIP-trunk E9-1-1 provider on real sockets (docs/sip.md).
+    Sip {
+        #[command(subcommand)]
+        cmd: sip::SipCmd,
     },
     /// MSAG (docs/location.md).
     Msag {
@@ -152,6 +158,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             cmd: DatafillCmd::Check { path },
         } => datafill_check(&path),
         Cmd::Live { cmd } => live::run(cmd),
+        Cmd::Sip { cmd } => sip::run(cmd),
         Cmd::Msag {
             cmd:
                 MsagCmd::Validate {

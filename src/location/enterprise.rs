@@ -96,6 +96,8 @@ pub struct SipProvider {
     /// ESN → its ESQK pool.
     pools: BTreeMap<u16, Vec<u64>>,
     next: BTreeMap<u16, usize>,
+    /// Keys of calls still up ([`SipProvider::route_held`]).
+    held: std::collections::BTreeSet<u64>,
     /// ESQK → the ALI record the PSAP gets for it.
     pub ali: BTreeMap<u64, AliRecord>,
 }
@@ -115,6 +117,7 @@ impl SipProvider {
             msag,
             pools,
             next: BTreeMap::new(),
+            held: Default::default(),
             ali: BTreeMap::new(),
         }
     }
@@ -127,31 +130,76 @@ impl SipProvider {
             .collect()
     }
 
-    /// Route a call with this PIDF-LO and callback number.
-    pub fn route(&mut self, pidf: Option<&PidfLo>, callback: u64) -> SipRoute {
+    /// Validate a PIDF-LO's civic address against the MSAG: its ESN, or why it goes to the ECRC.
+    pub fn validate(&self, pidf: Option<&PidfLo>) -> Result<u16, String> {
         let Some(p) = pidf.filter(|p| p.has_location()) else {
-            return SipRoute::Ecrc("NO LOCATION IN THE INVITE".into());
+            return Err("NO LOCATION IN THE INVITE".into());
         };
         if p.method.eq_ignore_ascii_case("manual") {
-            return SipRoute::Ecrc("MANUAL LOCATION (NOT VALIDATED)".into());
+            return Err("MANUAL LOCATION (NOT VALIDATED)".into());
         }
-        let civic = p.civic_address();
-        let range = match self.msag.validate(&civic.msag_address()) {
-            Ok(r) => r,
-            Err(f) => return SipRoute::Ecrc(format!("LOCATION NOT IN THE MSAG: {f}")),
+        match self.msag.validate(&p.civic_address().msag_address()) {
+            Ok(r) => Ok(r.esn),
+            Err(f) => Err(format!("LOCATION NOT IN THE MSAG: {f}")),
+        }
+    }
+
+    /// Route a call with this PIDF-LO and callback number (the pool is used round robin, as
+    /// `simulate` models it).
+    pub fn route(&mut self, pidf: Option<&PidfLo>, callback: u64) -> SipRoute {
+        let esn = match self.validate(pidf) {
+            Ok(e) => e,
+            Err(why) => return SipRoute::Ecrc(why),
         };
-        let esn = range.esn;
         let Some(pool) = self.pools.get(&esn).filter(|p| !p.is_empty()) else {
             return SipRoute::Ecrc(format!("NO ESQK FOR ESN {esn}"));
         };
         let k = self.next.entry(esn).or_insert(0);
         let esqk = pool[*k % pool.len()];
         *k += 1;
+        let p = pidf.expect("validated");
         self.ali.insert(
             esqk,
-            esqk_record(esqk, &civic, &p.location(), callback, esn),
+            esqk_record(esqk, &p.civic_address(), &p.location(), callback, esn),
         );
         SipRoute::Psap { esn, esqk }
+    }
+
+    /// Route a live call: like [`SipProvider::route`], but an ESQK is held until
+    /// [`SipProvider::release`] — never two calls on one key; a pool with every key in use sends
+    /// the call to the ECRC.
+    pub fn route_held(&mut self, pidf: Option<&PidfLo>, callback: u64) -> SipRoute {
+        let esn = match self.validate(pidf) {
+            Ok(e) => e,
+            Err(why) => return SipRoute::Ecrc(why),
+        };
+        let Some(pool) = self.pools.get(&esn).filter(|p| !p.is_empty()) else {
+            return SipRoute::Ecrc(format!("NO ESQK FOR ESN {esn}"));
+        };
+        let start = *self.next.get(&esn).unwrap_or(&0);
+        let Some(i) = (0..pool.len())
+            .map(|d| (start + d) % pool.len())
+            .find(|&i| !self.held.contains(&pool[i]))
+        else {
+            return SipRoute::Ecrc(format!(
+                "ESQK POOL OF ESN {esn} EXHAUSTED ({} CALLS UP)",
+                pool.len()
+            ));
+        };
+        let esqk = pool[i];
+        self.next.insert(esn, i + 1);
+        self.held.insert(esqk);
+        let p = pidf.expect("validated");
+        self.ali.insert(
+            esqk,
+            esqk_record(esqk, &p.civic_address(), &p.location(), callback, esn),
+        );
+        SipRoute::Psap { esn, esqk }
+    }
+
+    /// The call holding `esqk` ended: the key is free again.
+    pub fn release(&mut self, esqk: u64) {
+        self.held.remove(&esqk);
     }
 }
 

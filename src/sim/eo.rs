@@ -65,6 +65,11 @@ pub struct EoLine {
     heard: Vec<PortEvent>,
     buf: Vec<f32>,
     pub notes: Vec<EoNote>,
+    /// Free for a new call from here: the hang-up's tone must stand 1300 ms for the tandem to
+    /// take it as a disconnect (shorter is a hook flash), so a trunk rests 2 s after a call.
+    free_at: u64,
+    /// When the call's voice starts (after the spill), for a voice carried from elsewhere.
+    talk_from: Option<u64>,
     /// Every step of every call, as it happens (kept only when asked: a live end office logs it).
     pub trace: Option<Vec<EoNote>>,
 }
@@ -88,6 +93,8 @@ impl EoLine {
             heard: Vec::new(),
             buf: Vec::new(),
             notes: Vec::new(),
+            talk_from: None,
+            free_at: 0,
             trace: None,
         }
     }
@@ -104,6 +111,29 @@ impl EoLine {
 
     pub fn is_idle(&self) -> bool {
         self.call.is_none()
+    }
+
+    /// Can a new call seize this trunk at `now`?
+    pub fn available(&self, now: u64) -> bool {
+        self.call.is_none() && now >= self.free_at
+    }
+
+    /// The call on this trunk (index into the scenario's calls).
+    pub fn current(&self) -> Option<usize> {
+        self.call
+    }
+
+    /// The call on this trunk and, once the spill is out, when its voice starts.
+    pub fn voice_from(&self) -> Option<(usize, u64)> {
+        Some((self.call?, self.talk_from?))
+    }
+
+    /// Hang up the call in progress at `t` (the caller went away), instead of at its hold time.
+    pub fn hang_up_at(&mut self, t: u64) {
+        if self.call.is_some() {
+            self.todo.retain(|d| d.1 != Do::Hangup);
+            self.todo.push((t, Do::Hangup));
+        }
     }
 
     fn note(&mut self, at: u64, text: String) {
@@ -131,7 +161,8 @@ impl EoLine {
             .and_then(|n| Normal::new(0.0, dbm0_to_power(n).sqrt()).ok());
         self.g711 = c.g711;
         self.todo.clear();
-        self.todo.push((t + c.hold, Do::Hangup));
+        self.talk_from = None;
+        self.todo.push((t.saturating_add(c.hold), Do::Hangup));
         let s = |ms: f64| ms_to_samples(ms) as u64;
         let call_no = c.n;
         self.trace(t, || format!("call {call_no}: seize"));
@@ -263,6 +294,8 @@ impl EoLine {
                     self.trace(t, || "hang up".into());
                     self.note(t, "CALLER HANGS UP".into());
                     self.call = None;
+                    self.talk_from = None;
+                    self.free_at = t + s(2000.0);
                     self.rx = None;
                     self.state = State::Idle;
                     self.todo.clear();
@@ -290,6 +323,7 @@ impl EoLine {
     }
 
     fn voice(&mut self, from: u64, c: &CallSpec) {
+        self.talk_from = Some(from);
         if let Some(Voice::Tone { hz, dbm0 }) = c.voice {
             let end = c.at + c.hold;
             if end > from {

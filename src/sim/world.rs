@@ -14,6 +14,15 @@ use crate::tandem::tables::Supv;
 use crate::engine::Lead;
 pub use crate::engine::LineSignal;
 
+/// A call's voice carried from elsewhere (a SIP call's RTP): what the caller says, and what the
+/// caller hears. Called on the world's thread, once per block; must not block.
+pub trait CallAudio: Send {
+    /// The caller's next `out.len()` samples (sent on the trunk once the spill is out).
+    fn say(&mut self, out: &mut [i16]);
+    /// What the tandem sent toward the caller in the same block.
+    fn hear(&mut self, from_tandem: &[i16]);
+}
+
 pub struct World {
     sc: Scenario,
     /// Per port (tandem order): an end-office trunk.
@@ -33,6 +42,9 @@ pub struct World {
     pub started: Vec<Option<(usize, u64)>>,
     /// The attendants of the positions the tandem signals out of band (`SUPV NONE` PSAPs).
     pub attendants: super::attendant::Attendants,
+    /// Calls whose voice comes from elsewhere, by call index.
+    audio: std::collections::BTreeMap<usize, Box<dyn CallAudio>>,
+    scratch: Vec<i16>,
 }
 
 impl World {
@@ -73,7 +85,57 @@ impl World {
             attendants: super::attendant::Attendants::new(crate::units::ms_to_samples(
                 sc.attendant.hold_ms,
             ) as u64),
+            audio: Default::default(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// A call placed while running (a SIP call): started with the next block that reaches
+    /// `spec.at`. Returns its index.
+    pub fn add_call(&mut self, spec: super::scenario::CallSpec) -> usize {
+        let k = self.sc.calls.len();
+        self.sc.calls.push(spec);
+        self.pending.push_back(k);
+        self.claimed.push(false);
+        self.started.push(None);
+        k
+    }
+
+    /// An ALI record the PSAP models will find (an ESQK routed while running).
+    pub fn add_ali(&mut self, tn: u64, r: crate::location::ali::AliRecord) {
+        self.sc.ali.records.insert(tn, r);
+    }
+
+    /// Carry call `call`'s voice from `a` (instead of the scenario's voice).
+    pub fn attach_audio(&mut self, call: usize, a: Box<dyn CallAudio>) {
+        self.audio.insert(call, a);
+    }
+
+    /// The caller of call `call` hangs up at `t`: a call not yet on a trunk is dropped from the
+    /// queue (false), one on a trunk is released there.
+    pub fn hang_up(&mut self, call: usize, t: u64) -> bool {
+        self.audio.remove(&call);
+        self.claimed[call] = true;
+        self.pending.retain(|&c| c != call);
+        self.blocked.retain(|&c| c != call);
+        let Some((p, _)) = self.started[call] else {
+            return false;
+        };
+        if let Some(eo) = self.eo[p].as_mut() {
+            if eo.current() == Some(call) {
+                eo.hang_up_at(t);
+            }
+        }
+        true
+    }
+
+    /// Is call `call` still on its trunk?
+    pub fn on_trunk(&self, call: usize) -> Option<usize> {
+        let (p, _) = self.started[call]?;
+        self.eo[p]
+            .as_ref()
+            .filter(|e| e.current() == Some(call))
+            .map(|_| p)
     }
 
     /// Port `p` is carried elsewhere (a sound card's line): nothing is modelled on it.
@@ -136,9 +198,10 @@ impl World {
             else {
                 continue;
             };
+            let free = |p: usize| self.eo[p].as_ref().unwrap().available(now);
             let port = match spec.channel {
-                Some(ch) => Some(first + ch).filter(|&p| self.eo[p].as_ref().unwrap().is_idle()),
-                None => (first..first + count).find(|&p| self.eo[p].as_ref().unwrap().is_idle()),
+                Some(ch) => Some(first + ch).filter(|&p| free(p)),
+                None => (first..first + count).find(|&p| free(p)),
             };
             match port {
                 Some(p) => {
@@ -167,6 +230,17 @@ impl World {
             if let Some(eo) = &mut self.eo[p] {
                 if let Some(t) = eo.step(now, x, o, calls) {
                     line.push((p, t, Lead::OnHook));
+                }
+                if let Some((c, from)) = eo.voice_from() {
+                    if let Some(a) = self.audio.get_mut(&c).filter(|_| from < next) {
+                        let k = from.saturating_sub(now) as usize;
+                        self.scratch.resize(o.len() - k, 0);
+                        a.say(&mut self.scratch);
+                        for (y, v) in o[k..].iter_mut().zip(&self.scratch) {
+                            *y = y.saturating_add(*v);
+                        }
+                        a.hear(x);
+                    }
                 }
                 self.notes.append(&mut eo.notes);
             } else if let Some(ps) = &mut self.psap[p] {

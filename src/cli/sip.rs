@@ -1,0 +1,296 @@
+//! `e911 sip serve`: the SIP-trunk E9-1-1 provider and the selective router, in real time, on
+//! real sockets (docs/sip.md). With no `--datafill`: the embedded Cary, NC office and its MSAG,
+//! with the provider's ESGW trunk group VPCESGW.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::Format;
+use crate::sim::scenario::{builtin, Attendant, Scenario};
+use crate::sip::record::SipRecord;
+use crate::sip::{server, Serve};
+
+#[derive(Subcommand, Debug)]
+pub enum SipCmd {
+    /// Be the E9-1-1 service provider a PBX, SBC or Lync/Teams trunk points at: INVITEs to 911,
+    /// +911 or urn:service:sos with PIDF-LO are validated against the MSAG and delivered with an
+    /// ESQK over the ESGW trunk group to the PSAP of their ESN (PSAPs modelled as in
+    /// `simulate`); no or bad location → the ECRC; 933 → a test call the provider answers.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Office datafill (file or directory). Default: the embedded Cary, NC office.
+    #[arg(long)]
+    pub datafill: Option<PathBuf>,
+    /// The MSAG the provider validates locations against (needed with --datafill).
+    #[arg(long)]
+    pub msag: Option<PathBuf>,
+    /// ALI records (NENA 02-010) for the PSAP models' other calls.
+    #[arg(long)]
+    pub ali: Option<PathBuf>,
+    /// The provider's ESGW trunk group into the tandem (TRKGRP key; default VPCESGW with the
+    /// embedded office).
+    #[arg(long)]
+    pub esgw: Option<String>,
+    /// ESGW trunks (the most calls up at once; more wait for a trunk).
+    #[arg(long, default_value_t = 24)]
+    pub trunks: usize,
+    /// NPA of the ESQKs (NPA-211-BBKK; default the ESGW group's NPA).
+    #[arg(long)]
+    pub esqk_npa: Option<u16>,
+    /// ESQKs per ESN (1–100); a key is held for its call's duration.
+    #[arg(long, default_value_t = 100)]
+    pub esqk_per_esn: u32,
+    /// Where to listen, UDP and TCP.
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    pub listen: SocketAddr,
+    /// The address RTP is bound to and named in SDP (default: the --listen address).
+    #[arg(long)]
+    pub media_ip: Option<IpAddr>,
+    /// The ECRC's name in the records.
+    #[arg(long, default_value = "ECRC")]
+    pub ecrc: String,
+    /// An answered call with no RTP for this long is ended (BYE), seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub rtp_timeout: f64,
+    /// The modelled PSAP attendant answers this long after the ANI spill, seconds.
+    #[arg(long, default_value_t = 0.5)]
+    pub answer: f64,
+    /// …and hangs up this long after answering (a BYE to the caller), seconds.
+    #[arg(long, default_value_t = 600.0)]
+    pub hold: f64,
+    /// Stop after this long (default: until Ctrl-C), seconds.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write `calls.jsonl` and each PSAP call's PSAP-leg audio (`call-N-psap.wav`) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite outputs that exist (never an input).
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn secs(what: &str, v: f64, lo: f64, hi: f64) -> anyhow::Result<Duration> {
+    if !(lo..=hi).contains(&v) {
+        anyhow::bail!("{what}: {v} s is outside {lo} … {hi}");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+pub fn run(cmd: SipCmd) -> anyhow::Result<()> {
+    match cmd {
+        SipCmd::Serve(a) => serve(a),
+    }
+}
+
+fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    let (office, msag_text, esgw_default) = match &a.datafill {
+        None => {
+            let sc = Scenario::default_office();
+            let (_, m) = builtin("datafill/cary.msag").map_err(anyhow::Error::msg)?;
+            (sc.office, m, Some("VPCESGW".to_string()))
+        }
+        Some(p) => {
+            let loaded = crate::files::datafill(p).map_err(anyhow::Error::msg)?;
+            if let Some(e) = loaded.errors().next() {
+                anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
+            }
+            inputs.extend(loaded.files.iter().cloned());
+            let m = a.msag.as_ref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--datafill needs --msag (the provider validates locations against it)"
+                )
+            })?;
+            inputs.push(m.clone());
+            let t =
+                std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
+            (loaded.office, t, None)
+        }
+    };
+    let msag = match (&a.msag, &a.datafill) {
+        (Some(m), None) => {
+            inputs.push(m.clone());
+            std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?
+        }
+        _ => msag_text,
+    };
+    let msag_name = a
+        .msag
+        .as_ref()
+        .map_or("builtin:datafill/cary.msag".into(), |p| {
+            p.display().to_string()
+        });
+    let msag = crate::location::msag::Msag::parse(&msag)
+        .map_err(|e| anyhow::anyhow!("{msag_name}:{}", e.first().cloned().unwrap_or_default()))?;
+    let ali = match &a.ali {
+        Some(p) => {
+            inputs.push(p.clone());
+            let t =
+                std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let (ali, errors) = crate::location::ali::Ali::parse(&t);
+            if let Some(e) = errors.first() {
+                anyhow::bail!("{}:{e}", p.display());
+            }
+            ali
+        }
+        None => Default::default(),
+    };
+    let esgw = match a.esgw.clone().or(esgw_default) {
+        Some(k) => k.to_ascii_uppercase(),
+        None => anyhow::bail!("--esgw: name the provider's ESGW trunk group (a TRKGRP key)"),
+    };
+    let tg = office
+        .trunk_groups
+        .get(&esgw)
+        .ok_or_else(|| anyhow::anyhow!("--esgw: {esgw} is not in TRKGRP"))?;
+    if tg.supv != crate::tandem::tables::Supv::Sf || tg.sig != crate::tandem::tables::Sig::Mf {
+        anyhow::bail!("--esgw: {esgw} must be an MF group with SF supervision (the provider outpulses the ESQK in MF)");
+    }
+    if !(1..=2000).contains(&a.trunks) {
+        anyhow::bail!("--trunks: {} is outside 1 … 2000", a.trunks);
+    }
+    let npa = a.esqk_npa.unwrap_or(tg.npa);
+    if !(200..=999).contains(&npa) {
+        anyhow::bail!("--esqk-npa: {npa} is not an NPA (200–999)");
+    }
+    if office.npd_of(npa).is_none() {
+        anyhow::bail!(
+            "--esqk-npa: {npa} has no NPD in E911NPD (the PSAPs could not decode the ESQK)"
+        );
+    }
+    if !(1..=100).contains(&a.esqk_per_esn) {
+        anyhow::bail!("--esqk-per-esn: {} is outside 1 … 100", a.esqk_per_esn);
+    }
+    if office.esns.len() > 100 {
+        anyhow::bail!(
+            "{} ESNs, but the ESQK blocks (NPA-211-BBKK) cover 100",
+            office.esns.len()
+        );
+    }
+    let media_ip = a.media_ip.unwrap_or(a.listen.ip());
+    if media_ip.is_unspecified() {
+        anyhow::bail!(
+            "--media-ip: --listen {} names no address the caller can send RTP to; give one",
+            a.listen
+        );
+    }
+    if let Some(s) = a.seconds {
+        secs("--seconds", s, 0.1, 1e9)?;
+    }
+    let attendant = Attendant {
+        answer_ms: secs("--answer", a.answer, 0.0, 600.0)?.as_secs_f64() * 1000.0,
+        hold_ms: secs("--hold", a.hold, 0.5, 86_400.0)?.as_secs_f64() * 1000.0,
+        ..Attendant::default()
+    };
+    let cfg = server::Config {
+        media_ip,
+        rtp_timeout: secs("--rtp-timeout", a.rtp_timeout, 0.5, 3600.0)?,
+        ecrc: a.ecrc.clone(),
+        ecrc_answer: Duration::from_millis(1000),
+        test_hold: Duration::from_secs(5),
+    };
+    // Outputs.
+    let mut jsonl = None;
+    if let Some(dir) = &a.out {
+        super::outputs::check_dir(dir)?;
+        let f = dir.join("calls.jsonl");
+        super::outputs::check("--out", std::slice::from_ref(&f), &inputs, a.force)?;
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        jsonl = Some(std::io::BufWriter::new(
+            std::fs::File::create(&f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+        ));
+    }
+    let sc = Scenario {
+        name: "sip serve".into(),
+        office: office.clone(),
+        ali,
+        trunks: vec![(esgw.clone(), a.trunks)],
+        attendant,
+        calls: Vec::new(),
+        duration: u64::MAX,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        inputs: inputs.clone(),
+    };
+    let serve = Serve {
+        sc,
+        msag,
+        esgw: esgw.clone(),
+        npa,
+        esqk_per_esn: a.esqk_per_esn,
+        listen: a.listen,
+        cfg,
+        seconds: a.seconds,
+        keep_audio: a.out.is_some(),
+    };
+    let format = a.format;
+    let mut count = 0usize;
+    let mut failed: Option<anyhow::Error> = None;
+    let out = a.out.clone();
+    let force = a.force;
+    let mut on_record = |r: SipRecord| {
+        count += 1;
+        let line = serde_json::to_string(&r).expect("records serialise");
+        match format {
+            Format::Text => println!("{}", r.text()),
+            Format::Jsonl => println!("{line}"),
+        }
+        let _ = std::io::stdout().flush();
+        if let Some(w) = &mut jsonl {
+            if let Err(e) = writeln!(w, "{line}").and_then(|_| w.flush()) {
+                failed.get_or_insert(anyhow::anyhow!("calls.jsonl: {e}"));
+            }
+        }
+        if let (Some(dir), false) = (&out, r.psap_leg.is_empty()) {
+            let p = dir.join(format!("call-{}-psap.wav", r.call));
+            if let Err(e) = write_wav(&p, &r.psap_leg, &inputs, force) {
+                failed.get_or_insert(e);
+            }
+        }
+    };
+    let mut on_ready = |addrs: &str| {
+        eprintln!(
+            "e911 provider listening on {addrs} (UDP and TCP); ESGW {esgw} × {} trunks into the tandem; RTP on {media_ip}",
+            a.trunks
+        );
+    };
+    crate::sip::serve(serve, &mut on_ready, &mut on_record)?;
+    eprintln!("{count} call record(s)");
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn write_wav(
+    p: &std::path::Path,
+    v: &[i16],
+    inputs: &[PathBuf],
+    force: bool,
+) -> anyhow::Result<()> {
+    super::outputs::check("--out", &[p.to_path_buf()], inputs, force)?;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: crate::units::SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w =
+        hound::WavWriter::create(p, spec).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    for &s in v {
+        w.write_sample(s)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    }
+    w.finalize()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! The provider's side of the selective router in real time: the tandem, its PSAPs modelled as in
+//! `simulate`, and the provider's ESGW trunk group, whose trunks the SIP calls seize. One thread,
+//! paced by the clock in 10 ms blocks; the SIP side talks to it only through channels
+//! ([`Cmd`] in, [`Ev`] out) and each call's voice through its [`CallAudio`] (lock-free rings).
+//!
+//! A routed SIP call becomes an ESGW trunk call: the provider's line seizes, sends `KP 911 ST`
+//! when winked and the ESQK as its ANI spill when asked, then carries the caller's voice. The
+//! tandem routes the ESQK → ESN → primary PSAP as it routes any call, so the PSAP gets the ESQK
+//! and its ALI query returns the caller's PIDF-LO location and callback number.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::engine::{LineSignal, BLOCK};
+use crate::location::ali::AliRecord;
+use crate::sim::psap::Screen;
+use crate::sim::scenario::{AniSpec, CallSpec, Scenario};
+use crate::sim::world::{CallAudio, World};
+use crate::tandem::record::CallRecord;
+use crate::tandem::switch::Tandem;
+use crate::units::{ms_to_samples, samples_to_ms, SECOND};
+
+/// What the SIP side asks of the office.
+pub enum Cmd {
+    /// Seize an ESGW trunk for SIP call `id` and send `esqk` as its ANI; `ali` is the ESQK's
+    /// record for the PSAP's query.
+    Place {
+        id: u64,
+        esqk: u64,
+        ali: Box<AliRecord>,
+        audio: Box<dyn CallAudio>,
+    },
+    /// The caller left (BYE, CANCEL, RTP timeout): release the trunk.
+    Hangup { id: u64 },
+    /// End the run (every call still up is released first).
+    Stop,
+}
+
+/// What happened to a SIP call in the office.
+#[derive(Debug, Clone)]
+pub enum Ev {
+    /// The tandem delivered the call to a PSAP position (it rings there).
+    Delivered {
+        id: u64,
+        psap: String,
+        position: u32,
+    },
+    /// The PSAP answered.
+    Answered { id: u64 },
+    /// The PSAP hung up (every position on the call).
+    PsapReleased { id: u64 },
+    /// The trunk is idle again: the call's tandem record (None: it never reached a trunk) and
+    /// what the PSAPs' screens showed; the PSAP leg's audio when asked for.
+    Done {
+        id: u64,
+        record: Option<Box<CallRecord>>,
+        screens: Vec<Screen>,
+        psap_leg: Vec<i16>,
+    },
+    /// The office fell behind the clock by more than a block (ms).
+    Late { ms: f64 },
+}
+
+#[derive(Default)]
+struct Live {
+    call: usize,
+    esqk: u64,
+    record: Option<usize>,
+    delivered: bool,
+    answered: bool,
+    psap_released: bool,
+    hung_up: Option<u64>,
+    /// The PSAP position's port, once delivered.
+    position_port: Option<usize>,
+    psap_leg: Vec<i16>,
+}
+
+/// How the office runs.
+pub struct Opts {
+    pub esgw: String,
+    /// Keep each call's PSAP-leg audio (for `--out`).
+    pub keep_audio: bool,
+}
+
+fn tn_string(n: u64) -> String {
+    format!("{n:010}")
+}
+
+/// Run the office until [`Cmd::Stop`] (or the command channel closes). `sc` is the office, its
+/// ALI, its trunk groups (with the ESGW's trunk count) and the PSAP attendants' defaults.
+pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Result<(), String> {
+    let heard = sc
+        .office
+        .psaps
+        .values()
+        .filter(|p| p.supv == crate::tandem::tables::Supv::Sf)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut tandem = Tandem::new(&sc.office, &sc.trunks, &heard).map_err(|e| e.to_string())?;
+    let mut world = World::new(&sc, tandem.ports());
+    let ports = tandem.ports().to_vec();
+    let np = ports.len();
+    let (mut t_out, mut s_out) = (vec![vec![0i16; BLOCK]; np], vec![vec![0i16; BLOCK]; np]);
+    let (mut line, mut notices): (Vec<LineSignal>, Vec<LineSignal>) = (Vec::new(), Vec::new());
+    let mut live: BTreeMap<u64, Live> = BTreeMap::new();
+    // Tandem records not yet tied to a call.
+    let mut cursor = 0usize;
+    let mut screens_seen = 0usize;
+    let mut stopping = false;
+    let start = Instant::now();
+    let mut now = 0u64;
+    loop {
+        // Commands.
+        loop {
+            let c = match cmds.try_recv() {
+                Ok(c) => c,
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    stopping = true;
+                    break;
+                }
+            };
+            match c {
+                Cmd::Place {
+                    id,
+                    esqk,
+                    ali,
+                    audio,
+                } => {
+                    world.add_ali(esqk, *ali);
+                    let call = world.add_call(CallSpec {
+                        n: id as usize,
+                        at: now,
+                        group: opts.esgw.clone(),
+                        channel: None,
+                        ani: AniSpec::Tn(esqk),
+                        called: "911".into(),
+                        hold: 24 * 3600 * SECOND,
+                        voice: None,
+                        noise_dbm0: None,
+                        g711: None,
+                        mf: Default::default(),
+                        actions: Vec::new(),
+                        client: None,
+                        label: None,
+                        kind: "sip",
+                    });
+                    world.attach_audio(call, audio);
+                    live.insert(
+                        id,
+                        Live {
+                            call,
+                            esqk,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Cmd::Hangup { id } => {
+                    if let Some(l) = live.get_mut(&id) {
+                        if l.hung_up.is_none() {
+                            l.hung_up = Some(now);
+                            world.hang_up(l.call, now);
+                        }
+                    }
+                }
+                Cmd::Stop => stopping = true,
+            }
+        }
+        if stopping {
+            for l in live.values_mut() {
+                if l.hung_up.is_none() {
+                    l.hung_up = Some(now);
+                    world.hang_up(l.call, now);
+                }
+            }
+        }
+        // One block: the world (provider lines, PSAP models), then the tandem.
+        {
+            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
+            let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            line.clear();
+            world.step(now, &ins, &mut outs, &mut line);
+            world.attendants.hear(&notices, &mut line);
+        }
+        for &(port, at, lead) in &line {
+            tandem.line_event(port, at, lead);
+        }
+        {
+            let ins: Vec<&[i16]> = s_out.iter().map(|v| v.as_slice()).collect();
+            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            tandem.step(&ins, &mut outs);
+        }
+        notices.clear();
+        tandem.notices(&mut notices);
+        now += BLOCK as u64;
+        // New tandem records: whose SIP call seized that trunk?
+        let records = tandem.records();
+        while cursor < records.len() {
+            let r = &records[cursor];
+            let seized = ms_to_samples(r.seized_ms) as u64;
+            let hit = live.values_mut().find(|l| {
+                l.record.is_none()
+                    && world.started[l.call].is_some_and(|(p, t)| {
+                        ports[p].leg == r.trunk && ports[p].channel == r.channel && t <= seized
+                    })
+            });
+            if let Some(l) = hit {
+                l.record = Some(cursor);
+            }
+            cursor += 1;
+        }
+        // Each call's progress.
+        let mut done = Vec::new();
+        for (&id, l) in live.iter_mut() {
+            let r = l.record.map(|i| &records[i]);
+            if let Some(r) = r {
+                if !l.delivered {
+                    if let (Some(psap), Some(pos)) = (&r.psap, r.position) {
+                        l.delivered = true;
+                        l.position_port = tandem.port(psap, pos as usize);
+                        let _ = evs.send(Ev::Delivered {
+                            id,
+                            psap: psap.clone(),
+                            position: pos,
+                        });
+                    }
+                }
+                if !l.answered && r.answered_ms.is_some() {
+                    l.answered = true;
+                    let _ = evs.send(Ev::Answered { id });
+                }
+                if l.answered
+                    && !l.psap_released
+                    && r.position_released_ms.is_some()
+                    && r.transfers.iter().all(|x| {
+                        x.released_ms.is_some() || x.answered_ms.is_none() || x.position.is_none()
+                    })
+                {
+                    l.psap_released = true;
+                    let _ = evs.send(Ev::PsapReleased { id });
+                }
+                if opts.keep_audio && l.hung_up.is_none() {
+                    if let Some(p) = l.position_port {
+                        l.psap_leg.extend_from_slice(&t_out[p]);
+                    }
+                }
+            }
+            // Done once the trunk is idle and the tandem has closed the call (or never saw it).
+            let off_trunk = world.on_trunk(l.call).is_none();
+            let started = world.started[l.call].is_some();
+            let closed = r.is_none_or(|r| r.released_ms.is_some());
+            let grace = l
+                .hung_up
+                .is_some_and(|t| now > t + 2 * SECOND + 5 * SECOND / 10);
+            if l.hung_up.is_some() && (!started || (off_trunk && (closed || grace))) {
+                done.push(id);
+            }
+        }
+        let screens = &world.screens;
+        for id in done {
+            let l = live.remove(&id).expect("listed");
+            let record = l.record.map(|i| Box::new(records[i].clone()));
+            let esqk = tn_string(l.esqk);
+            let seized = record.as_ref().map_or(f64::MAX, |r| r.seized_ms);
+            let mine: Vec<Screen> = screens
+                .iter()
+                .filter(|s| s.ani.as_deref() == Some(&esqk) && s.at_ms >= seized)
+                .cloned()
+                .collect();
+            let _ = evs.send(Ev::Done {
+                id,
+                record,
+                screens: mine,
+                psap_leg: l.psap_leg,
+            });
+        }
+        screens_seen = screens_seen.max(world.screens.len());
+        if stopping && live.is_empty() {
+            return Ok(());
+        }
+        // Pace: the block that starts at `now` is due at start + now.
+        let due = start + Duration::from_secs_f64(samples_to_ms(now) / 1000.0);
+        let t = Instant::now();
+        if due > t {
+            std::thread::sleep(due - t);
+        } else if t - due > Duration::from_millis(20) {
+            let _ = evs.send(Ev::Late {
+                ms: (t - due).as_secs_f64() * 1000.0,
+            });
+        }
+    }
+}

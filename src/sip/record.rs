@@ -1,0 +1,129 @@
+//! The record of one INVITE: every INVITE to an emergency or test number ends in exactly one,
+//! naming where it went (`psap`, `ecrc`, `test`) and how it ended. Written as it closes, as a line
+//! of text or of JSON (`--format jsonl`; docs/sip.md "Call records").
+
+use serde::Serialize;
+
+use super::media::MediaStats;
+use crate::sim::psap::Screen;
+use crate::tandem::record::CallRecord;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SipRecord {
+    /// 1-based, in the order INVITEs arrived.
+    pub call: u64,
+    /// `psap` (through the tandem), `ecrc`, `test` (933, answered by the provider).
+    pub kind: &'static str,
+    /// Seconds since the server started.
+    pub invite_s: f64,
+    pub transport: String,
+    pub call_id: String,
+    /// The Request-URI's user part (`911`, `+911`, `urn:service:sos`, `933`).
+    pub dialled: String,
+    /// The callback number (10 digits) and the header it came from.
+    pub callback: Option<String>,
+    pub callback_from: String,
+    /// How the location was found (`Geolocation <cid:…>`, `the last PIDF-LO part`), or what
+    /// there was instead.
+    pub location_by: String,
+    /// The civic address, one line, as validated (or as sent, when it was not).
+    pub address: Option<String>,
+    /// The location label (PIDF-LO `LOC`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub esn: Option<u16>,
+    /// The ESQK the provider gave the call (the ANI the PSAP received).
+    pub esqk: Option<String>,
+    /// Where it went: the PSAP (and position), the ECRC's name, or the PSAP a test call would
+    /// have reached.
+    pub psap: Option<String>,
+    pub position: Option<u32>,
+    /// ECRC: why the location was not used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// INVITE → 180 Ringing, ms.
+    pub ringing_ms: Option<f64>,
+    /// INVITE → 200 OK, ms.
+    pub answered_ms: Option<f64>,
+    /// What ended the call: `caller BYE`, `PSAP BYE`, `CANCEL`, `RTP timeout`, …
+    pub ended_by: String,
+    /// Seconds from the INVITE to the end.
+    pub duration_s: f64,
+    /// A 933 call: what the provider told the caller (the SIP MESSAGE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub media: Option<MediaStats>,
+    /// The tandem's record of the ESGW trunk call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tandem: Option<CallRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub screens: Vec<Screen>,
+    /// Anything odd about the INVITE or the call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What the PSAP position heard (kept only for `--out`).
+    #[serde(skip)]
+    pub psap_leg: Vec<i16>,
+}
+
+impl SipRecord {
+    /// One line of the text log.
+    pub fn text(&self) -> String {
+        let mut t = format!(
+            "call {}: {} {} from {} ({}) → ",
+            self.call,
+            self.transport,
+            self.dialled,
+            self.callback.as_deref().unwrap_or("NO CALLBACK NUMBER"),
+            self.call_id
+        );
+        match self.kind {
+            "psap" => {
+                t += &format!(
+                    "ESN {} ESQK {} → {} pos {}",
+                    self.esn.map_or("-".into(), |e| e.to_string()),
+                    self.esqk.as_deref().unwrap_or("-"),
+                    self.psap.as_deref().unwrap_or("-"),
+                    self.position.map_or("-".into(), |p| p.to_string())
+                )
+            }
+            "ecrc" => {
+                t += &format!(
+                    "ECRC {}: {}",
+                    self.psap.as_deref().unwrap_or("-"),
+                    self.reason.as_deref().unwrap_or("")
+                )
+            }
+            _ => {
+                t += &format!(
+                    "TEST CALL answered by the provider: {}",
+                    self.message.as_deref().unwrap_or("")
+                )
+            }
+        }
+        if let Some(a) = &self.address {
+            t += &format!(" | {a}");
+        }
+        t += &format!(
+            " | 180 {} | 200 {} | ended by {} after {:.1} s",
+            self.ringing_ms.map_or("-".into(), |m| format!("{m:.0} ms")),
+            self.answered_ms
+                .map_or("-".into(), |m| format!("{m:.0} ms")),
+            self.ended_by,
+            self.duration_s
+        );
+        if let Some(m) = &self.media {
+            t += &format!(
+                " | RTP in {} out {} lost {}",
+                m.packets_in, m.packets_out, m.lost
+            );
+        }
+        for s in &self.screens {
+            t += &format!(" | screen {} pos {}: {}", s.psap, s.position, s.screen);
+        }
+        for n in &self.notes {
+            t += &format!(" | note: {n}");
+        }
+        t
+    }
+}
