@@ -24,6 +24,7 @@ mod route_e2e;
 mod rt_alloc;
 mod sf_dial_pulse;
 mod simulate;
+mod sip;
 mod switch_events;
 mod talkoff;
 mod transfer;

@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// …and hangs up this long after answering (a BYE to the caller), seconds.
     #[arg(long, default_value_t = 600.0)]
     pub hold: f64,
+    /// What the modelled PSAP attendant says once answered, sent back to the caller in RTP:
+    /// `tone HZ DBM0`, or `none`.
+    #[arg(long, default_value = "tone 440 -20")]
+    pub psap_voice: String,
     /// Stop after this long (default: until Ctrl-C), seconds.
     #[arg(long)]
     pub seconds: Option<f64>,
@@ -186,7 +190,15 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(s) = a.seconds {
         secs("--seconds", s, 0.1, 1e9)?;
     }
+    let voice = match a.psap_voice.trim() {
+        "none" => None,
+        v => Some(
+            crate::sim::scenario::parse_voice(v)
+                .map_err(|e| anyhow::anyhow!("--psap-voice: {e}"))?,
+        ),
+    };
     let attendant = Attendant {
+        voice,
         answer_ms: secs("--answer", a.answer, 0.0, 600.0)?.as_secs_f64() * 1000.0,
         hold_ms: secs("--hold", a.hold, 0.5, 86_400.0)?.as_secs_f64() * 1000.0,
         ..Attendant::default()

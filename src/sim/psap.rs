@@ -14,7 +14,7 @@
 
 use super::scenario::{Act, Attendant};
 use crate::dsp::correlator::KernelPlanner;
-use crate::generate::sender::{quantise, DtmfTiming, LineSender};
+use crate::generate::sender::{quantise, DtmfTiming, LineSender, ToneKind};
 use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
 use crate::line::sf::{BURST_DBM0, IDLE_DBM0};
 use crate::line::supervision::SupervisionEvent;
@@ -214,6 +214,7 @@ impl PsapPosition {
                     let _ = self.tx.dtmf(t, &keys, &dt);
                 }
                 Act::Hangup => {
+                    self.tx.stop_progress(t);
                     self.tx.sf(t, Some(IDLE_DBM0));
                     self.state = State::Idle;
                     self.todo.clear();
@@ -262,6 +263,15 @@ impl PsapPosition {
         });
         let answered = at + s(att.answer_ms);
         self.tx.sf(answered, None);
+        if let Some(super::scenario::Voice::Tone { hz, dbm0 }) = att.voice {
+            self.tx.tones(
+                answered,
+                s(att.hold_ms),
+                &[(hz, dbm0)],
+                None,
+                ToneKind::Progress,
+            );
+        }
         self.state = State::Talking;
         let mut acts = decoded.and_then(|d| claim(d.0)).unwrap_or_default();
         if !acts.iter().any(|a| a.1 == Act::Hangup) {

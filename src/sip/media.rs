@@ -7,7 +7,8 @@
 //!   waits again after an underrun; more than 200 ms queued is cut back to 40 ms. That is the
 //!   jitter buffer.
 //! - To the caller: the office pushes what the tandem sent toward the trunk
-//!   ([`RtpAudio::hear`]); every 20 ms one packet of 160 samples goes out, once 40 ms are queued.
+//!   ([`RtpAudio::hear`]); every 20 ms one packet of 160 samples goes out, once 40 ms are queued;
+//!   more than 200 ms queued (what came before the answer) is cut back to 40 ms.
 //! - Symmetric RTP: the far end's address is latched from its first packet.
 //! - No packet for `timeout` ends the media ([`MediaEnd::Timeout`]); the call is then released.
 
@@ -265,6 +266,11 @@ impl RtpLeg {
                     if last_in.elapsed() > timeout {
                         st.timed_out = true;
                         break;
+                    }
+                    // What queued up before the answer (or a stall) is dropped: keep 40 ms.
+                    let queued = self.from_office.occupied_len();
+                    if queued > MOST {
+                        self.from_office.skip(queued - PRIME);
                     }
                     if !sending && self.from_office.occupied_len() >= PRIME {
                         sending = true;

@@ -209,7 +209,7 @@ fn keys(code: &str) -> Result<String, String> {
     }
 }
 
-fn parse_voice(v: &str) -> Result<Voice, String> {
+pub fn parse_voice(v: &str) -> Result<Voice, String> {
     let w: Vec<&str> = v.split_whitespace().collect();
     match w.as_slice() {
         ["tone", hz, dbm0] => {

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 mod call;
+pub use call::parse_voice;
 
 use crate::dsp::g711::Law;
 use crate::generate::sender::MfTiming;
@@ -99,6 +100,9 @@ pub struct Attendant {
     pub answer_ms: f64,
     /// Hang up this long after answering.
     pub hold_ms: f64,
+    /// What the attendant says once answered (`sip serve --psap-voice`; none in scenarios).
+    #[serde(skip)]
+    pub voice: Option<Voice>,
 }
 
 impl Default for Attendant {
@@ -108,6 +112,7 @@ impl Default for Attendant {
             wink_ms: 200.0,
             answer_ms: 500.0,
             hold_ms: 20_000.0,
+            voice: None,
         }
     }
 }

@@ -1,0 +1,401 @@
+//! `e911 sip serve` driven by a real SIP tool: SIPp 3.6.1 (Debian `sip-tester`) plays the PBX
+//! with the scenarios in tests/sip_fixtures (docs/sip.md). Each test runs its own server on its
+//! own port and checks every record against what the scenario sent: where the call went, why,
+//! and what was heard — the caller's 1004 Hz tone (a raw μ-law file made by sox) on the PSAP
+//! leg, and the PSAP's 440 Hz voice in the RTP the provider sent back. G.711 is decoded here with
+//! the standard's formula, not the crate's tables. SIPp is required: scripts/test installs it;
+//! E911_SKIP_SIPP=1 skips these tests on a machine where that is impossible.
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip_fixtures");
+
+fn skip() -> bool {
+    if std::env::var("E911_SKIP_SIPP").as_deref() == Ok("1") {
+        eprintln!("SIPp tests skipped (E911_SKIP_SIPP=1)");
+        return true;
+    }
+    let ok = Command::new("sipp")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("SIPp"));
+    assert!(
+        ok,
+        "SIPp is not installed (apt-get install sip-tester; scripts/test does it), or set E911_SKIP_SIPP=1"
+    );
+    false
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+}
+
+impl Server {
+    fn start(port: u16, extra: &[&str]) -> Server {
+        let out = std::env::temp_dir().join(format!("e911-sip-{port}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
+            .args(["sip", "serve", "--listen", &listen, "--seconds", "120"])
+            .args(["--format", "jsonl", "--out"])
+            .arg(&out)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("e911 runs");
+        // Wait for the sockets.
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if err.read_line(&mut line).unwrap_or(0) == 0 {
+                panic!("e911 sip serve ended before listening");
+            }
+            if line.contains("listening on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            while err.read_line(&mut s).unwrap_or(0) > 0 {
+                eprint!("server {port}: {s}");
+                s.clear();
+            }
+        });
+        Server { child, port, out }
+    }
+
+    /// Stop with SIGINT (as a user's Ctrl-C) and read every record.
+    fn stop(mut self) -> Vec<serde_json::Value> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let t = Instant::now();
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(20) {
+                let _ = self.child.kill();
+                panic!("e911 sip serve did not stop within 20 s of SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let text = std::fs::read_to_string(self.out.join("calls.jsonl")).expect("calls.jsonl");
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
+    /// Run one SIPp scenario against the server; it must end with its one call successful.
+    fn sipp(&self, scenario: &str, csv: &str, local: u16, extra: &[&str]) {
+        let err = self.out.with_extension(format!("{local}.err"));
+        let o = Command::new("timeout")
+            .arg("60")
+            .arg("sipp")
+            .args(["-sf", scenario, "-inf", csv, "-m", "1", "-nostdin"])
+            .args(["-p", &local.to_string(), "-mp", &(local + 1000).to_string()])
+            .args(["-i", "127.0.0.1", "-trace_err", "-error_file"])
+            .arg(&err)
+            .args(extra)
+            .arg(format!("127.0.0.1:{}", self.port))
+            .current_dir(FIX)
+            .output()
+            .expect("sipp runs");
+        assert!(
+            o.status.success(),
+            "sipp {scenario} failed ({}): {}",
+            o.status,
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+}
+
+/// G.711 μ-law → linear, from the standard's definition (ITU-T G.711 table 2a, ×4 to 16 bits).
+fn ulaw(c: u8) -> f64 {
+    let c = !c;
+    let sign = if c & 0x80 != 0 { -1.0 } else { 1.0 };
+    let exp = ((c >> 4) & 7) as i32;
+    let mant = (c & 15) as f64;
+    sign * ((((mant * 2.0 + 33.0) * f64::powi(2.0, exp)) - 33.0) * 4.0)
+}
+
+/// Amplitude of the `hz` component of `x` (Goertzel, a whole number of cycles or close).
+fn amplitude(x: &[f64], hz: f64) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s0 = v + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let p = s1 * s1 + s2 * s2 - k * s1 * s2;
+    2.0 * p.sqrt() / x.len() as f64
+}
+
+fn db(a: f64, b: f64) -> f64 {
+    20.0 * (a / b).log10()
+}
+
+/// 100 ms windows of `x` in which `hz` carries most of the power, and their mean amplitude.
+fn tone_windows(x: &[f64], hz: f64) -> (usize, f64) {
+    let mut amps = Vec::new();
+    for w in x.chunks_exact(800) {
+        let rms = (w.iter().map(|v| v * v).sum::<f64>() / 800.0).sqrt();
+        let a = amplitude(w, hz);
+        if rms > 100.0 && a / std::f64::consts::SQRT_2 > 0.9 * rms {
+            amps.push(a);
+        }
+    }
+    let n = amps.len();
+    (n, amps.iter().sum::<f64>() / n.max(1) as f64)
+}
+
+fn wav(p: &Path) -> Vec<f64> {
+    hound::WavReader::open(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .samples::<i16>()
+        .map(|s| s.unwrap() as f64)
+        .collect()
+}
+
+fn s<'a>(r: &'a serde_json::Value, k: &str) -> &'a str {
+    r[k].as_str().unwrap_or("")
+}
+
+#[test]
+fn sip_validated_pidf_call_reaches_the_psap_with_its_esqk_and_the_callers_voice() {
+    if skip() {
+        return;
+    }
+    let srv = Server::start(25060, &[]);
+    srv.sipp("pidf-call.xml", "valid.csv", 25070, &["-d", "2000"]);
+    srv.sipp(
+        "pidf-call.xml",
+        "valid.csv",
+        25072,
+        &["-d", "1000", "-t", "t1"],
+    );
+    let out = srv.out.clone();
+    let recs = srv.stop();
+    assert_eq!(recs.len(), 2, "one record per INVITE: {recs:#?}");
+    for (r, transport) in recs.iter().zip(["UDP", "TCP"]) {
+        assert_eq!(s(r, "transport"), transport);
+        assert_eq!(s(r, "kind"), "psap", "{r:#}");
+        assert_eq!(s(r, "dialled"), "+911");
+        assert_eq!(s(r, "callback"), "919-555-0188");
+        assert_eq!(s(r, "location_by"), "Geolocation <cid:loc1@acme.example>");
+        assert_eq!(r["esn"], 123);
+        assert_eq!(s(r, "psap"), "CARYPOLICE");
+        assert_eq!(s(r, "ended_by"), "caller BYE");
+        let esqk = s(r, "esqk").replace('-', "");
+        assert!(esqk.starts_with("919211"), "ESQK NPA-211-XXXX: {esqk}");
+        // The tandem got the ESQK as the ANI spill and routed it on its ESN.
+        let t = &r["tandem"];
+        assert_eq!(s(t, "trunk"), "VPCESGW");
+        assert_eq!(s(t, "ani_spill"), format!("KP 0 {} ST", &esqk[3..]));
+        assert_eq!(s(t, "ani"), esqk);
+        assert_eq!(t["esn"], 123);
+        // The PSAP decoded the ESQK from its spill; its ALI query returned the PIDF-LO location
+        // and the callback number.
+        let sc = &r["screens"][0];
+        assert_eq!(s(sc, "ani"), esqk);
+        let screen = s(sc, "screen");
+        for want in [
+            "123 MAIN ST",
+            "CARY NC",
+            "Bldg 4 Fl 2",
+            "VOIP CBN 9195550188",
+        ] {
+            assert!(screen.contains(want), "{want} not in {screen}");
+        }
+        assert_eq!(r["media"]["lost"], 0);
+        assert!(r["media"]["packets_in"].as_u64().unwrap() >= 40);
+        assert!(r["ringing_ms"].as_f64().unwrap() < r["answered_ms"].as_f64().unwrap());
+    }
+    // The caller's 1004 Hz tone on the PSAP leg at the level SIPp sent (through the SF notch).
+    let sent: Vec<f64> = std::fs::read(Path::new(FIX).join("tone1004.ulaw"))
+        .unwrap()
+        .into_iter()
+        .map(ulaw)
+        .collect();
+    let want = amplitude(&sent, 1004.0);
+    let heard = wav(&out.join("call-1-psap.wav"));
+    let (n, got) = tone_windows(&heard, 1004.0);
+    assert!(n >= 10, "1004 Hz for {n} × 100 ms on the PSAP leg (≥ 1 s)");
+    let d = db(got, want);
+    eprintln!("PSAP leg: 1004 Hz for {n} × 100 ms at {d:+.2} dB of what the caller sent");
+    assert!(
+        d.abs() < 1.0,
+        "1004 Hz at {d:+.2} dB of what the caller sent"
+    );
+}
+
+#[test]
+fn sip_unusable_locations_go_to_the_ecrc_with_the_reason() {
+    if skip() {
+        return;
+    }
+    let srv = Server::start(25160, &["--ecrc", "WAKE ECRC"]);
+    srv.sipp("pidf-call.xml", "not-in-msag.csv", 25170, &["-d", "500"]);
+    srv.sipp("garbled.xml", "valid.csv", 25172, &["-d", "500"]);
+    srv.sipp("no-location.xml", "valid.csv", 25174, &["-d", "500"]);
+    let recs = srv.stop();
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    let want = [
+        "LOCATION NOT IN THE MSAG",
+        "GARBLED PIDF-LO: Geolocation <cid:bad1@pbx.example>",
+        "NO LOCATION IN THE INVITE",
+    ];
+    for (r, why) in recs.iter().zip(want) {
+        assert_eq!(s(r, "kind"), "ecrc", "{r:#}");
+        assert_eq!(s(r, "psap"), "WAKE ECRC");
+        assert!(s(r, "reason").starts_with(why), "{why}: {r:#}");
+        assert!(r["answered_ms"].as_f64().is_some(), "the ECRC answers");
+        assert!(
+            r.get("tandem").is_none(),
+            "an ECRC call never seizes a trunk"
+        );
+        assert_eq!(s(r, "ended_by"), "caller BYE");
+    }
+    assert_eq!(s(&recs[0], "address"), "999 NOWHERE ST, CARY NC");
+    assert_eq!(s(&recs[1], "dialled"), "urn:service:sos");
+}
+
+#[test]
+fn sip_nested_multipart_cancel_and_933() {
+    if skip() {
+        return;
+    }
+    let srv = Server::start(25260, &[]);
+    srv.sipp("nested.xml", "valid.csv", 25270, &["-d", "500"]);
+    srv.sipp("cancel.xml", "valid.csv", 25272, &[]);
+    srv.sipp("test-933.xml", "valid.csv", 25274, &[]);
+    let recs = srv.stop();
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    let (n, c, t) = (&recs[0], &recs[1], &recs[2]);
+    assert_eq!(s(n, "kind"), "psap", "{n:#}");
+    assert_eq!(s(n, "location_by"), "Geolocation <cid:nested1@sbc.example>");
+    assert_eq!(s(n, "psap"), "CARYPOLICE");
+    // CANCEL once the PSAP rang: never answered, the trunk released, one record.
+    assert_eq!(s(c, "ended_by"), "CANCEL", "{c:#}");
+    assert!(c["ringing_ms"].as_f64().is_some());
+    assert!(c["answered_ms"].is_null());
+    assert!(c["tandem"]["released_ms"].as_f64().is_some(), "{c:#}");
+    // 933: answered by the provider; the MESSAGE told the caller where 911 would go (SIPp
+    // checked it arrived with that text).
+    assert_eq!(s(t, "kind"), "test", "{t:#}");
+    assert_eq!(s(t, "dialled"), "933");
+    let m = s(t, "message");
+    for want in [
+        "919-555-0188",
+        "123 MAIN ST, CARY NC",
+        "ESN 123",
+        "WOULD REACH CARYPOLICE",
+    ] {
+        assert!(m.contains(want), "{want} not in {m}");
+    }
+    assert!(t.get("tandem").is_none());
+    assert_eq!(s(t, "ended_by"), "provider BYE (test call done)");
+}
+
+#[test]
+fn sip_psap_hangs_up_and_its_voice_comes_back_in_rtp() {
+    if skip() {
+        return;
+    }
+    let srv = Server::start(25360, &["--hold", "3"]);
+    let sink = UdpSocket::bind("127.0.0.1:25390").unwrap();
+    sink.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let got = std::thread::spawn(move || {
+        let mut pcm = Vec::new();
+        let mut buf = [0u8; 2048];
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok(n) = sink.recv(&mut buf) {
+                // RTP: 12-byte header (no CSRC, no extension from us), PT 0.
+                assert_eq!(buf[1] & 0x7f, 0, "payload type PCMU");
+                pcm.extend(buf[12..n].iter().map(|&c| ulaw(c)));
+            } else if !pcm.is_empty() && t.elapsed() > Duration::from_secs(12) {
+                break;
+            }
+        }
+        pcm
+    });
+    srv.sipp(
+        "psap-bye.xml",
+        "valid.csv",
+        25370,
+        &["-key", "sink", "25390"],
+    );
+    let recs = srv.stop();
+    let pcm = got.join().unwrap();
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    let r = &recs[0];
+    assert_eq!(s(r, "ended_by"), "PSAP BYE", "{r:#}");
+    assert!(r["tandem"]["position_released_ms"].as_f64().is_some());
+    // --psap-voice's default, tone 440 −20 dBm0, for the 3 s the PSAP held the call.
+    let (n, a) = tone_windows(&pcm, 440.0);
+    assert!(n >= 20, "440 Hz for {n} × 100 ms in the RTP (≥ 2 s)");
+    // 0 dBm0 is 3.17 dB below a full-scale μ-law sine (peak 8159 × 4).
+    let zero_dbm0 = 32636.0 / 10f64.powf(3.17 / 20.0);
+    let level = db(a, zero_dbm0);
+    eprintln!("RTP to the caller: 440 Hz for {n} × 100 ms at {level:.2} dBm0");
+    assert!((level + 20.0).abs() < 1.0, "PSAP voice at {level:.2} dBm0");
+}
+
+#[test]
+fn sip_bad_requests_get_4xx_and_the_server_goes_on() {
+    if skip() {
+        return;
+    }
+    let srv = Server::start(25460, &[]);
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let to = "127.0.0.1:25460";
+    // Garbage, and a request with no Call-ID: no crash (the stack drops what it cannot parse).
+    u.send_to(b"\x00\x01garbage\r\n\r\n", to).unwrap();
+    u.send_to(
+        b"INVITE sip:911@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        to,
+    )
+    .unwrap();
+    // REGISTER: 405 with a reason.
+    let reg = format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKreg1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: reg1\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        u.local_addr().unwrap()
+    );
+    u.send_to(reg.as_bytes(), to).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = u.recv(&mut buf).expect("an answer to REGISTER");
+    let resp = String::from_utf8_lossy(&buf[..n]);
+    assert!(resp.starts_with("SIP/2.0 405"), "{resp}");
+    assert!(resp.contains("Warning: 399"), "{resp}");
+    // OPTIONS (a trunk's keep-alive): 200.
+    let opt = reg
+        .replace("REGISTER", "OPTIONS")
+        .replace("reg1", "opt1")
+        .replace("z9hG4bKreg1", "z9hG4bKopt1");
+    u.send_to(opt.as_bytes(), to).unwrap();
+    let n = u.recv(&mut buf).expect("an answer to OPTIONS");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 200"));
+    // Not an emergency number: 404 with the reason (SIPp checks the Warning header).
+    srv.sipp("not-emergency.xml", "valid.csv", 25470, &[]);
+    // And a real call still goes through.
+    srv.sipp("no-location.xml", "valid.csv", 25472, &["-d", "300"]);
+    let recs = srv.stop();
+    assert_eq!(
+        recs.len(),
+        1,
+        "only the emergency INVITE has a record: {recs:#?}"
+    );
+    assert_eq!(s(&recs[0], "kind"), "ecrc");
+}
