@@ -175,7 +175,7 @@ fn sip_validated_pidf_call_reaches_the_psap_with_its_esqk_and_the_callers_voice(
     if skip() {
         return;
     }
-    let srv = Server::start(25060, &[]);
+    let srv = Server::start(25060, &["--wav"]);
     srv.sipp("pidf-call.xml", "valid.csv", 25070, &["-d", "2000"]);
     srv.sipp(
         "pidf-call.xml",
@@ -398,4 +398,34 @@ fn sip_bad_requests_get_4xx_and_the_server_goes_on() {
         "only the emergency INVITE has a record: {recs:#?}"
     );
     assert_eq!(s(&recs[0], "kind"), "ecrc");
+}
+
+#[test]
+fn sip_rtp_timeout_ends_the_call_and_frees_the_position() {
+    if skip() {
+        return;
+    }
+    // psap-bye.xml sends no RTP: 2 s after the answer the provider gives up on it.
+    let srv = Server::start(25560, &["--rtp-timeout", "2", "--release", "0.5"]);
+    srv.sipp(
+        "psap-bye.xml",
+        "valid.csv",
+        25570,
+        &["-key", "sink", "25590"],
+    );
+    let recs = srv.stop();
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    let r = &recs[0];
+    assert_eq!(s(r, "ended_by"), "RTP timeout", "{r:#}");
+    assert_eq!(r["media"]["timed_out"], true);
+    assert_eq!(r["media"]["packets_in"], 0);
+    let t = &r["tandem"];
+    let answered = t["answered_ms"].as_f64().unwrap();
+    let released = t["released_ms"].as_f64().unwrap();
+    // The trunk released about 2 s after the answer; the attendant hung up 0.5 s after that.
+    assert!((1500.0..3500.0).contains(&(released - answered)), "{t:#}");
+    let pos = t["position_released_ms"]
+        .as_f64()
+        .expect("the position freed");
+    assert!((pos - released - 500.0).abs() < 600.0, "{t:#}");
 }

@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// …and hangs up this long after answering (a BYE to the caller), seconds.
     #[arg(long, default_value_t = 600.0)]
     pub hold: f64,
+    /// …or this long after the caller has gone (the tandem leaves release to the PSAP), seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub release: f64,
     /// What the modelled PSAP attendant says once answered, sent back to the caller in RTP:
     /// `tone HZ DBM0`, or `none`.
     #[arg(long, default_value = "tone 440 -20")]
@@ -74,9 +77,13 @@ pub struct ServeArgs {
     pub seconds: Option<f64>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Write `calls.jsonl` and each PSAP call's PSAP-leg audio (`call-N-psap.wav`) here.
+    /// Write `calls.jsonl` here as calls end.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --out: also each PSAP call's PSAP-leg audio, `call-N-psap.wav` (what the position
+    /// heard from its delivery to the caller's hang-up).
+    #[arg(long, requires = "out")]
+    pub wav: bool,
     /// Overwrite outputs that exist (never an input).
     #[arg(long)]
     pub force: bool,
@@ -242,7 +249,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         listen: a.listen,
         cfg,
         seconds: a.seconds,
-        keep_audio: a.out.is_some(),
+        keep_audio: a.wav,
+        psap_release_ms: secs("--release", a.release, 0.0, 3600.0)?.as_secs_f64() * 1000.0,
     };
     let format = a.format;
     let mut count = 0usize;

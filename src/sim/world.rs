@@ -129,6 +129,11 @@ impl World {
         true
     }
 
+    /// The PSAP position model on port `p`, if one is modelled there.
+    pub fn position(&mut self, p: usize) -> Option<&mut PsapPosition> {
+        self.psap.get_mut(p).and_then(|x| x.as_mut())
+    }
+
     /// Is call `call` still on its trunk?
     pub fn on_trunk(&self, call: usize) -> Option<usize> {
         let (p, _) = self.started[call]?;

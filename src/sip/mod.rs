@@ -47,6 +47,8 @@ pub struct Serve {
     /// Stop after this long (None: until SIGINT).
     pub seconds: Option<f64>,
     pub keep_audio: bool,
+    /// The PSAP attendant hangs up this long after the caller has gone.
+    pub psap_release_ms: f64,
 }
 
 /// Run the provider until `seconds` or SIGINT; `on_record` gets each record as its call ends
@@ -68,6 +70,7 @@ pub fn serve(
     let (rec_tx, rec_rx) = crossbeam_channel::unbounded::<SipRecord>();
     let opts = office::Opts {
         esgw: s.esgw.clone(),
+        psap_release: crate::units::ms_to_samples(s.psap_release_ms) as u64,
         keep_audio: s.keep_audio,
     };
     let office = std::thread::Builder::new()

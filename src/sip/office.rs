@@ -41,6 +41,9 @@ pub enum Cmd {
 /// What happened to a SIP call in the office.
 #[derive(Debug, Clone)]
 pub enum Ev {
+    /// The tandem routed the call but every position of its PSAPs is busy: it waits, hearing
+    /// ringback, for the next to free.
+    Queued { id: u64 },
     /// The tandem delivered the call to a PSAP position (it rings there).
     Delivered {
         id: u64,
@@ -69,6 +72,7 @@ struct Live {
     esqk: u64,
     record: Option<usize>,
     delivered: bool,
+    queued: bool,
     answered: bool,
     psap_released: bool,
     hung_up: Option<u64>,
@@ -80,6 +84,9 @@ struct Live {
 /// How the office runs.
 pub struct Opts {
     pub esgw: String,
+    /// The PSAP attendant hangs up this long after the caller has gone (samples): the tandem
+    /// leaves release to the PSAP (called-party hold), so a position stays busy until then.
+    pub psap_release: u64,
     /// Keep each call's PSAP-leg audio (for `--out`).
     pub keep_audio: bool,
 }
@@ -109,6 +116,8 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
     let mut cursor = 0usize;
     let mut screens_seen = 0usize;
     let mut stopping = false;
+    // Positions whose caller has gone: (port, hang up at, give up at).
+    let mut to_release: Vec<(usize, u64, u64)> = Vec::new();
     let start = Instant::now();
     let mut now = 0u64;
     loop {
@@ -162,6 +171,9 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                         if l.hung_up.is_none() {
                             l.hung_up = Some(now);
                             world.hang_up(l.call, now);
+                            if let Some(p) = l.position_port.filter(|_| !l.psap_released) {
+                                to_release.push((p, now + opts.psap_release, now + 60 * SECOND));
+                            }
                         }
                     }
                 }
@@ -176,6 +188,21 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 }
             }
         }
+        // Attendants whose caller has gone hang up (once their position is talking: a call
+        // still ringing there is answered first, as the tandem delivers abandoned calls).
+        to_release.retain(|&(p, at, give_up)| {
+            if now < at {
+                return true;
+            }
+            match world.position(p) {
+                Some(pos) if pos.talking() => {
+                    pos.act_at(now, crate::sim::scenario::Act::Hangup);
+                    false
+                }
+                Some(_) => now < give_up,
+                None => false,
+            }
+        });
         // One block: the world (provider lines, PSAP models), then the tandem.
         {
             let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
@@ -216,10 +243,18 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         for (&id, l) in live.iter_mut() {
             let r = l.record.map(|i| &records[i]);
             if let Some(r) = r {
+                if !l.delivered && !l.queued && r.esn.is_some() && r.psap.is_none() {
+                    l.queued = true;
+                    let _ = evs.send(Ev::Queued { id });
+                }
                 if !l.delivered {
                     if let (Some(psap), Some(pos)) = (&r.psap, r.position) {
                         l.delivered = true;
                         l.position_port = tandem.port(psap, pos as usize);
+                        if let (Some(p), Some(t)) = (l.position_port, l.hung_up) {
+                            // Delivered after the caller left (it waited for a position).
+                            to_release.push((p, t.max(now) + opts.psap_release, now + 60 * SECOND));
+                        }
                         let _ = evs.send(Ev::Delivered {
                             id,
                             psap: psap.clone(),
@@ -250,10 +285,20 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
             // Done once the trunk is idle and the tandem has closed the call (or never saw it).
             let off_trunk = world.on_trunk(l.call).is_none();
             let started = world.started[l.call].is_some();
-            let closed = r.is_none_or(|r| r.released_ms.is_some());
-            let grace = l
-                .hung_up
-                .is_some_and(|t| now > t + 2 * SECOND + 5 * SECOND / 10);
+            // Closed: the trunk released, and the PSAP position too (the ESQK stays the call's
+            // while a PSAP may still query ALI with it).
+            // A call abandoned before the answer stays the PSAP's to answer and release (it
+            // may call back); its record closes with the trunk.
+            let closed = r.is_none_or(|r| {
+                r.released_ms.is_some()
+                    && (r.position.is_none() || r.abandoned || r.position_released_ms.is_some())
+            });
+            let wait = if stopping {
+                3 * SECOND
+            } else {
+                opts.psap_release + 65 * SECOND
+            };
+            let grace = l.hung_up.is_some_and(|t| now > t + wait);
             if l.hung_up.is_some() && (!started || (off_trunk && (closed || grace))) {
                 done.push(id);
             }

@@ -94,6 +94,7 @@ impl Shared {
     pub fn office_event(&self, ev: Ev) {
         let id = match &ev {
             Ev::Delivered { id, .. }
+            | Ev::Queued { id }
             | Ev::Answered { id }
             | Ev::PsapReleased { id }
             | Ev::Done { id, .. } => *id,
@@ -210,6 +211,7 @@ pub async fn incoming(
         }
     };
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
+    let dialog_id = dialog.id();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     shared.calls.lock().unwrap().insert(id, ev_tx);
     shared
@@ -227,10 +229,13 @@ pub async fn incoming(
         ..Default::default()
     };
     // Stopping ends the call.
-    let (sh, st) = (shared.clone(), stop.clone());
+    let over = CancellationToken::new();
+    let (sh, st, ov) = (shared.clone(), stop.clone(), over.clone());
     tokio::spawn(async move {
-        st.cancelled().await;
-        sh.send(id, CallEv::Gone("shutdown"));
+        tokio::select! {
+            _ = st.cancelled() => sh.send(id, CallEv::Gone("shutdown")),
+            _ = ov.cancelled() => {}
+        }
     });
     // The dialog's own states, for this call.
     tokio::spawn(dialog_states(shared.clone(), state_rx));
@@ -241,6 +246,13 @@ pub async fn incoming(
     let t0 = Instant::now();
     call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0).await;
     rec.duration_s = t0.elapsed().as_secs_f64();
+    over.cancel();
+    layer.remove_dialog(&dialog_id);
+    shared
+        .dialogs
+        .lock()
+        .unwrap()
+        .remove(&dialog_id.to_string());
     shared.calls.lock().unwrap().remove(&id);
     let _ = shared.records.send(rec);
 }
@@ -637,10 +649,20 @@ async fn psap_call(
     };
     while let Some(e) = evs.recv().await {
         match e {
+            CallEv::Office(Ev::Queued { .. }) => {
+                rec.notes.push(format!(
+                    "every position busy: queued at {:.0} ms",
+                    ms_since(t0)
+                ));
+                if !ended && rec.ringing_ms.is_none() {
+                    let _ = dialog.ringing(None, None);
+                    rec.ringing_ms = Some(ms_since(t0));
+                }
+            }
             CallEv::Office(Ev::Delivered { psap, position, .. }) => {
                 rec.psap = Some(psap);
                 rec.position = Some(position);
-                if !ended {
+                if !ended && rec.ringing_ms.is_none() {
                     let _ = dialog.ringing(None, None);
                     rec.ringing_ms = Some(ms_since(t0));
                 }
