@@ -45,6 +45,8 @@ pub struct World {
     /// Calls whose voice comes from elsewhere, by call index.
     audio: std::collections::BTreeMap<usize, Box<dyn CallAudio>>,
     scratch: Vec<i16>,
+    /// Call slots given back by [`World::recycle`], for [`World::add_call`] to reuse.
+    free: Vec<usize>,
 }
 
 impl World {
@@ -87,18 +89,42 @@ impl World {
             ) as u64),
             audio: Default::default(),
             scratch: Vec::new(),
+            free: Vec::new(),
         }
     }
 
     /// A call placed while running (a SIP call): started with the next block that reaches
     /// `spec.at`. Returns its index.
     pub fn add_call(&mut self, spec: super::scenario::CallSpec) -> usize {
+        if let Some(k) = self.free.pop() {
+            self.sc.calls[k] = spec;
+            self.claimed[k] = false;
+            self.started[k] = None;
+            self.pending.push_back(k);
+            return k;
+        }
         let k = self.sc.calls.len();
         self.sc.calls.push(spec);
         self.pending.push_back(k);
         self.claimed.push(false);
         self.started.push(None);
         k
+    }
+
+    /// Call `call` (added by [`World::add_call`]) is over and off its trunk: its slot may be
+    /// reused, so a server's world stays the size of its busiest moment. False (and nothing
+    /// done) while the call is still queued or on a trunk.
+    pub fn recycle(&mut self, call: usize) -> bool {
+        if self.pending.contains(&call)
+            || self.blocked.contains(&call)
+            || self.on_trunk(call).is_some()
+            || self.free.contains(&call)
+        {
+            return false;
+        }
+        self.audio.remove(&call);
+        self.free.push(call);
+        true
     }
 
     /// An ALI record the PSAP models will find (an ESQK routed while running).

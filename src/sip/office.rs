@@ -79,6 +79,8 @@ struct Live {
     /// The PSAP position's port, once delivered.
     position_port: Option<usize>,
     psap_leg: Vec<i16>,
+    /// What the PSAPs showed for this call's ESQK.
+    screens: Vec<Screen>,
 }
 
 /// How the office runs.
@@ -114,7 +116,6 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
     let mut live: BTreeMap<u64, Live> = BTreeMap::new();
     // Tandem records not yet tied to a call.
     let mut cursor = 0usize;
-    let mut screens_seen = 0usize;
     let mut stopping = false;
     // Positions whose caller has gone: (port, hang up at, give up at).
     let mut to_release: Vec<(usize, u64, u64)> = Vec::new();
@@ -223,9 +224,11 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         tandem.notices(&mut notices);
         now += BLOCK as u64;
         // New tandem records: whose SIP call seized that trunk?
-        let records = tandem.records();
-        while cursor < records.len() {
-            let r = &records[cursor];
+        while cursor < tandem.next_call_id() {
+            let Some(r) = tandem.record(cursor) else {
+                cursor += 1;
+                continue;
+            };
             let seized = ms_to_samples(r.seized_ms) as u64;
             let hit = live.values_mut().find(|l| {
                 l.record.is_none()
@@ -241,7 +244,7 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         // Each call's progress.
         let mut done = Vec::new();
         for (&id, l) in live.iter_mut() {
-            let r = l.record.map(|i| &records[i]);
+            let r = l.record.and_then(|i| tandem.record(i));
             if let Some(r) = r {
                 if !l.delivered && !l.queued && r.esn.is_some() && r.psap.is_none() {
                     l.queued = true;
@@ -303,25 +306,41 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 done.push(id);
             }
         }
-        let screens = &world.screens;
         for id in done {
             let l = live.remove(&id).expect("listed");
-            let record = l.record.map(|i| Box::new(records[i].clone()));
-            let esqk = tn_string(l.esqk);
-            let seized = record.as_ref().map_or(f64::MAX, |r| r.seized_ms);
-            let mine: Vec<Screen> = screens
-                .iter()
-                .filter(|s| s.ani.as_deref() == Some(&esqk) && s.at_ms >= seized)
-                .cloned()
-                .collect();
+            let record = l
+                .record
+                .and_then(|i| tandem.record(i))
+                .map(|r| Box::new(r.clone()));
+            world.recycle(l.call);
             let _ = evs.send(Ev::Done {
                 id,
                 record,
-                screens: mine,
+                screens: l.screens,
                 psap_leg: l.psap_leg,
             });
         }
-        screens_seen = screens_seen.max(world.screens.len());
+        // Keep nothing per call beyond the calls up: screens go to their calls, the world's
+        // notes are not used here, finished tandem calls are forgotten.
+        for sc in world.screens.drain(..) {
+            if let Some(l) = live.values_mut().find(|l| {
+                sc.ani.as_deref() == Some(&tn_string(l.esqk))
+                    && l.record
+                        .is_some_and(|i| tandem.record(i).is_some_and(|r| r.seized_ms <= sc.at_ms))
+            }) {
+                l.screens.push(sc);
+            }
+        }
+        world.notes.clear();
+        if now % SECOND == 0 {
+            let keep_from = live
+                .values()
+                .map(|l| l.record.unwrap_or(usize::MAX))
+                .min()
+                .unwrap_or(usize::MAX)
+                .min(cursor);
+            tandem.forget_finished(keep_from);
+        }
         if stopping && live.is_empty() {
             return Ok(());
         }

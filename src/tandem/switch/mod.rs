@@ -20,11 +20,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ani::{regenerate, route, spill_string, substitute_tn};
+mod id_log;
 mod psap_side;
 mod trunk_side;
 
 use super::bridge::{Bridge, PortLine};
-use super::call::{Call, CallAction, CallEvent};
+use super::call::{Call, CallAction, CallEvent, CallState};
 pub use super::delivery::RELEASE_GUARD;
 use super::delivery::{Delivery, Placed};
 use super::incoming::{Action, Event, IncomingTrunk};
@@ -38,6 +39,7 @@ use crate::line::port::{Heard, PortEvent, PortReceivers, RxSet};
 use crate::line::sf::IDLE_DBM0;
 use crate::line::supervision::SupervisionEvent;
 use crate::units::{ms_to_samples, samples_to_ms};
+use id_log::IdLog;
 
 /// Audible ringback per tone (dBm0); the spec gives none, this is the usual North American −19.
 pub const RINGBACK_DBM0: f64 = -19.0;
@@ -107,8 +109,8 @@ pub struct Tandem {
     psap_base: BTreeMap<String, usize>,
     info: Vec<PortInfo>,
     delivery: Delivery<Request>,
-    calls: Vec<Call>,
-    records: Vec<CallRecord>,
+    calls: IdLog<Call>,
+    records: IdLog<CallRecord>,
     used: BTreeSet<String>,
     now: u64,
     /// End of the block being stepped.
@@ -216,8 +218,8 @@ impl Tandem {
             psap_base,
             info,
             delivery: Delivery::new(office),
-            calls: Vec::new(),
-            records: Vec::new(),
+            calls: IdLog::default(),
+            records: IdLog::default(),
             used: BTreeSet::new(),
             now: 0,
             next: 0,
@@ -256,12 +258,50 @@ impl Tandem {
             .position(|p| p.leg == leg && p.channel == channel)
     }
 
+    /// The call records kept (every one, unless [`Tandem::forget_finished`] was called), in
+    /// seizure order; `call` is their id + 1.
     pub fn records(&self) -> &[CallRecord] {
-        &self.records
+        self.records.kept()
+    }
+
+    /// The record of call id `id` (its `call` − 1), if still kept.
+    pub fn record(&self, id: usize) -> Option<&CallRecord> {
+        self.records.get(id)
+    }
+
+    /// The id the next call will get.
+    pub fn next_call_id(&self) -> usize {
+        self.records.next_id()
     }
 
     pub fn into_records(self) -> Vec<CallRecord> {
-        self.records
+        self.records.into_vec()
+    }
+
+    /// Forget the oldest calls that are over — caller gone, no position on them, nothing queued
+    /// or pending, no port naming them — but none from `keep_from` on. A server running for days
+    /// calls this so its memory stays flat; their records are no longer in [`Tandem::records`].
+    /// Returns how many were forgotten.
+    pub fn forget_finished(&mut self, keep_from: usize) -> usize {
+        let mut n = 0;
+        let first = self.calls.first_id();
+        while first + n < keep_from.min(self.calls.next_id()) {
+            let id = first + n;
+            let c = &self.calls[id];
+            let over = !c.caller_on_line()
+                && c.legs.is_empty()
+                && !c.transfer_pending()
+                && matches!(c.state(), CallState::Ringing { .. } | CallState::Answered)
+                && !self.trunks.iter().any(|t| t.call == Some(id))
+                && !self.psaps.iter().any(|p| p.call == Some(id));
+            if !over {
+                break;
+            }
+            n += 1;
+        }
+        self.calls.forget(n);
+        self.records.forget(n);
+        n
     }
 
     /// Stream time (samples stepped so far).
@@ -430,7 +470,7 @@ impl Tandem {
     /// those positions and its caller (if still there).
     fn render(&mut self, input: &[&[i16]], output: &mut [&mut [i16]], n: usize) {
         let nt = self.trunks.len();
-        for c in &self.calls {
+        for c in self.calls.kept() {
             self.parties.clear();
             self.parties.extend(c.legs.iter().copied().filter_map(|p| {
                 let l = &self.psaps[p];

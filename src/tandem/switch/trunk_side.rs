@@ -77,7 +77,7 @@ impl Tandem {
                 let g = tr.group;
                 let tg = &self.groups[g];
                 let r = route(&self.office, tg, &setup.ani);
-                let id = self.records.len();
+                let id = self.records.next_id();
                 let mut logs = setup.logs.clone();
                 logs.extend(r.logs.iter().cloned());
                 self.records.push(CallRecord {
