@@ -332,7 +332,7 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
             }
         }
         world.notes.clear();
-        if now % SECOND == 0 {
+        if now.is_multiple_of(SECOND) {
             let keep_from = live
                 .values()
                 .map(|l| l.record.unwrap_or(usize::MAX))
