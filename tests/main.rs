@@ -8,6 +8,7 @@ mod cli;
 mod datafill;
 mod doc_examples;
 mod dtmf_conformance;
+mod forget;
 mod fuzz;
 mod golden_outputs;
 mod incoming_trunk;

@@ -10,6 +10,7 @@
 //! channels between them. The office knows nothing of SIP: a SIP call is a trunk call to it,
 //! with its voice behind [`crate::sim::world::CallAudio`].
 
+mod call;
 pub mod invite;
 pub mod media;
 pub mod office;

@@ -11,18 +11,16 @@ use std::time::{Duration, Instant};
 
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{HasHeaders, Header, HeadersExt, Method, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::invite::{self, Dialled, Located};
-use super::media::{self, MediaStats};
+use super::invite::{self, Dialled};
+use super::media::MediaStats;
 use super::office::{Cmd, Ev};
 use super::record::SipRecord;
-use crate::location::enterprise::{SipProvider, SipRoute};
-use crate::location::pidf::PidfLo;
+use crate::location::enterprise::SipProvider;
 use crate::tandem::tables::Office;
 
 /// How the provider behaves.
@@ -41,7 +39,7 @@ pub struct Config {
 }
 
 /// What a call task hears.
-enum CallEv {
+pub(super) enum CallEv {
     Office(Ev),
     Acked,
     /// The caller ended the dialog (BYE, CANCEL) or the transaction layer gave up.
@@ -58,7 +56,7 @@ pub struct Shared {
     pub records: crossbeam_channel::Sender<SipRecord>,
     calls: Mutex<HashMap<u64, mpsc::UnboundedSender<CallEv>>>,
     /// Dialog id → (call, our SDP answer).
-    dialogs: Mutex<HashMap<String, (u64, Option<String>)>>,
+    pub(super) dialogs: Mutex<HashMap<String, (u64, Option<String>)>>,
     next: AtomicU64,
     started: Instant,
 }
@@ -84,7 +82,7 @@ impl Shared {
         })
     }
 
-    fn send(&self, id: u64, ev: CallEv) {
+    pub(super) fn send(&self, id: u64, ev: CallEv) {
         if let Some(s) = self.calls.lock().unwrap().get(&id) {
             let _ = s.send(ev);
         }
@@ -244,7 +242,7 @@ pub async fn incoming(
         let _ = d2.handle(&mut tx).await;
     });
     let t0 = Instant::now();
-    call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0).await;
+    super::call::call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0).await;
     rec.duration_s = t0.elapsed().as_secs_f64();
     over.cancel();
     layer.remove_dialog(&dialog_id);
@@ -313,412 +311,5 @@ async fn dialog_states(
             }
             _ => {}
         }
-    }
-}
-
-/// End our side of a dialog: BYE once answered, else 480 (only when the provider stops).
-async fn end_dialog(d: &InviteDialog) {
-    if matches!(
-        d.state(),
-        DialogState::Confirmed(..) | DialogState::WaitAck(..)
-    ) {
-        let _ = d.hangup().await;
-    } else {
-        let _ = d.reject(
-            Some(StatusCode::TemporarilyUnavailable),
-            Some("the provider is stopping".into()),
-        );
-    }
-}
-
-fn tn_dashed(n: u64) -> String {
-    let s = format!("{n:010}");
-    format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
-}
-
-fn ms_since(t0: Instant) -> f64 {
-    t0.elapsed().as_secs_f64() * 1000.0
-}
-
-/// A call's media before and after the answer.
-struct Media {
-    /// The RTP leg, until the answer starts it.
-    pending: Option<(media::RtpLeg, media::Offer)>,
-    /// Our SDP answer.
-    answer: Option<String>,
-    cancel: CancellationToken,
-}
-
-impl Media {
-    /// 200 OK with our SDP.
-    fn accept(&self, d: &InviteDialog) {
-        let (h, b) = match &self.answer {
-            Some(s) => (
-                Some(vec![Header::ContentType("application/sdp".into())]),
-                Some(s.clone().into_bytes()),
-            ),
-            None => (None, None),
-        };
-        let _ = d.accept(h, b);
-    }
-
-    /// Start RTP; its end is reported to call `id` as [`CallEv::Media`].
-    fn start(&mut self, shared: &Arc<Shared>, id: u64) {
-        if let Some((l, o)) = self.pending.take() {
-            let sh = shared.clone();
-            let c = self.cancel.clone();
-            let timeout = shared.cfg.rtp_timeout;
-            tokio::spawn(async move {
-                let st = l.run(o, timeout, c).await;
-                sh.send(id, CallEv::Media(st));
-            });
-        }
-    }
-}
-
-/// A silent voice for a call without media.
-struct Silence;
-impl crate::sim::world::CallAudio for Silence {
-    fn say(&mut self, out: &mut [i16]) {
-        out.fill(0);
-    }
-    fn hear(&mut self, _: &[i16]) {}
-}
-
-/// One INVITE, start to end.
-async fn call(
-    shared: Arc<Shared>,
-    dialog: InviteDialog,
-    inv: invite::Invite,
-    rec: &mut SipRecord,
-    mut evs: mpsc::UnboundedReceiver<CallEv>,
-    t0: Instant,
-) {
-    let id = rec.call;
-    rec.dialled = match &inv.dialled {
-        Dialled::Emergency(u) | Dialled::Test(u) | Dialled::Other(u) => u.clone(),
-    };
-    rec.callback = inv.callback.map(tn_dashed);
-    rec.callback_from = inv.callback_from.clone();
-    rec.notes.extend(inv.notes.iter().cloned());
-    if inv.callback.is_none() {
-        rec.notes
-            .push("no 10-digit callback number in P-Asserted-Identity or From".into());
-    }
-    // Where the caller is.
-    let doc: Option<&PidfLo> = match &inv.location {
-        Located::ByValue { doc, found_by } => {
-            rec.location_by = found_by.clone();
-            rec.address = Some(doc.civic_address().one_line());
-            let l = doc.location();
-            rec.label = (!l.is_empty()).then_some(l);
-            Some(doc)
-        }
-        Located::Garbled(e) => {
-            rec.location_by = "garbled PIDF-LO".into();
-            rec.reason = Some(format!("GARBLED PIDF-LO: {e}"));
-            None
-        }
-        Located::ByReference(u) => {
-            rec.location_by = format!("by reference <{u}>");
-            rec.reason = Some(format!(
-                "LOCATION BY REFERENCE ONLY (<{u}>): NOT DEREFERENCED"
-            ));
-            None
-        }
-        Located::None => {
-            rec.location_by = "none".into();
-            None
-        }
-    };
-    // Media.
-    let offer = match inv.sdp.as_deref().map(media::read_offer) {
-        Some(Ok(o)) => Some(o),
-        Some(Err(e)) => {
-            rec.notes.push(format!("no media: {e}"));
-            None
-        }
-        None => {
-            rec.notes
-                .push("no media: no SDP offer in the INVITE".into());
-            None
-        }
-    };
-    let mut leg = None;
-    let mut audio: Box<dyn crate::sim::world::CallAudio> = Box::new(Silence);
-    let mut answer_sdp: Option<String> = None;
-    if let Some(o) = &offer {
-        match media::open(shared.cfg.media_ip).await {
-            Ok((l, a, port)) => {
-                answer_sdp = Some(media::answer(shared.cfg.media_ip, port, o.pt, id));
-                leg = Some((l, o.clone()));
-                audio = Box::new(a);
-            }
-            Err(e) => rec.notes.push(format!("no media: RTP socket: {e}")),
-        }
-    }
-    if let Some(e) = shared
-        .dialogs
-        .lock()
-        .unwrap()
-        .get_mut(&dialog.id().to_string())
-    {
-        e.1 = answer_sdp.clone();
-    }
-    let mut m = Media {
-        pending: leg,
-        answer: answer_sdp,
-        cancel: CancellationToken::new(),
-    };
-    match inv.dialled {
-        Dialled::Test(_) => {
-            rec.kind = "test";
-            let validated = match doc {
-                Some(d) => shared.provider.lock().unwrap().validate(Some(d)),
-                None => Err(rec
-                    .reason
-                    .take()
-                    .unwrap_or_else(|| "NO LOCATION IN THE INVITE".into())),
-            };
-            let text = match &validated {
-                Ok(esn) => {
-                    rec.esn = Some(*esn);
-                    let psap = shared.office.esns.get(esn).map(|e| e.primary.clone());
-                    rec.psap = psap.clone();
-                    format!(
-                        "933 TEST CALL. CALLBACK {}. LOCATION {} IS MSAG-VALID, ESN {}. A 911 CALL WOULD REACH {}.",
-                        rec.callback.as_deref().unwrap_or("NONE"),
-                        rec.address.as_deref().unwrap_or("-"),
-                        esn,
-                        psap.as_deref().unwrap_or("NO PSAP (ESN NOT IN E911ESN)")
-                    )
-                }
-                Err(why) => {
-                    rec.reason = Some(why.clone());
-                    format!(
-                        "933 TEST CALL. CALLBACK {}. LOCATION NOT USABLE: {why}. A 911 CALL WOULD GO TO THE ECRC ({}).",
-                        rec.callback.as_deref().unwrap_or("NONE"),
-                        shared.cfg.ecrc
-                    )
-                }
-            };
-            rec.message = Some(text.clone());
-            let _ = dialog.ringing(None, None);
-            rec.ringing_ms = Some(ms_since(t0));
-            m.accept(&dialog);
-            rec.answered_ms = Some(ms_since(t0));
-            m.start(&shared, id);
-            let mut told = false;
-            let mut bye_at: Option<tokio::time::Instant> = None;
-            loop {
-                let wait = bye_at.map_or(Duration::from_secs(3600), |t| {
-                    t.saturating_duration_since(tokio::time::Instant::now())
-                });
-                tokio::select! {
-                    e = evs.recv() => match e {
-                        Some(CallEv::Acked) if !told => {
-                            told = true;
-                            let h = vec![Header::ContentType("text/plain".into())];
-                            if let Err(e) = dialog.message(Some(h), Some(text.clone().into_bytes())).await {
-                                rec.notes.push(format!("MESSAGE not delivered: {e}"));
-                            }
-                            bye_at = Some(tokio::time::Instant::now() + shared.cfg.test_hold);
-                        }
-                        Some(CallEv::Gone(w)) => {
-                            if w == "shutdown" { end_dialog(&dialog).await; }
-                            rec.ended_by = w.into();
-                            break;
-                        }
-                        Some(CallEv::Media(st)) if st.timed_out => {
-                            rec.media = Some(st);
-                            let _ = dialog.hangup().await;
-                            rec.ended_by = "RTP timeout".into();
-                            break;
-                        }
-                        None => { rec.ended_by = "shutdown".into(); break; }
-                        _ => {}
-                    },
-                    _ = tokio::time::sleep(wait), if bye_at.is_some() => {
-                        let _ = dialog.hangup().await;
-                        rec.ended_by = "provider BYE (test call done)".into();
-                        break;
-                    }
-                }
-            }
-        }
-        Dialled::Emergency(_) => {
-            let routed = match (doc, &rec.reason) {
-                (_, Some(why)) => SipRoute::Ecrc(why.clone()),
-                (d, None) => shared
-                    .provider
-                    .lock()
-                    .unwrap()
-                    .route_held(d, inv.callback.unwrap_or(0)),
-            };
-            match routed {
-                SipRoute::Psap { esn, esqk } => {
-                    rec.kind = "psap";
-                    rec.esn = Some(esn);
-                    rec.esqk = Some(tn_dashed(esqk));
-                    let ali = Box::new(shared.provider.lock().unwrap().ali[&esqk].clone());
-                    let _ = shared.to_office.send(Cmd::Place {
-                        id,
-                        esqk,
-                        ali,
-                        audio,
-                    });
-                    psap_call(&shared, &dialog, rec, &mut evs, t0, &mut m).await;
-                    m.cancel.cancel();
-                    shared.provider.lock().unwrap().release(esqk);
-                }
-                SipRoute::Ecrc(why) => {
-                    rec.kind = "ecrc";
-                    rec.psap = Some(shared.cfg.ecrc.clone());
-                    rec.reason = Some(why);
-                    let _ = dialog.ringing(None, None);
-                    rec.ringing_ms = Some(ms_since(t0));
-                    let answer_at = tokio::time::Instant::now() + shared.cfg.ecrc_answer;
-                    let mut answered = false;
-                    loop {
-                        tokio::select! {
-                            e = evs.recv() => match e {
-                                Some(CallEv::Gone(w)) => {
-                            if w == "shutdown" { end_dialog(&dialog).await; }
-                            rec.ended_by = w.into();
-                            break;
-                        }
-                                Some(CallEv::Media(st)) if st.timed_out => {
-                                    rec.media = Some(st);
-                                    let _ = dialog.hangup().await;
-                                    rec.ended_by = "RTP timeout".into();
-                                    break;
-                                }
-                                None => { rec.ended_by = "shutdown".into(); break; }
-                                _ => {}
-                            },
-                            _ = tokio::time::sleep_until(answer_at), if !answered => {
-                                answered = true;
-                                m.accept(&dialog);
-                                rec.answered_ms = Some(ms_since(t0));
-                                m.start(&shared, id);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Dialled::Other(_) => unreachable!("refused before the dialog"),
-    }
-    m.cancel.cancel();
-    // The media task's last word.
-    if rec.media.is_none() && rec.answered_ms.is_some() && offer.is_some() {
-        if let Ok(Some(CallEv::Media(st))) =
-            tokio::time::timeout(Duration::from_millis(500), async {
-                loop {
-                    match evs.recv().await {
-                        Some(CallEv::Media(st)) => return Some(CallEv::Media(st)),
-                        None => return None,
-                        _ => {}
-                    }
-                }
-            })
-            .await
-        {
-            rec.media = Some(st);
-        }
-    }
-}
-
-/// A call routed to a PSAP through the tandem: ring when the tandem delivers it, answer when
-/// the PSAP answers, and end when either side hangs up — then wait for the trunk's record.
-async fn psap_call(
-    shared: &Arc<Shared>,
-    dialog: &InviteDialog,
-    rec: &mut SipRecord,
-    evs: &mut mpsc::UnboundedReceiver<CallEv>,
-    t0: Instant,
-    m: &mut Media,
-) {
-    let id = rec.call;
-    let mut ended = false;
-    let hang_up = |rec: &mut SipRecord, why: &str| {
-        if rec.ended_by.is_empty() {
-            rec.ended_by = why.into();
-        }
-        let _ = shared.to_office.send(Cmd::Hangup { id });
-    };
-    while let Some(e) = evs.recv().await {
-        match e {
-            CallEv::Office(Ev::Queued { .. }) => {
-                rec.notes.push(format!(
-                    "every position busy: queued at {:.0} ms",
-                    ms_since(t0)
-                ));
-                if !ended && rec.ringing_ms.is_none() {
-                    let _ = dialog.ringing(None, None);
-                    rec.ringing_ms = Some(ms_since(t0));
-                }
-            }
-            CallEv::Office(Ev::Delivered { psap, position, .. }) => {
-                rec.psap = Some(psap);
-                rec.position = Some(position);
-                if !ended && rec.ringing_ms.is_none() {
-                    let _ = dialog.ringing(None, None);
-                    rec.ringing_ms = Some(ms_since(t0));
-                }
-            }
-            CallEv::Office(Ev::Answered { .. }) => {
-                if !ended {
-                    m.accept(dialog);
-                    rec.answered_ms = Some(ms_since(t0));
-                    m.start(shared, id);
-                }
-            }
-            CallEv::Office(Ev::PsapReleased { .. }) => {
-                if !ended {
-                    ended = true;
-                    let _ = dialog.hangup().await;
-                    hang_up(rec, "PSAP BYE");
-                }
-            }
-            CallEv::Office(Ev::Done {
-                record,
-                screens,
-                psap_leg,
-                ..
-            }) => {
-                rec.tandem = record.map(|r| *r);
-                rec.screens = screens;
-                rec.psap_leg = psap_leg;
-                if rec.ended_by.is_empty() {
-                    rec.ended_by = "shutdown".into();
-                }
-                return;
-            }
-            CallEv::Office(Ev::Late { .. }) => {}
-            CallEv::Acked => {}
-            CallEv::Gone(w) => {
-                if !ended {
-                    ended = true;
-                    if w == "shutdown" {
-                        end_dialog(dialog).await;
-                    }
-                    hang_up(rec, w);
-                }
-            }
-            CallEv::Media(st) => {
-                let timed_out = st.timed_out;
-                rec.media = Some(st);
-                if timed_out && !ended {
-                    ended = true;
-                    let _ = dialog.hangup().await;
-                    hang_up(rec, "RTP timeout");
-                }
-            }
-        }
-    }
-    // The channel closed: the server is stopping.
-    if rec.ended_by.is_empty() {
-        rec.ended_by = "shutdown".into();
     }
 }
