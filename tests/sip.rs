@@ -247,8 +247,12 @@ fn sip_unusable_locations_go_to_the_ecrc_with_the_reason() {
     srv.sipp("pidf-call.xml", "not-in-msag.csv", 25170, &["-d", "500"]);
     srv.sipp("garbled.xml", "valid.csv", 25172, &["-d", "500"]);
     srv.sipp("no-location.xml", "valid.csv", 25174, &["-d", "500"]);
+    // A re-INVITE and an OPTIONS in the dialog each get their 200 (SIPp checks the re-INVITE's
+    // answer has its audio line), and the call goes on to the caller's BYE.
+    srv.sipp("reinvite.xml", "valid.csv", 25176, &[]);
     let recs = srv.stop();
-    assert_eq!(recs.len(), 3, "{recs:#?}");
+    assert_eq!(recs.len(), 4, "{recs:#?}");
+    assert_eq!(s(&recs[3], "ended_by"), "caller BYE", "{:#}", recs[3]);
     let want = [
         "LOCATION NOT IN THE MSAG",
         "GARBLED PIDF-LO: Geolocation <cid:bad1@pbx.example>",
@@ -361,20 +365,54 @@ fn sip_bad_requests_get_4xx_and_the_server_goes_on() {
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let to = "127.0.0.1:25460";
-    // Garbage, and a request with no Call-ID: no crash (the stack drops what it cannot parse).
+    let mut buf = [0u8; 4096];
+    // Garbage: dropped (there is nothing to answer it with), no crash.
     u.send_to(b"\x00\x01garbage\r\n\r\n", to).unwrap();
-    u.send_to(
-        b"INVITE sip:911@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
-        to,
-    )
-    .unwrap();
+    // INVITEs that parse but that no transaction can carry: 400 naming what is wrong, and a
+    // record each.
+    let me = u.local_addr().unwrap();
+    for (k, (bad, why)) in [
+        ("From: <sip:9195550188@pbx>;tag=1", "From has no tag"),
+        ("CSeq: 1 INVITE", "does not match the method"),
+        ("Call-ID: bad2", "Call-ID"),
+        ("Max-Forwards: 70", "Contact"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let good = format!(
+            "INVITE sip:911@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKbad{k}\r\nFrom: <sip:9195550188@pbx>;tag=1\r\nTo: <sip:911@127.0.0.1>\r\nCall-ID: bad{k}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        );
+        // (The others have a Contact; the fourth has none.)
+        let good = if k < 3 {
+            good.replace(
+                "Max-Forwards",
+                &format!("Contact: <sip:pbx@{me}>\r\nMax-Forwards"),
+            )
+        } else {
+            good
+        };
+        let broken = match k {
+            0 => good.replace(bad, "From: <sip:9195550188@pbx>"),
+            1 => good.replace(bad, "CSeq: 1 BYE"),
+            2 => good.replace(&format!("{bad}\r\n"), ""),
+            _ => good,
+        };
+        u.send_to(broken.as_bytes(), to).unwrap();
+        let n = u.recv(&mut buf).expect("an answer to a malformed INVITE");
+        let resp = String::from_utf8_lossy(&buf[..n]);
+        assert!(resp.starts_with("SIP/2.0 400"), "{resp}");
+        assert!(
+            resp.contains("Warning: 399 e911") && resp.contains(why),
+            "{why}: {resp}"
+        );
+    }
     // REGISTER: 405 with a reason.
     let reg = format!(
         "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKreg1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: reg1\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
         u.local_addr().unwrap()
     );
     u.send_to(reg.as_bytes(), to).unwrap();
-    let mut buf = [0u8; 4096];
     let n = u.recv(&mut buf).expect("an answer to REGISTER");
     let resp = String::from_utf8_lossy(&buf[..n]);
     assert!(resp.starts_with("SIP/2.0 405"), "{resp}");
@@ -392,12 +430,13 @@ fn sip_bad_requests_get_4xx_and_the_server_goes_on() {
     // And a real call still goes through.
     srv.sipp("no-location.xml", "valid.csv", 25472, &["-d", "300"]);
     let recs = srv.stop();
-    assert_eq!(
-        recs.len(),
-        1,
-        "only the emergency INVITE has a record: {recs:#?}"
-    );
-    assert_eq!(s(&recs[0], "kind"), "ecrc");
+    // Every INVITE to 911 has its record: the four refused, then the call that went through.
+    assert_eq!(recs.len(), 5, "{recs:#?}");
+    for r in &recs[..4] {
+        assert_eq!(s(r, "kind"), "refused", "{r:#}");
+        assert!(s(r, "reason").starts_with("400 MALFORMED REQUEST"));
+    }
+    assert_eq!(s(&recs[4], "kind"), "ecrc");
 }
 
 #[test]

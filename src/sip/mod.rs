@@ -11,6 +11,7 @@
 //! with its voice behind [`crate::sim::world::CallAudio`].
 
 mod call;
+pub mod guard;
 pub mod invite;
 pub mod media;
 pub mod office;
@@ -104,6 +105,9 @@ pub fn serve(
             .map_err(|e| anyhow::anyhow!("--listen {listen}: TCP: {e}"))?;
         tl.add_transport(tcp.into());
         let endpoint = EndpointBuilder::new()
+            .with_transport_inspector(Box::new(guard::Guard {
+                shared: shared.clone(),
+            }))
             .with_cancel_token(token.clone())
             .with_transport_layer(tl)
             .with_user_agent("e911-tandem provider")

@@ -12,7 +12,8 @@ use crate::tandem::record::CallRecord;
 pub struct SipRecord {
     /// 1-based, in the order INVITEs arrived.
     pub call: u64,
-    /// `psap` (through the tandem), `ecrc`, `test` (933, answered by the provider).
+    /// `psap` (through the tandem), `ecrc`, `test` (933, answered by the provider), `refused`
+    /// (malformed: 400 with the reason).
     pub kind: &'static str,
     /// Seconds since the server started.
     pub invite_s: f64,
@@ -94,6 +95,7 @@ impl SipRecord {
                     self.reason.as_deref().unwrap_or("")
                 )
             }
+            "refused" => t += &format!("REFUSED: {}", self.reason.as_deref().unwrap_or("")),
             _ => {
                 t += &format!(
                     "TEST CALL answered by the provider: {}",

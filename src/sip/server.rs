@@ -104,6 +104,32 @@ impl Shared {
         self.send(id, CallEv::Office(ev));
     }
 
+    /// An INVITE the guard refused as malformed (400): its record.
+    pub(super) fn refused(&self, req: &rsipstack::sip::Request, from: &str, why: &str) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|h| (h.name().to_string(), h.value().to_string()))
+            .collect();
+        let inv = invite::read(&req.uri.to_string(), &headers, &req.body);
+        let _ = self.records.send(SipRecord {
+            call: id,
+            kind: "refused",
+            invite_s: self.started.elapsed().as_secs_f64(),
+            transport: from.to_string(),
+            call_id: req.header_value("Call-ID").unwrap_or_default(),
+            dialled: match inv.dialled {
+                Dialled::Emergency(u) | Dialled::Test(u) | Dialled::Other(u) => u,
+            },
+            callback: inv.callback.map(|n| format!("{n:010}")),
+            callback_from: inv.callback_from,
+            reason: Some(format!("400 MALFORMED REQUEST: {why}")),
+            ended_by: "400 Bad Request".into(),
+            ..Default::default()
+        });
+    }
+
     /// Calls still up.
     pub fn calls_up(&self) -> usize {
         self.calls.lock().unwrap().len()
@@ -202,9 +228,19 @@ pub async fn incoming(
     let dialog = match layer.get_or_create_server_invite(&tx, state_tx, None, contact) {
         Ok(d) => d,
         Err(e) => {
+            let why = e.to_string();
             let _ = tx
-                .reply_with(StatusCode::BadRequest, vec![warning(&e.to_string())], None)
+                .reply_with(
+                    StatusCode::BadRequest,
+                    vec![warning(&format!("malformed request: {why}"))],
+                    None,
+                )
                 .await;
+            let from = tx
+                .connection
+                .as_ref()
+                .map_or("?".into(), |c| c.get_addr().to_string());
+            shared.refused(&tx.original, &from, &why);
             return;
         }
     };
