@@ -68,8 +68,8 @@ pub struct ServeArgs {
     /// …or this long after the caller has gone (the tandem leaves release to the PSAP), seconds.
     #[arg(long, default_value_t = 2.0)]
     pub release: f64,
-    /// What the modelled PSAP attendant says once answered, sent back to the caller in RTP:
-    /// `tone HZ DBM0`, or `none`.
+    /// What the modelled PSAP attendant (and the ECRC's, and the 933 service) says once
+    /// answered, sent back to the caller in RTP: `tone HZ DBM0`, or `none`.
     #[arg(long, default_value = "tone 440 -20")]
     pub psap_voice: String,
     /// Stop after this long (default: until Ctrl-C), seconds.
@@ -205,7 +205,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         ),
     };
     let attendant = Attendant {
-        voice,
+        voice: voice.clone(),
         answer_ms: secs("--answer", a.answer, 0.0, 600.0)?.as_secs_f64() * 1000.0,
         hold_ms: secs("--hold", a.hold, 0.5, 86_400.0)?.as_secs_f64() * 1000.0,
         ..Attendant::default()
@@ -216,6 +216,10 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         ecrc: a.ecrc.clone(),
         ecrc_answer: Duration::from_millis(1000),
         test_hold: Duration::from_secs(5),
+        voice: match &voice {
+            Some(crate::sim::scenario::Voice::Tone { hz, dbm0 }) => Some((*hz, *dbm0)),
+            None => None,
+        },
     };
     // Outputs.
     let mut jsonl = None;

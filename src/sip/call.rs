@@ -43,6 +43,34 @@ fn ms_since(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The provider's own voice on a call it answers itself (ECRC, 933): a tone into the call's
+/// audio every 20 ms until `stop` (the RTP leg sends it to the caller).
+fn speak(
+    mut audio: Box<dyn crate::sim::world::CallAudio>,
+    voice: Option<(u32, f64)>,
+    stop: CancellationToken,
+) {
+    let Some((hz, dbm0)) = voice else { return };
+    let amp = crate::units::dbm0_to_peak(dbm0);
+    let w = std::f64::consts::TAU * hz as f64 / crate::units::SAMPLE_RATE as f64;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let (mut ph, mut block) = (0f64, [0i16; 160]);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {
+                    for v in block.iter_mut() {
+                        *v = (amp * ph.sin()).round() as i16;
+                        ph = (ph + w) % std::f64::consts::TAU;
+                    }
+                    audio.hear(&block);
+                }
+            }
+        }
+    });
+}
+
 /// A call's media before and after the answer.
 struct Media {
     /// The RTP leg, until the answer starts it.
@@ -211,6 +239,7 @@ pub(super) async fn call(
             m.accept(&dialog);
             rec.answered_ms = Some(ms_since(t0));
             m.start(&shared, id);
+            speak(audio, shared.cfg.voice, m.cancel.clone());
             let mut told = false;
             let mut bye_at: Option<tokio::time::Instant> = None;
             loop {
@@ -282,6 +311,7 @@ pub(super) async fn call(
                     rec.ringing_ms = Some(ms_since(t0));
                     let answer_at = tokio::time::Instant::now() + shared.cfg.ecrc_answer;
                     let mut answered = false;
+                    let mut voice = Some(audio);
                     loop {
                         tokio::select! {
                             e = evs.recv() => match e {
@@ -304,6 +334,9 @@ pub(super) async fn call(
                                 m.accept(&dialog);
                                 rec.answered_ms = Some(ms_since(t0));
                                 m.start(&shared, id);
+                                if let Some(a) = voice.take() {
+                                    speak(a, shared.cfg.voice, m.cancel.clone());
+                                }
                             }
                         }
                     }

@@ -36,6 +36,8 @@ pub struct Config {
     pub ecrc_answer: Duration,
     /// A 933 test call is hung up by the provider this long after its MESSAGE.
     pub test_hold: Duration,
+    /// What the ECRC's attendant and the 933 service say once answered: `(Hz, dBm0)`.
+    pub voice: Option<(u32, f64)>,
 }
 
 /// What a call task hears.
