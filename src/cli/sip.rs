@@ -216,10 +216,9 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         ecrc: a.ecrc.clone(),
         ecrc_answer: Duration::from_millis(1000),
         test_hold: Duration::from_secs(5),
-        voice: match &voice {
-            Some(crate::sim::scenario::Voice::Tone { hz, dbm0 }) => Some((*hz, *dbm0)),
-            None => None,
-        },
+        voice: voice
+            .as_ref()
+            .map(|crate::sim::scenario::Voice::Tone { hz, dbm0 }| (*hz, *dbm0)),
     };
     // Outputs.
     let mut jsonl = None;
