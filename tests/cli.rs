@@ -258,3 +258,29 @@ fn cli_bench_pipeline_reports_every_run_and_their_median_with_every_call_routed(
         stderr(&o)
     );
 }
+
+#[test]
+fn sip_serve_refuses_a_bad_setup_in_one_line() {
+    for (args, want) in [
+        (
+            &["--datafill", "docs/datafill/cary.dat"][..],
+            "--datafill needs --msag",
+        ),
+        (
+            &["--esgw", "WAKEPBX"][..],
+            "must be an MF group with SF supervision",
+        ),
+        (&["--esgw", "NOPE"][..], "NOPE is not in TRKGRP"),
+        (&["--listen", "0.0.0.0:5099"][..], "--media-ip"),
+        (&["--esqk-npa", "212"][..], "no NPD in E911NPD"),
+        (&["--psap-voice", "tone 5 -20"][..], "--psap-voice"),
+    ] {
+        let mut a = vec!["sip", "serve", "--seconds", "1"];
+        a.extend_from_slice(args);
+        let o = e911(&a);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{a:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
+        assert!(err.contains(want), "{a:?}: {err}");
+    }
+}
