@@ -4,16 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use e911_tandem::engine::{LineSignal, BLOCK};
+use e911_tandem::engine::BLOCK;
+use e911_tandem::sim::blocks::Blocks;
 use e911_tandem::sim::scenario::Scenario;
 use e911_tandem::tandem::record::CallRecord;
 
 fn run(forget: bool) -> (BTreeMap<u64, String>, usize) {
     let sc = Scenario::default_office();
     let (mut tandem, mut world) = e911_tandem::sim::build(&sc).unwrap();
-    let np = tandem.ports().len();
-    let (mut t_out, mut s_out) = (vec![vec![0i16; BLOCK]; np], vec![vec![0i16; BLOCK]; np]);
-    let (mut line, mut notices): (Vec<LineSignal>, Vec<LineSignal>) = (Vec::new(), Vec::new());
+    let mut blocks = Blocks::new(tandem.ports().len());
     let mut seen: BTreeMap<u64, String> = BTreeMap::new();
     let mut forgotten = 0;
     let keep = |seen: &mut BTreeMap<u64, String>, r: &[CallRecord]| {
@@ -23,23 +22,7 @@ fn run(forget: bool) -> (BTreeMap<u64, String>, usize) {
     };
     let mut now = 0u64;
     while now < sc.duration {
-        {
-            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            line.clear();
-            world.step(now, &ins, &mut outs, &mut line);
-            world.attendants.hear(&notices, &mut line);
-        }
-        for &(p, at, lead) in &line {
-            tandem.line_event(p, at, lead);
-        }
-        {
-            let ins: Vec<&[i16]> = s_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            tandem.step(&ins, &mut outs);
-        }
-        notices.clear();
-        tandem.notices(&mut notices);
+        blocks.step(&mut tandem, &mut world, now, |_| {});
         now += BLOCK as u64;
         if forget && now.is_multiple_of(8000) {
             keep(&mut seen, tandem.records());

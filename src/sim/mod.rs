@@ -5,6 +5,7 @@
 //! them; [`run_inline`] runs the same loop on one thread (tests, and the reference).
 
 pub mod attendant;
+pub mod blocks;
 pub mod enterprise;
 pub mod eo;
 pub mod on_engine;

@@ -71,6 +71,36 @@ fn speak(
     });
 }
 
+/// What ends a call the provider answers itself (the ECRC, 933): the caller leaving, the provider
+/// stopping, an RTP timeout. `None` when `e` ended it (the record says how); else `e`, for the
+/// caller to handle.
+async fn ends_own_call(
+    e: Option<CallEv>,
+    dialog: &InviteDialog,
+    rec: &mut SipRecord,
+) -> Option<CallEv> {
+    match e {
+        Some(CallEv::Gone(w)) => {
+            if w == "shutdown" {
+                end_dialog(dialog).await;
+            }
+            rec.ended_by = w.into();
+            None
+        }
+        Some(CallEv::Media(st)) if st.timed_out => {
+            rec.media = Some(st);
+            let _ = dialog.hangup().await;
+            rec.ended_by = "RTP timeout".into();
+            None
+        }
+        None => {
+            rec.ended_by = "shutdown".into();
+            None
+        }
+        e => e,
+    }
+}
+
 /// A call's media before and after the answer.
 struct Media {
     /// The RTP leg, until the answer starts it.
@@ -247,7 +277,8 @@ pub(super) async fn call(
                     t.saturating_duration_since(tokio::time::Instant::now())
                 });
                 tokio::select! {
-                    e = evs.recv() => match e {
+                    e = evs.recv() => match ends_own_call(e, &dialog, rec).await {
+                        None => break,
                         Some(CallEv::Acked) if !told => {
                             told = true;
                             let h = vec![Header::ContentType("text/plain".into())];
@@ -256,18 +287,6 @@ pub(super) async fn call(
                             }
                             bye_at = Some(tokio::time::Instant::now() + shared.cfg.test_hold);
                         }
-                        Some(CallEv::Gone(w)) => {
-                            if w == "shutdown" { end_dialog(&dialog).await; }
-                            rec.ended_by = w.into();
-                            break;
-                        }
-                        Some(CallEv::Media(st)) if st.timed_out => {
-                            rec.media = Some(st);
-                            let _ = dialog.hangup().await;
-                            rec.ended_by = "RTP timeout".into();
-                            break;
-                        }
-                        None => { rec.ended_by = "shutdown".into(); break; }
                         _ => {}
                     },
                     _ = tokio::time::sleep(wait), if bye_at.is_some() => {
@@ -314,20 +333,8 @@ pub(super) async fn call(
                     let mut voice = Some(audio);
                     loop {
                         tokio::select! {
-                            e = evs.recv() => match e {
-                                Some(CallEv::Gone(w)) => {
-                            if w == "shutdown" { end_dialog(&dialog).await; }
-                            rec.ended_by = w.into();
-                            break;
-                        }
-                                Some(CallEv::Media(st)) if st.timed_out => {
-                                    rec.media = Some(st);
-                                    let _ = dialog.hangup().await;
-                                    rec.ended_by = "RTP timeout".into();
-                                    break;
-                                }
-                                None => { rec.ended_by = "shutdown".into(); break; }
-                                _ => {}
+                            e = evs.recv() => if ends_own_call(e, &dialog, rec).await.is_none() {
+                                break;
                             },
                             _ = tokio::time::sleep_until(answer_at), if !answered => {
                                 answered = true;

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::engine::{LineSignal, BLOCK};
+use crate::engine::BLOCK;
 use crate::location::ali::AliRecord;
+use crate::sim::blocks::Blocks;
 use crate::sim::psap::Screen;
 use crate::sim::scenario::{AniSpec, CallSpec, Scenario};
-use crate::sim::world::{CallAudio, World};
+use crate::sim::world::CallAudio;
 use crate::tandem::record::CallRecord;
-use crate::tandem::switch::Tandem;
 use crate::units::{ms_to_samples, samples_to_ms, SECOND};
 
 /// What the SIP side asks of the office.
@@ -100,19 +100,10 @@ fn tn_string(n: u64) -> String {
 /// Run the office until [`Cmd::Stop`] (or the command channel closes). `sc` is the office, its
 /// ALI, its trunk groups (with the ESGW's trunk count) and the PSAP attendants' defaults.
 pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Result<(), String> {
-    let heard = sc
-        .office
-        .psaps
-        .values()
-        .filter(|p| p.supv == crate::tandem::tables::Supv::Sf)
-        .map(|p| p.name.clone())
-        .collect();
-    let mut tandem = Tandem::new(&sc.office, &sc.trunks, &heard).map_err(|e| e.to_string())?;
-    let mut world = World::new(&sc, tandem.ports());
+    let (mut tandem, mut world) = crate::sim::build(&sc)?;
     let ports = tandem.ports().to_vec();
     let np = ports.len();
-    let (mut t_out, mut s_out) = (vec![vec![0i16; BLOCK]; np], vec![vec![0i16; BLOCK]; np]);
-    let (mut line, mut notices): (Vec<LineSignal>, Vec<LineSignal>) = (Vec::new(), Vec::new());
+    let mut blocks = Blocks::new(np);
     let mut live: BTreeMap<u64, Live> = BTreeMap::new();
     // Tandem records not yet tied to a call.
     let mut cursor = 0usize;
@@ -205,23 +196,7 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
             }
         });
         // One block: the world (provider lines, PSAP models), then the tandem.
-        {
-            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            line.clear();
-            world.step(now, &ins, &mut outs, &mut line);
-            world.attendants.hear(&notices, &mut line);
-        }
-        for &(port, at, lead) in &line {
-            tandem.line_event(port, at, lead);
-        }
-        {
-            let ins: Vec<&[i16]> = s_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            tandem.step(&ins, &mut outs);
-        }
-        notices.clear();
-        tandem.notices(&mut notices);
+        blocks.step(&mut tandem, &mut world, now, |_| {});
         now += BLOCK as u64;
         // New tandem records: whose SIP call seized that trunk?
         while cursor < tandem.next_call_id() {
@@ -281,7 +256,7 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 }
                 if opts.keep_audio && l.hung_up.is_none() {
                     if let Some(p) = l.position_port {
-                        l.psap_leg.extend_from_slice(&t_out[p]);
+                        l.psap_leg.extend_from_slice(&blocks.t_out[p]);
                     }
                 }
             }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::expect::Expect;
 use super::session::Session;
 use super::TandemArgs;
-use crate::engine::{LineSignal, BLOCK};
+use crate::sim::blocks::Blocks;
 use crate::sim::scenario::{Attendant, Scenario};
 use crate::sim::world::World;
 use crate::tandem::record::{CallRecord, TransferOutcome};
@@ -227,35 +227,22 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
     }
     eprintln!("{lines}; everything else modelled");
 
-    let np = tandem.ports().len();
-    let (mut t_out, mut s_out) = (vec![vec![0i16; BLOCK]; np], vec![vec![0i16; BLOCK]; np]);
-    let (mut line, mut notices): (Vec<LineSignal>, Vec<LineSignal>) = (Vec::new(), Vec::new());
+    let mut blocks = Blocks::new(tandem.ports().len());
     let mut log = Log { said: Vec::new() };
     let mut screens = 0;
     let mut verdicts = Vec::new();
     while s.read() {
         let now = s.now;
-        {
-            let ins: Vec<&[i16]> = t_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = s_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            line.clear();
-            world.step(now, &ins, &mut outs, &mut line);
-            world.attendants.hear(&notices, &mut line);
-        }
-        for (k, &p) in card_ports.iter().enumerate() {
-            s_out[p].copy_from_slice(&s.heard[k]);
-        }
-        for &(port, at, lead) in &line {
-            tandem.line_event(port, at, lead);
-        }
-        {
-            let ins: Vec<&[i16]> = s_out.iter().map(|v| v.as_slice()).collect();
-            let mut outs: Vec<&mut [i16]> = t_out.iter_mut().map(|v| v.as_mut_slice()).collect();
-            tandem.step(&ins, &mut outs);
-        }
-        notices.clear();
-        tandem.notices(&mut notices);
-        let sent: Vec<&[i16]> = card_ports.iter().map(|&p| t_out[p].as_slice()).collect();
+        let heard = &s.heard;
+        blocks.step(&mut tandem, &mut world, now, |s_out| {
+            for (k, &p) in card_ports.iter().enumerate() {
+                s_out[p].copy_from_slice(&heard[k]);
+            }
+        });
+        let sent: Vec<&[i16]> = card_ports
+            .iter()
+            .map(|&p| blocks.t_out[p].as_slice())
+            .collect();
         s.write(&sent);
         for r in tandem.records() {
             if log.tell(&s, r, false) {
