@@ -17,6 +17,12 @@ pub fn one_line(s: &str) -> String {
         .collect()
 }
 
+/// A 10-digit number as `NPA-NXX-XXXX` (an ANI, ELIN, ESQK or callback number).
+pub fn tn_dashed(n: u64) -> String {
+    let s = format!("{n:010}");
+    format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

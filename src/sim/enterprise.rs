@@ -16,6 +16,7 @@ use crate::location::lis::{Client, Lis, Table};
 use crate::location::msag::Msag;
 use crate::location::pidf::{self, PidfLo};
 use crate::tandem::tables::Office;
+use crate::text::tn_dashed;
 use crate::units::samples_to_ms;
 
 #[derive(Debug, Deserialize)]
@@ -94,11 +95,6 @@ fn tn10(s: &str, what: &str) -> Result<u64, String> {
         return Err(format!("{what}: `{s}` is not a 10-digit number"));
     }
     Ok(d.parse().unwrap())
-}
-
-fn dashed(n: u64) -> String {
-    let s = format!("{n:010}");
-    format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
 }
 
 /// Something the enterprise side did, for the log: provisioning (no call), a step of a scenario
@@ -214,7 +210,7 @@ pub fn apply(
                         0,
                         format!(
                             "ELIN {} → ERL `{}` ({}): MSAG line {}, ESN {}",
-                            dashed(elin),
+                            tn_dashed(elin),
                             erl.location,
                             erl.civic.one_line(),
                             r.line,
@@ -228,7 +224,7 @@ pub fn apply(
                         0,
                         format!(
                             "ELIN {} → ERL `{}` ({}): MSAG {f}: no E911SRDB row (DEFESN)",
-                            dashed(elin),
+                            tn_dashed(elin),
                             erl.location,
                             erl.civic.one_line()
                         ),
@@ -281,7 +277,7 @@ pub fn apply(
                                 "{} {user} @ `{}` (by {via}), ELIN {}",
                                 ent.name,
                                 erl.location,
-                                dashed(elin)
+                                tn_dashed(elin)
                             ));
                             elin_of.insert(i, elin);
                             notes.push(Note::call(
@@ -290,7 +286,7 @@ pub fn apply(
                                 format!(
                                     "{user} at `{}` (found by {via}): the ELIN gateway sends ELIN {}",
                                     erl.location,
-                                    dashed(elin)
+                                    tn_dashed(elin)
                                 ),
                             ));
                         }
@@ -331,13 +327,13 @@ pub fn apply(
                 let text = match &found {
                     Some((who, at)) => format!(
                         "a PSAP calls back ELIN {}: the gateway rings {who} (the caller at {:.2} s, {:.1} min ago)",
-                        dashed(elin),
+                        tn_dashed(elin),
                         samples_to_ms(*at) / 1000.0,
                         samples_to_ms(t - at) / 60_000.0
                     ),
                     None => format!(
                         "a PSAP calls back ELIN {}: no caller on it within {} min — the ELIN's default destination answers",
-                        dashed(elin),
+                        tn_dashed(elin),
                         gw.window / crate::units::SECOND / 60
                     ),
                 };
@@ -346,7 +342,7 @@ pub fn apply(
                     call: None,
                     text,
                     event: NoteEvent::Callback {
-                        elin: dashed(elin),
+                        elin: tn_dashed(elin),
                         reaches: found.map(|(who, _)| who.to_string()),
                     },
                 });
@@ -426,8 +422,8 @@ pub fn apply(
                     c.label = Some(format!(
                         "SIP {} via the provider: ESQK {} (ESN {esn}), callback {}",
                         s.user,
-                        dashed(esqk),
-                        dashed(cbn)
+                        tn_dashed(esqk),
+                        tn_dashed(cbn)
                     ));
                     notes.push(Note::call(
                         at,
@@ -435,7 +431,7 @@ pub fn apply(
                         format!(
                             "SIP call from {}: location validated, ESN {esn}, ESQK {} on {trunk}",
                             s.user,
-                            dashed(esqk)
+                            tn_dashed(esqk)
                         ),
                     ));
                     calls.push(c);
@@ -446,11 +442,11 @@ pub fn apply(
                     text: format!(
                         "SIP call from {} (callback {}) → ECRC: {why}",
                         s.user,
-                        dashed(cbn)
+                        tn_dashed(cbn)
                     ),
                     event: NoteEvent::Ecrc {
                         user: s.user.clone(),
-                        callback: dashed(cbn),
+                        callback: tn_dashed(cbn),
                         reason: why.to_string(),
                     },
                 }),

@@ -18,6 +18,7 @@ use super::record::SipRecord;
 use super::server::{CallEv, Shared};
 use crate::location::enterprise::SipRoute;
 use crate::location::pidf::PidfLo;
+use crate::text::tn_dashed;
 
 /// End our side of a dialog: BYE once answered, else 480 (only when the provider stops).
 pub(super) async fn end_dialog(d: &InviteDialog) {
@@ -32,11 +33,6 @@ pub(super) async fn end_dialog(d: &InviteDialog) {
             Some("the provider is stopping".into()),
         );
     }
-}
-
-fn tn_dashed(n: u64) -> String {
-    let s = format!("{n:010}");
-    format!("{}-{}-{}", &s[..3], &s[3..6], &s[6..])
 }
 
 fn ms_since(t0: Instant) -> f64 {

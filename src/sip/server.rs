@@ -109,12 +109,7 @@ impl Shared {
     /// An INVITE the guard refused as malformed (400): its record.
     pub(super) fn refused(&self, req: &rsipstack::sip::Request, from: &str, why: &str) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .map(|h| (h.name().to_string(), h.value().to_string()))
-            .collect();
-        let inv = invite::read(&req.uri.to_string(), &headers, &req.body);
+        let inv = invite::read(&req.uri.to_string(), &headers_of(req), &req.body);
         let _ = self.records.send(SipRecord {
             call: id,
             kind: "refused",
@@ -124,7 +119,7 @@ impl Shared {
             dialled: match inv.dialled {
                 Dialled::Emergency(u) | Dialled::Test(u) | Dialled::Other(u) => u,
             },
-            callback: inv.callback.map(|n| format!("{n:010}")),
+            callback: inv.callback.map(crate::text::tn_dashed),
             callback_from: inv.callback_from,
             reason: Some(format!("400 MALFORMED REQUEST: {why}")),
             ended_by: "400 Bad Request".into(),
@@ -138,9 +133,8 @@ impl Shared {
     }
 }
 
-fn headers_of(tx: &Transaction) -> Vec<(String, String)> {
-    tx.original
-        .headers()
+fn headers_of(req: &rsipstack::sip::Request) -> Vec<(String, String)> {
+    req.headers()
         .iter()
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect()
@@ -203,7 +197,7 @@ pub async fn incoming(
         }
     }
     let uri = tx.original.uri.to_string();
-    let inv = invite::read(&uri, &headers_of(&tx), &tx.original.body);
+    let inv = invite::read(&uri, &headers_of(&tx.original), &tx.original.body);
     if let Dialled::Other(user) = &inv.dialled {
         let _ = tx
             .reply_with(
