@@ -130,11 +130,14 @@ fn detect(wav: &std::path::Path) -> Vec<(String, String, f64, f64, f64)> {
 /// called digits and ANI, is routed and delivered with the regenerated spill decoded at the live
 /// PSAP, whose `*11` is conferenced; `--expect` passes; the tandem's wink and ANI off-hook,
 /// measured on its recordings, are within ±5 ms of its datafill.
-#[test]
-fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
-    let d = tmp("wire");
-    wire("wireA");
-    wire("wireB");
+/// One run of the three processes on the two wires (made by the caller): tandem, psap, eo.
+fn three_processes(
+    d: &std::path::Path,
+) -> (
+    std::process::Output,
+    std::process::Output,
+    std::process::Output,
+) {
     let df = "docs/datafill/cary.dat";
     let ali = "docs/datafill/cary.ali";
     let rec = d.join("tandem");
@@ -205,10 +208,52 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
     )
     .output()
     .unwrap();
-    let (tandem, psap) = (
+    (
         tandem.wait_with_output().unwrap(),
         psap.wait_with_output().unwrap(),
-    );
+        eo,
+    )
+}
+
+#[test]
+fn device_stalls_are_read_from_the_tally() {
+    let t = "19.0 s on the card; xruns: 15 (0 late output callbacks, 0 samples of silence played; 0 late input callbacks, 0 samples dropped; 15 device stalls, 15838 frames of output dropped to restore the latency)";
+    assert_eq!(stalls(t), 15);
+    assert_eq!(stalls("xruns: 0 (… 0 device stalls, 0 frames …)"), 0);
+    assert_eq!(stalls("no tally"), 0);
+}
+
+/// Device stalls a live process reported (the sound server consuming less than real time).
+fn stalls(text: &str) -> u64 {
+    text.split(" device stalls")
+        .next()
+        .filter(|_| text.contains(" device stalls"))
+        .and_then(|before| before.rsplit([' ', '(']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
+    let d = tmp("wire");
+    wire("wireA");
+    wire("wireB");
+    // A sound server that stalls again and again (seen once on a loaded CI host: 15 stalls in
+    // 19 s in all three processes at once) carries no signalling; that run says so and the
+    // exchange is run once more. Any other failure fails at once.
+    let (mut tandem, mut psap, mut eo) = three_processes(&d);
+    let ok = |t: &std::process::Output, p: &std::process::Output, e: &std::process::Output| {
+        t.status.success() && p.status.success() && e.status.success()
+    };
+    if !ok(&tandem, &psap, &eo) && stalls(&text(&tandem)) >= 3 {
+        println!(
+            "== the sound server stalled {} times in the tandem's run: once more\n{}",
+            stalls(&text(&tandem)),
+            text(&tandem)
+        );
+        (tandem, psap, eo) = three_processes(&d);
+    }
+    let rec = d.join("tandem");
     let (t, p, e) = (text(&tandem), text(&psap), text(&eo));
     println!("== tandem\n{t}\n== psap\n{p}\n== eo\n{e}");
     assert!(tandem.status.success() && psap.status.success() && eo.status.success());
