@@ -24,17 +24,15 @@
 pub mod ring;
 pub mod sources;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded};
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, unbounded, Sender};
 
 use crate::dsp::correlator::KernelPlanner;
-use crate::line::port::{PortEvent, PortReceivers, RxSet};
-use ring::{
-    pop_each, pop_wait, prefetch_header, prefetch_queued, prefetch_vacant, push_each, push_wait,
-    Rx, Tx,
-};
+use crate::line::port::{PortEvent, PortReceivers, RxSet, Spare};
 
 pub use crate::line::lead::{Lead, LineSignal};
 
@@ -65,6 +63,16 @@ pub trait Switch: Send {
     fn step_heard(&mut self, heard: &[Vec<PortEvent>], input: &[&[i16]], output: &mut [&mut [i16]]);
     /// One block with the switch's own receivers (the single-threaded reference).
     fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]);
+    /// Receivers attached or detached by the block just stepped, each `(port, its whole new
+    /// set)`, drained into `out`. The engine's workers run the new sets from the block the
+    /// source makes next (`delay_blocks` after this one); a switch running its own receivers
+    /// ([`Switch::step`]) changes them from its next block.
+    fn receiver_changes(&mut self, _out: &mut Vec<(usize, RxSet)>) {}
+    /// Nothing is going on and nothing is pending: no call, no seized port, no timer. A run
+    /// with [`Opts::until_quiet`] ends at the first quiet block after that time.
+    fn quiet(&self) -> bool {
+        false
+    }
 }
 
 /// What feeds the tandem's ports and hears what it sends: the simulated world, recordings, or a
@@ -108,6 +116,10 @@ pub struct Opts {
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Called from the control thread after each block with the samples done (a progress bar).
     pub progress: Option<std::sync::Arc<dyn Fn(u64) + Send + Sync>>,
+    /// End the run at the first block after this many samples where the switch is quiet
+    /// ([`Switch::quiet`]) instead of running every sample asked for (`route` after its
+    /// recordings end: the timers still running decide when).
+    pub until_quiet: Option<u64>,
 }
 
 impl Default for Opts {
@@ -120,6 +132,7 @@ impl Default for Opts {
             delay_blocks: 1,
             stop: None,
             progress: None,
+            until_quiet: None,
         }
     }
 }
@@ -158,19 +171,63 @@ pub type Sink<'a> = dyn FnMut(u64, &[Vec<i16>], &[Vec<i16>]) + Send + 'a;
 /// The same, for the single-threaded loop (no thread to move to).
 pub type Tap<'a> = dyn FnMut(u64, &[Vec<i16>], &[Vec<i16>]) + 'a;
 
+/// One block of every port, contiguous: port `p` is `audio[p * block..(p + 1) * block]`, of
+/// which `valid[p]` samples were heard (a recording that has ended is shorter). Frames move
+/// between the stages whole (a pointer, not a copy) and come back to be reused.
+struct Frame {
+    audio: Vec<i16>,
+    valid: Vec<usize>,
+}
+
+impl Frame {
+    fn new(ports: usize, block: usize) -> Self {
+        Frame {
+            audio: vec![0; ports * block],
+            valid: vec![block; ports],
+        }
+    }
+
+    fn slices(&self, block: usize) -> Vec<&[i16]> {
+        self.audio
+            .chunks_exact(block.max(1))
+            .zip(&self.valid)
+            .map(|(c, &n)| &c[..n.min(block)])
+            .collect()
+    }
+}
+
+/// Back to its pool when this was the last holder (a holder that was not just drops it).
+fn recycle(f: Arc<Frame>, pool: &Sender<Frame>) {
+    if let Ok(f) = Arc::try_unwrap(f) {
+        let _ = pool.try_send(f);
+    }
+}
+
+/// A block for the DSP workers: its number, the source's frame, and the receivers the switch
+/// attached or detached `delay` blocks earlier.
+struct WorkerGo {
+    frame: Arc<Frame>,
+    changes: Option<Arc<Vec<(usize, RxSet)>>>,
+}
+
 enum ToControl {
     Source {
         k: u64,
         line: Vec<LineSignal>,
         pushed: Instant,
+        frame: Arc<Frame>,
     },
     Events {
         w: usize,
-        ev: Vec<Vec<PortEvent>>,
+        ev: Vec<(usize, PortEvent)>,
     },
 }
 
-/// Run `tandem` against `source` for `samples` samples. Returns the tandem (its records) and
+/// What the control thread sends the source after block k: the block number the source may now
+/// make, the switch's out-of-band notices and receiver changes of block k.
+type SourceGo = (u64, Vec<LineSignal>, Vec<(usize, RxSet)>);
+
+/// Run `switch` against `source` for `samples` samples. Returns the switch (its records) and
 /// the source, and what was measured.
 pub fn run<W: Switch, S: Source>(
     mut switch: W,
@@ -179,7 +236,7 @@ pub fn run<W: Switch, S: Source>(
     opts: &Opts,
     sink: Option<&mut Sink<'_>>,
 ) -> (W, S, Stats) {
-    let b = opts.block;
+    let b = opts.block.max(1);
     let ports = switch.receivers();
     let np = switch.port_count();
     let blocks = samples.div_ceil(b as u64);
@@ -188,43 +245,31 @@ pub fn run<W: Switch, S: Source>(
         n => n,
     }
     .clamp(1, np.max(1));
-    let mut sets: Vec<RxSet> = ports.iter().map(|p| p.set).collect();
-    if let Some(rx) = opts.trunk_rx {
-        for (s, p) in sets.iter_mut().zip(&ports) {
-            if p.trunk {
-                *s = rx;
-            }
-        }
-    }
-    // Rings: source→worker, worker→control (audio for the voice path), control→source (prefilled
-    // with one block: the source hears the tandem one block late), and the sink copies.
-    let mk = |n: usize| {
-        (0..np)
-            .map(|_| ring::ring(b, n))
-            .unzip::<Tx, Rx, Vec<_>, Vec<_>>()
-    };
-    let (s2w_tx, s2w_rx) = mk(4);
-    let (w2c_tx, w2c_rx) = mk(4);
-    let (mut c2s_tx, c2s_rx) = mk(6);
+    let fixed = opts.trunk_rx;
+    let sets: Vec<RxSet> = ports
+        .iter()
+        .map(|p| match fixed {
+            Some(rx) if p.trunk => rx,
+            _ => p.set,
+        })
+        .collect();
     let delay = opts.delay_blocks.clamp(1, 3) as u64;
-    for t in c2s_tx.iter_mut() {
-        for _ in 0..delay {
-            push_wait(t, &vec![0; b]);
-        }
-    }
     let with_sink = sink.is_some();
-    let (mut ctap_tx, ctap_rx) = mk(if with_sink { 64 } else { 1 });
-    let (stap_tx, stap_rx) = mk(if with_sink { 64 } else { 1 });
-    let valid: Vec<AtomicUsize> = (0..np).map(|_| AtomicUsize::new(b)).collect();
     // Shards: contiguous port ranges.
-    let per = np.div_ceil(workers);
+    let per = np.div_ceil(workers).max(1);
     let shards: Vec<std::ops::Range<usize>> = (0..workers)
         .map(|w| (w * per).min(np)..((w + 1) * per).min(np))
         .collect();
     let (ctl_tx, ctl_rx) = unbounded::<ToControl>();
-    // Block tokens for the source, each with the switch's out-of-band notices of that block.
-    let (go_src_tx, go_src_rx) = bounded::<(u64, Vec<LineSignal>)>(delay as usize + 2);
-    let (go_sink_tx, go_sink_rx) = bounded::<u64>(64);
+    let (go_src_tx, go_src_rx) = bounded::<SourceGo>(delay as usize + 2);
+    // What the switch sent, to the source (`delay` blocks later) and the sink.
+    let (c2s_tx, c2s_rx) = bounded::<Arc<Frame>>(delay as usize + 2);
+    let (sink_tx, sink_rx) = bounded::<(u64, Arc<Frame>, Arc<Frame>)>(64);
+    let (free_in_tx, free_in_rx) = bounded::<Frame>(8 + 64 * with_sink as usize);
+    let (free_out_tx, free_out_rx) = bounded::<Frame>(8 + 64 * with_sink as usize);
+    for _ in 0..delay {
+        let _ = c2s_tx.send(Arc::new(Frame::new(np, b)));
+    }
     let mut go_w = Vec::new();
     let mut back_w = Vec::new();
     let mut stats = Stats {
@@ -236,57 +281,58 @@ pub fn run<W: Switch, S: Source>(
     };
     let start = Instant::now();
     let source = std::thread::scope(|scope| {
-        // DSP workers.
-        let mut s2w_rx = s2w_rx.into_iter().map(Some).collect::<Vec<_>>();
-        let mut w2c_tx = w2c_tx.into_iter().map(Some).collect::<Vec<_>>();
+        // DSP workers: each runs the receivers attached on its share of the ports.
         let mut handles = Vec::new();
-        // One planner for every port's receivers: one kernel per receiver design.
         let mut planner = KernelPlanner::new();
         for (w, range) in shards.iter().enumerate() {
-            let (go_tx, go_rx) = unbounded::<u64>();
-            let (bk_tx, bk_rx) = unbounded::<Vec<Vec<PortEvent>>>();
+            let (go_tx, go_rx) = unbounded::<WorkerGo>();
+            let (bk_tx, bk_rx) = unbounded::<Vec<(usize, PortEvent)>>();
             go_w.push(go_tx);
             back_w.push(bk_tx);
-            let mut ins: Vec<Rx> = range.clone().map(|p| s2w_rx[p].take().unwrap()).collect();
-            let mut outs: Vec<Tx> = range.clone().map(|p| w2c_tx[p].take().unwrap()).collect();
             let mut rxs: Vec<PortReceivers> = range
                 .clone()
                 .map(|p| PortReceivers::for_port(sets[p], !ports[p].trunk, &mut planner))
                 .collect();
-            let rx_sets: Vec<RxSet> = rxs.iter().map(|r| r.set()).collect();
+            let mut planner = KernelPlanner::new();
+            let trunk: Vec<bool> = range.clone().map(|p| ports[p].trunk).collect();
             let range = range.clone();
             let ctl = ctl_tx.clone();
-            let valid = &valid;
             handles.push(scope.spawn(move || {
-                let mut buf = vec![0i16; b];
-                let mut spare: Vec<Vec<Vec<PortEvent>>> = Vec::new();
+                let mut spare = Spare::default();
+                let mut active: Vec<usize> = (0..rxs.len())
+                    .filter(|&i| rxs[i].set() != RxSet::NONE)
+                    .collect();
                 let mut busy = Duration::ZERO;
-                while go_rx.recv().is_ok() {
+                while let Ok(go) = go_rx.recv() {
                     let t0 = Instant::now();
-                    let mut ev = bk_rx
-                        .try_recv()
-                        .ok()
-                        .or_else(|| spare.pop())
-                        .unwrap_or_else(|| vec![Vec::with_capacity(16); range.len()]);
-                    for (i, p) in range.clone().enumerate() {
+                    if let (Some(ch), None) = (&go.changes, fixed) {
+                        let mut changed = false;
+                        for &(p, set) in ch.iter().filter(|c| range.contains(&c.0)) {
+                            let i = p - range.start;
+                            rxs[i].attach(set, trunk[i], &mut planner, &mut spare);
+                            changed = true;
+                        }
+                        if changed {
+                            active.clear();
+                            active.extend((0..rxs.len()).filter(|&i| rxs[i].set() != RxSet::NONE));
+                        }
+                    }
+                    let mut ev = bk_rx.try_recv().unwrap_or_default();
+                    ev.clear();
+                    let f = &go.frame;
+                    for (j, &i) in active.iter().enumerate() {
                         // The next port's state left the cache since its last block: ask for
                         // it now, so it arrives while this one computes.
-                        if let Some(next) = rxs.get(i + 2) {
-                            next.prefetch_fields(rx_sets[i + 2]);
-                            prefetch_header(&ins[i + 2]);
-                            prefetch_header(&outs[i + 2]);
+                        if let Some(&next) = active.get(j + 1) {
+                            rxs[next].prefetch_fields(rxs[next].set());
+                            rxs[next].prefetch(b);
                         }
-                        if let Some(next) = rxs.get(i + 1) {
-                            next.prefetch(b);
-                            prefetch_queued(&ins[i + 1], b);
-                            prefetch_vacant(&outs[i + 1], b);
-                        }
-                        pop_wait(&mut ins[i], &mut buf);
-                        ev[i].clear();
-                        let n = valid[p].load(Ordering::Acquire).min(b);
-                        rxs[i].process(&buf[..n], n, &mut ev[i]);
-                        push_wait(&mut outs[i], &buf);
+                        let p = range.start + i;
+                        let n = f.valid[p].min(b);
+                        let x = &f.audio[p * b..p * b + n];
+                        rxs[i].process_into(x, n, p, &mut ev);
                     }
+                    drop(go);
                     busy += t0.elapsed();
                     if ctl.send(ToControl::Events { w, ev }).is_err() {
                         break;
@@ -298,92 +344,103 @@ pub fn run<W: Switch, S: Source>(
         // The source.
         let src_ctl = ctl_tx;
         let go_w2 = go_w.clone();
-        let valid_ref = &valid;
+        let free_out_src = free_out_tx.clone();
         let src = scope.spawn(move || {
             let mut source = source;
-            let mut s2w_tx = s2w_tx;
-            let mut c2s_rx = c2s_rx;
-            let mut stap_tx = stap_tx;
-            let mut from: Vec<Vec<i16>> = vec![vec![0; b]; np];
-            let mut out: Vec<Vec<i16>> = vec![vec![0; b]; np];
-            let mut valid_local = vec![b; np];
             let mut busy = Duration::ZERO;
             let mut notices: Vec<LineSignal> = Vec::new();
+            let mut changes: Option<Arc<Vec<(usize, RxSet)>>> = None;
             for k in 0..blocks {
-                // Block k needs what the tandem sent in block k − delay.
+                // Block k hears what the switch sent in block k − delay.
                 notices.clear();
+                changes = None;
                 if k >= delay {
                     match go_src_rx.recv() {
-                        Ok((_, n)) => notices = n,
+                        Ok((_, n, c)) => {
+                            notices = n;
+                            changes = (!c.is_empty()).then(|| Arc::new(c));
+                        }
                         Err(_) => break,
                     }
                 }
-                pop_each(&mut c2s_rx, &mut from);
+                let Ok(from) = c2s_rx.recv() else { break };
+                let mut frame = free_in_rx.try_recv().unwrap_or_else(|_| Frame::new(np, b));
                 let mut line = Vec::new();
                 let t0 = Instant::now();
                 {
-                    let ins: Vec<&[i16]> = from.iter().map(|v| v.as_slice()).collect();
-                    let mut outs: Vec<&mut [i16]> =
-                        out.iter_mut().map(|v| v.as_mut_slice()).collect();
-                    valid_local.iter_mut().for_each(|v| *v = b);
+                    let ins = from.slices(b);
+                    let mut outs: Vec<&mut [i16]> = frame.audio.chunks_exact_mut(b).collect();
+                    frame.valid.iter_mut().for_each(|v| *v = b);
                     source.step(
                         k * b as u64,
                         &ins,
                         &notices,
                         &mut outs,
-                        &mut valid_local,
+                        &mut frame.valid,
                         &mut line,
                     );
                 }
                 busy += t0.elapsed();
-                for p in 0..np {
-                    valid_ref[p].store(valid_local[p], Ordering::Release);
-                }
-                push_each(&mut s2w_tx, &out);
-                if with_sink {
-                    push_each(&mut stap_tx, &out);
-                }
+                recycle(from, &free_out_src);
+                let frame = Arc::new(frame);
                 let pushed = Instant::now();
-                if src_ctl.send(ToControl::Source { k, line, pushed }).is_err() {
+                for g in &go_w2 {
+                    let _ = g.send(WorkerGo {
+                        frame: frame.clone(),
+                        changes: changes.clone(),
+                    });
+                }
+                if src_ctl
+                    .send(ToControl::Source {
+                        k,
+                        line,
+                        pushed,
+                        frame,
+                    })
+                    .is_err()
+                {
                     break;
                 }
-                for g in &go_w2 {
-                    let _ = g.send(k);
-                }
             }
+            drop(changes);
             drop(go_w2);
             (source, busy)
         });
         // The sink.
+        let free_in_sink = free_in_tx.clone();
+        let free_out_sink = free_out_tx.clone();
         let sink_handle = sink.map(|sink| {
-            let mut ctap_rx = ctap_rx;
-            let mut stap_rx = stap_rx;
             scope.spawn(move || {
-                let mut t: Vec<Vec<i16>> = vec![vec![0; b]; np];
-                let mut s: Vec<Vec<i16>> = vec![vec![0; b]; np];
-                while let Ok(k) = go_sink_rx.recv() {
-                    for p in 0..np {
-                        pop_wait(&mut ctap_rx[p], &mut t[p]);
-                        pop_wait(&mut stap_rx[p], &mut s[p]);
+                let mut t: Vec<Vec<i16>> = vec![Vec::with_capacity(b); np];
+                let mut s: Vec<Vec<i16>> = vec![Vec::with_capacity(b); np];
+                while let Ok((k, sent, heard)) = sink_rx.recv() {
+                    for (d, c) in t.iter_mut().zip(sent.audio.chunks_exact(b)) {
+                        d.clear();
+                        d.extend_from_slice(c);
+                    }
+                    for (d, c) in s.iter_mut().zip(heard.audio.chunks_exact(b)) {
+                        d.clear();
+                        d.extend_from_slice(c);
                     }
                     sink(k * b as u64, &t, &s);
+                    recycle(sent, &free_out_sink);
+                    recycle(heard, &free_in_sink);
                 }
             })
         });
         // Control: this thread.
-        let mut heard: Vec<Vec<PortEvent>> = vec![Vec::with_capacity(16); np];
-        let mut audio: Vec<Vec<i16>> = vec![vec![0; b]; np];
-        let mut sent: Vec<Vec<i16>> = vec![vec![0; b]; np];
-        let mut w2c_rx = w2c_rx;
+        let mut heard: Vec<Vec<PortEvent>> = vec![Vec::new(); np];
+        let mut touched: Vec<usize> = Vec::new();
         let mut lat = Vec::with_capacity(blocks as usize);
         let mut busy_control = Duration::ZERO;
-        let mut pend_src: std::collections::VecDeque<(u64, Vec<LineSignal>, Instant)> =
+        let mut pend_src: std::collections::VecDeque<(u64, Vec<LineSignal>, Instant, Arc<Frame>)> =
             std::collections::VecDeque::new();
-        let mut pend_ev: Vec<std::collections::VecDeque<Vec<Vec<PortEvent>>>> = (0..workers)
+        let mut pend_ev: Vec<std::collections::VecDeque<Vec<(usize, PortEvent)>>> = (0..workers)
             .map(|_| std::collections::VecDeque::new())
             .collect();
         let mut closed = false;
-        for k in 0..blocks {
+        let mut k = 0;
+        while k < blocks {
             if opts
                 .stop
                 .as_ref()
@@ -395,7 +452,7 @@ pub fn run<W: Switch, S: Source>(
             }
             // With a delay of 2 blocks the source (and so the workers) may already be on block
             // k + 1: messages queue per sender, in order.
-            while (pend_src.front().is_none_or(|m: &(u64, _, _)| m.0 != k)
+            while (pend_src.front().is_none_or(|m| m.0 != k)
                 || pend_ev.iter().any(|q| q.is_empty()))
                 && !closed
             {
@@ -404,49 +461,53 @@ pub fn run<W: Switch, S: Source>(
                         k: kk,
                         line,
                         pushed,
-                    }) => pend_src.push_back((kk, line, pushed)),
+                        frame,
+                    }) => pend_src.push_back((kk, line, pushed, frame)),
                     Ok(ToControl::Events { w, ev }) => pend_ev[w].push_back(ev),
                     Err(_) => closed = true,
                 }
             }
-            let have_src = match pend_src.front() {
-                Some(m) if m.0 == k && pend_ev.iter().all(|q| !q.is_empty()) => {
-                    let (_, line, pushed) = pend_src.pop_front().unwrap();
-                    for (w, q) in pend_ev.iter_mut().enumerate() {
-                        let ev = q.pop_front().unwrap();
-                        for (i, p) in shards[w].clone().enumerate() {
-                            heard[p].clear();
-                            heard[p].extend_from_slice(&ev[i]);
-                        }
-                        let _ = back_w[w].send(ev);
-                    }
-                    Some((line, pushed))
-                }
-                _ => None,
-            };
-            let Some((line, pushed)) = have_src else {
+            let ready =
+                pend_src.front().is_some_and(|m| m.0 == k) && pend_ev.iter().all(|q| !q.is_empty());
+            if !ready {
                 break;
-            };
+            }
+            let (_, line, pushed, input) = pend_src.pop_front().unwrap();
+            for &p in &touched {
+                heard[p].clear();
+            }
+            touched.clear();
+            for (w, q) in pend_ev.iter_mut().enumerate() {
+                let ev = q.pop_front().unwrap();
+                for &(p, e) in &ev {
+                    if heard[p].is_empty() {
+                        touched.push(p);
+                    }
+                    heard[p].push(e);
+                }
+                let _ = back_w[w].send(ev);
+            }
             let t0 = Instant::now();
             for (port, at, lead) in line {
                 switch.line_event(port, at, lead);
             }
-            pop_each(&mut w2c_rx, &mut audio);
+            let mut out = free_out_rx.try_recv().unwrap_or_else(|_| Frame::new(np, b));
             {
-                let ins: Vec<&[i16]> = audio
-                    .iter()
-                    .enumerate()
-                    .map(|(p, v)| &v[..valid[p].load(Ordering::Acquire).min(b)])
-                    .collect();
-                let mut outs: Vec<&mut [i16]> = sent.iter_mut().map(|v| v.as_mut_slice()).collect();
+                let ins = input.slices(b);
+                let mut outs: Vec<&mut [i16]> = out.audio.chunks_exact_mut(b).collect();
                 switch.step_heard(&heard, &ins, &mut outs);
             }
-            push_each(&mut c2s_tx, &sent);
+            let mut notices = Vec::new();
+            switch.notices(&mut notices);
+            let mut changes = Vec::new();
+            switch.receiver_changes(&mut changes);
+            let out = Arc::new(out);
+            let _ = c2s_tx.send(out.clone());
             if with_sink {
-                push_each(&mut ctap_tx, &sent);
-            }
-            if with_sink {
-                let _ = go_sink_tx.send(k);
+                let _ = sink_tx.send((k, out, input));
+            } else {
+                recycle(input, &free_in_tx);
+                recycle(out, &free_out_tx);
             }
             busy_control += t0.elapsed();
             lat.push(pushed.elapsed().as_secs_f32() * 1e6);
@@ -460,16 +521,22 @@ pub fn run<W: Switch, S: Source>(
                     std::thread::sleep(due - now);
                 }
             }
-            let mut notices = Vec::new();
-            switch.notices(&mut notices);
-            let _ = go_src_tx.send((k + 1, notices));
+            k += 1;
             if let Some(p) = &opts.progress {
-                p((k + 1) * b as u64);
+                p(k * b as u64);
             }
+            if opts.until_quiet.is_some_and(|q| k * b as u64 >= q) && switch.quiet() {
+                stats.samples = k * b as u64;
+                stats.blocks = k;
+                break;
+            }
+            let _ = go_src_tx.send((k, notices, changes));
         }
-        drop(go_sink_tx);
+        drop(sink_tx);
         drop(go_src_tx);
+        drop(c2s_tx);
         drop(go_w);
+        drop(pend_src);
         let (source, busy_source) = src.join().expect("source thread");
         if let Some(h) = sink_handle {
             h.join().expect("sink thread");
@@ -489,12 +556,26 @@ pub fn run<W: Switch, S: Source>(
 /// The reference: the same loop on one thread, the tandem with its own receivers (tests compare
 /// the engine against it).
 pub fn run_inline<W: Switch, S: Source>(
+    switch: W,
+    source: S,
+    samples: u64,
+    block: usize,
+    sink: Option<&mut Tap<'_>>,
+) -> (W, S) {
+    let (w, s, _) = run_inline_until(switch, source, samples, block, sink, None);
+    (w, s)
+}
+
+/// As [`run_inline`], ending at the first quiet block after `until_quiet` samples (as
+/// [`Opts::until_quiet`]); also returns the samples run.
+pub fn run_inline_until<W: Switch, S: Source>(
     mut switch: W,
     mut source: S,
     samples: u64,
     block: usize,
     mut sink: Option<&mut Tap<'_>>,
-) -> (W, S) {
+    until_quiet: Option<u64>,
+) -> (W, S, u64) {
     let np = switch.port_count();
     let mut t_out = vec![vec![0i16; block]; np];
     let mut s_out = vec![vec![0i16; block]; np];
@@ -528,8 +609,11 @@ pub fn run_inline<W: Switch, S: Source>(
             s(now, &t_out, &s_out);
         }
         now += block as u64;
+        if until_quiet.is_some_and(|q| now >= q) && switch.quiet() {
+            break;
+        }
     }
-    (switch, source)
+    (switch, source, now)
 }
 
 /// Percentile of a sample (nearest rank).

@@ -50,6 +50,14 @@ pub struct PortEvent {
     pub heard: Heard,
 }
 
+/// Receivers detached from their ports, kept to be attached again (a worker's pool: attaching
+/// allocates only while the pool is still growing).
+#[derive(Debug, Default)]
+pub struct Spare {
+    mf: Vec<MfReceiver>,
+    dtmf: Vec<DtmfReceiver>,
+}
+
 /// The receivers of one port.
 #[derive(Debug, Clone, Default)]
 pub struct PortReceivers {
@@ -88,6 +96,59 @@ impl PortReceivers {
             PortReceivers::new_in(set, planner)
         } else {
             PortReceivers::trunk(set, planner)
+        }
+    }
+
+    /// Run `set` from now on: receivers no longer in it go to `spare` (reset), new ones come
+    /// from there (or are built with `planner`) and start afresh; those kept keep their state.
+    /// `trunk`: an SF receiver attached now takes the line as idle ([`PortReceivers::trunk`]).
+    pub fn attach(
+        &mut self,
+        set: RxSet,
+        trunk: bool,
+        planner: &mut KernelPlanner,
+        spare: &mut Spare,
+    ) {
+        match (set.sf, self.sf.is_some()) {
+            (true, false) => {
+                self.sf = Some(if trunk {
+                    SfLine::idle_at_start()
+                } else {
+                    SfLine::default()
+                })
+            }
+            (false, true) => self.sf = None,
+            _ => {}
+        }
+        match (set.mf, self.mf.take()) {
+            (true, None) => {
+                self.mf = Some(
+                    spare
+                        .mf
+                        .pop()
+                        .unwrap_or_else(|| MfReceiver::new_in(planner)),
+                )
+            }
+            (false, Some(mut m)) => {
+                m.reset();
+                spare.mf.push(m);
+            }
+            (_, kept) => self.mf = kept,
+        }
+        match (set.dtmf, self.dtmf.take()) {
+            (true, None) => {
+                self.dtmf = Some(
+                    spare
+                        .dtmf
+                        .pop()
+                        .unwrap_or_else(|| DtmfReceiver::new_in(planner)),
+                )
+            }
+            (false, Some(mut d)) => {
+                d.reset();
+                spare.dtmf.push(d);
+            }
+            (_, kept) => self.dtmf = kept,
         }
     }
 
@@ -135,6 +196,24 @@ impl PortReceivers {
     /// ended). Events are appended to `out` in time order.
     pub fn process(&mut self, x: &[i16], n: usize, out: &mut Vec<PortEvent>) {
         let from = out.len();
+        self.feed_n(x, n, &mut |e| out.push(e));
+        out[from..].sort_by_key(|e| e.at);
+    }
+
+    /// As [`PortReceivers::process`], each event appended as `(port, event)`.
+    pub fn process_into(
+        &mut self,
+        x: &[i16],
+        n: usize,
+        port: usize,
+        out: &mut Vec<(usize, PortEvent)>,
+    ) {
+        let from = out.len();
+        self.feed_n(x, n, &mut |e| out.push((port, e)));
+        out[from..].sort_by_key(|e| e.1.at);
+    }
+
+    fn feed_n(&mut self, x: &[i16], n: usize, out: &mut impl FnMut(PortEvent)) {
         self.feed(x, out);
         if x.len() < n {
             const ZEROS: [i16; 256] = [0; 256];
@@ -145,14 +224,13 @@ impl PortReceivers {
                 left -= k;
             }
         }
-        out[from..].sort_by_key(|e| e.at);
     }
 
-    fn feed(&mut self, x: &[i16], out: &mut Vec<PortEvent>) {
+    fn feed(&mut self, x: &[i16], out: &mut impl FnMut(PortEvent)) {
         if let Some(mf) = &mut self.mf {
             mf.process(x, &mut |e| {
                 if e.on {
-                    out.push(PortEvent {
+                    out(PortEvent {
                         at: e.at,
                         heard: Heard::Mf(e.signal),
                     })
@@ -162,7 +240,7 @@ impl PortReceivers {
         if let Some(d) = &mut self.dtmf {
             d.process(x, &mut |e| {
                 if e.on {
-                    out.push(PortEvent {
+                    out(PortEvent {
                         at: e.at,
                         heard: Heard::Dtmf(e.key),
                     })
@@ -178,7 +256,7 @@ impl PortReceivers {
                     | SupervisionEvent::Disconnect { at, .. }
                     | SupervisionEvent::Digit { at, .. } => at,
                 };
-                out.push(PortEvent {
+                out(PortEvent {
                     at,
                     heard: Heard::Sf(v),
                 })
