@@ -206,6 +206,7 @@ fn recycle(f: Arc<Frame>, pool: &Sender<Frame>) {
 /// A block for the DSP workers: its number, the source's frame, and the receivers the switch
 /// attached or detached `delay` blocks earlier.
 struct WorkerGo {
+    k: u64,
     frame: Arc<Frame>,
     changes: Option<Arc<Vec<(usize, RxSet)>>>,
 }
@@ -309,7 +310,7 @@ pub fn run<W: Switch, S: Source>(
                         let mut changed = false;
                         for &(p, set) in ch.iter().filter(|c| range.contains(&c.0)) {
                             let i = p - range.start;
-                            rxs[i].attach(set, trunk[i], &mut planner, &mut spare);
+                            rxs[i].attach(set, trunk[i], go.k * b as u64, &mut planner, &mut spare);
                             changed = true;
                         }
                         if changed {
@@ -386,6 +387,7 @@ pub fn run<W: Switch, S: Source>(
                 let pushed = Instant::now();
                 for g in &go_w2 {
                     let _ = g.send(WorkerGo {
+                        k,
                         frame: frame.clone(),
                         changes: changes.clone(),
                     });

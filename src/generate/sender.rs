@@ -277,6 +277,23 @@ impl LineSender {
 
     /// Add the samples of `[now, now + out.len())` to `out`. `now` must continue where the last
     /// call ended.
+    /// Nothing to send in `[now, now + n)`: no tone on, no change scheduled before its end, no
+    /// segment overlapping it. The block is silence; [`LineSender::skip`] moves past it.
+    pub fn silent(&self, now: u64, n: usize) -> bool {
+        let end = now + n as u64;
+        self.sf.is_none()
+            && self.sf_changes.front().is_none_or(|&(u, _)| u >= end)
+            && self.segs.iter().all(|s| s.start >= end || s.end <= now)
+    }
+
+    /// Move past a block that [`LineSender::silent`] found silent (what `render` would do).
+    pub fn skip(&mut self, now: u64, n: usize) {
+        debug_assert_eq!(now, self.rendered, "render must be contiguous");
+        let end = now + n as u64;
+        self.segs.retain(|s| s.end > end);
+        self.rendered = end;
+    }
+
     pub fn render(&mut self, now: u64, out: &mut [f32]) {
         debug_assert_eq!(now, self.rendered, "render must be contiguous");
         let end = now + out.len() as u64;

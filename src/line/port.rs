@@ -64,6 +64,9 @@ pub struct PortReceivers {
     sf: Option<SfLine>,
     mf: Option<MfReceiver>,
     dtmf: Option<DtmfReceiver>,
+    /// Stream time at which MF and DTMF were attached: their own clocks start there.
+    mf_origin: u64,
+    dtmf_origin: u64,
 }
 
 impl PortReceivers {
@@ -77,6 +80,8 @@ impl PortReceivers {
             sf: set.sf.then(SfLine::default),
             mf: set.mf.then(|| MfReceiver::new_in(planner)),
             dtmf: set.dtmf.then(|| DtmfReceiver::new_in(planner)),
+            mf_origin: 0,
+            dtmf_origin: 0,
         }
     }
 
@@ -102,10 +107,13 @@ impl PortReceivers {
     /// Run `set` from now on: receivers no longer in it go to `spare` (reset), new ones come
     /// from there (or are built with `planner`) and start afresh; those kept keep their state.
     /// `trunk`: an SF receiver attached now takes the line as idle ([`PortReceivers::trunk`]).
+    /// `now`: the stream time of the next sample fed (an attached receiver's events are
+    /// reported on the port's clock).
     pub fn attach(
         &mut self,
         set: RxSet,
         trunk: bool,
+        now: u64,
         planner: &mut KernelPlanner,
         spare: &mut Spare,
     ) {
@@ -127,7 +135,8 @@ impl PortReceivers {
                         .mf
                         .pop()
                         .unwrap_or_else(|| MfReceiver::new_in(planner)),
-                )
+                );
+                self.mf_origin = now;
             }
             (false, Some(mut m)) => {
                 m.reset();
@@ -142,7 +151,8 @@ impl PortReceivers {
                         .dtmf
                         .pop()
                         .unwrap_or_else(|| DtmfReceiver::new_in(planner)),
-                )
+                );
+                self.dtmf_origin = now;
             }
             (false, Some(mut d)) => {
                 d.reset();
@@ -228,20 +238,22 @@ impl PortReceivers {
 
     fn feed(&mut self, x: &[i16], out: &mut impl FnMut(PortEvent)) {
         if let Some(mf) = &mut self.mf {
+            let o = self.mf_origin;
             mf.process(x, &mut |e| {
                 if e.on {
                     out(PortEvent {
-                        at: e.at,
+                        at: o + e.at,
                         heard: Heard::Mf(e.signal),
                     })
                 }
             });
         }
         if let Some(d) = &mut self.dtmf {
+            let o = self.dtmf_origin;
             d.process(x, &mut |e| {
                 if e.on {
                     out(PortEvent {
-                        at: e.at,
+                        at: o + e.at,
                         heard: Heard::Dtmf(e.key),
                     })
                 }

@@ -480,9 +480,22 @@ impl PairReceiver {
     }
 
     /// Return to the freshly constructed state.
+    /// Back to the freshly constructed state, keeping its buffers (nothing is allocated).
     pub fn reset(&mut self) {
-        let d = self.d.clone();
-        *self = PairReceiver::new(d);
+        self.bank.reset();
+        self.xhist = [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1];
+        self.xset = 0;
+        self.frame = 0;
+        self.cand = None;
+        self.cand_run = 0;
+        self.cand_first = 0;
+        self.held = None;
+        self.held_start = 0;
+        self.held_last = 0;
+        self.misses = 0;
+        self.floor = NoiseFloor::new();
+        self.last_power = 0.0;
+        self.held_power = 0.0;
     }
 }
 

@@ -46,6 +46,14 @@ impl Switch for Tandem {
     fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
         Tandem::step(self, input, output)
     }
+
+    fn quiet(&self) -> bool {
+        Tandem::quiet(self)
+    }
+
+    fn receiver_changes(&mut self, out: &mut Vec<(usize, crate::line::port::RxSet)>) {
+        Tandem::receiver_changes(self, out)
+    }
 }
 
 impl Source for World {

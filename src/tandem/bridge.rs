@@ -100,6 +100,12 @@ impl Bridge {
             if line.tx.rendered() > now {
                 continue; // rendered with its conference
             }
+            if line.tx.silent(now, n) {
+                // An idle line with nothing on it (an unsupervised position): silence.
+                line.tx.skip(now, n);
+                out[..n].fill(0);
+                continue;
+            }
             self.mix.iter_mut().for_each(|s| *s = 0.0);
             line.tx.render(now, &mut self.mix);
             quantise(&self.mix, out);

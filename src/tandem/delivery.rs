@@ -76,6 +76,11 @@ impl<R: Copy> Delivery<R> {
     }
 
     /// When the next release guard ends.
+    /// Deliveries waiting for a position.
+    pub fn queued(&self) -> usize {
+        self.queued.len()
+    }
+
     pub fn next_deadline(&self) -> Option<u64> {
         self.guard.iter().map(|g| g.0).min()
     }

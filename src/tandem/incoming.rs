@@ -137,6 +137,13 @@ impl IncomingTrunk {
         self.state == State::Idle
     }
 
+    /// Seized and not yet routed on a trunk whose digits or ANI come in MF: an MF receiver is
+    /// needed (a DMS attaches one from its pool at the seizure).
+    pub fn wants_mf(&self) -> bool {
+        !matches!(self.state, State::Idle | State::Talking)
+            && (self.tg.sig == super::tables::Sig::Mf || self.tg.ani)
+    }
+
     /// When `poll` next has something to do.
     pub fn next_deadline(&self) -> Option<u64> {
         match self.state {

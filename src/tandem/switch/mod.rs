@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::ani::{regenerate, route, spill_string, substitute_tn};
 mod id_log;
 mod psap_side;
+mod receivers;
 mod trunk_side;
+pub use receivers::MF_GUARD_MS;
 
 use super::bridge::{Bridge, PortLine};
 use super::call::{Call, CallAction, CallEvent, CallState};
@@ -129,6 +131,14 @@ pub struct Tandem {
     /// How long a modelled attendant holds a call before hanging up (samples).
     /// Out-of-band signals sent this block (to positions not heard in their audio).
     notices: Vec<LineSignal>,
+    /// What each port's receivers are (as last decided), and the changes not yet taken.
+    rx_now: Vec<RxSet>,
+    rx_changes: Vec<(usize, RxSet)>,
+    /// A trunk keeps its MF receiver until then (the guard after its last spill).
+    mf_until: Vec<u64>,
+    /// [`Tandem::step`]'s detached receivers, and its kernels.
+    spare: crate::line::port::Spare,
+    planner: crate::dsp::correlator::KernelPlanner,
     /// Trunk ports whose line state is unknown until the far end's idle tone is heard (a live
     /// line: silence before the far end is connected is not a seizure).
     unknown_at_start: Vec<bool>,
@@ -210,7 +220,14 @@ impl Tandem {
             }
         }
         let n = info.len();
+        let rx_now = Self::initial_receivers(&tgs, &trunks, &psaps);
+        let nt = trunks.len();
         Ok(Tandem {
+            rx_now,
+            rx_changes: Vec::new(),
+            mf_until: vec![0; nt],
+            spare: Default::default(),
+            planner: Default::default(),
             office: office.clone(),
             groups: tgs,
             trunks,
@@ -375,30 +392,28 @@ impl Tandem {
             .min()
     }
 
+    /// Nothing going on: every trunk idle, every position free with no timer, nothing queued or
+    /// pending, and 2 s since anything happened (what a recorded leg keeps after its last
+    /// activity). A file run ends here once its recordings have ended; no later block could
+    /// change a record.
+    pub fn quiet(&self) -> bool {
+        self.now >= self.last_activity + ms_to_samples(2000.0) as u64
+            && self.delivery.queued() == 0
+            && self
+                .trunks
+                .iter()
+                .all(|t| t.call.is_none() && t.machine.is_idle() && t.oob.is_empty())
+            && self
+                .psaps
+                .iter()
+                .all(|p| p.call.is_none() && p.trunk.is_idle() && p.oob.is_empty())
+            && self.next_deadline().is_none()
+    }
+
     /// The out-of-band signals sent since the last call (seizures, spill lengths and releases
     /// towards positions not heard in their audio), drained into `out`.
     pub fn notices(&mut self, out: &mut Vec<LineSignal>) {
         out.append(&mut self.notices);
-    }
-
-    /// The receivers each port needs (SF + MF on end-office trunks, SF + DTMF on PSAP positions
-    /// that are heard), for whoever runs them: [`Tandem::step`] itself, or the engine's workers.
-    pub fn receiver_sets(&self) -> Vec<RxSet> {
-        let mut v: Vec<RxSet> = self
-            .trunks
-            .iter()
-            .map(|t| RxSet {
-                sf: self.groups[t.group].supv == Supv::Sf,
-                mf: true,
-                dtmf: false,
-            })
-            .collect();
-        v.extend(self.psaps.iter().map(|p| RxSet {
-            sf: p.heard,
-            mf: false,
-            dtmf: p.heard,
-        }));
-        v
     }
 
     /// One block, with the tandem's own receivers: `input[p]` is what port `p` heard during
@@ -414,12 +429,12 @@ impl Tandem {
                 .zip(&self.unknown_at_start)
                 .map(|(p, &u)| p.psap || u)
                 .collect::<Vec<_>>();
-            let mut planner = crate::dsp::correlator::KernelPlanner::new();
+            let planner = &mut self.planner;
             self.rx = self
-                .receiver_sets()
-                .into_iter()
+                .rx_now
+                .iter()
                 .zip(psap)
-                .map(|(set, psap)| PortReceivers::for_port(set, psap, &mut planner))
+                .map(|(&set, psap)| PortReceivers::for_port(set, psap, planner))
                 .collect();
             self.heard = vec![Vec::new(); self.rx.len()];
         }
@@ -432,6 +447,11 @@ impl Tandem {
         let heard = std::mem::take(&mut self.heard);
         self.step_heard(&heard, input, output);
         self.heard = heard;
+        // Its own receivers change from the next block, as the engine's would.
+        let nt = self.trunks.len();
+        for (p, set) in self.rx_changes.drain(..) {
+            self.rx[p].attach(set, p < nt, self.now, &mut self.planner, &mut self.spare);
+        }
     }
 
     /// One block with events from receivers run elsewhere (the engine's workers): `heard[p]` are
@@ -454,6 +474,7 @@ impl Tandem {
             self.psap_in(i, heard.get(nt + i).map_or(&[][..], |v| v), now, next);
         }
         self.render(input, output, n);
+        self.update_receivers();
         self.now = next;
     }
 

@@ -6,6 +6,15 @@ use super::*;
 
 impl Tandem {
     pub(super) fn psap_in(&mut self, i: usize, heard: &[PortEvent], now: u64, next: u64) {
+        let leg = &self.psaps[i];
+        if heard.is_empty()
+            && leg.oob.is_empty()
+            && leg.call.is_none()
+            && leg.trunk.next_deadline().is_none()
+            && leg.collector.next_deadline().is_none()
+        {
+            return; // an idle position with nothing to hear and no timer running
+        }
         enum In {
             Psap(PsapEvent),
             Flash,

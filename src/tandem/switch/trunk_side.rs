@@ -6,6 +6,10 @@ use super::*;
 
 impl Tandem {
     pub(super) fn trunk_in(&mut self, i: usize, heard: &[PortEvent], now: u64, next: u64) {
+        let tr = &self.trunks[i];
+        if heard.is_empty() && tr.oob.is_empty() && tr.machine.next_deadline().is_none() {
+            return; // nothing heard, nothing pending, no timer running
+        }
         let mut events: Vec<(u64, Event)> = heard
             .iter()
             .filter_map(|e| match e.heard {
