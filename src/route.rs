@@ -162,31 +162,42 @@ pub fn run_on(
     };
     // No sink at all when nothing is kept: the engine then copies nothing for it either.
     let sink: Option<&mut engine::Sink<'_>> = if keep_legs { Some(&mut keep) } else { None };
-    let (sw, done) = match engine {
+    // The run ends once the recordings have and the switch is quiet (nothing after that could
+    // change a record), or at `end`.
+    let (sw, done, ran) = match engine {
         Some(opts) => {
+            // The recordings do not depend on what the tandem sends, and the modelled attendants
+            // answer its notices hundreds of ms later: the source and the receivers may work a
+            // block ahead of call processing (both cores busy) with the same records.
             let opts = Opts {
                 block: BLOCK,
+                delay_blocks: 2,
+                until_quiet: Some(len),
                 ..opts.clone()
             };
             let (sw, _, stats) = engine::run(sw, source, end, &opts, sink);
-            (sw, stats.interrupted.then_some(stats.samples))
+            (
+                sw,
+                stats.interrupted.then_some(stats.samples),
+                stats.samples,
+            )
         }
-        None => (
-            engine::run_inline(
+        None => {
+            let (sw, _, ran) = engine::run_inline_until(
                 sw,
                 source,
                 end,
                 BLOCK,
                 sink.map(|s| s as &mut engine::Tap<'_>),
-            )
-            .0,
-            None,
-        ),
+                Some(len),
+            );
+            (sw, None, ran)
+        }
     };
     // An interrupted run keeps what it ran.
     let (len, end) = match done {
         Some(d) => (len.min(d), d),
-        None => (len, end),
+        None => (len, ran.min(end)),
     };
     // The trunk group's leg is as long as its input; PSAP legs run on while there was activity.
     let psap_len = len
