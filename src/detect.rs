@@ -213,12 +213,27 @@ impl ChannelDetector {
         self.samples += samples.len() as u64;
     }
 
-    /// End of stream: close what is open; detections in `reported` order.
     /// Detections completed so far (they leave the detector).
     pub fn take(&mut self) -> Vec<Detection> {
         std::mem::take(&mut self.out)
     }
 
+    /// Detections that nothing still open or still to come can precede (reported before every
+    /// open MF or DTMF signal and before the samples fed so far), in `reported` order: what a
+    /// stream can print now. [`ChannelDetector::finish`] gives the rest.
+    pub fn take_settled(&mut self) -> Vec<Detection> {
+        let open = [&self.open_mf, &self.open_dtmf]
+            .into_iter()
+            .flatten()
+            .map(|d| d.reported)
+            .min();
+        let mark = open.map_or(self.samples, |o| o.min(self.samples));
+        self.out.sort_by_key(|d| (d.reported, d.start));
+        let k = self.out.partition_point(|d| d.reported < mark);
+        self.out.drain(..k).collect()
+    }
+
+    /// End of stream: close what is open; the detections not yet taken, in `reported` order.
     pub fn finish(mut self) -> Vec<Detection> {
         let ch = self.channel;
         if let Some(rx) = &mut self.mf {
@@ -333,19 +348,6 @@ pub fn detect_all(channels: &[Vec<i16>], kinds: Kinds, threads: usize) -> Vec<De
     per.into_iter().flatten().collect()
 }
 
-/// Interleaved 16-bit little-endian PCM at 8 kHz straight from the file's bytes: each worker
-/// takes a share of the channels and de-interleaves a block of frames at a time into a small
-/// buffer, so the file is never copied into per-channel vectors. Same detections as
-/// [`detect_all`] on the de-interleaved audio.
-pub fn detect_interleaved_pcm16(
-    data: &[u8],
-    channels: usize,
-    kinds: Kinds,
-    threads: usize,
-) -> Vec<Detection> {
-    detect_interleaved_pcm16_watched(data, channels, kinds, threads, &Watch::default()).0
-}
-
 /// What watches a long detection from outside: a flag that stops it at the next block (SIGINT)
 /// and a callback given the frames done (a progress bar).
 #[derive(Default, Clone, Copy)]
@@ -354,75 +356,74 @@ pub struct Watch<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
-/// As [`detect_interleaved_pcm16`], watched: returns the detections and, if it was stopped, the
-/// frames every channel had been run through (the detections up to there are complete).
-pub fn detect_interleaved_pcm16_watched(
-    data: &[u8],
-    channels: usize,
+/// Samples (all channels) read per block by [`detect_stream`]: 2 MiB of audio in memory.
+const STREAM_BLOCK_SAMPLES: usize = 1 << 20;
+
+/// Every channel of a WAV stream, block by block, spread over `threads` workers (0 = all
+/// cores): memory is one block and the receivers, whatever the file's length. Each block's
+/// settled detections go to `emit` as soon as it is done, channel by channel, each channel's in
+/// `reported` order (the same detections as [`detect_all`] on the whole file). Returns the
+/// frames run when `watch` stopped it.
+pub fn detect_stream(
+    s: &mut crate::audio::wav::WavStream<'_>,
     kinds: Kinds,
     threads: usize,
     watch: &Watch<'_>,
-) -> (Vec<Detection>, Option<u64>) {
-    const BLOCK: usize = 2048;
-    if channels == 0 {
-        return (Vec::new(), None);
-    }
-    let stopped_at = std::sync::atomic::AtomicU64::new(u64::MAX);
-    let frame = 2 * channels;
-    let data = &data[..data.len() - data.len() % frame];
-    let threads = worker_count(threads, channels);
-    let mut per: Vec<Vec<Detection>> = vec![Vec::new(); channels];
-    let results = std::sync::Mutex::new(&mut per);
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let results = &results;
-            let stopped_at = &stopped_at;
-            s.spawn(move || {
-                let mine: Vec<usize> = (t..channels).step_by(threads).collect();
-                let mut planner = KernelPlanner::new();
-                let mut dets: Vec<ChannelDetector> = mine
-                    .iter()
-                    .map(|&c| ChannelDetector::new_in(c, kinds, &mut planner))
-                    .collect();
-                let mut buf = vec![0i16; BLOCK];
-                for (b, block) in data.chunks(BLOCK * frame).enumerate() {
-                    let done = (b * BLOCK) as u64;
-                    if watch
-                        .stop
-                        .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
-                    {
-                        stopped_at.fetch_min(done, std::sync::atomic::Ordering::Relaxed);
-                        break;
-                    }
-                    if t == 0 {
-                        if let Some(p) = watch.progress {
-                            p(done);
-                        }
-                    }
-                    let n = block.len() / frame;
-                    for (d, &c) in dets.iter_mut().zip(&mine) {
-                        for (o, fr) in buf[..n].iter_mut().zip(block.chunks_exact(frame)) {
-                            *o = i16::from_le_bytes([fr[2 * c], fr[2 * c + 1]]);
-                        }
-                        d.process(&buf[..n]);
-                    }
-                }
-                for (d, &c) in dets.into_iter().zip(&mine) {
-                    let v = d.finish();
-                    if let Ok(mut r) = results.lock() {
-                        r[c] = v;
-                    }
-                }
-            });
+    emit: &mut dyn FnMut(&Detection) -> std::io::Result<()>,
+) -> Result<Option<u64>, StreamError> {
+    let ch = s.channels();
+    let frames = (STREAM_BLOCK_SAMPLES / ch.max(1)).clamp(1024, 1 << 18);
+    let threads = worker_count(threads, ch);
+    let mut planner = KernelPlanner::new();
+    let mut dets: Vec<ChannelDetector> = (0..ch)
+        .map(|c| ChannelDetector::new_in(c, kinds, &mut planner))
+        .collect();
+    let mut bufs: Vec<Vec<i16>> = vec![Vec::with_capacity(frames); ch];
+    let per = ch.div_ceil(threads).max(1);
+    let mut done = 0u64;
+    loop {
+        if watch
+            .stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Ok(Some(done));
         }
-    });
-    let stopped = stopped_at.into_inner();
-    let mut all: Vec<Detection> = per.into_iter().flatten().collect();
-    if stopped != u64::MAX {
-        // Workers stop at different blocks: keep what every channel had reached.
-        let end_ms = crate::units::samples_to_ms(stopped);
-        all.retain(|d| d.reported_ms <= end_ms);
-        return (all, Some(stopped));
+        if let Some(p) = watch.progress {
+            p(done);
+        }
+        let n = s.read(frames, &mut bufs)?;
+        if n == 0 {
+            break;
+        }
+        std::thread::scope(|sc| {
+            for (d, b) in dets.chunks_mut(per).zip(bufs.chunks(per)) {
+                sc.spawn(move || {
+                    for (d, b) in d.iter_mut().zip(b) {
+                        d.process(b);
+                    }
+                });
+            }
+        });
+        done += n as u64;
+        for d in dets.iter_mut() {
+            for e in d.take_settled() {
+                emit(&e)?;
+            }
+        }
     }
-    (all, None)
+    for d in dets {
+        for e in d.finish() {
+            emit(&e)?;
+        }
+    }
+    Ok(None)
+}
+
+/// Why a streamed detection stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error(transparent)]
+    Wav(#[from] crate::audio::wav::WavError),
+    #[error(transparent)]
+    Out(#[from] std::io::Error),
 }

@@ -32,23 +32,38 @@ fn fixture_cary_trunk_decodes_to_its_truth() {
 }
 
 #[test]
-fn detect_in_place_from_wav_bytes_equals_detect_on_decoded_channels() {
-    use e911_tandem::detect::detect_interleaved_pcm16;
+fn detect_streamed_from_a_wav_equals_detect_on_the_whole_decoded_file() {
+    use e911_tandem::detect::{detect_stream, Watch};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-fixtures/talkoff");
     let speech = read_wav(&dir.join("speech.wav"))
         .unwrap()
         .channels
         .remove(0);
     let (mix, truth) = e911_tandem::cli::bench::trunk_mix(&speech, 5, 20.0);
-    let mut data = Vec::with_capacity(mix.len() * mix[0].len() * 2);
-    for i in 0..mix[0].len() {
-        for ch in &mix {
-            data.extend_from_slice(&ch[i].to_le_bytes());
-        }
-    }
-    let a = detect_interleaved_pcm16(&data, mix.len(), Kinds::ALL, 2);
+    let wav = std::env::temp_dir().join(format!("e911-stream-{}.wav", std::process::id()));
+    e911_tandem::audio::wav::write_wav(&wav, &mix, 8000).unwrap();
+    // Whole file, channel by channel (the reference)...
     let b = detect_all(&mix, Kinds::ALL, 1);
-    assert_eq!(a, b);
+    // ...and streamed in blocks from the file: each channel's events the same, in order.
+    let mut s = e911_tandem::audio::wav::WavStream::open(&wav).unwrap();
+    let mut a = Vec::new();
+    let stopped = detect_stream(&mut s, Kinds::ALL, 2, &Watch::default(), &mut |e| {
+        a.push(e.clone());
+        Ok(())
+    })
+    .unwrap();
+    std::fs::remove_file(&wav).ok();
+    assert_eq!(stopped, None);
+    assert_eq!(a.len(), b.len());
+    for c in 0..mix.len() {
+        let of = |v: &[e911_tandem::detect::Detection]| {
+            v.iter()
+                .filter(|e| e.channel == c)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert!(of(&a) == of(&b), "channel {c} differs");
+    }
     let placed: usize = truth.iter().map(|t| t.len()).sum();
     assert!(
         a.len() >= placed,

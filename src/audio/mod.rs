@@ -2,4 +2,5 @@
 //! out) and rate conversion to and from the engine's 8 kHz.
 
 pub mod resample;
+pub mod stream;
 pub mod wav;

@@ -3,13 +3,18 @@
 
 use rubato::{FftFixedInOut, Resampler};
 
+/// Samples at `to` Hz that `n_in` samples at `from` Hz last (rounded).
+pub fn expected_len(n_in: usize, from: u32, to: u32) -> usize {
+    ((n_in as u64 * to as u64 + from as u64 / 2) / from as u64) as usize
+}
+
 /// Resample every channel from `from` Hz to `to` Hz. Samples are f32 in 16-bit units.
 pub fn resample(channels: &[Vec<f32>], from: u32, to: u32) -> Result<Vec<Vec<f32>>, String> {
     if from == to || channels.is_empty() {
         return Ok(channels.to_vec());
     }
     let n_in = channels[0].len();
-    let expected = ((n_in as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
+    let expected = expected_len(n_in, from, to);
     let mut rs = FftFixedInOut::<f32>::new(from as usize, to as usize, 1024, channels.len())
         .map_err(|e| format!("cannot resample {from} Hz to {to} Hz: {e}"))?;
     let delay = rs.output_delay();

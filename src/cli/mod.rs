@@ -17,8 +17,8 @@ pub mod route;
 pub mod simulate;
 pub mod sip;
 
-use crate::audio::wav::{pcm16_view, read_wav_bytes, write_wav};
-use crate::detect::{detect_all, Kinds};
+use crate::audio::wav::write_wav;
+use crate::detect::Kinds;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -342,84 +342,58 @@ pub fn memory_budget() -> u64 {
         .map_or(2 << 30, |kib| kib * 1024 / 2)
 }
 
-/// The file's bytes, memory-mapped (as ripgrep does): a 32-trunk hour is 230 MB, and reading it
-/// would copy and zero that much memory before any detection starts.
-fn map_file(path: &std::path::Path) -> anyhow::Result<memmap2::Mmap> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-    // SAFETY: the map is only read, and only while this command runs. If another process
-    // truncates the file meanwhile, reads past the new end fault (SIGBUS) — the same
-    // trade-off ripgrep makes; it cannot corrupt memory of ours.
-    let map = unsafe { memmap2::Mmap::map(&f) }
-        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-    Ok(map)
-}
-
 fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow::Result<()> {
-    // The engine's own format is detected in place from the file's bytes; anything else is
-    // decoded (and resampled) first. A damaged file: print what the recovered audio holds, then
-    // fail with the reason.
-    let bytes = map_file(&file)?;
-    let (events, damaged) = match pcm16_view(&file, &bytes)? {
-        Some(v) => {
-            // A bar when the run takes ~10 s or more (≈ 6 000 channel-s per core-s).
-            let frames = (v.data.len() / (2 * v.channels.max(1))) as u64;
-            let bar = progress::bar(
-                frames,
-                frames * v.channels as u64 > crate::units::SECOND * 60_000 * 2,
-            );
-            let stop = interrupt::flag();
-            let tick = |done: u64| {
-                if let Some(b) = &bar {
-                    b(done);
-                }
-            };
-            let watch = crate::detect::Watch {
-                stop: Some(&stop),
-                progress: Some(&tick),
-            };
-            let (events, stopped) = crate::detect::detect_interleaved_pcm16_watched(
-                v.data, v.channels, kinds, threads, &watch,
-            );
-            tick(u64::MAX);
-            if let Some(at) = stopped {
-                eprintln!(
-                    "e911: {}: interrupted (SIGINT) at {:.2} s: the events up to there follow",
-                    file.display(),
-                    crate::units::samples_to_s(at)
-                );
-            }
-            (events, v.damaged)
+    // Streamed: the file is read block by block and each block's events printed as soon as it
+    // is done, so memory does not grow with the recording's length. A damaged file: print what
+    // the recovered audio holds, then fail with the reason.
+    let mut s = crate::audio::wav::WavStream::open(&file)?;
+    let frames = s.frames();
+    // A bar when the run takes ~10 s or more (≈ 6 000 channel-s per core-s).
+    let bar = progress::bar(
+        frames,
+        frames * s.channels() as u64 > crate::units::SECOND * 60_000 * 2,
+    );
+    let stop = interrupt::flag();
+    let tick = |done: u64| {
+        if let Some(b) = &bar {
+            b(done);
         }
-        None => {
-            let audio = read_wav_bytes(&file, &bytes)?;
-            (detect_all(&audio.channels, kinds, threads), audio.damaged)
-        }
+    };
+    let watch = crate::detect::Watch {
+        stop: Some(&stop),
+        progress: Some(&tick),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match format {
-        Format::Jsonl => {
-            for e in &events {
-                writeln!(out, "{}", serde_json::to_string(e)?)?;
-            }
-        }
-        Format::Text => {
-            writeln!(
-                out,
-                "{:>3}  {:<5} {:<10} {:>10} {:>10} {:>11}",
-                "ch", "kind", "signal", "start_ms", "end_ms", "reported_ms"
-            )?;
-            for e in &events {
-                writeln!(
-                    out,
-                    "{:>3}  {:<5} {:<10} {:>10.1} {:>10.1} {:>11.1}",
-                    e.channel, e.kind, e.signal, e.start_ms, e.end_ms, e.reported_ms
-                )?;
-            }
-        }
+    if format == Format::Text {
+        writeln!(
+            out,
+            "{:>3}  {:<5} {:<10} {:>10} {:>10} {:>11}",
+            "ch", "kind", "signal", "start_ms", "end_ms", "reported_ms"
+        )?;
     }
+    let mut emit = |e: &crate::detect::Detection| -> std::io::Result<()> {
+        match format {
+            Format::Jsonl => writeln!(out, "{}", serde_json::to_string(e)?),
+            Format::Text => writeln!(
+                out,
+                "{:>3}  {:<5} {:<10} {:>10.1} {:>10.1} {:>11.1}",
+                e.channel, e.kind, e.signal, e.start_ms, e.end_ms, e.reported_ms
+            ),
+        }
+    };
+    let stopped = crate::detect::detect_stream(&mut s, kinds, threads, &watch, &mut emit)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tick(u64::MAX);
     out.flush()?;
+    if let Some(at) = stopped {
+        eprintln!(
+            "e911: {}: interrupted (SIGINT) at {:.2} s: the events up to there are above",
+            file.display(),
+            crate::units::samples_to_s(at)
+        );
+    }
+    let damaged = s.damaged();
     match damaged {
         Some(m) => anyhow::bail!("{m}"),
         None => Ok(()),
