@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::{self, sources::FileSource, Opts};
+use crate::engine::sources::{FileSource, Recording};
+use crate::engine::{self, Opts};
 use crate::sim::attendant::{Attendants, WithAttendants};
 pub use crate::tandem::switch::{CallRecord, TransferRecord};
 use crate::tandem::switch::{Tandem, TandemError};
@@ -26,8 +27,18 @@ pub struct RouteRun {
     pub in_setup: Vec<(String, usize)>,
     /// Samples run when the run was stopped early (SIGINT); `None` for a whole run.
     pub interrupted_at: Option<u64>,
-    /// Audio the tandem sent, per leg (`GRPKEY` or PSAP name), one channel per trunk/position.
+    /// Audio the tandem sent, per leg (`GRPKEY` or PSAP name), one channel per trunk/position
+    /// (only when kept: [`run_on`] with `keep_legs`).
     pub legs: BTreeMap<String, Vec<Vec<i16>>>,
+    /// Every port, in the order the sink was given them.
+    pub ports: Vec<crate::tandem::switch::PortInfo>,
+    /// PSAPs that had a call (the legs worth writing).
+    pub used: BTreeSet<String>,
+    /// How long the legs are: the trunk group's (its recording's length) and the PSAPs' (on
+    /// while there was activity), in frames.
+    pub leg_frames: (u64, u64),
+    /// A streamed recording that could not be read to its end (the run used what was read).
+    pub source_error: Option<String>,
 }
 
 /// Why a route run cannot start (the CLI names the flag each comes from).
@@ -51,17 +62,34 @@ const BLOCK: usize = 80;
 /// The most trunks a group may have (one input channel each).
 pub const MAX_TRUNKS: usize = 4096;
 
-/// Memory a run over `ports` ports of `frames` input samples needs (bytes, an upper estimate):
-/// each port's receivers, senders and bridge buffers (~600 KiB, measured: 1 024 trunks took
-/// 568 MB), and, with `keep_legs`, what it sends kept for the legs (the input plus 20 s of
-/// timers, 16-bit).
-pub fn memory_estimate(ports: u64, frames: u64, keep_legs: bool) -> u64 {
-    let legs = if keep_legs {
-        (frames + ms_to_samples(20_000.0) as u64) * 2
-    } else {
-        0
-    };
-    ports * (600 * 1024 + legs)
+/// Memory a run over `ports` ports needs (bytes, an upper estimate): each port's receivers,
+/// senders and bridge buffers (~600 KiB, measured when every port ran every receiver: 1 024
+/// trunks took 568 MB). Recordings are streamed and legs written as they are made, so the
+/// recording's length does not count.
+pub fn memory_estimate(ports: u64) -> u64 {
+    ports * 600 * 1024
+}
+
+/// A recording for [`run_inputs`]: channels in memory, or a WAV file read as the run goes.
+pub enum Input<'a> {
+    Memory(Vec<&'a [i16]>),
+    Stream(crate::audio::wav::WavStream<'a>),
+}
+
+impl<'a> Input<'a> {
+    pub fn channels(&self) -> usize {
+        match self {
+            Input::Memory(c) => c.len(),
+            Input::Stream(s) => s.channels(),
+        }
+    }
+
+    fn recording(self, ports: Vec<usize>) -> Recording<'a> {
+        match self {
+            Input::Memory(c) => Recording::memory(c, ports),
+            Input::Stream(s) => Recording::stream(s, ports),
+        }
+    }
 }
 
 /// Run the tandem on `group`'s trunks (`audio[c]` = trunk `c`, 8 kHz) with modelled PSAPs.
@@ -88,8 +116,8 @@ pub fn run_with_psaps(
 }
 
 /// As [`run_with_psaps`], on the multi-threaded engine when `engine` is given (same results);
-/// modelled PSAPs hang up `hold` samples after answering. Without `keep_legs` nothing the tandem
-/// sends is kept (`legs` stays empty): memory does not grow with the recording's length.
+/// modelled PSAPs hang up `hold` samples after answering. With `keep_legs` what the tandem sent
+/// is kept in `legs` (in memory: for tests and small runs; the CLI writes legs as they are made).
 pub fn run_on(
     office: &Office,
     group: &str,
@@ -99,15 +127,60 @@ pub fn run_on(
     hold: u64,
     keep_legs: bool,
 ) -> Result<RouteRun, RouteError> {
-    for (name, chans) in psap_in {
+    let trunks = Input::Memory(audio.iter().map(|c| c.as_slice()).collect());
+    let psaps = psap_in
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                Input::Memory(v.iter().map(|c| c.as_slice()).collect()),
+            )
+        })
+        .collect();
+    let mut outs: Vec<Vec<i16>> = Vec::new();
+    let mut keep = |_: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
+        if outs.is_empty() {
+            outs = vec![Vec::new(); sent.len()];
+        }
+        for (d, b) in outs.iter_mut().zip(sent) {
+            d.extend_from_slice(b);
+        }
+    };
+    // No sink at all when nothing is kept: the engine then copies nothing for it either.
+    let sink: Option<&mut engine::Sink<'_>> = if keep_legs { Some(&mut keep) } else { None };
+    let mut run = run_inputs(office, group, trunks, psaps, engine, hold, sink)?;
+    let (len, psap_len) = run.leg_frames;
+    for (p, mut o) in run.ports.iter().zip(outs) {
+        if p.psap && !run.used.contains(&p.leg) {
+            continue;
+        }
+        o.truncate(if p.psap { psap_len } else { len } as usize);
+        run.legs.entry(p.leg.clone()).or_default().push(o);
+    }
+    Ok(run)
+}
+
+/// The run itself, on recordings in memory or streamed: every block of what the tandem sent
+/// goes to `sink` (`(now, sent per port, heard per port)`, ports in [`RouteRun::ports`] order);
+/// the legs are then [`RouteRun::leg_frames`] long.
+pub fn run_inputs(
+    office: &Office,
+    group: &str,
+    trunks: Input<'_>,
+    psap_in: BTreeMap<String, Input<'_>>,
+    engine: Option<&Opts>,
+    hold: u64,
+    sink: Option<&mut engine::Sink<'_>>,
+) -> Result<RouteRun, RouteError> {
+    for (name, input) in &psap_in {
         let p = office
             .psaps
             .get(name)
             .ok_or_else(|| TandemError::UnknownPsap(name.clone()))?;
-        if chans.len() != p.positions as usize {
+        if input.channels() != p.positions as usize {
             return Err(RouteError::PositionCount {
                 name: name.clone(),
-                channels: chans.len(),
+                channels: input.channels(),
                 positions: p.positions,
             });
         }
@@ -115,8 +188,9 @@ pub fn run_on(
             return Err(TandemError::NotSupervised(name.clone()).into());
         }
     }
-    if audio.len() > MAX_TRUNKS {
-        return Err(RouteError::TooManyTrunks(audio.len()));
+    let n = trunks.channels();
+    if n > MAX_TRUNKS {
+        return Err(RouteError::TooManyTrunks(n));
     }
     let tg = office
         .trunk_groups
@@ -124,24 +198,24 @@ pub fn run_on(
         .ok_or_else(|| TandemError::UnknownTrunkGroup(group.to_string()))?
         .clone();
     let heard: BTreeSet<String> = psap_in.keys().cloned().collect();
-    let sw = Tandem::new(office, &[(group.to_string(), audio.len())], &heard)?;
+    let sw = Tandem::new(office, &[(group.to_string(), n)], &heard)?;
     let ports = sw.ports().to_vec();
     // Where each port's input comes from.
-    let chans: Vec<Option<&[i16]>> = ports
-        .iter()
-        .map(|p| {
-            if p.psap {
-                psap_in.get(&p.leg).map(|c| c[p.channel].as_slice())
-            } else {
-                Some(audio[p.channel].as_slice())
-            }
-        })
-        .collect();
+    let mut recordings = vec![trunks.recording((0..n).collect())];
+    for (name, input) in psap_in {
+        let ps = (0..input.channels())
+            .map(|c| {
+                sw.port(&name, c)
+                    .expect("a position of a PSAP in the office")
+            })
+            .collect();
+        recordings.push(input.recording(ps));
+    }
     let none_supv = ports
         .iter()
         .map(|p| !p.psap && tg.supv == Supv::None)
         .collect();
-    let files = FileSource::new(chans, none_supv);
+    let files = FileSource::new(recordings, none_supv);
     let len = files.len();
     // PSAPs without recorded audio: attendants modelled at the far end of their out-of-band leads.
     let source = WithAttendants {
@@ -150,21 +224,9 @@ pub fn run_on(
     };
     // Run past the end of the audio long enough for every timer (ANI 10 s, wink 4 s, digits 5 s).
     let end = len + ms_to_samples(20_000.0) as u64;
-    let mut outs: Vec<Vec<i16>> = if keep_legs {
-        vec![Vec::with_capacity(end as usize); ports.len()]
-    } else {
-        Vec::new()
-    };
-    let mut keep = |_: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
-        for (d, b) in outs.iter_mut().zip(sent) {
-            d.extend_from_slice(b);
-        }
-    };
-    // No sink at all when nothing is kept: the engine then copies nothing for it either.
-    let sink: Option<&mut engine::Sink<'_>> = if keep_legs { Some(&mut keep) } else { None };
     // The run ends once the recordings have and the switch is quiet (nothing after that could
     // change a record), or at `end`.
-    let (sw, done, ran) = match engine {
+    let (sw, src, done, ran) = match engine {
         Some(opts) => {
             // The recordings do not depend on what the tandem sends, and the modelled attendants
             // answer its notices hundreds of ms later: the source and the receivers may work a
@@ -175,15 +237,12 @@ pub fn run_on(
                 until_quiet: Some(len),
                 ..opts.clone()
             };
-            let (sw, _, stats) = engine::run(sw, source, end, &opts, sink);
-            (
-                sw,
-                stats.interrupted.then_some(stats.samples),
-                stats.samples,
-            )
+            let (sw, src, stats) = engine::run(sw, source, end, &opts, sink);
+            let done = stats.interrupted.then_some(stats.samples);
+            (sw, src, done, stats.samples)
         }
         None => {
-            let (sw, _, ran) = engine::run_inline_until(
+            let (sw, src, ran) = engine::run_inline_until(
                 sw,
                 source,
                 end,
@@ -191,9 +250,10 @@ pub fn run_on(
                 sink.map(|s| s as &mut engine::Tap<'_>),
                 Some(len),
             );
-            (sw, None, ran)
+            (sw, src, None, ran)
         }
     };
+    let source_error = src.inner.error().map(|e| e.to_string());
     // An interrupted run keeps what it ran.
     let (len, end) = match done {
         Some(d) => (len.min(d), d),
@@ -202,16 +262,8 @@ pub fn run_on(
     // The trunk group's leg is as long as its input; PSAP legs run on while there was activity.
     let psap_len = len
         .max(sw.last_activity() + ms_to_samples(2000.0) as u64)
-        .min(end) as usize;
+        .min(end);
     let used = sw.used_psaps().clone();
-    let mut legs: BTreeMap<String, Vec<Vec<i16>>> = BTreeMap::new();
-    for (p, mut o) in ports.iter().zip(outs) {
-        if p.psap && !used.contains(&p.leg) {
-            continue;
-        }
-        o.truncate(if p.psap { psap_len } else { len as usize });
-        legs.entry(p.leg.clone()).or_default().push(o);
-    }
     let in_setup = sw.in_setup();
     let mut records = sw.into_records();
     records.sort_by(|a, b| {
@@ -225,7 +277,11 @@ pub fn run_on(
     Ok(RouteRun {
         records,
         in_setup,
-        legs,
+        legs: BTreeMap::new(),
         interrupted_at: done,
+        ports,
+        used,
+        leg_frames: (len, psap_len),
+        source_error,
     })
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod bench;
 pub mod bench_pipeline;
 pub mod interrupt;
+mod legs;
 pub mod live;
 pub mod outputs;
 pub mod progress;

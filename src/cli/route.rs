@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{outputs, Format};
-use crate::audio::wav::write_wav;
 use crate::route::CallRecord;
 
 fn ms(v: Option<f64>) -> String {
@@ -133,11 +132,12 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     if let Some(e) = loaded.errors().next() {
         anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
     }
-    let audio = crate::audio::wav::read_wav(input)?;
-    if let Some(d) = &audio.damaged {
+    // Streamed: the recordings are read and the legs written as the run goes.
+    let audio = crate::audio::wav::WavStream::open(input)?;
+    if let Some(d) = audio.damaged() {
         anyhow::bail!("{d}");
     }
-    let trunks = audio.channels.len();
+    let trunks = audio.channels();
     if trunks > crate::route::MAX_TRUNKS {
         anyhow::bail!(
             "{}: {trunks} channels, but a trunk group has at most {} trunks (one channel each)",
@@ -145,20 +145,19 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
             crate::route::MAX_TRUNKS
         );
     }
-    let frames = audio.channels.first().map_or(0, |c| c.len()) as u64;
+    let frames = audio.frames();
     let positions: u64 = loaded
         .office
         .psaps
         .values()
         .map(|p| p.positions as u64)
         .sum();
-    let need = crate::route::memory_estimate(trunks as u64 + positions, frames, out.is_some());
+    let need = crate::route::memory_estimate(trunks as u64 + positions);
     let have = super::memory_budget();
     if need > have {
         anyhow::bail!(
-            "{}: {trunks} trunk(s) and {positions} PSAP position(s) over {:.1} s need about {} MiB; {} MiB is available",
+            "{}: {trunks} trunk(s) and {positions} PSAP position(s) need about {} MiB; {} MiB is available",
             input.display(),
-            crate::units::samples_to_s(frames),
             need >> 20,
             have >> 20
         );
@@ -168,11 +167,11 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         let (name, file) = spec
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--psap-in `{spec}`: want NAME=FILE.wav"))?;
-        let a = crate::audio::wav::read_wav(std::path::Path::new(file))?;
-        if let Some(d) = &a.damaged {
+        let a = crate::audio::wav::WavStream::open(std::path::Path::new(file))?;
+        if let Some(d) = a.damaged() {
             anyhow::bail!("{d}");
         }
-        psaps.insert(name.to_ascii_uppercase(), a.channels);
+        psaps.insert(name.to_ascii_uppercase(), crate::route::Input::Stream(a));
     }
     let opts = crate::engine::Opts {
         stop: Some(super::interrupt::flag()),
@@ -183,14 +182,49 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
         ..Default::default()
     };
-    let run = crate::route::run_on(
+    // The leg files are opened once the ports are known (the first block), and every block
+    // is appended as it is made.
+    let mut legs: Option<super::legs::LegWriters> = None;
+    let mut leg_error: Option<anyhow::Error> = None;
+    let group = trunk.to_ascii_uppercase();
+    let port_list = crate::tandem::switch::Tandem::new(
         &loaded.office,
-        &trunk.to_ascii_uppercase(),
-        &audio.channels,
-        &psaps,
+        &[(group.clone(), trunks)],
+        &psaps.keys().cloned().collect(),
+    )
+    .map(|t| t.ports().to_vec());
+    let mut write = |_: u64, sent: &[Vec<i16>], _: &[Vec<i16>]| {
+        if leg_error.is_some() {
+            return;
+        }
+        if legs.is_none() {
+            if let (Some(dir), Ok(ports)) = (out, &port_list) {
+                match super::legs::LegWriters::create(dir, ports) {
+                    Ok(l) => legs = Some(l),
+                    Err(e) => {
+                        leg_error = Some(e);
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(l) = legs.as_mut() {
+            l.write(sent);
+        }
+    };
+    let sink: Option<&mut crate::engine::Sink<'_>> = if out.is_some() {
+        Some(&mut write)
+    } else {
+        None
+    };
+    let run = crate::route::run_inputs(
+        &loaded.office,
+        &group,
+        crate::route::Input::Stream(audio),
+        psaps,
         Some(&opts),
         hold,
-        out.is_some(),
+        sink,
     )
     .map_err(|e| {
         use crate::route::RouteError as R;
@@ -231,14 +265,16 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         }
     }
     o.flush()?;
+    if let Some(e) = leg_error {
+        return Err(e);
+    }
+    if let Some(e) = &run.source_error {
+        anyhow::bail!("{e} (the calls above were decided on the audio before it)");
+    }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        for (leg, chans) in &run.legs {
-            write_wav(
-                &dir.join(format!("to-{leg}.wav")),
-                chans,
-                crate::units::SAMPLE_RATE,
-            )?;
+        if let Some(l) = legs {
+            l.finish(run.leg_frames, &run.used)?;
         }
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(dir.join("calls.jsonl"))
