@@ -73,7 +73,7 @@ pub fn memory_estimate(ports: u64) -> u64 {
 /// A recording for [`run_inputs`]: channels in memory, or a WAV file read as the run goes.
 pub enum Input<'a> {
     Memory(Vec<&'a [i16]>),
-    Stream(crate::audio::wav::WavStream<'a>),
+    Stream(Box<crate::audio::wav::WavStream<'a>>),
 }
 
 impl<'a> Input<'a> {
@@ -87,7 +87,7 @@ impl<'a> Input<'a> {
     fn recording(self, ports: Vec<usize>) -> Recording<'a> {
         match self {
             Input::Memory(c) => Recording::memory(c, ports),
-            Input::Stream(s) => Recording::stream(s, ports),
+            Input::Stream(s) => Recording::stream(*s, ports),
         }
     }
 }

@@ -248,7 +248,7 @@ fn the_engine_gives_the_same_calls_as_the_single_threaded_reference() {
         let b = serde_json::to_string(&run.calls).unwrap();
         assert_eq!(a, b, "{workers} worker(s)");
         assert_eq!(stats.workers, workers);
-        assert_eq!(stats.latency_us.len() as u64, stats.blocks);
+        assert_eq!(stats.latency_us.count(), stats.blocks);
     }
 }
 

@@ -210,8 +210,8 @@ fn pipeline_run(
             (Some(b), Some(a)) => (a - b).max(0.0) / n as f64,
             _ => f64::NAN,
         },
-        block_p50_us: crate::engine::percentile(&stats.latency_us, 50.0),
-        block_p99_us: crate::engine::percentile(&stats.latency_us, 99.0),
+        block_p50_us: stats.latency_us.percentile(50.0),
+        block_p99_us: stats.latency_us.percentile(99.0),
         busy: (
             stats.busy_source.as_secs_f64(),
             stats.busy_workers.as_secs_f64(),

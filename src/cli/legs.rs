@@ -67,9 +67,10 @@ impl LegWriters {
         for l in &mut self.legs {
             let n = sent.get(l.ports[0]).map_or(0, |b| b.len());
             let mut w = l.w.get_i16_writer((n * l.ports.len()) as u32);
+            let chans: Vec<&[i16]> = l.ports.iter().map(|&p| &sent[p][..n]).collect();
             for i in 0..n {
-                for &p in &l.ports {
-                    w.write_sample(sent[p][i]);
+                for c in &chans {
+                    w.write_sample(c[i]);
                 }
             }
             if let Err(e) = w.flush() {

@@ -171,7 +171,10 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         if let Some(d) = a.damaged() {
             anyhow::bail!("{d}");
         }
-        psaps.insert(name.to_ascii_uppercase(), crate::route::Input::Stream(a));
+        psaps.insert(
+            name.to_ascii_uppercase(),
+            crate::route::Input::Stream(Box::new(a)),
+        );
     }
     let opts = crate::engine::Opts {
         stop: Some(super::interrupt::flag()),
@@ -220,7 +223,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     let run = crate::route::run_inputs(
         &loaded.office,
         &group,
-        crate::route::Input::Stream(audio),
+        crate::route::Input::Stream(Box::new(audio)),
         psaps,
         Some(&opts),
         hold,

@@ -145,9 +145,10 @@ pub struct Stats {
     pub ports: usize,
     pub workers: usize,
     pub wall: Duration,
-    /// Per block: from the source pushing it into the rings to the control thread having sent
-    /// the tandem's answer (microseconds).
-    pub latency_us: Vec<f32>,
+    /// Per block: from the source handing it over to the control thread having sent the
+    /// tandem's answer (microseconds), as a histogram (a run of any length keeps the same few
+    /// KiB).
+    pub latency_us: Latency,
     /// Real-time mode: blocks the control thread finished after their wall-clock deadline.
     pub late_blocks: u64,
     /// Time each stage spent working (not waiting): source, DSP workers (summed), control.
@@ -162,6 +163,54 @@ impl Stats {
     /// Simulated time over wall time.
     pub fn realtime_factor(&self) -> f64 {
         crate::units::samples_to_s(self.samples) / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Block latencies in log-spaced bins (1/32 octave, about 2 % wide) from 1 µs to ~1 100 s.
+#[derive(Debug, Clone)]
+pub struct Latency {
+    bins: Vec<u64>,
+    n: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            bins: vec![0; Latency::BINS],
+            n: 0,
+        }
+    }
+}
+
+impl Latency {
+    const PER_OCTAVE: f32 = 32.0;
+    const BINS: usize = 32 * 30;
+
+    pub fn push(&mut self, us: f32) {
+        let b = (us.max(1.0).log2() * Self::PER_OCTAVE) as usize;
+        self.bins[b.min(Self::BINS - 1)] += 1;
+        self.n += 1;
+    }
+
+    /// Blocks measured.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// The `p`th percentile (nearest rank; the middle of its bin), NaN with nothing measured.
+    pub fn percentile(&self, p: f64) -> f32 {
+        if self.n == 0 {
+            return f32::NAN;
+        }
+        let rank = ((p / 100.0) * (self.n - 1) as f64).round() as u64;
+        let mut seen = 0;
+        for (b, &c) in self.bins.iter().enumerate() {
+            seen += c;
+            if seen > rank {
+                return ((b as f32 + 0.5) / Self::PER_OCTAVE).exp2();
+            }
+        }
+        f32::NAN
     }
 }
 
@@ -433,7 +482,7 @@ pub fn run<W: Switch, S: Source>(
         // Control: this thread.
         let mut heard: Vec<Vec<PortEvent>> = vec![Vec::new(); np];
         let mut touched: Vec<usize> = Vec::new();
-        let mut lat = Vec::with_capacity(blocks as usize);
+        let mut lat = Latency::default();
         let mut busy_control = Duration::ZERO;
         let mut pend_src: std::collections::VecDeque<(u64, Vec<LineSignal>, Instant, Arc<Frame>)> =
             std::collections::VecDeque::new();
