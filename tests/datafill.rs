@@ -324,3 +324,42 @@ fn cli_datafill_check_prints_every_problem_and_exits_1() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn ofceng_sets_the_mf_receiver_pool_and_checks_its_rows() {
+    let cary = include_str!("../docs/datafill/cary.dat");
+    let l = run(&format!(
+        "{cary}\nTABLE OFCENG\nPARMNAME PARMVAL\nMF_RECEIVERS 12\n"
+    ));
+    assert!(l.problems.is_empty(), "{:#?}", messages(&l));
+    assert_eq!(l.office.mf_receivers, Some(12));
+    assert_eq!(
+        run(cary).office.mf_receivers,
+        None,
+        "no OFCENG: no pool limit"
+    );
+    for (row, field) in [
+        ("MF_RECEIVERS 0", "OFCENG.PARMVAL"),
+        ("MF_RECEIVERS 10001", "OFCENG.PARMVAL"),
+        ("MF_RECEIVERS many", "OFCENG.PARMVAL"),
+        ("DTMF_RECEIVERS 4", "OFCENG.PARMNAME"),
+    ] {
+        let l = run(&format!("{cary}\nTABLE OFCENG\nPARMNAME PARMVAL\n{row}\n"));
+        let m = messages(&l);
+        assert!(
+            m.len() == 1 && m[0].contains(&format!(": {field}: ")),
+            "{row}: {m:#?}"
+        );
+    }
+    // Datafilled before TRKGRP: out of order, like any other table.
+    let l = run(&format!(
+        "TABLE OFCENG\nPARMNAME PARMVAL\nMF_RECEIVERS 4\n{cary}"
+    ));
+    assert!(
+        messages(&l)
+            .iter()
+            .any(|m| m.contains("tables go in the order")),
+        "{:#?}",
+        messages(&l)
+    );
+}

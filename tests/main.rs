@@ -19,6 +19,7 @@ mod mf_conformance;
 mod msag;
 mod positions;
 mod psap_trunk;
+mod receiver_pool;
 mod regression;
 mod regression_14;
 mod route_e2e;

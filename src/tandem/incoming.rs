@@ -32,6 +32,9 @@ pub enum Event {
     Dp(u32),
     /// The end office hung up (SF disconnect, or the end of the stream on `SUPV NONE`).
     Disconnect,
+    /// The switch gave up waiting for an MF receiver for this seizure: route on what is known
+    /// (the default ESN, log E911200).
+    NoReceiver,
 }
 
 /// What the tandem must do on this trunk.
@@ -234,6 +237,15 @@ impl IncomingTrunk {
                 self.route(false, true, out);
                 out.push(Action::Release);
                 self.state = State::Idle;
+            }
+            (State::Seized, Event::NoReceiver) => {
+                self.route(false, false, out);
+                if let Some(Action::Route(setup)) = out.last_mut() {
+                    setup
+                        .logs
+                        .push(format!("E911200 NO MF RECEIVER FREE ON {}", self.tg.key));
+                }
+                out.push(Action::OffHook);
             }
             (State::Talking, Event::Disconnect) => {
                 out.push(Action::Release);

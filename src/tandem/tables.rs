@@ -89,6 +89,9 @@ pub struct Office {
     /// 10-digit TN → ESN.
     pub srdb: BTreeMap<u64, u16>,
     pub trunk_groups: BTreeMap<String, TrunkGroup>,
+    /// MF receivers in the office's pool (OFCENG `MF_RECEIVERS`); `None`: one for every
+    /// trunk (a seizure never waits).
+    pub mf_receivers: Option<u32>,
 }
 
 impl Office {

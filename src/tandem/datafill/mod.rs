@@ -23,7 +23,12 @@ use std::path::{Path, PathBuf};
 use super::tables::{AniFormat, Called, Esn, Office, Psap, Sig, Supv, TrunkGroup};
 
 /// The tables, in datafill order.
-pub const TABLE_ORDER: [&str; 5] = ["E911PSAP", "E911NPD", "E911ESN", "E911SRDB", "TRKGRP"];
+pub const TABLE_ORDER: [&str; 6] = [
+    "E911PSAP", "E911NPD", "E911ESN", "E911SRDB", "TRKGRP", "OFCENG",
+];
+
+/// The most MF receivers an office's pool may have (OFCENG `MF_RECEIVERS`).
+pub const MAX_MF_RECEIVERS: u32 = 10_000;
 
 /// At most 1000 ESZs per office (seed: "The size of this table is 1,000 entries").
 pub const MAX_ESN_ROWS: usize = 1000;
@@ -267,6 +272,7 @@ impl Loader {
                 "ESN", "FLASH", "PRIMPSAP", "PSAP1", "PSAP2", "PSAP3", "PSAP4", "PSAP5", "PSAP6",
             ],
             "E911SRDB" => &["ESN"],
+            "OFCENG" => &["PARMNAME", "PARMVAL"],
             _ => &[
                 "GRPKEY", "GRPTYP", "SIG", "SUPV", "CALLED", "ANI", "NPA", "DEFESN", "ESCO",
                 "ANIDELAY",
@@ -312,6 +318,7 @@ impl Loader {
             "E911NPD" => self.npd(c, r),
             "E911ESN" => self.esn(c, r),
             "E911SRDB" => self.srdb(c, r),
+            "OFCENG" => self.ofceng(c, r),
             _ => self.trkgrp(c, r),
         }
     }

@@ -1,5 +1,5 @@
 //! One tuple of each table, checked field by field against its rules (docs/datafill.md):
-//! E911PSAP, E911NPD, E911ESN, E911SRDB and TRKGRP.
+//! E911PSAP, E911NPD, E911ESN, E911SRDB, TRKGRP and OFCENG.
 
 use super::*;
 
@@ -276,5 +276,24 @@ impl Loader {
                 line: c.line,
             },
         );
+    }
+
+    /// An office parameter. The one read: `MF_RECEIVERS`, the size of the MF receiver pool.
+    pub(super) fn ofceng(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        let name = r["PARMNAME"].to_ascii_uppercase();
+        match name.as_str() {
+            "MF_RECEIVERS" => {
+                if let Some(n) = self.number(c, "PARMVAL", r["PARMVAL"], 1u32, MAX_MF_RECEIVERS) {
+                    if self.out.office.mf_receivers.replace(n).is_some() {
+                        self.err(c, "PARMNAME", "MF_RECEIVERS datafilled twice".to_string());
+                    }
+                }
+            }
+            _ => self.err(
+                c,
+                "PARMNAME",
+                format!("unknown parameter `{name}` (parameters: MF_RECEIVERS)"),
+            ),
+        }
     }
 }

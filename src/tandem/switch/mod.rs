@@ -78,6 +78,10 @@ struct TrunkPort {
     /// Out-of-band supervision (E&M leads on `SUPV NONE` groups).
     oob: Vec<(u64, Event)>,
     call: Option<usize>,
+    /// Holds an MF receiver from the pool (from its seizure until its digits are in).
+    held: bool,
+    /// Seized at this time and still waiting for a receiver (or given one after waiting).
+    waited_from: Option<u64>,
 }
 
 struct PsapPort {
@@ -136,6 +140,8 @@ pub struct Tandem {
     rx_changes: Vec<(usize, RxSet)>,
     /// A trunk keeps its MF receiver until then (the guard after its last spill).
     mf_until: Vec<u64>,
+    /// The MF receiver pool: its size (`None`: one per trunk), and the trunks waiting for one.
+    pool: receivers::Pool,
     /// [`Tandem::step`]'s detached receivers, and its kernels.
     spare: crate::line::port::Spare,
     planner: crate::dsp::correlator::KernelPlanner,
@@ -171,6 +177,8 @@ impl Tandem {
                     machine: IncomingTrunk::new(tg.clone()),
                     oob: Vec::new(),
                     call: None,
+                    held: false,
+                    waited_from: None,
                 });
                 info.push(PortInfo {
                     leg: key.clone(),
@@ -226,6 +234,7 @@ impl Tandem {
             rx_now,
             rx_changes: Vec::new(),
             mf_until: vec![0; nt],
+            pool: receivers::Pool::new(office.mf_receivers.map(|n| n as usize)),
             spare: Default::default(),
             planner: Default::default(),
             office: office.clone(),
@@ -389,6 +398,7 @@ impl Tandem {
         trunks
             .chain(psaps)
             .chain(self.delivery.next_deadline())
+            .chain(self.pool.next_deadline())
             .min()
     }
 
@@ -399,6 +409,7 @@ impl Tandem {
     pub fn quiet(&self) -> bool {
         self.now >= self.last_activity + ms_to_samples(2000.0) as u64
             && self.delivery.queued() == 0
+            && self.pool.waiting() == 0
             && self
                 .trunks
                 .iter()
@@ -467,6 +478,7 @@ impl Tandem {
         self.next = next;
         let nt = self.trunks.len();
         self.end_guards(next);
+        self.receiver_waits(next);
         for i in 0..nt {
             self.trunk_in(i, heard.get(i).map_or(&[][..], |v| v), now, next);
         }

@@ -32,6 +32,8 @@ impl Tandem {
             }
         });
         events.sort_by_key(|(t, _)| *t);
+        self.receiver_gate(i, &mut events);
+        let tr = &mut self.trunks[i];
         let mut actions: Vec<(u64, Action)> = Vec::new();
         for (t, ev) in events {
             let mut acts = Vec::new();
@@ -84,11 +86,23 @@ impl Tandem {
                 let id = self.records.next_id();
                 let mut logs = setup.logs.clone();
                 logs.extend(r.logs.iter().cloned());
+                // Seized while every MF receiver was busy: the call dates from the seizure.
+                let seized = match tr.waited_from.take() {
+                    Some(from) => {
+                        logs.push(format!(
+                            "MF RECEIVER WAIT {:.1} ms: ALL {} BUSY AT THE SEIZURE",
+                            samples_to_ms(setup.seized.saturating_sub(from)),
+                            self.pool.size().unwrap_or(0)
+                        ));
+                        from
+                    }
+                    None => setup.seized,
+                };
                 self.records.push(CallRecord {
                     call: id as u64 + 1,
                     trunk: tg.key.clone(),
                     channel: tr.channel,
-                    seized_ms: samples_to_ms(setup.seized),
+                    seized_ms: samples_to_ms(seized),
                     called: setup.called.clone(),
                     ani_spill: setup.ani.spill.clone(),
                     // The caller's TN, or — after ANI trouble or from a non-ANI office — the
