@@ -231,13 +231,17 @@ fn cli_bench_pipeline_reports_every_run_and_their_median_with_every_call_routed(
             "2",
             "--delay-blocks",
             delay,
+            "--busy",
+            "0.25",
         ]);
         let out = stdout(&o);
         assert!(o.status.success(), "{out}{}", stderr(&o));
         assert!(out.contains("run 1: ") && out.contains("run 2: "), "{out}");
         assert!(out.contains("median of 2 runs: 14.0 s simulated"), "{out}");
-        // Calls at 0 ms and 977 ms: both routed (the first seizes as the trunk comes up).
+        // 5 trunks busy at a time with 8 s calls: one every 1.6 s, those that end in the run
+        // (at 0 and 1.6 s), both routed (the first seizes as the trunk comes up).
         assert!(out.contains("calls: 2 placed, 2 routed"), "{out}");
+        assert!(out.contains("traffic: 25 % of the trunks"), "{out}");
         assert!(
             out.contains(&format!("far end hears the tandem {delay} block(s) later")),
             "{out}"

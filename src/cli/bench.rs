@@ -69,6 +69,21 @@ pub struct BenchArgs {
     /// from minute to minute).
     #[arg(long, default_value_t = 3, value_parser = usize_in::<1, 100>)]
     pub runs: usize,
+    /// Fraction of the pipeline run's trunks in a call at a time (0 < P ≤ 0.5): calls of 8 s
+    /// start at a steady rate, each on the next trunk in turn.
+    #[arg(long, default_value_t = 0.05, value_parser = busy_fraction)]
+    pub busy: f64,
+    /// Run MF, DTMF and SF on every trunk all the time in the pipeline run (a stress figure)
+    /// instead of attaching them as calls need them.
+    #[arg(long)]
+    pub all_receivers: bool,
+}
+
+fn busy_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 0.5 => Ok(v),
+        _ => Err(format!("`{s}`: a fraction more than 0, at most 0.5")),
+    }
 }
 
 /// A whole number in `LO ..= HI` (a usage error otherwise: exit 2).
@@ -100,6 +115,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             block_ms: a.block_ms,
             delay_blocks: a.delay_blocks,
             runs: a.runs,
+            busy: a.busy,
+            all_receivers: a.all_receivers,
         };
         let runs = pipeline(&o, &mut |i, r| {
             println!("run {}: {}", i + 1, r.line());

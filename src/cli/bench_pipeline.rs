@@ -27,6 +27,11 @@ pub struct PipelineReport {
     pub block_p99_us: f32,
     /// Busy seconds per stage: source (end offices + PSAP models), DSP workers, control.
     pub busy: (f64, f64, f64),
+    /// Fraction of trunks in a call at a time, and whether every receiver ran all the time.
+    pub busy_fraction: f64,
+    pub all_receivers: bool,
+    /// The MF receiver pool: peak attached, waits.
+    pub pool: crate::tandem::switch::PoolStats,
 }
 
 impl PipelineReport {
@@ -54,8 +59,9 @@ impl PipelineReport {
         format!(
             "pipeline: {} trunks ({} ports incl. PSAP positions), {} DSP worker(s) on {} core(s), {} ms blocks, \
              far end hears the tandem {} block(s) later{}\n\
-             receivers: MF + DTMF + SF (with dial pulses) on every trunk; SF + DTMF on every PSAP position\n\
-             calls: {} placed, {} routed\n\
+             traffic: {:.0} % of the trunks in a call at a time (calls of 8 s)\n\
+             receivers: {}\n\
+             calls: {} placed, {} routed; MF receivers attached at most {} at once ({} seizure(s) waited for one)\n\
              {}{:.1} s simulated in {:.2} s wall: {:.2}× real time{}\n\
              trunks in real time per core: {:.0} (trunks × real-time factor ÷ cores)\n\
              memory per trunk: {:.1} KiB (resident growth ÷ trunks)\n\
@@ -72,8 +78,16 @@ impl PipelineReport {
             } else {
                 " (stages take turns)"
             },
+            self.busy_fraction * 100.0,
+            if self.all_receivers {
+                "MF + DTMF + SF (with dial pulses) on every trunk, all the time"
+            } else {
+                "attached as calls need them: SF on every trunk, MF from a seizure to its ANI, DTMF after a PSAP's flash"
+            },
             self.calls,
             self.routed,
+            self.pool.peak_busy,
+            self.pool.waits,
             if self.runs > 1 {
                 format!("median of {} runs: ", self.runs)
             } else {
@@ -104,27 +118,84 @@ fn rss_kib() -> Option<f64> {
     l.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The scenario of the pipeline bench: the Cary office with one end office of `n` trunks; one
-/// call on every tenth trunk, spread over the run, 8 s each; the rest idle (2600 Hz both ways).
-pub fn pipeline_scenario(n: usize, seconds: f64) -> Result<crate::sim::scenario::Scenario, String> {
-    let dat = include_str!("../../docs/datafill/cary.dat").replace(
-        "CARYPOLICE      1DIGIT  SF    4 ",
-        "CARYPOLICE      1DIGIT  SF    99",
-    );
-    let mut toml = format!(
-        "name = \"bench\"\ndatafill = \"cary.dat\"\nduration_ms = {}\n[trunks]\nCARYEO1 = {n}\n[attendant]\nhold_ms = 4000\n",
-        seconds * 1000.0
-    );
-    let span = (seconds - 12.0).max(1.0) * 1000.0;
-    for (k, i) in (0..n).step_by(10).enumerate() {
-        let at = (k as f64 * 977.0) % span;
-        toml.push_str(&format!(
-            "[[call]]\nat_ms = {at}\ntrunk = \"CARYEO1\"\nchannel = {i}\nani = \"919555{:04}\"\nhold_ms = 8000\n",
-            i % 10_000
+/// A call's seizure-to-hang-up time in the pipeline bench (ms).
+pub const BENCH_HOLD_MS: f64 = 8000.0;
+
+/// The office of the pipeline bench for `n` trunks with `busy` of them in a call at a time: one
+/// E911 trunk group (MF, SF, called 911, ANI) and enough 99-position PSAPs (SF supervised, each
+/// its own ESN; E911SRDB spreads the callers over them) for every delivered call.
+pub fn bench_datafill(n: usize, busy: f64) -> String {
+    let calls = (n as f64 * busy).ceil().max(1.0);
+    // A position is held ~6 s of a call's ~10 (answer 0.5 s after the spill, 4 s, the guard).
+    let psaps = ((calls * 0.7 / 99.0).ceil() as usize + 1).clamp(1, 100);
+    let mut d = String::from("TABLE E911PSAP\nPSAPNAME ANIFMT SUPV POSITIONS OVFL AGENCY\n");
+    for p in 0..psaps {
+        d.push_str(&format!("BENCH{p} 1DIGIT SF 99 NONE POLICE\n"));
+    }
+    d.push_str("\nTABLE E911NPD\nNPD SNPA\n0 919\n\nTABLE E911ESN\n");
+    d.push_str("ESN FLASH PRIMPSAP PSAP1 PSAP2 PSAP3 PSAP4 PSAP5 PSAP6\n");
+    for p in 0..psaps {
+        d.push_str(&format!(
+            "{} N BENCH{p} NONE NONE NONE NONE NONE NONE\n",
+            100 + p
         ));
     }
+    d.push_str("\nTABLE E911SRDB\nTN ESN\n");
+    for t in 0..10_000 {
+        d.push_str(&format!("919555{t:04} {}\n", 100 + t % psaps));
+    }
+    d.push_str("\nTABLE TRKGRP\nGRPKEY GRPTYP SIG SUPV CALLED ANI NPA DEFESN ESCO ANIDELAY\n");
+    for g in 0..groups(n).len() {
+        d.push_str(&format!("BENCHEO{g} E911 MF SF 911 Y 919 100 11 0\n"));
+    }
+    d
+}
+
+/// A trunk group has at most 4 096 trunks: the bench's `n` trunks in groups of up to 4 000.
+fn groups(n: usize) -> Vec<usize> {
+    let g = n.div_ceil(4000).max(1);
+    (0..g).map(|i| n / g + usize::from(i < n % g)).collect()
+}
+
+/// The scenario of the pipeline bench: `n` trunks of which `busy` (a fraction) are in a call
+/// at a time — calls of 8 s (seizure to hang-up) start at a steady rate, each on the next trunk
+/// in turn (a trunk is reused after 8 s ÷ `busy`), each with its own TN; the rest idle (2600 Hz
+/// both ways). Attendants hold 4 s.
+pub fn pipeline_scenario(
+    n: usize,
+    seconds: f64,
+    busy: f64,
+) -> Result<crate::sim::scenario::Scenario, String> {
+    let dat = bench_datafill(n, busy);
+    let sizes = groups(n);
+    let mut toml = format!(
+        "name = \"bench\"\ndatafill = \"bench.dat\"\nduration_ms = {}\n[attendant]\nhold_ms = 4000\n[trunks]\n",
+        seconds * 1000.0
+    );
+    for (g, k) in sizes.iter().enumerate() {
+        toml.push_str(&format!("BENCHEO{g} = {k}\n"));
+    }
+    let concurrent = (n as f64 * busy).max(1.0);
+    let every = BENCH_HOLD_MS / concurrent;
+    // Calls that can finish (with the disconnect recognised) before the run ends.
+    let last = seconds * 1000.0 - BENCH_HOLD_MS - 3000.0;
+    let mut i = 0usize;
+    while (i as f64) * every < last.max(0.0) {
+        // Trunk i mod n, counted across the groups.
+        let (mut g, mut c) = (0, i % n);
+        while c >= sizes[g] {
+            c -= sizes[g];
+            g += 1;
+        }
+        toml.push_str(&format!(
+            "[[call]]\nat_ms = {:.1}\ntrunk = \"BENCHEO{g}\"\nchannel = {c}\nani = \"919555{:04}\"\nhold_ms = {BENCH_HOLD_MS}\n",
+            i as f64 * every,
+            i % 10_000
+        ));
+        i += 1;
+    }
     crate::sim::scenario::Scenario::parse("bench", &toml, &|_| {
-        Ok((std::path::PathBuf::from("cary.dat"), dat.clone()))
+        Ok((std::path::PathBuf::from("bench.dat"), dat.clone()))
     })
     .map_err(|e| e.to_string())
 }
@@ -138,6 +209,11 @@ pub struct PipelineOpts {
     pub block_ms: f64,
     pub delay_blocks: usize,
     pub runs: usize,
+    /// Fraction of the trunks in a call at a time.
+    pub busy: f64,
+    /// Run MF, DTMF and SF on every trunk all the time (a stress figure) instead of attaching
+    /// them as calls need them.
+    pub all_receivers: bool,
 }
 
 /// Run the full pipeline `o.runs` times; `each` sees every run as it ends.
@@ -158,15 +234,18 @@ pub fn pipeline(
     if o.runs == 0 {
         return Err("--runs: at least 1".into());
     }
+    if !(o.busy > 0.0 && o.busy <= 0.5) {
+        return Err(format!("--busy {}: more than 0, at most 0.5", o.busy));
+    }
     if o.seconds.is_nan() || o.seconds <= 0.0 {
         return Err(format!("--pipeline-seconds {}: more than 0", o.seconds));
     }
     let block = crate::units::ms_to_samples(o.block_ms);
     let before = rss_kib();
-    let sc = pipeline_scenario(n, o.seconds)?;
+    let sc = pipeline_scenario(n, o.seconds, o.busy)?;
     let opts = crate::engine::Opts {
         workers: o.threads,
-        trunk_rx: Some(crate::line::port::RxSet::ALL),
+        trunk_rx: o.all_receivers.then_some(crate::line::port::RxSet::ALL),
         block,
         delay_blocks: o.delay_blocks,
         ..Default::default()
@@ -202,6 +281,9 @@ fn pipeline_run(
         cores: c,
         calls: sc.calls.len(),
         routed: run.calls.iter().filter(|r| r.record.psap.is_some()).count(),
+        busy_fraction: o.busy,
+        all_receivers: o.all_receivers,
+        pool: run.mf_pool,
         simulated_s: crate::units::samples_to_s(stats.samples),
         wall_s: stats.wall.as_secs_f64(),
         realtime_factor: rtf,

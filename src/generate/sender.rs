@@ -294,6 +294,35 @@ impl LineSender {
         self.rendered = end;
     }
 
+    /// Render a block that is the SF tone alone at one level — an idle line — straight to 16
+    /// bits from a per-thread cache of such blocks (the same samples [`LineSender::render`] and
+    /// [`quantise`] give); `false`, rendering nothing, when the block holds anything else.
+    pub fn render_steady(&mut self, now: u64, out: &mut [i16]) -> bool {
+        debug_assert_eq!(now, self.rendered, "render must be contiguous");
+        let end = now + out.len() as u64;
+        if self.sf_changes.iter().any(|&(u, _)| u > now && u < end)
+            || self.segs.iter().any(|s| s.start < end && s.end > now)
+        {
+            return false;
+        }
+        let mut sf = self.sf;
+        for &(u, a) in &self.sf_changes {
+            if u <= now {
+                sf = a;
+            }
+        }
+        let Some(a) = sf else {
+            return false;
+        };
+        while self.sf_changes.front().is_some_and(|&(u, _)| u <= now) {
+            self.sf = self.sf_changes.pop_front().unwrap().1;
+        }
+        steady_block(a, (now % SF_PERIOD as u64) as usize, out);
+        self.segs.retain(|s| s.end > end);
+        self.rendered = end;
+        true
+    }
+
     pub fn render(&mut self, now: u64, out: &mut [f32]) {
         debug_assert_eq!(now, self.rendered, "render must be contiguous");
         let end = now + out.len() as u64;
@@ -346,6 +375,33 @@ impl LineSender {
         self.segs.retain(|s| s.end > end);
         self.rendered = end;
     }
+}
+
+/// `out` = the SF tone at amplitude `a` from phase `p` of its period, quantised: from a small
+/// per-thread cache (every idle line of an office sends the same blocks).
+fn steady_block(a: f32, p: usize, out: &mut [i16]) {
+    type Key = (u32, usize, usize);
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<(Key, Vec<i16>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (a.to_bits(), p, out.len());
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((_, b)) = c.iter().find(|(k, _)| *k == key) {
+            out.copy_from_slice(b);
+            return;
+        }
+        let period = sf_period();
+        let x: Vec<f32> = (0..out.len())
+            .map(|i| 0.0 + a * period[(p + i) % SF_PERIOD])
+            .collect();
+        quantise(&x, out);
+        if c.len() >= 64 {
+            c.remove(0);
+        }
+        c.push((key, out.to_vec()));
+    });
 }
 
 /// Samples in one period of the SF tone at 8 kHz (2600 Hz = 13 cycles in 40 samples).

@@ -302,6 +302,10 @@ impl EoLine {
                 }
             }
         }
+        // An idle line sends its tone alone (no impairments without a call).
+        if self.call.is_none() && self.tx.render_steady(now, out) {
+            return oob;
+        }
         // Render, with the call's impairments.
         self.buf.clear();
         self.buf.resize(n, 0.0);

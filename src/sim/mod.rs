@@ -79,6 +79,8 @@ pub struct SimRun {
     pub duration: u64,
     /// The run was interrupted (SIGINT) before its end.
     pub interrupted: bool,
+    /// What the tandem's MF receiver pool went through (set by [`run_sim`]).
+    pub mf_pool: crate::tandem::switch::PoolStats,
 }
 
 impl SimRun {
@@ -364,5 +366,6 @@ pub fn finish(
         notes,
         duration,
         interrupted,
+        mf_pool: Default::default(),
     }
 }

@@ -81,7 +81,8 @@ pub fn run_sim(
     let ports = tandem.ports().to_vec();
     let (tandem, world, stats) = engine::run(tandem, world, sc.duration, opts, sink);
     let in_setup = tandem.in_setup();
-    let run = super::finish(
+    let pool = tandem.pool_stats();
+    let mut run = super::finish(
         sc,
         &ports,
         tandem.into_records(),
@@ -90,6 +91,7 @@ pub fn run_sim(
         stats.samples,
         stats.interrupted,
     );
+    run.mf_pool = pool;
     Ok((run, stats))
 }
 

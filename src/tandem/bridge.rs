@@ -100,6 +100,9 @@ impl Bridge {
             if line.tx.rendered() > now {
                 continue; // rendered with its conference
             }
+            if line.tx.render_steady(now, &mut out[..n]) {
+                continue; // an idle line's tone, from the cache
+            }
             if line.tx.silent(now, n) {
                 // An idle line with nothing on it (an unsupervised position): silence.
                 line.tx.skip(now, n);

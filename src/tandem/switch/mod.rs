@@ -24,7 +24,7 @@ mod id_log;
 mod psap_side;
 mod receivers;
 mod trunk_side;
-pub use receivers::MF_GUARD_MS;
+pub use receivers::{PoolStats, MF_GUARD_MS, MF_WAIT_MS};
 
 use super::bridge::{Bridge, PortLine};
 use super::call::{Call, CallAction, CallEvent, CallState};
