@@ -129,11 +129,38 @@ impl ToneProbe {
         true
     }
 
+    #[inline]
     fn evaluate(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            // SAFETY: the CPU has AVX2 (checked at run time, once).
+            unsafe { self.evaluate_avx2() };
+            return;
+        }
         let w = self.w;
         let win = &self.hist[self.pos - w..self.pos];
         let (kre, kim) = self.ker.split_at(w);
-        let (re, im, e) = dot3(win, kre, kim);
+        let sums = dot3(win, kre, kim);
+        self.finish(sums);
+    }
+
+    /// [`ToneProbe::evaluate`] compiled for AVX2, its dot products inlined.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn evaluate_avx2(&mut self) {
+        let w = self.w;
+        let win = &self.hist[self.pos - w..self.pos];
+        let (kre, kim) = self.ker.split_at(w);
+        // SAFETY: this function runs only where the CPU has AVX2.
+        let sums = unsafe { avx2::dot3(win, kre, kim) };
+        self.finish(sums);
+    }
+
+    #[inline(always)]
+    fn finish(&mut self, (re, im, e): ([f32; LANES], [f32; LANES], [f32; LANES])) {
         let x = (lane_sum(re), lane_sum(im));
         // To absolute phase: e^{−jω·m0}·X.
         let (c, s) = self.table[self.phase as usize];
@@ -161,7 +188,12 @@ impl ToneProbe {
 fn dot3(x: &[i16], kre: &[f32], kim: &[f32]) -> ([f32; LANES], [f32; LANES], [f32; LANES]) {
     #[cfg(target_arch = "x86_64")]
     {
-        sse2::dot3(x, kre, kim)
+        if avx2::available() {
+            // SAFETY: the CPU has AVX2 (checked at run time, once).
+            unsafe { avx2::dot3(x, kre, kim) }
+        } else {
+            sse2::dot3(x, kre, kim)
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -225,6 +257,53 @@ mod sse2 {
             _mm_storeu_ps(im.as_mut_ptr().add(4), i1);
             _mm_storeu_ps(e.as_mut_ptr(), e0);
             _mm_storeu_ps(e.as_mut_ptr().add(4), e1);
+        }
+        (re, im, e)
+    }
+}
+
+/// The same eight lanes in one AVX2 register where the CPU has it: each lane's multiply and add
+/// as SSE2 does them (no fused multiply-add), so the bits are the same, in half the instructions.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::LANES;
+    use std::arch::x86_64::*;
+
+    pub fn available() -> bool {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx2"))
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2 ([`available`]).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot3(
+        x: &[i16],
+        kre: &[f32],
+        kim: &[f32],
+    ) -> ([f32; LANES], [f32; LANES], [f32; LANES]) {
+        let groups = (x.len() / LANES)
+            .min(kre.len() / LANES)
+            .min(kim.len() / LANES);
+        let (mut re, mut im, mut e) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+        // SAFETY: every load is of 8 i16 or 8 f32 inside the first `groups` groups of `x`,
+        // `kre` and `kim` (unaligned forms); every store is into the 8-lane arrays above.
+        unsafe {
+            let z = _mm256_setzero_ps();
+            let (mut r, mut i, mut en) = (z, z, z);
+            for g in 0..groups {
+                let o = g * LANES;
+                let raw = _mm_loadu_si128(x.as_ptr().add(o) as *const __m128i);
+                // Sign-extend to i32, then f32: exact, as `v as f32`.
+                let v = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(raw));
+                r = _mm256_add_ps(r, _mm256_mul_ps(v, _mm256_loadu_ps(kre.as_ptr().add(o))));
+                i = _mm256_add_ps(i, _mm256_mul_ps(v, _mm256_loadu_ps(kim.as_ptr().add(o))));
+                en = _mm256_add_ps(en, _mm256_mul_ps(v, v));
+            }
+            _mm256_storeu_ps(re.as_mut_ptr(), r);
+            _mm256_storeu_ps(im.as_mut_ptr(), i);
+            _mm256_storeu_ps(e.as_mut_ptr(), en);
         }
         (re, im, e)
     }
@@ -299,8 +378,20 @@ mod tests {
         let ker = shared_kernel(2600, 64);
         let (kre, kim) = ker.split_at(64);
         for w in [8, 16, 40, 64] {
+            let bits = |t: ([f32; 8], [f32; 8], [f32; 8])| {
+                (
+                    t.0.map(f32::to_bits),
+                    t.1.map(f32::to_bits),
+                    t.2.map(f32::to_bits),
+                )
+            };
             let got = dot3(&xs[..w], &kre[..w], &kim[..w]);
             let want = dot3_scalar(&xs[..w], &kre[..w], &kim[..w]);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let sse = sse2::dot3(&xs[..w], &kre[..w], &kim[..w]);
+                assert_eq!(bits(sse), bits(want), "SSE2, w {w}");
+            }
             let bits = |t: ([f32; 8], [f32; 8], [f32; 8])| {
                 (
                     t.0.map(f32::to_bits),
