@@ -59,6 +59,12 @@ pub enum RouteError {
 /// Block size of the driver (10 ms).
 const BLOCK: usize = 80;
 
+/// Blocks the recordings and their receivers may run ahead of call processing on the engine
+/// (80 ms). A receiver the tandem attaches (MF at a seizure, DTMF at a flash) then starts that
+/// much after the decision: well before an end office's KP (its wink comes 150 ms after the
+/// seizure is recognised) or a PSAP attendant's first digit after the recall dial tone.
+pub const ROUTE_LOOKAHEAD: usize = 8;
+
 /// The most trunks a group may have (one input channel each).
 pub const MAX_TRUNKS: usize = 4096;
 
@@ -229,11 +235,11 @@ pub fn run_inputs(
     let (sw, src, done, ran) = match engine {
         Some(opts) => {
             // The recordings do not depend on what the tandem sends, and the modelled attendants
-            // answer its notices hundreds of ms later: the source and the receivers may work a
-            // block ahead of call processing (both cores busy) with the same records.
+            // answer its notices hundreds of ms later: the source and the receivers may work
+            // ahead of call processing (both cores busy) with the same records.
             let opts = Opts {
                 block: BLOCK,
-                delay_blocks: 2,
+                delay_blocks: ROUTE_LOOKAHEAD,
                 until_quiet: Some(len),
                 ..opts.clone()
             };

@@ -81,7 +81,9 @@ pub trait Source: Send {
     /// One block from `now`: `from_tandem[p]` is what the switch sent on port `p` one block
     /// earlier and `notices` what it signalled out of band then; write `out[p]`. `valid[p]` comes
     /// in as the block length; set it lower for a recording that has ended (its receivers then
-    /// hear nothing more). Out-of-band supervision from the far ends goes to `line`.
+    /// hear nothing more). Out-of-band supervision from the far ends goes to `line`. Each
+    /// `out[p]` comes in zeroed or as this source left port `p`'s block an earlier time: a
+    /// port the source never writes stays silent.
     fn step(
         &mut self,
         now: u64,
@@ -108,9 +110,11 @@ pub struct Opts {
     pub trunk_rx: Option<RxSet>,
     /// Samples per block.
     pub block: usize,
-    /// Blocks between what the tandem sends and when the source hears it (≥ 1). With 1 the
+    /// Blocks between what the tandem sends and when the source hears it (1–8). With 1 the
     /// stages take turns (and the results equal the single-threaded loop's); with 2 the source
-    /// makes block k+1 while the workers and the control thread handle block k.
+    /// makes block k+1 while the workers and the control thread handle block k; more lets a
+    /// source that does not depend on the tandem (recordings) run further ahead. Receiver
+    /// changes take effect this many blocks after the switch decides them.
     pub delay_blocks: usize,
     /// Set from outside (SIGINT) to end the run at the next block: what was decided is kept.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -303,7 +307,7 @@ pub fn run<W: Switch, S: Source>(
             _ => p.set,
         })
         .collect();
-    let delay = opts.delay_blocks.clamp(1, 3) as u64;
+    let delay = opts.delay_blocks.clamp(1, 8) as u64;
     let with_sink = sink.is_some();
     // Shards: contiguous port ranges.
     let per = np.div_ceil(workers).max(1);

@@ -215,10 +215,11 @@ impl Source for FileSource<'_> {
                 }
             }
         }
-        for (p, o) in out.iter_mut().enumerate() {
-            if !fed[p] {
-                o.fill(0);
-                valid[p] = 0;
+        // Ports without a recording hear nothing: their blocks are still the zeros they came
+        // as (a source gets back the blocks it wrote, see `Source::step`).
+        for (v, &f) in valid.iter_mut().zip(fed.iter()) {
+            if !f {
+                *v = 0;
             }
         }
     }

@@ -100,14 +100,14 @@ impl Bridge {
             if line.tx.rendered() > now {
                 continue; // rendered with its conference
             }
-            if line.tx.render_steady(now, &mut out[..n]) {
-                continue; // an idle line's tone, from the cache
-            }
             if line.tx.silent(now, n) {
                 // An idle line with nothing on it (an unsupervised position): silence.
                 line.tx.skip(now, n);
                 out[..n].fill(0);
                 continue;
+            }
+            if line.tx.render_steady(now, &mut out[..n]) {
+                continue; // an idle line's tone, from the cache
             }
             self.mix.iter_mut().for_each(|s| *s = 0.0);
             line.tx.render(now, &mut self.mix);
