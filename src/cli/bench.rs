@@ -47,7 +47,7 @@ pub struct BenchArgs {
     pub no_throughput: bool,
     /// Run the full pipeline instead (engine, MF + DTMF + SF receivers on every trunk, call
     /// processing, generation) with this many end-office trunks; prints real-time factor, trunks
-    /// per core, memory per trunk and block latency through the rings.
+    /// per core, memory per trunk, MF pool occupancy and block latency through the pipeline.
     #[arg(long, value_parser = usize_in::<1, 100000>)]
     pub trunks: Option<usize>,
     /// Simulated seconds for the pipeline run (1–3600).

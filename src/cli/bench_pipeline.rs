@@ -1,6 +1,6 @@
 //! `e911 bench --trunks N`: the full pipeline (engine, MF + DTMF + SF receivers on every trunk,
 //! call processing, the models) on an office of N trunks — real-time factor, trunks per core,
-//! memory per trunk, block latency through the rings — each run and their median.
+//! memory per trunk, MF pool occupancy, block latency through the pipeline — each run and their median.
 
 use super::bench::cores;
 
@@ -65,7 +65,7 @@ impl PipelineReport {
              {}{:.1} s simulated in {:.2} s wall: {:.2}× real time{}\n\
              trunks in real time per core: {:.0} (trunks × real-time factor ÷ cores)\n\
              memory per trunk: {:.1} KiB (resident growth ÷ trunks)\n\
-             block latency through the rings (source push → tandem answer sent): p50 {:.0} µs, p99 {:.0} µs\n\
+             block latency through the pipeline (source hand-over → tandem answer sent): p50 {:.0} µs, p99 {:.0} µs\n\
              busy: source (end-office + PSAP models) {:.2} s, DSP workers {:.2} s, control (call processing, senders, bridge) {:.2} s\n",
             self.trunks,
             self.ports,
