@@ -39,6 +39,8 @@ pub struct RouteRun {
     pub leg_frames: (u64, u64),
     /// A streamed recording that could not be read to its end (the run used what was read).
     pub source_error: Option<String>,
+    /// What the MF receiver pool went through.
+    pub mf_pool: crate::tandem::switch::PoolStats,
 }
 
 /// Why a route run cannot start (the CLI names the flag each comes from).
@@ -271,6 +273,7 @@ pub fn run_inputs(
         .min(end);
     let used = sw.used_psaps().clone();
     let in_setup = sw.in_setup();
+    let mf_pool = sw.pool_stats();
     let mut records = sw.into_records();
     records.sort_by(|a, b| {
         a.seized_ms
@@ -289,5 +292,6 @@ pub fn run_inputs(
         used,
         leg_frames: (len, psap_len),
         source_error,
+        mf_pool,
     })
 }

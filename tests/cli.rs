@@ -22,6 +22,13 @@ fn write(name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
+fn root(p: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(p)
+        .display()
+        .to_string()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -287,4 +294,54 @@ fn sip_serve_refuses_a_bad_setup_in_one_line() {
         assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
         assert!(err.contains(want), "{a:?}: {err}");
     }
+}
+
+#[test]
+fn cli_simulate_and_route_report_the_mf_receiver_pool_when_one_is_datafilled() {
+    // Two seizures 100 ms apart on an office with one MF receiver: the second waits.
+    let cary = include_str!("../docs/datafill/cary.dat");
+    let dat = write(
+        "pool.dat",
+        &format!("{cary}\nTABLE OFCENG\nPARMNAME PARMVAL\nMF_RECEIVERS 1\n"),
+    );
+    let sc = write(
+        "pool.toml",
+        &format!(
+            "name = \"pool\"\ndatafill = \"{dat}\"\nduration_ms = 30000\n[trunks]\nCARYEO1 = 2\n\
+             [[call]]\nat_ms = 1000\ntrunk = \"CARYEO1\"\nchannel = 0\nani = \"9195551234\"\nhold_ms = 15000\n\
+             [[call]]\nat_ms = 1100\ntrunk = \"CARYEO1\"\nchannel = 1\nani = \"9195550100\"\nhold_ms = 15000\n"
+        ),
+    );
+    let o = e911(&["simulate", &sc]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("MF receiver pool (OFCENG MF_RECEIVERS 1): at most 1 attached at once; 1 seizure(s) waited for one"),
+        "{out}"
+    );
+    assert!(out.contains("MF RECEIVER WAIT "), "{out}");
+    // route on the bundled recording (two seizures 500 ms apart, each spill ~2 s): the second
+    // waits, and its end office (a recording) spills into no receiver: ANI timeout, a record.
+    let o = e911(&[
+        "route",
+        "--datafill",
+        &dat,
+        "--trunk",
+        "CARYEO1",
+        &root("audio-fixtures/spills/cary-eo.wav"),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert_eq!(out.matches("call ").count(), 2, "{out}");
+    assert!(out.contains("1 seizure(s) waited for one"), "{out}");
+    // Without OFCENG no pool line.
+    let o = e911(&[
+        "route",
+        "--datafill",
+        &root("docs/datafill/cary.dat"),
+        "--trunk",
+        "CARYEO1",
+        &root("audio-fixtures/spills/cary-eo.wav"),
+    ]);
+    assert!(!stdout(&o).contains("MF receiver pool"), "{}", stdout(&o));
 }

@@ -260,6 +260,12 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
             Format::Jsonl => eprintln!("e911: {line}"),
         }
     }
+    if let Some(line) = run.mf_pool.summary() {
+        match format {
+            Format::Text => writeln!(o, "{line}")?,
+            Format::Jsonl => eprintln!("e911: {line}"),
+        }
+    }
     for (group, ch) in &run.in_setup {
         let line = format!("{group}/{ch}: SEIZED BUT NOT YET ROUTED WHEN THE RUN ENDED");
         match format {

@@ -122,7 +122,8 @@ pub fn run_inline(sc: &Scenario, tap: &mut Tap<'_>) -> Result<SimRun, String> {
         crate::engine::run_inline(tandem, world, sc.duration, BLOCK, Some(&mut each));
     let samples = sc.duration.div_ceil(BLOCK as u64) * BLOCK as u64;
     let in_setup = tandem.in_setup();
-    Ok(finish(
+    let pool = tandem.pool_stats();
+    let mut run = finish(
         sc,
         &ports,
         tandem.into_records(),
@@ -130,7 +131,9 @@ pub fn run_inline(sc: &Scenario, tap: &mut Tap<'_>) -> Result<SimRun, String> {
         world,
         samples,
         false,
-    ))
+    );
+    run.mf_pool = pool;
+    Ok(run)
 }
 
 /// The tandem (hearing every SF PSAP) and the world for a scenario.

@@ -165,6 +165,9 @@ pub fn call_log(name: &str, run: &SimRun) -> String {
         kind("callback"),
         kind("unrouted"),
     );
+    if let Some(pool) = run.mf_pool.summary() {
+        let _ = writeln!(s, "{pool}");
+    }
     if !run.enterprise.is_empty() {
         s.push_str("\nenterprise:\n");
         for n in &run.enterprise {

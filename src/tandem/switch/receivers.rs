@@ -30,6 +30,22 @@ pub struct PoolStats {
     pub max_wait: u64,
 }
 
+impl PoolStats {
+    /// One line for a log, when a pool is datafilled: its size, the most attached at once, the
+    /// seizures that waited (the longest wait) and those that gave up.
+    pub fn summary(&self) -> Option<String> {
+        let n = self.size?;
+        Some(format!(
+            "MF receiver pool (OFCENG MF_RECEIVERS {n}): at most {} attached at once; {} seizure(s) waited for one (longest {:.1} ms), {} routed without one after {:.0} s (E911200)",
+            self.peak_busy,
+            self.waits,
+            crate::units::samples_to_ms(self.max_wait),
+            self.timeouts,
+            MF_WAIT_MS / 1000.0
+        ))
+    }
+}
+
 /// The DMS's MF receiver pool: a seizure takes a receiver if one is free, else waits in turn
 /// (its wink withheld) until one is released.
 #[derive(Debug, Clone, Default)]
