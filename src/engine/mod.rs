@@ -1,21 +1,23 @@
-//! The real-time engine (`docs/architecture.md`): the tandem's ports carried through lock-free
-//! rings between threads.
+//! The real-time engine (`docs/architecture.md`): the tandem's ports carried between threads
+//! in whole-block frames.
 //!
 //! ```text
-//!   source thread ──ring per port──▶ DSP workers ──ring per port (audio)──▶ control thread
-//!   (end offices, PSAPs,             (receivers:     ──crossbeam (events)──▶ (call processing,
-//!    WAV readers, sound card)         SF, MF, DTMF)                           senders, bridge)
-//!        ▲                                                                       │
-//!        └──────────────────────── ring per port (what the tandem sends) ◀───────┘
-//!                                            └──▶ sink thread (WAV writers) via rings
+//!   source thread ──frame (shared)──▶ DSP workers ──crossbeam (events)──▶ control thread
+//!   (end offices, PSAPs,  + receiver   (the receivers     ──frame────────▶ (call processing,
+//!    WAV streams)           changes     attached: SF,                       senders, bridge,
+//!        ▲                              MF, DTMF)                           receivers needed)
+//!        └──────────── frame: what the tandem sent (`delay_blocks` later) ◀──────┘
+//!                                            └──▶ sink thread (WAV writers)
 //! ```
 //!
-//! One block (10 ms) at a time: the source produces block k for every port, the workers run the
-//! receivers of their share of the ports on it and send the events to the control thread, which
-//! steps the tandem's machines and renders block k of what the tandem sends; the source hears that
-//! one block later. Tokens (block numbers) go over crossbeam channels; audio goes through ringbuf
-//! rings. With `realtime` the control thread paces blocks to the wall clock; otherwise the engine
-//! runs as fast as the machine allows. The results are the same as the single-threaded reference
+//! One block (10 ms) at a time: the source fills a frame of block k for every port, the workers
+//! run the receivers attached on their share of the ports and send the events to the control
+//! thread, which steps the tandem's machines, renders block k of what the tandem sends into
+//! another frame and says which receivers each port needs from now on; the source hears that
+//! `delay_blocks` later. Frames (one contiguous block of every port) move whole over crossbeam
+//! channels and return to a pool: nothing is copied port by port. With `realtime` the control
+//! thread paces blocks to the wall clock; otherwise the engine runs as fast as the machine allows.
+//! With one block of delay the results are the same as the single-threaded reference
 //! ([`run_inline`]), sample for sample.
 //!
 //! The engine knows a [`Switch`] (ports in, ports out) and a [`Source`] (what feeds the ports),

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
-use ringbuf::wrap::Wrap;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 pub type Tx = HeapProd<i16>;
@@ -81,82 +80,7 @@ pub fn push_wait(tx: &mut Tx, x: &[i16]) {
     }
 }
 
-/// Pop a whole block, waiting for it (engine threads only).
-pub fn pop_wait(rx: &mut Rx, out: &mut [i16]) {
-    let mut done = 0;
-    let mut spins = 0;
-    while done < out.len() {
-        done += rx.pop_slice(&mut out[done..]);
-        if done < out.len() {
-            backoff(&mut spins);
-        }
-    }
-}
-
 /// Samples waiting in a ring.
 pub fn queued(rx: &Rx) -> usize {
     rx.occupied_len()
-}
-
-/// Hint the cache to fetch a ring's shared header (the two indices and the storage pointer) by
-/// address: the first of two steps a worker takes a port ahead. Reads nothing shared.
-#[inline]
-pub fn prefetch_header<W: Wrap>(w: &W) {
-    let rb = w.rb();
-    crate::dsp::prefetch::range(rb as *const _ as *const u8, std::mem::size_of_val(rb));
-}
-
-/// Hint the cache to fetch the `n` samples the next [`pop_wait`] on `rx` will copy. Uses only
-/// the consumer's own read index and the header [`prefetch_header`] asked for; the producer's
-/// index is not read (the samples may not all be there yet — the hint is then partly wasted,
-/// never wrong).
-#[inline]
-pub fn prefetch_queued(rx: &Rx, n: usize) {
-    let r = rx.read_index();
-    prefetch_span(rx, r, n);
-}
-
-/// Hint the cache to fetch the room the next `n` samples pushed into `tx` will fill.
-#[inline]
-pub fn prefetch_vacant(tx: &Tx, n: usize) {
-    let w = tx.write_index();
-    prefetch_span(tx, w, n);
-}
-
-fn prefetch_span<O: Observer<Item = i16>>(o: &O, start: usize, n: usize) {
-    let cap = o.capacity().get();
-    let end = (start + n.min(cap)) % (2 * cap);
-    // SAFETY: the slices are only used for their addresses (a cache hint); nothing is read or
-    // written through them, so the ring's aliasing rules are not engaged.
-    let (a, b) = unsafe { o.unsafe_slices(start, end) };
-    crate::dsp::prefetch::slice(a);
-    crate::dsp::prefetch::slice(b);
-}
-
-/// [`pop_wait`] a whole block from each ring in turn into the matching buffer, asking the cache
-/// for the rings' headers two rings ahead and their samples one ahead (each ring was last
-/// written by another core, so every one of them would otherwise miss).
-pub fn pop_each(rxs: &mut [Rx], outs: &mut [Vec<i16>]) {
-    for i in 0..rxs.len().min(outs.len()) {
-        if let Some(r) = rxs.get(i + 2) {
-            prefetch_header(r);
-        }
-        if let (Some(r), Some(o)) = (rxs.get(i + 1), outs.get(i + 1)) {
-            prefetch_queued(r, o.len());
-        }
-        pop_wait(&mut rxs[i], &mut outs[i]);
-    }
-}
-
-/// [`push_wait`] each buffer into the matching ring, with the same cache hints as [`pop_each`].
-pub fn push_each(txs: &mut [Tx], xs: &[Vec<i16>]) {
-    for i in 0..txs.len().min(xs.len()) {
-        if let Some(t) = txs.get(i + 2) {
-            prefetch_header(t);
-        }
-        if let (Some(t), Some(x)) = (txs.get(i + 1), xs.get(i + 1)) {
-            prefetch_vacant(t, x.len());
-        }
-        push_wait(&mut txs[i], &xs[i]);
-    }
 }
