@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rubato::{FftFixedInOut, Resampler};
 
-use super::wav::{WavError, MAX_RATE, MIN_RATE};
+use super::wav::{bad, unsupported, WavError, MAX_RATE, MIN_RATE};
 use crate::dsp::g711::Law;
 use crate::units::SAMPLE_RATE;
 
@@ -50,20 +50,6 @@ pub struct WavStream<'a> {
     bytes: Vec<u8>,
     flat: Vec<f32>,
     done: bool,
-}
-
-fn bad(path: &Path, msg: impl Into<String>) -> WavError {
-    WavError::Format {
-        path: path.to_path_buf(),
-        msg: msg.into(),
-    }
-}
-
-fn unsupported(path: &Path, msg: impl Into<String>) -> WavError {
-    WavError::Unsupported {
-        path: path.to_path_buf(),
-        msg: msg.into(),
-    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WavError + '_ {
@@ -397,7 +383,7 @@ impl<'a> WavStream<'a> {
             Raw::G711 { law, .. } => Some(*law),
             _ => None,
         };
-        match &mut self.raw {
+        let failed = match &mut self.raw {
             Raw::Pcm16 { r, left } | Raw::G711 { r, left, .. } => {
                 let width = if law.is_some() { 1 } else { 2 };
                 let n = (frames as u64).min(*left / (width * ch) as u64) as usize;
@@ -414,40 +400,24 @@ impl<'a> WavStream<'a> {
                             .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32),
                     ),
                 }
+                None
             }
             Raw::Int { s, scale } => {
-                for _ in 0..frames * ch {
-                    match s.next() {
-                        Some(Ok(v)) => self.flat.push(v as f32 * *scale),
-                        Some(Err(e)) => {
-                            self.damaged.get_or_insert(damage(
-                                e,
-                                self.declared_frames,
-                                self.decoded + (self.flat.len() / ch) as u64,
-                            ));
-                            break;
-                        }
-                        None => break,
-                    }
-                }
+                let scale = *scale;
+                pull(s, frames * ch, &mut self.flat, |v| v as f32 * scale)
             }
-            Raw::Float { s } => {
-                for _ in 0..frames * ch {
-                    match s.next() {
-                        Some(Ok(v)) if v.is_finite() => self.flat.push(v * 32768.0),
-                        Some(Ok(_)) => self.flat.push(0.0),
-                        Some(Err(e)) => {
-                            self.damaged.get_or_insert(damage(
-                                e,
-                                self.declared_frames,
-                                self.decoded + (self.flat.len() / ch) as u64,
-                            ));
-                            break;
-                        }
-                        None => break,
-                    }
+            Raw::Float { s } => pull(s, frames * ch, &mut self.flat, |v: f32| {
+                if v.is_finite() {
+                    v * 32768.0
+                } else {
+                    0.0
                 }
-            }
+            }),
+        };
+        if let Some(e) = failed {
+            let at = self.decoded + (self.flat.len() / ch) as u64;
+            self.damaged
+                .get_or_insert(damage(e, self.declared_frames, at));
         }
         let n = self.flat.len() / ch;
         self.flat.truncate(n * ch);
@@ -457,6 +427,22 @@ impl<'a> WavStream<'a> {
         }
         Ok(n)
     }
+}
+
+/// Up to `n` samples from hound into `flat`, converted; the error that stopped it, if one did.
+fn pull<S>(
+    s: &mut impl Iterator<Item = Result<S, hound::Error>>,
+    n: usize,
+    flat: &mut Vec<f32>,
+    conv: impl Fn(S) -> f32,
+) -> Option<hound::Error> {
+    for _ in 0..n {
+        match s.next()? {
+            Ok(v) => flat.push(conv(v)),
+            Err(e) => return Some(e),
+        }
+    }
+    None
 }
 
 fn damage(e: hound::Error, declared: u64, frames: u64) -> String {

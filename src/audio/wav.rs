@@ -38,14 +38,14 @@ pub enum WavError {
 pub const MIN_RATE: u32 = 1000;
 pub const MAX_RATE: u32 = 768_000;
 
-fn bad(path: &Path, msg: impl Into<String>) -> WavError {
+pub(super) fn bad(path: &Path, msg: impl Into<String>) -> WavError {
     WavError::Format {
         path: path.to_path_buf(),
         msg: msg.into(),
     }
 }
 
-fn unsupported(path: &Path, msg: impl Into<String>) -> WavError {
+pub(super) fn unsupported(path: &Path, msg: impl Into<String>) -> WavError {
     WavError::Unsupported {
         path: path.to_path_buf(),
         msg: msg.into(),
