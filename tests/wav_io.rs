@@ -229,3 +229,60 @@ fn a_script_voice_file_is_read_by_the_edge_and_counted_as_an_input() {
         "{e}"
     );
 }
+
+#[test]
+fn a_streamed_wav_in_any_read_sizes_is_the_whole_file_converted_at_once() {
+    use e911_tandem::audio::resample::resample;
+    use e911_tandem::audio::wav::WavStream;
+    // 44.1 kHz float stereo, 0.25 s of 1 kHz, written by hound: the stream's 8 kHz samples, read
+    // 77, 1000 or 5000 frames at a time, equal the whole-buffer resampler on the same floats.
+    let p = tmp("stream44.wav");
+    write_hound(&p, 44_100, 32, true, 2);
+    let mut r = hound::WavReader::open(&p).unwrap();
+    let flat: Vec<f32> = r.samples::<f32>().map(|v| v.unwrap() * 32768.0).collect();
+    let chans: Vec<Vec<f32>> = (0..2)
+        .map(|c| flat.iter().skip(c).step_by(2).copied().collect())
+        .collect();
+    let want: Vec<Vec<i16>> = resample(&chans, 44_100, 8000)
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+                .collect()
+        })
+        .collect();
+    for size in [77usize, 1000, 5000] {
+        let mut s = WavStream::open(&p).unwrap();
+        assert_eq!(s.frames() as usize, want[0].len());
+        let mut got = vec![Vec::new(); 2];
+        let mut buf = vec![Vec::new(); 2];
+        while s.read(size, &mut buf).unwrap() > 0 {
+            for (g, b) in got.iter_mut().zip(&buf) {
+                g.extend_from_slice(b);
+            }
+        }
+        assert!(
+            got == want,
+            "read {size} at a time: {} frames",
+            got[0].len()
+        );
+        assert_eq!(s.damaged(), None);
+    }
+    // Cut short: the frames before the cut, and the damage named once the stream knows it.
+    let bytes = std::fs::read(&p).unwrap();
+    let cut = &bytes[..bytes.len() - 1001];
+    let mut s = WavStream::from_bytes(Path::new("cut.wav"), cut).unwrap();
+    let mut buf = vec![Vec::new(); 2];
+    let mut n = 0;
+    loop {
+        let k = s.read(1000, &mut buf).unwrap();
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    assert!(n > 0 && n < want[0].len(), "{n}");
+    let d = s.damaged().expect("a cut file is damaged");
+    assert!(d.starts_with("cut.wav: truncated"), "{d}");
+}
