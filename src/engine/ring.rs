@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 pub type Tx = HeapProd<i16>;
@@ -78,9 +78,4 @@ pub fn push_wait(tx: &mut Tx, x: &[i16]) {
             backoff(&mut spins);
         }
     }
-}
-
-/// Samples waiting in a ring.
-pub fn queued(rx: &Rx) -> usize {
-    rx.occupied_len()
 }

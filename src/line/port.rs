@@ -58,6 +58,32 @@ pub struct Spare {
     dtmf: Vec<DtmfReceiver>,
 }
 
+/// Attach (`want`) or detach one receiver of a port: a detached one is reset and kept in
+/// `spare`; a new one comes from there, else from `make`. True when it was attached just now.
+fn swap<R>(
+    want: bool,
+    slot: &mut Option<R>,
+    spare: &mut Vec<R>,
+    make: impl FnOnce() -> R,
+    reset: impl FnOnce(&mut R),
+) -> bool {
+    match (want, slot.take()) {
+        (true, None) => {
+            *slot = Some(spare.pop().unwrap_or_else(make));
+            true
+        }
+        (false, Some(mut r)) => {
+            reset(&mut r);
+            spare.push(r);
+            false
+        }
+        (_, kept) => {
+            *slot = kept;
+            false
+        }
+    }
+}
+
 /// The receivers of one port.
 #[derive(Debug, Clone, Default)]
 pub struct PortReceivers {
@@ -128,37 +154,23 @@ impl PortReceivers {
             (false, true) => self.sf = None,
             _ => {}
         }
-        match (set.mf, self.mf.take()) {
-            (true, None) => {
-                self.mf = Some(
-                    spare
-                        .mf
-                        .pop()
-                        .unwrap_or_else(|| MfReceiver::new_in(planner)),
-                );
-                self.mf_origin = now;
-            }
-            (false, Some(mut m)) => {
-                m.reset();
-                spare.mf.push(m);
-            }
-            (_, kept) => self.mf = kept,
+        if swap(
+            set.mf,
+            &mut self.mf,
+            &mut spare.mf,
+            || MfReceiver::new_in(planner),
+            MfReceiver::reset,
+        ) {
+            self.mf_origin = now;
         }
-        match (set.dtmf, self.dtmf.take()) {
-            (true, None) => {
-                self.dtmf = Some(
-                    spare
-                        .dtmf
-                        .pop()
-                        .unwrap_or_else(|| DtmfReceiver::new_in(planner)),
-                );
-                self.dtmf_origin = now;
-            }
-            (false, Some(mut d)) => {
-                d.reset();
-                spare.dtmf.push(d);
-            }
-            (_, kept) => self.dtmf = kept,
+        if swap(
+            set.dtmf,
+            &mut self.dtmf,
+            &mut spare.dtmf,
+            || DtmfReceiver::new_in(planner),
+            DtmfReceiver::reset,
+        ) {
+            self.dtmf_origin = now;
         }
     }
 

@@ -240,9 +240,4 @@ impl Tandem {
     pub fn receiver_changes(&mut self, out: &mut Vec<(usize, RxSet)>) {
         out.append(&mut self.rx_changes);
     }
-
-    /// The receivers each port runs now.
-    pub fn receivers_now(&self) -> &[RxSet] {
-        &self.rx_now
-    }
 }
