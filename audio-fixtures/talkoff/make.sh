@@ -60,4 +60,37 @@ for a in 0 1 2 3 4 5 6 7 8 9 10 11; do
   done
 done
 sox "${m[@]}" -e mu-law -b 8 -r 8000 -c 1 music.wav
-soxi -D speech.wav music.wav
+# Voices: the larger, multi-language corpus (issue 18). Twelve languages, each spoken twice by
+# espeak-ng with a different voice variant (male, female, Klatt formant and character voices),
+# speed (110–255 wpm) and pitch, 70 s each (the text said three times over, then cut): 28 min.
+# Telephone band (sinc 300–3400 Hz), every piece normalised to peaks at −1 dBFS (a loud talker),
+# stored after μ-law: the receivers hear it as a trunk would.
+declare -A T
+T[en-us]="Nine one one, what is your emergency? My neighbour's house is on fire and I can hear the smoke alarm going off. The address is two hundred and seventy Oak Ridge Road, apartment fourteen. Is anybody still inside? I think the old man who lives there is asleep upstairs. Okay, stay on the line, the fire department is on its way. Do not go into the building. Can you see any flames? Yes, there are flames in the front window and the smoke is black. Three, four, five, six, seven, eight, nine, zero. Please hurry."
+T[es-419]="Nueve uno uno, ¿cuál es su emergencia? Hay un accidente en la carretera cerca del puente, dos coches chocaron y un hombre está sangrando mucho. ¿Está respirando? Sí, respira pero no contesta. No lo mueva, la ambulancia ya va en camino. ¿Me puede dar la dirección exacta? Calle Real número cuatrocientos doce, frente a la farmacia. Uno, dos, tres, cuatro, cinco, seis, siete, ocho, nueve, cero. Quédese en la línea conmigo, por favor."
+T[fr-fr]="Allô, les pompiers? Il y a une fuite de gaz dans l'immeuble, ça sent très fort dans l'escalier. Quelle est votre adresse? Douze rue de la République, au troisième étage, porte gauche. Sortez tous de l'immeuble et n'allumez surtout pas la lumière. Est-ce que quelqu'un est blessé? Non, mais ma voisine âgée ne répond pas à la porte. Un, deux, trois, quatre, cinq, six, sept, huit, neuf, zéro. Les secours arrivent dans cinq minutes, restez calme."
+T[de]="Notruf, Feuerwehr und Rettungsdienst, wo genau ist der Notfallort? Hauptstraße siebzehn, im Hinterhof, mein Vater ist von der Leiter gefallen und bewegt sich nicht mehr. Atmet er noch? Ja, aber sehr langsam und er blutet am Kopf. Bewegen Sie ihn nicht, der Rettungswagen ist unterwegs. Bleiben Sie bitte am Telefon. Eins, zwei, drei, vier, fünf, sechs, sieben, acht, neun, null. Wie ist Ihre Rückrufnummer, falls die Verbindung abbricht?"
+T[it]="Pronto, centodiciotto, qual è l'emergenza? Mia madre ha un forte dolore al petto e non riesce a respirare bene. Quanti anni ha? Settantadue anni, e prende medicine per il cuore. Qual è l'indirizzo? Via Garibaldi numero trentatré, secondo piano, citofono Rossi. Mandiamo subito un'ambulanza, la faccia sedere e apra la porta. Uno, due, tre, quattro, cinque, sei, sette, otto, nove, zero. Resti in linea con me, per favore."
+T[pt-br]="Alô, é da emergência? Tem um homem caído na calçada em frente à padaria, ele não está se mexendo. Ele está respirando? Acho que sim, mas está muito pálido e suando. Qual é o endereço? Rua das Flores, número cento e vinte, no centro da cidade. A ambulância já foi enviada, não saia de perto dele. Um, dois, três, quatro, cinco, seis, sete, oito, nove, zero. Pode me passar um número para retorno?"
+T[pl]="Numer alarmowy, słucham, co się stało? Na skrzyżowaniu przewrócił się rowerzysta i uderzył głową o krawężnik. Czy jest przytomny? Tak, ale jest bardzo zdezorientowany i krwawi z nosa. Gdzie dokładnie pan jest? Ulica Mickiewicza przy szkole podstawowej numer trzy. Karetka już jedzie, proszę go nie ruszać. Jeden, dwa, trzy, cztery, pięć, sześć, siedem, osiem, dziewięć, zero. Proszę pozostać na linii."
+T[ru]="Служба спасения, что у вас случилось? У нас в подъезде сильный дым, кажется, горит квартира на пятом этаже. Какой у вас адрес? Улица Ленина, дом сорок два, второй подъезд. Все ли вышли из здания? Нет, там ещё пожилая женщина с собакой. Пожарные уже выехали, не пользуйтесь лифтом. Один, два, три, четыре, пять, шесть, семь, восемь, девять, ноль. Оставайтесь на линии, пожалуйста."
+T[hi]="आपातकालीन सेवा, बताइए क्या हुआ है? हमारे घर के पास एक बस पलट गई है और कई लोग घायल हैं। आप कहाँ से बोल रहे हैं? गांधी नगर, पुराने बस अड्डे के पास, मंदिर के सामने। एम्बुलेंस और पुलिस रास्ते में हैं, घायलों को मत हिलाइए। एक, दो, तीन, चार, पाँच, छह, सात, आठ, नौ, शून्य। कृपया फ़ोन पर बने रहिए।"
+T[cmn]="您好，这里是急救中心，请问发生了什么事？我爷爷突然晕倒了，叫他也没有反应。他还有呼吸吗？有，但是呼吸很弱。请告诉我详细地址。人民路八十八号，三单元五楼。救护车马上就到，请打开房门，不要随便移动病人。一，二，三，四，五，六，七，八，九，零。请保持电话畅通。"
+T[vi]="Alô, cấp cứu phải không? Ở đây có một vụ tai nạn giao thông, một người đi xe máy bị ngã và chảy máu rất nhiều. Địa chỉ ở đâu? Số bốn mươi lăm đường Lê Lợi, gần chợ Bến Thành. Xe cứu thương đang đến, đừng di chuyển người bị thương. Một, hai, ba, bốn, năm, sáu, bảy, tám, chín, không. Xin giữ máy, đừng cúp điện thoại."
+T[ar]="الطوارئ، ما هي حالتك الطارئة؟ هناك حريق في المطبخ والدخان يملأ الشقة. ما هو العنوان؟ شارع الملك فيصل، عمارة رقم خمسة عشر، الطابق الثالث. هل يوجد أحد في الداخل؟ نعم، ابني الصغير في غرفته. اخرجوا جميعا فورا، رجال الإطفاء في الطريق. واحد، اثنان، ثلاثة، أربعة، خمسة، ستة، سبعة، ثمانية، تسعة، صفر. ابق على الخط من فضلك."
+langs=(en-us es-419 fr-fr de it pt-br pl ru hi cmn vi ar)
+low=(m1 m3 klatt m7 klatt3 m2 m5 klatt4 m6 m4 m8 klatt2)
+high=(f1 f4 croak f2 grandma f3 klatt6 f5 steph whisperf linda f2)
+v=()
+for i in "${!langs[@]}"; do
+  l=${langs[$i]}
+  for r in 0 1; do
+    if [ "$r" = 0 ]; then var=${low[$i]}; sp=$((110 + (i * 17) % 100)); pi=$((10 + (i * 13) % 60))
+    else var=${high[$i]}; sp=$((150 + (i * 23) % 106)); pi=$((40 + (i * 11) % 59)); fi
+    espeak-ng -v "$l+$var" -s "$sp" -p "$pi" -w "$tmp/v$i-$r.wav" "${T[$l]} ${T[$l]} ${T[$l]}"
+    sox "$tmp/v$i-$r.wav" -r 8000 -c 1 -b 16 "$tmp/t$i-$r.wav" sinc 300-3400 trim 0 70 norm -1
+    v+=("$tmp/t$i-$r.wav")
+  done
+done
+sox "${v[@]}" -e mu-law -b 8 -r 8000 -c 1 voices.wav
+soxi -D speech.wav music.wav voices.wav

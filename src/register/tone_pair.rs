@@ -35,7 +35,7 @@
 //! length in gives identical events: all state advances per sample and decisions fall on hop
 //! boundaries of absolute time.
 
-use super::pair_fit::PairFit;
+use super::pair_fit::{FitTone, PairFit};
 use crate::dsp::correlator::{cabs2, CorrelatorBank, KernelPlanner, C64};
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 
@@ -82,6 +82,13 @@ pub struct PairDesign {
     /// frequency of the bank (not only the receiver's tones): leakage-free whatever the window,
     /// and it also sees a third component that falls between the receiver's tones.
     pub residual_third_db: Option<f64>,
+    /// Extra frequencies (Hz) in the bank for the residual rule alone: places a third component
+    /// may sit that no tone's correlator sees (the harmonics of a voiced sound below and between
+    /// the groups). Not tones; never picked as one.
+    pub guard_hz: &'static [u32],
+    /// A component at a guard frequency rejects at this many dB under the weaker tone (and above
+    /// 8× the white-noise floor's mean in a bin, so noise alone rejects 1 frame in ~3000 a bin).
+    pub guard_db: f64,
     /// The pair's power as a share of the window's power, at least.
     pub pair_share: f64,
     /// Measured frequency within `freq_tol × nominal + freq_tol_hz` of nominal.
@@ -109,7 +116,8 @@ pub enum ToneEvent {
 
 const MAX_TONES: usize = 8;
 const MAX_LAG: usize = 4;
-const MAX_BANK: usize = 3 * MAX_TONES;
+/// Every tone with its Hann neighbours, and up to 8 guard frequencies.
+const MAX_BANK: usize = 3 * MAX_TONES + 8;
 
 #[derive(Debug, Clone)]
 // Declaration order (`repr(C)`): the correlator bank, then what every frame touches, then the
@@ -145,6 +153,9 @@ pub struct PairReceiver {
     twist_high: f64,
     third: Option<f64>,
     residual_third: Option<f64>,
+    guard: f64,
+    /// Bank index of the first guard frequency (the guards are the bank's last entries).
+    first_guard: usize,
     /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
     xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
 }
@@ -158,7 +169,8 @@ impl PairReceiver {
 
     /// A receiver whose correlator kernel comes from `planner` (shared with its other banks).
     pub fn new_in(d: PairDesign, planner: &mut KernelPlanner) -> Self {
-        assert!(d.tones.len() <= MAX_TONES && d.freq_lag <= MAX_LAG && d.freq_lag > 0);
+        assert!(d.tones.len() <= MAX_TONES && d.guard_hz.len() <= 8);
+        assert!(d.freq_lag <= MAX_LAG && d.freq_lag > 0);
         let w = d.hop * d.blocks;
         let delta = SAMPLE_RATE / w as u32;
         let mut freqs: Vec<u32> = Vec::new();
@@ -180,6 +192,14 @@ impl PairReceiver {
                 }
             };
         }
+        let first_guard = idx[..d.tones.len()]
+            .iter()
+            .map(|&(a, b, c)| a.max(b).max(c) + 1)
+            .max()
+            .unwrap_or(0);
+        for &hz in d.guard_hz {
+            push(hz);
+        }
         let window_sum = match d.window {
             Window::Hann => w as f64 / 2.0,
             Window::Rect => w as f64,
@@ -197,6 +217,8 @@ impl PairReceiver {
             twist_high: db_to_ratio(d.max_twist_high_db),
             third: d.third_tone_db.map(|db| db_to_ratio(-db)),
             residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
+            guard: db_to_ratio(-d.guard_db),
+            first_guard,
             xhist: [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1],
             xset: 0,
             frame: 0,
@@ -404,11 +426,14 @@ impl PairReceiver {
             .residual_bins(&self.bank, &tones, m0, &mut r2[..nb]);
         let wf = w as f64;
         if let Some(third) = self.residual_third {
-            // A steady tone at full window length reads |B|·W on a rectangular correlator.
-            let weaker = cabs2(tones[0].b).min(cabs2(tones[1].b)) * wf * wf;
+            let weaker = weaker_bin(&tones, wf);
             if r2[..nb].iter().any(|&r| r > weaker * third) {
                 return None;
             }
+        }
+        let guard_min = (weaker_bin(&tones, wf) * self.guard).max(8.0 * wf * floor_sigma2);
+        if r2[self.first_guard..nb].iter().any(|&r| r > guard_min) {
+            return None;
         }
         // White noise leaves every bin's residual exponentially distributed with mean W·σ²;
         // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills.
@@ -559,4 +584,10 @@ impl NoiseFloor {
             0.0
         }
     }
+}
+
+/// The weaker tone's power as a rectangular correlator of `w` samples reads it: a steady tone
+/// at full window length reads |B|·W.
+fn weaker_bin(tones: &[FitTone; 2], w: f64) -> f64 {
+    cabs2(tones[0].b).min(cabs2(tones[1].b)) * w * w
 }
