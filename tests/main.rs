@@ -27,6 +27,7 @@ mod rt_alloc;
 mod sf_dial_pulse;
 mod simulate;
 mod sip;
+mod spandsp_dtmf;
 mod switch_events;
 mod talkoff;
 mod transfer;

@@ -63,8 +63,11 @@ pub fn dtmf_design() -> PairDesign {
         window: Window::Hann,
         hop: 8,
         blocks: 20,
-        // Accept −30 dBm0 per tone, with 3 dB margin.
-        min_tone_dbm0: -33.0,
+        // SpanDSP's dynamic-range test wants ≥ 35 responses over +3 … −50 dBm0 (SpanDSP itself
+        // hears down to −41): a floor at −39 answers to −38 dBm0 (42). Nothing in the spec asks
+        // a DTMF receiver to refuse weak keys, and the fit test, not the level, keeps noise and
+        // speech out (0 false on the talk-off corpus and in noise at this floor).
+        min_tone_dbm0: -39.0,
         // Accept low louder ≤ 8 dB and high louder ≤ 4 dB, with margin.
         max_twist_low_db: 10.0,
         max_twist_high_db: 7.0,
@@ -84,9 +87,13 @@ pub fn dtmf_design() -> PairDesign {
         freq_tol: 0.025,
         freq_tol_hz: 0.0,
         freq_lag: 2,
-        fit_ratio: 0.1,
+        // Dial tone (350 + 440 Hz) 10 dB under the key is a residual of 0.1 × the model: 0.1
+        // (the old value) failed SpanDSP's dial-tone test at 12 dB; 0.16 (−8 dB) holds to 11 dB
+        // against dial tone and reorder alike. A looser fit lets a window that overhangs a key's
+        // end qualify one frame sooner, so the report count is 7 to keep 22.9 ms keys out.
+        fit_ratio: 0.16,
         fit_floor: 0.4,
-        report_frames: 6,
+        report_frames: 7,
         fit_noise: 2.2,
         release_frames: 45,
     }

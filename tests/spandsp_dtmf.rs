@@ -1,0 +1,94 @@
+//! SpanDSP's `tests/dtmf_rx_tests.c` (the Mitel CM7291 side-1 tests and its dial-tone test),
+//! ported: the same conditions and pass rules, signals made by our synthesiser (`generate::synth`,
+//! SpanDSP's dBm0 convention) instead of SpanDSP's `tone_gen`, after a G.711 round trip as
+//! SpanDSP's `codec_munge` does (A-law there; both laws here). SpanDSP 0.0.6's own figures on the
+//! same tests are beside ours in `docs/signalling.md`.
+
+use e911_tandem::dsp::g711::Law;
+use e911_tandem::generate::synth::{ChannelSynth, DtmfParams, Impairments};
+
+use crate::support::*;
+
+const ALL: &str = "123A456B789C*0#D";
+
+fn imp(law: Law) -> Impairments {
+    Impairments {
+        g711: Some(law),
+        ..Default::default()
+    }
+}
+
+/// SpanDSP's `my_dtmf_generate`: each key `on_ms` on, 50 ms off, at the given levels (dBm0).
+fn keys(ch: &mut ChannelSynth, k: &str, lo: f64, hi: f64, on_ms: f64) {
+    let p = DtmfParams {
+        level_low: lo,
+        level_high: hi,
+        on_ms,
+        off_ms: 50.0,
+        ..DtmfParams::default()
+    };
+    ch.dtmf(k, &p).unwrap();
+}
+
+/// SpanDSP's dynamic-range test (Test 5): key `1`, both tones from +3 down to −50 dBm0 in 1 dB
+/// steps, 50 ms on / 50 ms off; the number of responses must be ≥ 35.
+fn dynamic_range(law: Law) -> usize {
+    let mut ch = ChannelSynth::new(5);
+    ch.silence(20.0);
+    for l in (-50..=3).rev() {
+        keys(&mut ch, "1", l as f64, l as f64, 50.0);
+    }
+    let (x, _) = ch.finish(&imp(law));
+    dtmf_on(&x).len()
+}
+
+#[test]
+fn spandsp_dtmf_test_5_dynamic_range_at_least_35_responses() {
+    for law in [Law::Alaw, Law::Ulaw] {
+        let n = dynamic_range(law);
+        eprintln!("DTMF dynamic range ({law:?}): {n} responses");
+        assert!(n >= 35, "{law:?}: {n} responses");
+    }
+}
+
+/// SpanDSP's dial-tone tolerance test: all 16 keys at −15 dBm0 per tone (50/50 ms), ten times
+/// over, with continuous 350 + 440 Hz at `j` dBm0 per tone, `j` from −30 dB up until a run misses
+/// a key; the ratio reported is −15 − j at the first failure, and must be ≤ 10 dB.
+fn dial_tone_ratio(law: Law, tone: (f64, f64)) -> i32 {
+    for j in -30..-3 {
+        let mut ch = ChannelSynth::new(j as u64 + 100);
+        ch.silence(20.0);
+        for _ in 0..10 {
+            keys(&mut ch, ALL, -15.0, -15.0, 50.0);
+        }
+        let len = ch.len();
+        ch.tone(0, len, tone.0, j as f64);
+        ch.tone(0, len, tone.1, j as f64);
+        let (x, _) = ch.finish(&imp(law));
+        let got: String = dtmf_on(&x).iter().map(|e| e.key).collect();
+        if got != ALL.repeat(10) {
+            return -15 - j;
+        }
+    }
+    -15 + 3
+}
+
+#[test]
+fn spandsp_dtmf_dial_tone_tolerance_10_db() {
+    for law in [Law::Alaw, Law::Ulaw] {
+        let r = dial_tone_ratio(law, (350.0, 440.0));
+        eprintln!("DTMF to dial tone ({law:?}): fails at {r} dB");
+        assert!(r <= 10, "{law:?}: needs {r} dB");
+    }
+}
+
+#[test]
+fn dtmf_tolerates_reorder_as_well_as_dial_tone() {
+    // The PSAP dials `*1X` into a line that may carry the tandem's reorder (480 + 620 Hz) as
+    // well as its recall dial tone (350 + 440 Hz, the test above). 620 Hz lies 77 Hz under 697.
+    for law in [Law::Alaw, Law::Ulaw] {
+        let r = dial_tone_ratio(law, (480.0, 620.0));
+        eprintln!("DTMF to reorder ({law:?}): fails at {r} dB");
+        assert!(r <= 10, "{law:?}: needs {r} dB");
+    }
+}
