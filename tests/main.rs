@@ -28,6 +28,7 @@ mod sf_dial_pulse;
 mod simulate;
 mod sip;
 mod spandsp_dtmf;
+mod spandsp_mf;
 mod switch_events;
 mod talkoff;
 mod transfer;

@@ -92,3 +92,92 @@ fn dtmf_tolerates_reorder_as_well_as_dial_tone() {
         assert!(r <= 10, "{law:?}: needs {r} dB");
     }
 }
+
+/// SpanDSP's Test 3: for keys 1, 5, 9, D, one tone offset by +0.1 … +6 % (and −0.1 … −6 %) in
+/// 0.1 % steps at −17 dBm0, 50/50 ms; with N± the responses, RRB = (N+ + N−)/10 and
+/// RCFO = (N+ − N−)/10 must satisfy 3 + RCFO ≤ RRB < 15 + RCFO, for each tone of each key.
+#[test]
+fn spandsp_dtmf_test_3_recognition_bandwidth() {
+    for key in ['1', '5', '9', 'D'] {
+        for low in [true, false] {
+            let count = |sign: f64| {
+                let mut ch = ChannelSynth::new(3);
+                ch.silence(20.0);
+                for i in 1..=60 {
+                    let dev = sign * i as f64 / 10.0;
+                    let p = DtmfParams {
+                        level_low: -17.0,
+                        level_high: -17.0,
+                        on_ms: 50.0,
+                        off_ms: 50.0,
+                        dev_low: if low { dev } else { 0.0 },
+                        dev_high: if low { 0.0 } else { dev },
+                        ..DtmfParams::default()
+                    };
+                    ch.dtmf(&key.to_string(), &p).unwrap();
+                }
+                let (x, _) = ch.finish(&imp(Law::Alaw));
+                dtmf_on(&x).len() as f64
+            };
+            let (np, nm) = (count(1.0), count(-1.0));
+            let (rrb, rcfo) = ((np + nm) / 10.0, (np - nm) / 10.0);
+            eprintln!(
+                "DTMF {key} ({}) rrb {rrb:.1} % rcfo {rcfo:.1} %",
+                if low { "low" } else { "high" }
+            );
+            assert!(
+                rrb >= 3.0 + rcfo && rrb < 15.0 + rcfo,
+                "{key} low {low}: rrb {rrb} rcfo {rcfo}"
+            );
+        }
+    }
+}
+
+/// SpanDSP's Test 4: keys 1, 5, 9, D; one tone at −3 dBm0, the other from −3 to −23 dBm0 in 201
+/// steps (whole dB, SpanDSP's `i/10`); ≥ 80 responses with the high tone weaker (normal twist),
+/// ≥ 40 with the low tone weaker (reverse twist).
+#[test]
+fn spandsp_dtmf_test_4_twist_80_normal_40_reverse() {
+    for key in ['1', '5', '9', 'D'] {
+        for high_weaker in [true, false] {
+            let mut ch = ChannelSynth::new(4);
+            ch.silence(20.0);
+            for i in (-230..=-30).rev() {
+                let weak = (i / 10) as f64;
+                let (lo, hi) = if high_weaker {
+                    (-3.0, weak)
+                } else {
+                    (weak, -3.0)
+                };
+                keys(&mut ch, &key.to_string(), lo, hi, 50.0);
+            }
+            let (x, _) = ch.finish(&imp(Law::Alaw));
+            let n = dtmf_on(&x).len();
+            eprintln!("DTMF {key} twist (high weaker {high_weaker}): {n} responses");
+            assert!(n >= if high_weaker { 80 } else { 40 }, "{key}: {n}");
+        }
+    }
+}
+
+/// SpanDSP's Test 7: key 1 at −4 dBm0 per tone, 1000 times per noise level (20 here), white
+/// noise from −13 dBm0 down until every key decodes; −4 − noise must be ≤ 26 dB.
+#[test]
+fn spandsp_dtmf_test_7_signal_to_noise_26_db_or_better() {
+    let noise = (-49..=-13)
+        .rev()
+        .find(|&n| {
+            let mut ch = ChannelSynth::new((n + 100) as u64);
+            ch.silence(20.0);
+            for _ in 0..20 {
+                keys(&mut ch, "1", -4.0, -4.0, 50.0);
+            }
+            let (x, _) = ch.finish(&Impairments {
+                noise_dbm0: Some(n as f64),
+                ..imp(Law::Alaw)
+            });
+            dtmf_on(&x).len() == 20
+        })
+        .expect("clean at some noise level");
+    eprintln!("DTMF acceptable S/N: {} dB", -4 - noise);
+    assert!(-4 - noise <= 26);
+}
