@@ -29,6 +29,7 @@ mod simulate;
 mod sip;
 mod spandsp_dtmf;
 mod spandsp_mf;
+mod spandsp_sig_tone;
 mod switch_events;
 mod talkoff;
 mod transfer;
