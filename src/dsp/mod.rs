@@ -2,6 +2,7 @@
 
 pub mod block_energy;
 pub mod correlator;
+pub mod cpu;
 pub mod g711;
 pub mod phasor;
 pub mod prefetch;

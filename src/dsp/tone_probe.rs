@@ -269,10 +269,7 @@ mod avx2 {
     use super::LANES;
     use std::arch::x86_64::*;
 
-    pub fn available() -> bool {
-        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx2"))
-    }
+    pub use crate::dsp::cpu::has_avx2 as available;
 
     /// # Safety
     /// The CPU must have AVX2 ([`available`]).

@@ -343,8 +343,30 @@ impl CorrelatorBank {
     /// One block's partial sums into `acc`: the groups of [`LANES`] accumulators stay in
     /// registers for the whole block (kernel row `i` times sample `i`), so they never touch
     /// memory between samples. All groups advance together, sample by sample: C independent
-    /// chains keep the adder busy.
+    /// chains keep the adder busy. Compiled twice: for AVX where the CPU has it (a group is one
+    /// register, and 7–8 groups still fit the 16 registers), else for SSE2; each lane's multiply
+    /// and add are the same IEEE operations either way (no fused multiply-add), so the bits are
+    /// the same on every x86-64.
     fn accumulate(ker: &[f32], block: &[i16], acc: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::cpu::has_avx() {
+            // SAFETY: the CPU has AVX (checked above).
+            unsafe { Self::accumulate_avx(ker, block, acc) };
+            return;
+        }
+        Self::accumulate_any(ker, block, acc)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn accumulate_avx(ker: &[f32], block: &[i16], acc: &mut [f32]) {
+        Self::accumulate_any(ker, block, acc)
+    }
+
+    #[inline(always)]
+    fn accumulate_any(ker: &[f32], block: &[i16], acc: &mut [f32]) {
         match acc.len() / LANES {
             1 => Self::accumulate_n::<1>(ker, block, acc),
             2 => Self::accumulate_n::<2>(ker, block, acc),
@@ -352,6 +374,8 @@ impl CorrelatorBank {
             4 => Self::accumulate_n::<4>(ker, block, acc),
             5 => Self::accumulate_n::<5>(ker, block, acc),
             6 => Self::accumulate_n::<6>(ker, block, acc),
+            7 => Self::accumulate_n::<7>(ker, block, acc),
+            8 => Self::accumulate_n::<8>(ker, block, acc),
             groups => {
                 let (rows, _) = ker.as_chunks::<LANES>();
                 for (g, out) in acc.chunks_exact_mut(LANES).enumerate() {
@@ -368,6 +392,7 @@ impl CorrelatorBank {
         }
     }
 
+    #[inline(always)]
     fn accumulate_n<const C: usize>(ker: &[f32], block: &[i16], acc: &mut [f32]) {
         let mut a = [[0.0f32; LANES]; C];
         let (rows, _) = ker.as_chunks::<LANES>();
