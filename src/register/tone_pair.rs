@@ -257,8 +257,29 @@ impl PairReceiver {
         self.bank.prefetch(samples);
     }
 
-    /// Feed any number of samples; events go to `sink` in time order.
+    /// Feed any number of samples; events go to `sink` in time order. The per-block path is
+    /// compiled twice, for AVX where the CPU has it and for SSE2 (the same IEEE operations in
+    /// the same order either way: the same events to the bit).
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::dsp::cpu::has_avx() {
+            // SAFETY: the CPU has AVX (checked above).
+            unsafe { self.process_avx(samples, sink) };
+            return;
+        }
+        self.process_any(samples, sink)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn process_avx(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
+        self.process_any(samples, sink)
+    }
+
+    #[inline(always)]
+    fn process_any(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
         let mut rest = samples;
         while !rest.is_empty() {
             if self.bank.feed(&mut rest) {
@@ -281,12 +302,14 @@ impl PairReceiver {
         self.cand_run = 0;
     }
 
+    #[inline(always)]
     fn power_of(&self, x: C64) -> f64 {
         // Tone amplitude a = 2|X|/Σw; power a²/2.
         cabs2(x) * self.power_scale
     }
 
     /// One frame: the code whose pair qualifies, if any.
+    #[inline(always)]
     fn qualify(&mut self) -> Option<u8> {
         let nt = self.nt;
         let slot = self.frame % (MAX_LAG + 1);
@@ -449,6 +472,7 @@ impl PairReceiver {
         Some(code)
     }
 
+    #[inline(always)]
     fn debounce(&mut self, q: Option<u8>, sink: &mut impl FnMut(ToneEvent)) {
         let now = self.bank.now();
         let w = self.bank.window_len() as u64;

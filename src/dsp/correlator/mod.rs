@@ -245,14 +245,14 @@ impl CorrelatorBank {
     ///
     /// # Panics
     /// If `xs` is longer than the room left in the block.
-    #[inline]
+    #[inline(always)]
     pub fn push_i16(&mut self, xs: &[i16]) -> bool {
         self.take(xs);
         self.commit(xs.len())
     }
 
     /// Store `xs` at `hist[hpos..]` and add them to the block's energy partial sums.
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, xs: &[i16]) {
         // The first-difference sums only for a bank with a spectral gate (a separate copy of
         // the loop, so a bank without one does not pay for them).
@@ -305,7 +305,7 @@ impl CorrelatorBank {
     /// Take samples from the front of `rest` up to the end of the current block and advance it.
     /// Returns true when they completed a block: the caller evaluates a frame, then calls again
     /// until `rest` is empty. Every receiver's `process` is this loop.
-    #[inline]
+    #[inline(always)]
     pub fn feed(&mut self, rest: &mut &[i16]) -> bool {
         let n = rest.len().min(self.room());
         let (now, later) = rest.split_at(n);
@@ -313,6 +313,7 @@ impl CorrelatorBank {
         self.push_i16(now)
     }
 
+    #[inline(always)]
     fn commit(&mut self, n: usize) -> bool {
         self.hpos += n;
         self.in_block += n;
@@ -411,6 +412,7 @@ impl CorrelatorBank {
         }
     }
 
+    #[inline(always)]
     fn end_block(&mut self) {
         // Energy from the whole block in one fixed order, so chunking cannot change a bit of it.
         let slot = &mut self.power_ring[self.ring_pos];
@@ -454,6 +456,7 @@ impl CorrelatorBank {
 
     /// Accumulate the block of `hop` samples at `hist[from..]` and slide it into ring slot `slot`
     /// and the window sums, advancing the rotation by one block.
+    #[inline(always)]
     fn slide(&mut self, from: usize, slot: usize) {
         Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
         let f = padded(self.freqs.len());
@@ -474,6 +477,7 @@ impl CorrelatorBank {
         );
     }
 
+    #[inline(always)]
     fn resum(&mut self) {
         let f = padded(self.freqs.len());
         let (sum_re, sum_im) = (&mut self.sum_re[..f], &mut self.sum_im[..f]);
@@ -547,6 +551,7 @@ impl CorrelatorBank {
     }
 
     /// [`CorrelatorBank::hann`] for several tones at once, `(k, k−Δ, k+Δ)` each.
+    #[inline(always)]
     pub fn hann_many(&self, idx: &[(usize, usize, usize)], out: &mut [C64]) {
         let (c, s) = self.table[self.delta_phase as usize];
         let e_minus = (c, -s);
