@@ -324,12 +324,21 @@ impl<'a> WavStream<'a> {
                 self.bytes.resize(n * 2 * ch, 0);
                 r.read_exact(&mut self.bytes).map_err(io(&self.path))?;
                 *left -= self.bytes.len() as u64;
-                for (c, o) in out.iter_mut().enumerate().take(ch) {
-                    o.extend(
-                        self.bytes
-                            .chunks_exact(2 * ch)
-                            .map(|f| i16::from_le_bytes([f[2 * c], f[2 * c + 1]])),
-                    );
+                // One pass over the frames, a few of them at a time into every channel: a pass
+                // per channel would read the whole block once for each.
+                let out = &mut out[..ch];
+                for o in out.iter_mut() {
+                    o.resize(n, 0);
+                }
+                const RUN: usize = 64;
+                for (run, frames) in self.bytes.chunks(RUN * 2 * ch).enumerate() {
+                    let at = run * RUN;
+                    for (c, o) in out.iter_mut().enumerate() {
+                        let dst = &mut o[at..at + frames.len() / (2 * ch)];
+                        for (d, f) in dst.iter_mut().zip(frames.chunks_exact(2 * ch)) {
+                            *d = i16::from_le_bytes([f[2 * c], f[2 * c + 1]]);
+                        }
+                    }
                 }
                 return Ok(n);
             }
