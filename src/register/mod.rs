@@ -3,6 +3,7 @@
 //! [`crate::generate`].
 
 pub mod dtmf;
+mod frame_log;
 pub mod mf;
 pub mod pair_fit;
 pub mod tone_pair;

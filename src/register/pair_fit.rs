@@ -10,7 +10,7 @@
 //! between this path costing more than the correlators and costing less.
 
 use super::tone_pair::Window;
-use crate::dsp::correlator::{cabs2, cconj, cmul, CorrelatorBank, C64};
+use crate::dsp::correlator::{cabs2, cconj, cmul, C64};
 use crate::dsp::phasor;
 use crate::units::SAMPLE_RATE;
 
@@ -196,14 +196,17 @@ impl PairFit {
 
     /// `|S_f − model_f|²` for every bank frequency: what the rectangular correlators see once the
     /// two-tone model (images included) is subtracted.
+    /// `freqs` are the bank's, `(re, im)` its rectangular sums for the window at `m0`
+    /// ([`crate::dsp::correlator::CorrelatorBank::sums`]).
     pub fn residual_bins(
         &self,
-        bank: &CorrelatorBank,
+        freqs: &[u32],
+        (re, im): (&[f32], &[f32]),
         tones: &[FitTone; 2],
         m0: u64,
         out: &mut [f64],
     ) {
-        for (k, &hz) in bank.freqs().iter().enumerate() {
+        for (k, &hz) in freqs.iter().enumerate() {
             let zf = cconj(self.phase(hz, 1));
             let zwf = cconj(self.phase(hz, self.w as u64));
             let mut m = (0.0, 0.0);
@@ -222,7 +225,7 @@ impl PairFit {
                 m.0 += a.0 + c.0;
                 m.1 += a.1 + c.1;
             }
-            let rel = cmul(bank.rect(k), self.phase(hz, m0));
+            let rel = cmul((re[k] as f64, im[k] as f64), self.phase(hz, m0));
             out[k] = cabs2((rel.0 - m.0, rel.1 - m.1));
         }
     }

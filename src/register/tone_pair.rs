@@ -35,8 +35,9 @@
 //! length in gives identical events: all state advances per sample and decisions fall on hop
 //! boundaries of absolute time.
 
+use super::frame_log::FrameLog;
 use super::pair_fit::{FitTone, PairFit};
-use crate::dsp::correlator::{cabs2, CorrelatorBank, KernelPlanner, C64};
+use crate::dsp::correlator::{cabs2, hann_from, CorrelatorBank, KernelPlanner, C64};
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 
 /// Window applied to the correlators.
@@ -127,10 +128,9 @@ pub struct PairReceiver {
     bank: CorrelatorBank,
     /// Tones in the design (`d.tones.len()`, kept with the hot fields).
     nt: usize,
-    frame: usize,
-    /// Bit `s`: slot `s` of `xhist` holds this frame's values; a clear bit reads as all zeros (a
-    /// gated frame clears its bit instead of writing zeros over two cache lines, every hop).
-    xset: u8,
+    /// Frames since the start of the stream, and the first not yet judged.
+    frame: u64,
+    unjudged: u64,
     min_power: f64,
     floor: NoiseFloor,
     cand: Option<u8>,
@@ -143,6 +143,8 @@ pub struct PairReceiver {
     /// Pair power of the last qualifying frame, and of the frame that reported the held code.
     last_power: f64,
     held_power: f64,
+    /// The last frames, for the frequency test's earlier phase and for judging skipped frames.
+    log: FrameLog,
     d: PairDesign,
     /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
     idx: [(usize, usize, usize); MAX_TONES],
@@ -156,8 +158,6 @@ pub struct PairReceiver {
     guard: f64,
     /// Bank index of the first guard frequency (the guards are the bank's last entries).
     first_guard: usize,
-    /// Last `freq_lag + 1` frames of correlator values, `[frame][tone]`.
-    xhist: [[C64; MAX_TONES]; MAX_LAG + 1],
 }
 
 impl PairReceiver {
@@ -170,7 +170,7 @@ impl PairReceiver {
     /// A receiver whose correlator kernel comes from `planner` (shared with its other banks).
     pub fn new_in(d: PairDesign, planner: &mut KernelPlanner) -> Self {
         assert!(d.tones.len() <= MAX_TONES && d.guard_hz.len() <= 8);
-        assert!(d.freq_lag <= MAX_LAG && d.freq_lag > 0);
+        assert!(d.freq_lag <= MAX_LAG && d.freq_lag > 0 && d.report_frames > 0);
         let w = d.hop * d.blocks;
         let delta = SAMPLE_RATE / w as u32;
         let mut freqs: Vec<u32> = Vec::new();
@@ -204,11 +204,16 @@ impl PairReceiver {
             Window::Hann => w as f64 / 2.0,
             Window::Rect => w as f64,
         };
+        let bank = CorrelatorBank::new_in(planner, &freqs, d.hop, d.blocks)
+            // The bank skips what the energy gate below would reject anyway.
+            .with_gate(2.0 * dbm0_to_power(d.min_tone_dbm0))
+            .with_spectral_gate(max_hf_ratio(&d))
+            // A skipped frame is judged at most `report_frames − 1` frames late.
+            .with_lookback(d.report_frames as usize - 1);
         PairReceiver {
-            bank: CorrelatorBank::new_in(planner, &freqs, d.hop, d.blocks)
-                // The bank skips what the energy gate below would reject anyway.
-                .with_gate(2.0 * dbm0_to_power(d.min_tone_dbm0))
-                .with_spectral_gate(max_hf_ratio(&d)),
+            // Judged at most `report_frames − 1` late, reading the phase `freq_lag` before.
+            log: FrameLog::new(&bank, d.report_frames as usize + d.freq_lag),
+            bank,
             idx,
             power_scale: 2.0 / (window_sum * window_sum),
             fit: PairFit::new(d.window, w),
@@ -219,9 +224,8 @@ impl PairReceiver {
             residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
             guard: db_to_ratio(-d.guard_db),
             first_guard,
-            xhist: [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1],
-            xset: 0,
             frame: 0,
+            unjudged: 0,
             cand: None,
             cand_run: 0,
             cand_first: 0,
@@ -283,10 +287,37 @@ impl PairReceiver {
         let mut rest = samples;
         while !rest.is_empty() {
             if self.bank.feed(&mut rest) {
-                let q = self.qualify();
-                self.debounce(q, sink);
+                self.frame_ended(sink);
             }
         }
+    }
+
+    /// A hop has ended: log the frame, then judge it — or, on an idle line, only every
+    /// `report_frames`-th frame (see [`super::frame_log`]): when one of those qualifies, the
+    /// frames skipped before it are judged first, oldest first, as they would have been.
+    #[inline(always)]
+    fn frame_ended(&mut self, sink: &mut impl FnMut(ToneEvent)) {
+        self.log_frame();
+        let f = self.frame;
+        self.frame += 1;
+        let idle = self.cand.is_none() && self.held.is_none();
+        if idle && f % self.d.report_frames as u64 != 0 {
+            return;
+        }
+        let q = self.judge(0);
+        let power = self.last_power;
+        if idle && q.is_some() {
+            let now = self.bank.now();
+            let hop = self.d.hop as u64;
+            for back in (1..=(f - self.unjudged) as usize).rev() {
+                let qb = self.judge(back);
+                self.debounce(qb, now - back as u64 * hop, sink);
+            }
+            // The replay set the pair power of the frames it judged; the report uses this one's.
+            self.last_power = power;
+        }
+        self.unjudged = f + 1;
+        self.debounce(q, self.bank.now(), sink);
     }
 
     /// Flush at end of stream: a held code is released at the last sample.
@@ -308,14 +339,12 @@ impl PairReceiver {
         cabs2(x) * self.power_scale
     }
 
-    /// One frame: the code whose pair qualifies, if any.
+    /// Log the frame that just ended: its sums if it passes the energy gate (step 1).
     #[inline(always)]
-    fn qualify(&mut self) -> Option<u8> {
-        let nt = self.nt;
-        let slot = self.frame % (MAX_LAG + 1);
-        self.frame += 1;
+    fn log_frame(&mut self) {
         if self.bank.now() < self.bank.window_len() as u64 {
-            return None;
+            self.log.push_gated();
+            return;
         }
         // 1. Energy gate (before any correlator is combined: most audio stops here). A window full
         // of two tones at the minimum level holds twice that level's power; quieter windows
@@ -326,23 +355,38 @@ impl PairReceiver {
         let ms = self.bank.mean_square();
         self.floor.push(ms);
         if ms < 2.0 * self.min_power || !self.bank.is_valid() {
-            self.xset &= !(1 << slot);
-            return None;
+            self.log.push_gated();
+        } else {
+            self.log.push(&self.bank, ms, self.floor.get());
         }
-        self.xset |= 1 << slot;
-        let mut p = [0.0f64; MAX_TONES];
+    }
+
+    /// The tones' windowed correlators at a logged frame.
+    #[inline(always)]
+    fn tone_correlators(&self, sums: (&[f32], &[f32]), delta_phase: u32, out: &mut [C64]) {
+        let idx = &self.idx[..self.nt];
         match self.d.window {
-            Window::Hann => self
-                .bank
-                .hann_many(&self.idx[..nt], &mut self.xhist[slot][..nt]),
+            Window::Hann => hann_from(sums, delta_phase, idx, out),
             Window::Rect => {
-                for (t, &(k, _, _)) in self.idx[..nt].iter().enumerate() {
-                    self.xhist[slot][t] = self.bank.rect(k);
+                for (o, &(k, _, _)) in out.iter_mut().zip(idx) {
+                    *o = (sums.0[k] as f64, sums.1[k] as f64);
                 }
             }
         }
-        for (pt, &x) in p.iter_mut().zip(&self.xhist[slot][..nt]) {
-            *pt = self.power_of(x);
+    }
+
+    /// The verdict on the frame `back` frames ago (0: the one that just ended): the code whose
+    /// pair qualifies, if any.
+    #[inline(always)]
+    fn judge(&mut self, back: usize) -> Option<u8> {
+        let nt = self.nt;
+        let (meta, sums) = self.log.get(back)?;
+        let ms = meta.ms;
+        let mut x = [(0.0, 0.0); MAX_TONES];
+        self.tone_correlators(sums, meta.delta_phase, &mut x[..nt]);
+        let mut p = [0.0f64; MAX_TONES];
+        for (pt, &xt) in p.iter_mut().zip(&x[..nt]) {
+            *pt = self.power_of(xt);
         }
         // 2. Pair selection.
         let (i, j) = match self.d.grouping {
@@ -407,17 +451,16 @@ impl PairReceiver {
             }
         }
         // 4. Frequency from phase advance.
-        let lag_slot = (slot + MAX_LAG + 1 - self.d.freq_lag) % (MAX_LAG + 1);
         let w = self.bank.window_len();
-        let m0 = self.bank.now() - w as u64;
+        let m0 = meta.now - w as u64;
+        let mut lag = [(0.0, 0.0); MAX_TONES];
+        if let Some((lm, ls)) = self.log.get(back + self.d.freq_lag) {
+            self.tone_correlators(ls, lm.delta_phase, &mut lag[..nt]);
+        }
         let tones = self.fit.estimate(
             [self.d.tones[i], self.d.tones[j]],
-            [self.xhist[slot][i], self.xhist[slot][j]],
-            if self.xset & (1 << lag_slot) != 0 {
-                [self.xhist[lag_slot][i], self.xhist[lag_slot][j]]
-            } else {
-                [(0.0, 0.0); 2]
-            },
+            [x[i], x[j]],
+            [lag[i], lag[j]],
             m0,
             self.d.freq_lag * self.d.hop,
         )?;
@@ -429,10 +472,10 @@ impl PairReceiver {
         // 5a. Time-domain fit with the larger of the two noise allowances (the floor alone): a
         // window the tones do not fill (onsets, mostly) fails here, before the residual spectrum
         // is paid for.
-        let floor_sigma2 = self.floor.get() / NoiseFloor::BIAS;
+        let floor_sigma2 = meta.floor / NoiseFloor::BIAS;
         let fit = |sigma2: f64| {
             self.fit.fits(
-                self.bank.window(),
+                self.bank.window_back(back),
                 &tones,
                 self.d.fit_ratio,
                 self.d.fit_floor,
@@ -446,7 +489,7 @@ impl PairReceiver {
         let nb = self.bank.freqs().len();
         let mut r2 = [0.0f64; MAX_BANK];
         self.fit
-            .residual_bins(&self.bank, &tones, m0, &mut r2[..nb]);
+            .residual_bins(self.bank.freqs(), sums, &tones, m0, &mut r2[..nb]);
         let wf = w as f64;
         if let Some(third) = self.residual_third {
             let weaker = weaker_bin(&tones, wf);
@@ -473,8 +516,7 @@ impl PairReceiver {
     }
 
     #[inline(always)]
-    fn debounce(&mut self, q: Option<u8>, sink: &mut impl FnMut(ToneEvent)) {
-        let now = self.bank.now();
+    fn debounce(&mut self, q: Option<u8>, now: u64, sink: &mut impl FnMut(ToneEvent)) {
         let w = self.bank.window_len() as u64;
         match q {
             Some(c) if self.cand == Some(c) => self.cand_run += 1,
@@ -532,9 +574,9 @@ impl PairReceiver {
     /// Back to the freshly constructed state, keeping its buffers (nothing is allocated).
     pub fn reset(&mut self) {
         self.bank.reset();
-        self.xhist = [[(0.0, 0.0); MAX_TONES]; MAX_LAG + 1];
-        self.xset = 0;
+        self.log.reset();
         self.frame = 0;
+        self.unjudged = 0;
         self.cand = None;
         self.cand_run = 0;
         self.cand_first = 0;

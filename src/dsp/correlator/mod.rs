@@ -69,6 +69,9 @@ pub struct CorrelatorBank {
     /// (one copy per [`HIST_WINDOWS`] windows instead of a copy per sample).
     hist: Vec<i16>,
     hpos: usize,
+    /// Hops of samples kept before the window when the buffer is compacted (see
+    /// [`CorrelatorBank::with_lookback`]).
+    lookback: usize,
     in_block: usize,
     hop: usize,
     /// Absolute index of the next sample.
@@ -176,6 +179,7 @@ impl CorrelatorBank {
             max_hf: 0.0,
             hist: vec![0; (HIST_WINDOWS + 1) * hop * blocks],
             hpos: hop * blocks,
+            lookback: 0,
             gate: 0.0,
             gate_energy: 0.0,
             valid: true,
@@ -209,6 +213,16 @@ impl CorrelatorBank {
     /// windows above it — a 2600 Hz idle tone, for the MF and DTMF receivers.
     pub fn with_spectral_gate(mut self, max: f64) -> Self {
         self.max_hf = max;
+        self
+    }
+
+    /// Keep the samples of the last `hops` windows before the current one readable through
+    /// [`CorrelatorBank::window_back`] (a receiver that judges a frame after later ones).
+    pub fn with_lookback(mut self, hops: usize) -> Self {
+        self.lookback = hops;
+        let keep = self.window_len() + hops * self.hop;
+        self.hist = vec![0; HIST_WINDOWS * self.window_len() + keep];
+        self.hpos = keep;
         self
     }
 
@@ -323,17 +337,34 @@ impl CorrelatorBank {
         }
         self.end_block();
         // Keep room for a whole block after the window.
-        let w = self.window_len();
+        let keep = self.window_len() + self.lookback * self.hop;
         if self.hpos + self.hop > self.hist.len() {
-            self.hist.copy_within(self.hpos - w..self.hpos, 0);
-            self.hpos = w;
+            self.hist.copy_within(self.hpos - keep..self.hpos, 0);
+            self.hpos = keep;
         }
         true
     }
 
     /// The last `W` samples, oldest first.
     pub fn window(&self) -> &[i16] {
-        &self.hist[self.hpos - self.window_len()..self.hpos]
+        self.window_back(0)
+    }
+
+    /// The window of `back` hops ago (`back` ≤ the lookback asked for), oldest first.
+    pub fn window_back(&self, back: usize) -> &[i16] {
+        let end = self.hpos - back * self.hop;
+        &self.hist[end - self.window_len()..end]
+    }
+
+    /// The rectangular window sums as they stand, `(re, im)`, each padded to a multiple of 4
+    /// (what [`hann_from`] and [`CorrelatorBank::rect`] read).
+    pub fn sums(&self) -> (&[f32], &[f32]) {
+        (&self.sum_re, &self.sum_im)
+    }
+
+    /// Phase index of `Δ·m0` for the Hann combination of the current window.
+    pub fn delta_phase(&self) -> u32 {
+        self.delta_phase
     }
 
     /// Whether the correlator sums describe the current window (see [`CorrelatorBank::with_gate`]).
@@ -553,18 +584,7 @@ impl CorrelatorBank {
     /// [`CorrelatorBank::hann`] for several tones at once, `(k, k−Δ, k+Δ)` each.
     #[inline(always)]
     pub fn hann_many(&self, idx: &[(usize, usize, usize)], out: &mut [C64]) {
-        let (c, s) = self.table[self.delta_phase as usize];
-        let e_minus = (c, -s);
-        let e_plus = (c, s);
-        for (o, &(k, km, kp)) in out.iter_mut().zip(idx) {
-            let a = self.rect(k);
-            let b = cmul(e_minus, self.rect(km));
-            let d = cmul(e_plus, self.rect(kp));
-            *o = (
-                0.5 * a.0 - 0.25 * (b.0 + d.0),
-                0.5 * a.1 - 0.25 * (b.1 + d.1),
-            );
-        }
+        hann_from(self.sums(), self.delta_phase, idx, out)
     }
 
     /// Mean square of the samples in the current window.
@@ -613,12 +633,37 @@ impl CorrelatorBank {
         self.energy_sum = 0.0;
         self.diff_sum = 0.0;
         self.hist.fill(0);
-        self.hpos = self.window_len();
+        self.hpos = self.window_len() + self.lookback * self.hop;
         self.valid = self.gate <= 0.0;
         self.ring_pos = 0;
         self.in_block = 0;
         self.n = 0;
         self.delta_phase = 0;
+    }
+}
+
+/// Hann-windowed correlators from a copy of a bank's sums ([`CorrelatorBank::sums`]) and its
+/// [`CorrelatorBank::delta_phase`] then, `(k, k−Δ, k+Δ)` for each tone: the same arithmetic as
+/// [`CorrelatorBank::hann`], so the same bits.
+#[inline(always)]
+pub fn hann_from(
+    (re, im): (&[f32], &[f32]),
+    delta_phase: u32,
+    idx: &[(usize, usize, usize)],
+    out: &mut [C64],
+) {
+    let (c, s) = phasor::table()[delta_phase as usize];
+    let e_minus = (c, -s);
+    let e_plus = (c, s);
+    let rect = |k: usize| (re[k] as f64, im[k] as f64);
+    for (o, &(k, km, kp)) in out.iter_mut().zip(idx) {
+        let a = rect(k);
+        let b = cmul(e_minus, rect(km));
+        let d = cmul(e_plus, rect(kp));
+        *o = (
+            0.5 * a.0 - 0.25 * (b.0 + d.0),
+            0.5 * a.1 - 0.25 * (b.1 + d.1),
+        );
     }
 }
 
