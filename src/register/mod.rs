@@ -5,5 +5,6 @@
 pub mod dtmf;
 mod frame_log;
 pub mod mf;
+mod noise_floor;
 pub mod pair_fit;
 pub mod tone_pair;

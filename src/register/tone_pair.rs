@@ -36,6 +36,7 @@
 //! boundaries of absolute time.
 
 use super::frame_log::FrameLog;
+use super::noise_floor::NoiseFloor;
 use super::pair_fit::{FitTone, PairFit};
 use crate::dsp::correlator::{cabs2, hann_from, CorrelatorBank, KernelPlanner, C64};
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
@@ -131,6 +132,9 @@ pub struct PairReceiver {
     /// Frames since the start of the stream, and the first not yet judged.
     frame: u64,
     unjudged: u64,
+    /// On an idle line, judge frames whose index is a multiple of this (`report_frames`; 1 for
+    /// every frame, [`PairReceiver::judging_every_frame`]).
+    stride: u64,
     min_power: f64,
     floor: NoiseFloor,
     cand: Option<u8>,
@@ -226,6 +230,7 @@ impl PairReceiver {
             first_guard,
             frame: 0,
             unjudged: 0,
+            stride: d.report_frames as u64,
             cand: None,
             cand_run: 0,
             cand_first: 0,
@@ -239,6 +244,13 @@ impl PairReceiver {
             held_power: 0.0,
             d,
         }
+    }
+
+    /// Judge every frame, as the receiver did before frames were judged late: the same events,
+    /// at more cost (for the test that shows so).
+    pub fn judging_every_frame(mut self) -> Self {
+        self.stride = 1;
+        self
     }
 
     pub fn design(&self) -> &PairDesign {
@@ -301,7 +313,7 @@ impl PairReceiver {
         let f = self.frame;
         self.frame += 1;
         let idle = self.cand.is_none() && self.held.is_none();
-        if idle && f % self.d.report_frames as u64 != 0 {
+        if idle && f % self.stride != 0 {
             return;
         }
         let q = self.judge(0);
@@ -598,58 +610,6 @@ fn max_hf_ratio(d: &PairDesign) -> f64 {
     let hz = top * (1.0 + d.freq_tol) + d.freq_tol_hz;
     let w = std::f64::consts::TAU * hz / SAMPLE_RATE as f64;
     d.pair_share * 2.0 * (1.0 - w.cos()) + (1.0 - d.pair_share) * 4.0
-}
-
-/// Stationary noise floor: the minimum window power over the last ~400 ms (8 segments of 40
-/// frames), as in minimum-statistics noise estimation. Speech and music fall to near silence
-/// between syllables and notes, so their floor stays low and the fit test keeps its full power
-/// against them; steady white noise keeps the floor at about 0.65 × its power (the minimum of
-/// ~40 independent 80-sample windows, see [`NoiseFloor::BIAS`]), and the fit test allows that much residual, which
-/// is what lets a spill through −9 dBm0 of white noise (signalling.md §1).
-#[derive(Debug, Clone)]
-#[repr(C)]
-struct NoiseFloor {
-    cur: f64,
-    count: u32,
-    pos: usize,
-    segs: [f64; 8],
-}
-
-impl NoiseFloor {
-    const SEG_FRAMES: u32 = 40;
-    /// Expected floor / true noise power for white noise (minimum of ~40 windows of 80 samples:
-    /// mean − 2.2 σ of a χ²₈₀/80 variable ≈ 0.65).
-    const BIAS: f64 = 0.65;
-
-    fn new() -> Self {
-        NoiseFloor {
-            segs: [f64::INFINITY; 8],
-            cur: f64::INFINITY,
-            count: 0,
-            pos: 0,
-        }
-    }
-
-    fn push(&mut self, ms: f64) {
-        self.cur = self.cur.min(ms);
-        self.count += 1;
-        if self.count == Self::SEG_FRAMES {
-            self.segs[self.pos] = self.cur;
-            self.pos = (self.pos + 1) % self.segs.len();
-            self.cur = f64::INFINITY;
-            self.count = 0;
-        }
-    }
-
-    /// Mean square of the floor (16-bit units²).
-    fn get(&self) -> f64 {
-        let m = self.segs.iter().fold(self.cur, |a, &b| a.min(b));
-        if m.is_finite() {
-            m
-        } else {
-            0.0
-        }
-    }
 }
 
 /// The weaker tone's power as a rectangular correlator of `w` samples reads it: a steady tone
