@@ -11,6 +11,77 @@
 
 use crate::dsp::correlator::CorrelatorBank;
 
+/// What a two-tone receiver reads of its bank at the end of each hop: a whole bank of its own
+/// ([`CorrelatorBank`]), or one line's lane of a bank that runs several lines at once.
+pub trait FrameSource {
+    /// Samples consumed so far.
+    fn now(&self) -> u64;
+    fn window_len(&self) -> usize;
+    /// Mean square of the current window.
+    fn mean_square(&self) -> f64;
+    /// Whether the sums describe the current window (the bank's gates let it through).
+    fn is_valid(&self) -> bool;
+    /// [`CorrelatorBank::delta_phase`].
+    fn delta_phase(&self) -> u32;
+    fn freqs(&self) -> &[u32];
+    /// Lanes of the sums each of `re` and `im` takes (the bank's frequencies, padded to 4).
+    fn width(&self) -> usize;
+    /// The rectangular window sums into `re` and `im` (`width()` each).
+    fn copy_sums(&self, re: &mut [f32], im: &mut [f32]);
+    /// `f` of the window `back` hops ago (oldest sample first).
+    fn with_window_back<R>(&self, back: usize, f: impl FnOnce(&[i16]) -> R) -> R;
+}
+
+impl FrameSource for CorrelatorBank {
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        CorrelatorBank::now(self)
+    }
+    #[inline(always)]
+    fn window_len(&self) -> usize {
+        CorrelatorBank::window_len(self)
+    }
+    #[inline(always)]
+    fn mean_square(&self) -> f64 {
+        CorrelatorBank::mean_square(self)
+    }
+    #[inline(always)]
+    fn is_valid(&self) -> bool {
+        CorrelatorBank::is_valid(self)
+    }
+    #[inline(always)]
+    fn delta_phase(&self) -> u32 {
+        CorrelatorBank::delta_phase(self)
+    }
+    #[inline(always)]
+    fn freqs(&self) -> &[u32] {
+        CorrelatorBank::freqs(self)
+    }
+    #[inline(always)]
+    fn width(&self) -> usize {
+        self.sums().0.len()
+    }
+    #[inline(always)]
+    fn copy_sums(&self, re: &mut [f32], im: &mut [f32]) {
+        let (sr, si) = self.sums();
+        // Four lanes at a time (the sums are padded to that): a loop the compiler keeps inline,
+        // where a copy of run-time length is a call to memmove.
+        for (d, s) in re.chunks_exact_mut(4).zip(sr.chunks_exact(4)) {
+            d.copy_from_slice(s);
+        }
+        for (d, s) in im.chunks_exact_mut(4).zip(si.chunks_exact(4)) {
+            d.copy_from_slice(s);
+        }
+    }
+    #[inline(always)]
+    fn with_window_back<R>(&self, back: usize, f: impl FnOnce(&[i16]) -> R) -> R {
+        f(self.window_back(back))
+    }
+}
+
+/// A frame's rectangular window sums, `(re, im)`.
+pub type Sums<'a> = (&'a [f32], &'a [f32]);
+
 /// What a frame's verdict needs besides the sums.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FrameMeta {
@@ -22,7 +93,7 @@ pub struct FrameMeta {
     pub ms: f64,
     /// The stationary noise floor as it stood at the frame (mean square).
     pub floor: f64,
-    /// [`CorrelatorBank::delta_phase`] at the frame.
+    /// [`FrameSource::delta_phase`] at the frame.
     pub delta_phase: u32,
 }
 
@@ -38,8 +109,8 @@ pub struct FrameLog {
 
 impl FrameLog {
     /// A log of the last `depth` frames of `bank`.
-    pub fn new(bank: &CorrelatorBank, depth: usize) -> Self {
-        let width = bank.sums().0.len();
+    pub fn new(bank: &impl FrameSource, depth: usize) -> Self {
+        let width = bank.width();
         FrameLog {
             width,
             pos: 0,
@@ -66,20 +137,12 @@ impl FrameLog {
 
     /// A frame whose sums the receiver may read.
     #[inline(always)]
-    pub fn push(&mut self, bank: &CorrelatorBank, ms: f64, floor: f64) {
+    pub fn push(&mut self, bank: &impl FrameSource, ms: f64, floor: f64) {
         let p = self.advance();
         let w = self.width;
-        let (re, im) = bank.sums();
         let row = &mut self.sums[p * 2 * w..(p + 1) * 2 * w];
         let (r, i) = row.split_at_mut(w);
-        // Four lanes at a time (the sums are padded to that): a loop the compiler keeps inline,
-        // where a copy of run-time length is a call to memmove.
-        for (d, s) in r.chunks_exact_mut(4).zip(re.chunks_exact(4)) {
-            d.copy_from_slice(s);
-        }
-        for (d, s) in i.chunks_exact_mut(4).zip(im.chunks_exact(4)) {
-            d.copy_from_slice(s);
-        }
+        bank.copy_sums(r, i);
         self.meta[p] = FrameMeta {
             valid: true,
             now: bank.now(),
@@ -91,7 +154,7 @@ impl FrameLog {
 
     /// The frame `back` frames before the newest, if it was valid and is still logged.
     #[inline(always)]
-    pub fn get(&self, back: usize) -> Option<(FrameMeta, (&[f32], &[f32]))> {
+    pub fn get(&self, back: usize) -> Option<(FrameMeta, Sums<'_>)> {
         let depth = self.meta.len();
         if back >= depth {
             return None;
@@ -186,7 +249,10 @@ mod tests {
 
     #[test]
     fn judging_skipped_frames_late_gives_the_events_of_judging_every_frame() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/audio-fixtures/talkoff/voices.wav");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/audio-fixtures/talkoff/voices.wav"
+        );
         let audio = crate::audio::wav::read_wav(std::path::Path::new(path)).expect("voices.wav");
         let speech = &audio.channels[0][..60 * 8000];
         let designs: [(PairDesign, &[u32]); 2] =
@@ -196,7 +262,11 @@ mod tests {
                 let mut rng = Rng(seed);
                 let x = edgy(&mut rng, tones, speech);
                 let late = events(PairReceiver::new(d.clone()), &x, &mut rng);
-                let every = events(PairReceiver::new(d.clone()).judging_every_frame(), &x, &mut rng);
+                let every = events(
+                    PairReceiver::new(d.clone()).judging_every_frame(),
+                    &x,
+                    &mut rng,
+                );
                 let ons = every
                     .iter()
                     .filter(|e| matches!(e, ToneEvent::On { .. }))

@@ -3,8 +3,9 @@
 //! [`crate::generate`].
 
 pub mod dtmf;
-mod frame_log;
+pub mod frame_log;
 pub mod mf;
 mod noise_floor;
 pub mod pair_fit;
+pub mod pair_judge;
 pub mod tone_pair;

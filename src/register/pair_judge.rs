@@ -1,0 +1,408 @@
+//! The verdict on each frame of a two-tone receiver, and its debounce (steps 1–6 and the
+//! report/release rules of [`super::tone_pair`]), apart from the correlator bank that feeds it.
+
+use super::frame_log::{FrameLog, FrameSource};
+use super::noise_floor::NoiseFloor;
+use super::pair_fit::{FitTone, PairFit};
+use super::tone_pair::{Grouping, PairDesign, Plan, ToneEvent, Window, MAX_BANK, MAX_TONES};
+use crate::dsp::correlator::{cabs2, hann_from, C64};
+use crate::units::{db_to_ratio, dbm0_to_power};
+
+/// Everything of a two-tone receiver but its correlator bank: the verdict on each frame and
+/// the debounce. Fed by a [`FrameSource`] — a receiver's own bank, or one lane of a bank that
+/// runs eight lines at once ([`super::pair_group`]).
+#[derive(Debug, Clone)]
+#[repr(C)]
+pub struct PairJudge {
+    /// Tones in the design (`d.tones.len()`, kept with the hot fields).
+    nt: usize,
+    /// Frames since the start of the stream, and the first not yet judged.
+    frame: u64,
+    unjudged: u64,
+    /// On an idle line, judge frames whose index is a multiple of this (`report_frames`; 1 for
+    /// every frame, [`PairReceiver::judging_every_frame`]).
+    stride: u64,
+    min_power: f64,
+    floor: NoiseFloor,
+    cand: Option<u8>,
+    cand_run: u32,
+    cand_first: u64,
+    held: Option<u8>,
+    held_start: u64,
+    held_last: u64,
+    misses: u32,
+    /// Pair power of the last qualifying frame, and of the frame that reported the held code.
+    last_power: f64,
+    held_power: f64,
+    /// The last frames, for the frequency test's earlier phase and for judging skipped frames.
+    log: FrameLog,
+    d: PairDesign,
+    /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
+    idx: [(usize, usize, usize); MAX_TONES],
+    /// `2/(Σw)²`: tone power from a correlator, `a = 2|X|/Σw`, power `a²/2`.
+    power_scale: f64,
+    fit: PairFit,
+    twist_low: f64,
+    twist_high: f64,
+    third: Option<f64>,
+    residual_third: Option<f64>,
+    guard: f64,
+    /// Bank index of the first guard frequency (the guards are the bank's last entries).
+    first_guard: usize,
+}
+
+impl PairJudge {
+    /// The judge of `bank`'s frames; `idx` and `first_guard` as [`plan`] gave them.
+    pub fn new(d: PairDesign, bank: &impl FrameSource, plan: &Plan) -> Self {
+        let w = d.hop * d.blocks;
+        let window_sum = match d.window {
+            Window::Hann => w as f64 / 2.0,
+            Window::Rect => w as f64,
+        };
+        PairJudge {
+            // Judged at most `report_frames − 1` late, reading the phase `freq_lag` before.
+            log: FrameLog::new(bank, d.report_frames as usize + d.freq_lag),
+            idx: plan.idx,
+            power_scale: 2.0 / (window_sum * window_sum),
+            fit: PairFit::new(d.window, w),
+            min_power: dbm0_to_power(d.min_tone_dbm0),
+            twist_low: db_to_ratio(d.max_twist_low_db),
+            twist_high: db_to_ratio(d.max_twist_high_db),
+            third: d.third_tone_db.map(|db| db_to_ratio(-db)),
+            residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
+            guard: db_to_ratio(-d.guard_db),
+            first_guard: plan.first_guard,
+            frame: 0,
+            unjudged: 0,
+            stride: d.report_frames as u64,
+            cand: None,
+            cand_run: 0,
+            cand_first: 0,
+            held: None,
+            held_start: 0,
+            held_last: 0,
+            misses: 0,
+            floor: NoiseFloor::new(),
+            nt: d.tones.len(),
+            last_power: 0.0,
+            held_power: 0.0,
+            d,
+        }
+    }
+
+    /// Judge every frame (see [`super::tone_pair::PairReceiver::judging_every_frame`]).
+    pub fn judging_every_frame(mut self) -> Self {
+        self.stride = 1;
+        self
+    }
+
+    pub fn design(&self) -> &PairDesign {
+        &self.d
+    }
+
+    /// Bytes from the start of the struct that every frame touches, up to the design.
+    pub const HOT_BYTES: usize = std::mem::offset_of!(PairJudge, d);
+
+    /// A hop has ended: log the frame, then judge it — or, on an idle line, only every
+    /// `report_frames`-th frame (see [`super::frame_log`]): when one of those qualifies, the
+    /// frames skipped before it are judged first, oldest first, as they would have been.
+    #[inline(always)]
+    pub fn frame_ended(&mut self, src: &impl FrameSource, sink: &mut impl FnMut(ToneEvent)) {
+        self.log_frame(src);
+        let w = src.window_len() as u64;
+        let f = self.frame;
+        self.frame += 1;
+        let idle = self.cand.is_none() && self.held.is_none();
+        if idle && !f.is_multiple_of(self.stride) {
+            return;
+        }
+        let q = self.judge(src, 0);
+        let power = self.last_power;
+        if idle && q.is_some() {
+            let now = src.now();
+            let hop = self.d.hop as u64;
+            for back in (1..=(f - self.unjudged) as usize).rev() {
+                let qb = self.judge(src, back);
+                self.debounce(qb, now - back as u64 * hop, w, sink);
+            }
+            // The replay set the pair power of the frames it judged; the report uses this one's.
+            self.last_power = power;
+        }
+        self.unjudged = f + 1;
+        self.debounce(q, src.now(), w, sink);
+    }
+
+    /// Flush at end of stream: a held code is released at the last sample.
+    pub fn finish(&mut self, now: u64, sink: &mut impl FnMut(ToneEvent)) {
+        if let Some(code) = self.held.take() {
+            sink(ToneEvent::Off {
+                code,
+                end: self.held_last,
+                at: now,
+            });
+        }
+        self.cand = None;
+        self.cand_run = 0;
+    }
+
+    #[inline(always)]
+    fn power_of(&self, x: C64) -> f64 {
+        // Tone amplitude a = 2|X|/Σw; power a²/2.
+        cabs2(x) * self.power_scale
+    }
+
+    /// Log the frame that just ended: its sums if it passes the energy gate (step 1).
+    #[inline(always)]
+    fn log_frame(&mut self, src: &impl FrameSource) {
+        if src.now() < src.window_len() as u64 {
+            self.log.push_gated();
+            return;
+        }
+        // 1. Energy gate (before any correlator is combined: most audio stops here). A window full
+        // of two tones at the minimum level holds twice that level's power; quieter windows
+        // cannot qualify. (A window still filling with such a tone can be gated while it is
+        // less than 71 % full; the frequency test of the first full frame then looks back at a
+        // gated frame and fails, delaying tones within 3 dB of the floor by ≤ 2 frames — the
+        // accept limits sit 6 dB above the floor, so they never are.)
+        let ms = src.mean_square();
+        self.floor.push(ms);
+        if ms < 2.0 * self.min_power || !src.is_valid() {
+            self.log.push_gated();
+        } else {
+            self.log.push(src, ms, self.floor.get());
+        }
+    }
+
+    /// The tones' windowed correlators at a logged frame.
+    #[inline(always)]
+    fn tone_correlators(&self, sums: (&[f32], &[f32]), delta_phase: u32, out: &mut [C64]) {
+        let idx = &self.idx[..self.nt];
+        match self.d.window {
+            Window::Hann => hann_from(sums, delta_phase, idx, out),
+            Window::Rect => {
+                for (o, &(k, _, _)) in out.iter_mut().zip(idx) {
+                    *o = (sums.0[k] as f64, sums.1[k] as f64);
+                }
+            }
+        }
+    }
+
+    /// The verdict on the frame `back` frames ago (0: the one that just ended): the code whose
+    /// pair qualifies, if any.
+    #[inline(always)]
+    fn judge(&mut self, src: &impl FrameSource, back: usize) -> Option<u8> {
+        let nt = self.nt;
+        let (meta, sums) = self.log.get(back)?;
+        let ms = meta.ms;
+        let mut x = [(0.0, 0.0); MAX_TONES];
+        self.tone_correlators(sums, meta.delta_phase, &mut x[..nt]);
+        let mut p = [0.0f64; MAX_TONES];
+        for (pt, &xt) in p.iter_mut().zip(&x[..nt]) {
+            *pt = self.power_of(xt);
+        }
+        // 2. Pair selection.
+        let (i, j) = match self.d.grouping {
+            Grouping::AnyTwo => {
+                let (mut a, mut b) = (usize::MAX, usize::MAX);
+                for t in 0..nt {
+                    if a == usize::MAX || p[t] > p[a] {
+                        b = a;
+                        a = t;
+                    } else if b == usize::MAX || p[t] > p[b] {
+                        b = t;
+                    }
+                }
+                (a.min(b), a.max(b))
+            }
+            Grouping::LowHigh(nl) => {
+                let argmax = |r: std::ops::Range<usize>| {
+                    r.clone()
+                        .max_by(|&x, &y| p[x].total_cmp(&p[y]))
+                        .unwrap_or(r.start)
+                };
+                (argmax(0..nl), argmax(nl..nt))
+            }
+        };
+        let code = (self.d.code_of)(i, j)?;
+        // 3. Level, twist, third tone, share of power.
+        let weaker = p[i].min(p[j]);
+        if weaker < self.min_power {
+            return None;
+        }
+        if p[i] > p[j] * self.twist_low || p[j] > p[i] * self.twist_high {
+            return None;
+        }
+        if let Some(third) = self.third {
+            let other = (0..nt)
+                .filter(|&t| t != i && t != j)
+                .map(|t| p[t])
+                .fold(0.0, f64::max);
+            if other > weaker * third {
+                return None;
+            }
+        }
+        if p[i] + p[j] < self.d.pair_share * ms {
+            return None;
+        }
+        // A code already held continues on the cheap tests alone: the precise ones admitted it,
+        // and a tone does not change nature mid-signal. (Most frames that reach here are
+        // frames of a held tone, so this halves the receiver's cost on signalling traffic.)
+        // The pair must still carry 80 % (−1 dB) of the power it had when recognised, so a window
+        // sliding off the tone (into a gap or a dropout) stops qualifying as early as it would on
+        // the precise tests.
+        // Below half that power (−3 dB) the window is mostly off the tone: no need to ask the
+        // precise tests. In between, they decide (noise makes the power wander by a dB or so).
+        if self.held == Some(code) {
+            let pair = p[i] + p[j];
+            if pair >= 0.8 * self.held_power {
+                self.last_power = pair;
+                return Some(code);
+            }
+            if pair < 0.5 * self.held_power {
+                return None;
+            }
+        }
+        // 4. Frequency from phase advance.
+        let w = src.window_len();
+        let m0 = meta.now - w as u64;
+        let mut lag = [(0.0, 0.0); MAX_TONES];
+        if let Some((lm, ls)) = self.log.get(back + self.d.freq_lag) {
+            self.tone_correlators(ls, lm.delta_phase, &mut lag[..nt]);
+        }
+        let tones = self.fit.estimate(
+            [self.d.tones[i], self.d.tones[j]],
+            [x[i], x[j]],
+            [lag[i], lag[j]],
+            m0,
+            self.d.freq_lag * self.d.hop,
+        )?;
+        for t in &tones {
+            if t.offset_hz().abs() > self.d.freq_tol * t.hz as f64 + self.d.freq_tol_hz {
+                return None;
+            }
+        }
+        // 5a. Time-domain fit with the larger of the two noise allowances (the floor alone): a
+        // window the tones do not fill (onsets, mostly) fails here, before the residual spectrum
+        // is paid for.
+        let floor_sigma2 = meta.floor / NoiseFloor::BIAS;
+        let fit = |sigma2: f64| {
+            src.with_window_back(back, |x| {
+                self.fit.fits(
+                    x,
+                    &tones,
+                    self.d.fit_ratio,
+                    self.d.fit_floor,
+                    self.d.fit_noise * sigma2,
+                )
+            })
+        };
+        if !fit(floor_sigma2) {
+            return None;
+        }
+        // 5. Residual spectrum: third components, and the white-noise level.
+        let nb = src.freqs().len();
+        let mut r2 = [0.0f64; MAX_BANK];
+        self.fit
+            .residual_bins(src.freqs(), sums, &tones, m0, &mut r2[..nb]);
+        let wf = w as f64;
+        if let Some(third) = self.residual_third {
+            let weaker = weaker_bin(&tones, wf);
+            if r2[..nb].iter().any(|&r| r > weaker * third) {
+                return None;
+            }
+        }
+        let guard_min = (weaker_bin(&tones, wf) * self.guard).max(8.0 * wf * floor_sigma2);
+        if r2[self.first_guard..nb].iter().any(|&r| r > guard_min) {
+            return None;
+        }
+        // White noise leaves every bin's residual exponentially distributed with mean W·σ²;
+        // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills.
+        let (_, median, _) = r2[..nb].select_nth_unstable_by(nb / 2, f64::total_cmp);
+        let sigma2_in = *median / std::f64::consts::LN_2 / wf;
+        // 6. Time-domain fit again if the band says the noise is less. Residual the noise may explain: only noise that is both stationary
+        // (the minimum-statistics floor) and white across the band (the residual bins) counts.
+        // A chord's steady extra note is not white in-band; speech is not stationary.
+        if sigma2_in < floor_sigma2 && !fit(sigma2_in) {
+            return None;
+        }
+        self.last_power = p[i] + p[j];
+        Some(code)
+    }
+
+    #[inline(always)]
+    fn debounce(&mut self, q: Option<u8>, now: u64, w: u64, sink: &mut impl FnMut(ToneEvent)) {
+        match q {
+            Some(c) if self.cand == Some(c) => self.cand_run += 1,
+            Some(c) => {
+                self.cand = Some(c);
+                self.cand_run = 1;
+                self.cand_first = now;
+            }
+            None => {
+                self.cand = None;
+                self.cand_run = 0;
+            }
+        }
+        if q.is_some() && q == self.held {
+            self.misses = 0;
+            self.held_last = now;
+            return;
+        }
+        if self.held.is_some() {
+            self.misses += 1;
+        }
+        if let Some(c) = q {
+            if self.cand_run >= self.d.report_frames {
+                if let Some(old) = self.held.take() {
+                    sink(ToneEvent::Off {
+                        code: old,
+                        end: self.held_last,
+                        at: now,
+                    });
+                }
+                self.held = Some(c);
+                self.held_power = self.last_power;
+                self.held_start = self.cand_first.saturating_sub(w);
+                self.held_last = now;
+                self.misses = 0;
+                sink(ToneEvent::On {
+                    code: c,
+                    start: self.held_start,
+                    at: now,
+                });
+                return;
+            }
+        }
+        if self.held.is_some() && self.misses >= self.d.release_frames {
+            let code = self.held.take().unwrap_or_default();
+            sink(ToneEvent::Off {
+                code,
+                end: self.held_last,
+                at: now,
+            });
+        }
+    }
+
+    /// Back to the freshly constructed state, keeping its buffers (nothing is allocated).
+    pub fn reset(&mut self) {
+        self.log.reset();
+        self.frame = 0;
+        self.unjudged = 0;
+        self.cand = None;
+        self.cand_run = 0;
+        self.cand_first = 0;
+        self.held = None;
+        self.held_start = 0;
+        self.held_last = 0;
+        self.misses = 0;
+        self.floor = NoiseFloor::new();
+        self.last_power = 0.0;
+        self.held_power = 0.0;
+    }
+}
+
+/// The weaker tone's power as a rectangular correlator of `w` samples reads it: a steady tone
+/// at full window length reads |B|·W.
+fn weaker_bin(tones: &[FitTone; 2], w: f64) -> f64 {
+    cabs2(tones[0].b).min(cabs2(tones[1].b)) * w * w
+}
