@@ -194,9 +194,33 @@ impl PairFit {
         }))
     }
 
+    /// What the two-tone model (images included) puts in a rectangular correlator at `hz` over
+    /// the window, phase relative to the window start.
+    fn model_at(&self, hz: u32, tones: &[FitTone; 2]) -> C64 {
+        let zf = cconj(self.phase(hz, 1));
+        let zwf = cconj(self.phase(hz, self.w as u64));
+        let mut m = (0.0, 0.0);
+        for t in tones {
+            let g = |z: C64, zw: C64| -> C64 {
+                let den = (1.0 - z.0, -z.1);
+                let dd = cabs2(den);
+                if dd < 1e-20 {
+                    return (self.w as f64, 0.0);
+                }
+                let q = cmul((1.0 - zw.0, -zw.1), cconj(den));
+                (q.0 / dd, q.1 / dd)
+            };
+            let a = cmul(t.b, g(cmul(t.z, zf), cmul(t.zw, zwf)));
+            let c = cmul(cconj(t.b), g(cmul(cconj(t.z), zf), cmul(cconj(t.zw), zwf)));
+            m.0 += a.0 + c.0;
+            m.1 += a.1 + c.1;
+        }
+        m
+    }
+
     /// `|S_f − model_f|²` for every bank frequency: what the rectangular correlators see once the
-    /// two-tone model (images included) is subtracted.
-    /// `freqs` are the bank's, `(re, im)` its rectangular sums for the window at `m0`
+    /// two-tone model (images included) is subtracted. `freqs` are the bank's, `(re, im)` its
+    /// rectangular sums for the window at `m0`
     /// ([`crate::dsp::correlator::CorrelatorBank::sums`]).
     pub fn residual_bins(
         &self,
@@ -207,26 +231,37 @@ impl PairFit {
         out: &mut [f64],
     ) {
         for (k, &hz) in freqs.iter().enumerate() {
-            let zf = cconj(self.phase(hz, 1));
-            let zwf = cconj(self.phase(hz, self.w as u64));
-            let mut m = (0.0, 0.0);
-            for t in tones {
-                let g = |z: C64, zw: C64| -> C64 {
-                    let den = (1.0 - z.0, -z.1);
-                    let dd = cabs2(den);
-                    if dd < 1e-20 {
-                        return (self.w as f64, 0.0);
-                    }
-                    let q = cmul((1.0 - zw.0, -zw.1), cconj(den));
-                    (q.0 / dd, q.1 / dd)
-                };
-                let a = cmul(t.b, g(cmul(t.z, zf), cmul(t.zw, zwf)));
-                let c = cmul(cconj(t.b), g(cmul(cconj(t.z), zf), cmul(cconj(t.zw), zwf)));
-                m.0 += a.0 + c.0;
-                m.1 += a.1 + c.1;
-            }
+            let m = self.model_at(hz, tones);
             let rel = cmul((re[k] as f64, im[k] as f64), self.phase(hz, m0));
             out[k] = cabs2((rel.0 - m.0, rel.1 - m.1));
+        }
+    }
+
+    /// The same residual at frequencies no correlator keeps (the guards), each correlated with
+    /// the window's `samples` directly (Goertzel, in f64): paid only by the frames that get this
+    /// far, where a correlator would be paid on every hop.
+    pub fn residual_direct(
+        &self,
+        samples: &[i16],
+        freqs: &[u32],
+        tones: &[FitTone; 2],
+        out: &mut [f64],
+    ) {
+        for (o, &hz) in out.iter_mut().zip(freqs) {
+            let (c, s) = self.phase(hz, 1);
+            let coeff = 2.0 * c;
+            let (mut s1, mut s2) = (0.0f64, 0.0f64);
+            for &x in samples {
+                let s0 = x as f64 + coeff * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            // Σ x_i e^{−jωi} = e^{−jω(N−1)}·(s_{N−1} − e^{−jω}·s_{N−2}).
+            let y = (s1 - c * s2, s * s2);
+            let back = cconj(self.phase(hz, samples.len() as u64 - 1));
+            let rel = cmul(back, y);
+            let m = self.model_at(hz, tones);
+            *o = cabs2((rel.0 - m.0, rel.1 - m.1));
         }
     }
 
@@ -263,5 +298,75 @@ impl PairFit {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::correlator::{hann_from, CorrelatorBank};
+
+    /// The guards' residual, correlated with the samples directly, is the residual a bank
+    /// correlator at the same frequency gives: taken at every frequency of an MF bank over a
+    /// clean 900 + 1300 Hz window (where the model is large and a wrong phase reference would
+    /// leave twice the signal), then with a third tone at 1000 Hz.
+    #[test]
+    fn direct_residual_is_the_bank_correlators_residual() {
+        let freqs: Vec<u32> = (6..=18).map(|k| k * 100).collect();
+        let (hop, blocks) = (10, 8);
+        let w = hop * blocks;
+        let fit = PairFit::new(Window::Hann, w);
+        for third in [0.0, 2000.0] {
+            let x: Vec<i16> = (0..4000)
+                .map(|n| {
+                    let t = n as f64 / 8000.0;
+                    let s = 6000.0 * (std::f64::consts::TAU * 903.0 * t + 0.3).sin()
+                        + 5000.0 * (std::f64::consts::TAU * 1296.0 * t + 1.1).sin()
+                        + third * (std::f64::consts::TAU * 1000.0 * t).sin();
+                    s.round() as i16
+                })
+                .collect();
+            let mut bank = CorrelatorBank::new(&freqs, hop, blocks).with_lookback(2);
+            let idx = [(3, 2, 4), (7, 6, 8)];
+            let mut hist: Vec<[C64; 2]> = Vec::new();
+            let mut rest = &x[..];
+            let mut checked = 0;
+            while !rest.is_empty() {
+                if !bank.feed(&mut rest) {
+                    continue;
+                }
+                let mut now = [(0.0, 0.0); 2];
+                hann_from(bank.sums(), bank.delta_phase(), &idx, &mut now);
+                hist.push(now);
+                if hist.len() < 20 {
+                    continue;
+                }
+                let lag = hist[hist.len() - 3];
+                let m0 = bank.now() - w as u64;
+                let tones = fit
+                    .estimate([900, 1300], now, lag, m0, 2 * hop)
+                    .expect("fit");
+                let mut by_bank = vec![0.0; freqs.len()];
+                let mut direct = vec![0.0; freqs.len()];
+                fit.residual_bins(&freqs, bank.sums(), &tones, m0, &mut by_bank);
+                fit.residual_direct(bank.window(), &freqs, &tones, &mut direct);
+                let scale = cabs2(tones[0].b) * (w * w) as f64;
+                for (k, (a, b)) in by_bank.iter().zip(&direct).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-4 * scale,
+                        "{} Hz: bank {a:.4e}, direct {b:.4e} (tone {scale:.4e})",
+                        freqs[k]
+                    );
+                }
+                if third == 0.0 {
+                    assert!(direct[3] < 1e-3 * scale, "900 Hz left {:e}", direct[3]);
+                } else {
+                    let most = direct.iter().fold(0.0f64, |a, &b| a.max(b));
+                    assert!(most > 1e-3 * scale, "the third tone left no residual");
+                }
+                checked += 1;
+            }
+            assert!(checked > 300);
+        }
     }
 }

@@ -47,12 +47,10 @@ pub struct PairJudge {
     third: Option<f64>,
     residual_third: Option<f64>,
     guard: f64,
-    /// Bank index of the first guard frequency (the guards are the bank's last entries).
-    first_guard: usize,
 }
 
 impl PairJudge {
-    /// The judge of `bank`'s frames; `idx` and `first_guard` as [`plan`] gave them.
+    /// The judge of `bank`'s frames, planned by `plan`.
     pub fn new(d: PairDesign, bank: &impl FrameSource, plan: &Plan) -> Self {
         let w = d.hop * d.blocks;
         let window_sum = match d.window {
@@ -71,7 +69,6 @@ impl PairJudge {
             third: d.third_tone_db.map(|db| db_to_ratio(-db)),
             residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
             guard: db_to_ratio(-d.guard_db),
-            first_guard: plan.first_guard,
             frame: 0,
             unjudged: 0,
             stride: d.report_frames as u64,
@@ -300,10 +297,16 @@ impl PairJudge {
             return None;
         }
         // 5. Residual spectrum: third components, and the white-noise level.
-        let nb = src.freqs().len();
+        let nf = src.freqs().len();
+        let nb = nf + self.d.guard_hz.len();
         let mut r2 = [0.0f64; MAX_BANK];
+        let (bank_bins, guard_bins) = r2[..nb].split_at_mut(nf);
         self.fit
-            .residual_bins(src.freqs(), sums, &tones, m0, &mut r2[..nb]);
+            .residual_bins(src.freqs(), sums, &tones, m0, bank_bins);
+        src.with_window_back(back, |x| {
+            self.fit
+                .residual_direct(x, self.d.guard_hz, &tones, guard_bins)
+        });
         let wf = w as f64;
         if let Some(third) = self.residual_third {
             let weaker = weaker_bin(&tones, wf);
@@ -312,7 +315,7 @@ impl PairJudge {
             }
         }
         let guard_min = (weaker_bin(&tones, wf) * self.guard).max(8.0 * wf * floor_sigma2);
-        if r2[self.first_guard..nb].iter().any(|&r| r > guard_min) {
+        if r2[nf..nb].iter().any(|&r| r > guard_min) {
             return None;
         }
         // White noise leaves every bin's residual exponentially distributed with mean W·σ²;

@@ -116,7 +116,7 @@ pub enum ToneEvent {
 
 pub const MAX_TONES: usize = 8;
 const MAX_LAG: usize = 4;
-/// Every tone with its Hann neighbours, and up to 8 guard frequencies.
+/// Every tone with its Hann neighbours, and up to 8 guard frequencies (the residual test's bins).
 pub const MAX_BANK: usize = 3 * MAX_TONES + 8;
 
 #[derive(Debug, Clone)]
@@ -131,12 +131,11 @@ pub struct PairReceiver {
 /// Where a design's frequencies sit in its bank.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The bank's frequencies: each tone with its Hann neighbours, then the guards.
+    /// The bank's frequencies: each tone with its Hann neighbours (the guards are not in the
+    /// bank: they are correlated with the window only when a frame gets to the residual test).
     pub freqs: Vec<u32>,
     /// For tone `t`: bank indices of f, f−Δ, f+Δ (the last two unused for Rect).
     pub idx: [(usize, usize, usize); MAX_TONES],
-    /// Bank index of the first guard frequency (the guards are the bank's last entries).
-    pub first_guard: usize,
 }
 
 impl Plan {
@@ -166,19 +165,11 @@ impl Plan {
                 }
             };
         }
-        let first_guard = idx[..d.tones.len()]
-            .iter()
-            .map(|&(a, b, c)| a.max(b).max(c) + 1)
-            .max()
-            .unwrap_or(0);
-        for &hz in d.guard_hz {
-            push(hz);
-        }
-        Plan {
-            freqs,
-            idx,
-            first_guard,
-        }
+        assert!(
+            d.guard_hz.iter().all(|g| !freqs.contains(g)),
+            "a guard frequency is one of the bank's"
+        );
+        Plan { freqs, idx }
     }
 
     /// Window mean square under which nothing can qualify: two tones at the minimum level.
