@@ -1,6 +1,6 @@
 //! E911 selective-routing tandem simulator.
 //!
-//! Layers (see `docs/architecture.md`): [`dsp`], [`register`] and [`line`] (receivers) and
+//! Layers (see `docs/architecture.md`): [`dsp`], [`register`] and [`mod@line`] (receivers) and
 //! [`tandem`], [`sim`], [`location`] (call logic, models, location data) count time in samples and
 //! do no I/O; [`engine`] owns threads, rings and clocks; [`audio`] (WAV) and `live` (sound card,
 //! feature `live`) are the edges; [`generate`] synthesises signalling; [`cli`] parses, validates

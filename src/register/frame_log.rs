@@ -11,8 +11,9 @@
 
 use crate::dsp::correlator::CorrelatorBank;
 
-/// What a two-tone receiver reads of its bank at the end of each hop: a whole bank of its own
-/// ([`CorrelatorBank`]), or one line's lane of a bank that runs several lines at once.
+/// What a two-tone receiver's judge reads of its bank at the end of each hop (implemented by
+/// [`CorrelatorBank`]; a bank made another way — several lines at once, a coarser hop on idle
+/// lines — would implement it too).
 pub trait FrameSource {
     /// Samples consumed so far.
     fn now(&self) -> u64;

@@ -9,8 +9,8 @@ use crate::dsp::correlator::{cabs2, hann_from, C64};
 use crate::units::{db_to_ratio, dbm0_to_power};
 
 /// Everything of a two-tone receiver but its correlator bank: the verdict on each frame and
-/// the debounce. Fed by a [`FrameSource`] — a receiver's own bank, or one lane of a bank that
-/// runs eight lines at once ([`super::pair_group`]).
+/// the debounce. Fed by a [`FrameSource`] (a receiver's own [`crate::dsp::correlator::CorrelatorBank`]):
+/// the judge reads only what the trait gives, so how the sums are made can change under it.
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct PairJudge {
@@ -20,7 +20,7 @@ pub struct PairJudge {
     frame: u64,
     unjudged: u64,
     /// On an idle line, judge frames whose index is a multiple of this (`report_frames`; 1 for
-    /// every frame, [`PairReceiver::judging_every_frame`]).
+    /// every frame, [`super::tone_pair::PairReceiver::judging_every_frame`]).
     stride: u64,
     min_power: f64,
     floor: NoiseFloor,

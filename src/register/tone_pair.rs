@@ -101,7 +101,7 @@ pub struct PairDesign {
     pub fit_floor: f64,
     pub report_frames: u32,
     pub release_frames: u32,
-    /// Noise allowance of the fit test, in units of the tracked noise floor (see [`NoiseFloor`]).
+    /// Noise allowance of the fit test, in units of the tracked noise floor (see [`super::noise_floor::NoiseFloor`]).
     pub fit_noise: f64,
 }
 

@@ -9,7 +9,7 @@ use super::{padded, phasor};
 /// distinct design (frequencies, hop) is built once and shared by every bank planned from the same
 /// planner — thousands of ports' MF and DTMF banks hold one kernel each between them. Whoever
 /// builds many receivers (the engine, the tandem, `detect`) keeps one planner; a bank built with
-/// [`CorrelatorBank::new`] gets a planner of its own.
+/// [`super::CorrelatorBank::new`] gets a planner of its own.
 #[derive(Debug, Default)]
 pub struct KernelPlanner {
     kernels: HashMap<(Vec<u32>, usize), Arc<[f32]>>,
