@@ -5,7 +5,7 @@
 pub mod dtmf;
 pub mod frame_log;
 pub mod mf;
-mod noise_floor;
+pub mod noise_floor;
 pub mod pair_fit;
 pub mod pair_judge;
 pub mod tone_pair;
