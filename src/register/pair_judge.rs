@@ -172,8 +172,13 @@ impl PairJudge {
 
     /// The tones' windowed correlators at a logged frame.
     #[inline(always)]
-    fn tone_correlators(&self, sums: (&[f32], &[f32]), delta_phase: u32, out: &mut [C64]) {
-        let idx = &self.idx[..self.nt];
+    fn tone_correlators(
+        &self,
+        sums: (&[f32], &[f32]),
+        delta_phase: u32,
+        idx: &[(usize, usize, usize)],
+        out: &mut [C64],
+    ) {
         match self.d.window {
             Window::Hann => hann_from(sums, delta_phase, idx, out),
             Window::Rect => {
@@ -192,7 +197,7 @@ impl PairJudge {
         let (meta, sums) = self.log.get(back)?;
         let ms = meta.ms;
         let mut x = [(0.0, 0.0); MAX_TONES];
-        self.tone_correlators(sums, meta.delta_phase, &mut x[..nt]);
+        self.tone_correlators(sums, meta.delta_phase, &self.idx[..nt], &mut x[..nt]);
         let mut p = [0.0f64; MAX_TONES];
         for (pt, &xt) in p.iter_mut().zip(&x[..nt]) {
             *pt = self.power_of(xt);
@@ -262,14 +267,16 @@ impl PairJudge {
         // 4. Frequency from phase advance.
         let w = src.window_len();
         let m0 = meta.now - w as u64;
-        let mut lag = [(0.0, 0.0); MAX_TONES];
+        // (The pair's two only, at the earlier frame.)
+        let mut lag = [(0.0, 0.0); 2];
         if let Some((lm, ls)) = self.log.get(back + self.d.freq_lag) {
-            self.tone_correlators(ls, lm.delta_phase, &mut lag[..nt]);
+            let pair = [self.idx[i], self.idx[j]];
+            self.tone_correlators(ls, lm.delta_phase, &pair, &mut lag);
         }
         let tones = self.fit.estimate(
             [self.d.tones[i], self.d.tones[j]],
             [x[i], x[j]],
-            [lag[i], lag[j]],
+            lag,
             m0,
             self.d.freq_lag * self.d.hop,
         )?;
@@ -303,14 +310,20 @@ impl PairJudge {
         let (bank_bins, guard_bins) = r2[..nb].split_at_mut(nf);
         self.fit
             .residual_bins(src.freqs(), sums, &tones, m0, bank_bins);
+        let wf = w as f64;
+        let third_min = self.residual_third.map(|t| weaker_bin(&tones, wf) * t);
+        // The bank's bins first: a third component there spares the guards' correlation.
+        if let Some(t) = third_min {
+            if bank_bins.iter().any(|&r| r > t) {
+                return None;
+            }
+        }
         src.with_window_back(back, |x| {
             self.fit
                 .residual_direct(x, self.d.guard_hz, &tones, guard_bins)
         });
-        let wf = w as f64;
-        if let Some(third) = self.residual_third {
-            let weaker = weaker_bin(&tones, wf);
-            if r2[..nb].iter().any(|&r| r > weaker * third) {
+        if let Some(t) = third_min {
+            if guard_bins.iter().any(|&r| r > t) {
                 return None;
             }
         }
