@@ -9,7 +9,7 @@
 //! samples, which the bank keeps readable that far back
 //! ([`crate::dsp::correlator::CorrelatorBank::with_lookback`]).
 
-use crate::dsp::correlator::CorrelatorBank;
+use crate::dsp::correlator::{CorrelatorBank, SUM_LANES};
 
 /// What a two-tone receiver's judge reads of its bank at the end of each hop (implemented by
 /// [`CorrelatorBank`]; a bank made another way — several lines at once, a coarser hop on idle
@@ -65,14 +65,8 @@ impl FrameSource for CorrelatorBank {
     #[inline(always)]
     fn copy_sums(&self, re: &mut [f32], im: &mut [f32]) {
         let (sr, si) = self.sums();
-        // Four lanes at a time (the sums are padded to that): a loop the compiler keeps inline,
-        // where a copy of run-time length is a call to memmove.
-        for (d, s) in re.chunks_exact_mut(4).zip(sr.chunks_exact(4)) {
-            d.copy_from_slice(s);
-        }
-        for (d, s) in im.chunks_exact_mut(4).zip(si.chunks_exact(4)) {
-            d.copy_from_slice(s);
-        }
+        copy_lanes(re, sr);
+        copy_lanes(im, si);
     }
     #[inline(always)]
     fn with_window_back<R>(&self, back: usize, f: impl FnOnce(&[i16]) -> R) -> R {
@@ -82,6 +76,19 @@ impl FrameSource for CorrelatorBank {
 
 /// A frame's rectangular window sums, `(re, im)`.
 pub type Sums<'a> = (&'a [f32], &'a [f32]);
+
+/// `src` into `dst` (the same length): for the usual bank's [`SUM_LANES`] a copy of fixed
+/// length — whole registers, no call.
+#[inline(always)]
+fn copy_lanes(dst: &mut [f32], src: &[f32]) {
+    match (
+        <&mut [f32; SUM_LANES]>::try_from(&mut *dst),
+        <&[f32; SUM_LANES]>::try_from(src),
+    ) {
+        (Ok(d), Ok(s)) => *d = *s,
+        _ => dst.copy_from_slice(src),
+    }
+}
 
 /// What a frame's verdict needs besides the sums.
 #[derive(Debug, Clone, Copy, Default)]
