@@ -588,12 +588,6 @@ impl CorrelatorBank {
         )
     }
 
-    /// [`CorrelatorBank::hann`] for several tones at once, `(k, k−Δ, k+Δ)` each.
-    #[inline(always)]
-    pub fn hann_many(&self, idx: &[(usize, usize, usize)], out: &mut [C64]) {
-        hann_from(self.sums(), self.delta_phase, idx, out)
-    }
-
     /// Mean square of the samples in the current window.
     pub fn mean_square(&self) -> f64 {
         (self.energy_sum * self.inv_w).max(0.0)
