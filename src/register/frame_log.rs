@@ -167,7 +167,12 @@ impl FrameLog {
         if back >= depth {
             return None;
         }
-        let p = (self.pos + depth - back) % depth;
+        // `pos − back`, wrapped (back < depth): a subtraction where `%` would divide.
+        let p = if back <= self.pos {
+            self.pos - back
+        } else {
+            self.pos + depth - back
+        };
         let m = self.meta[p];
         if !m.valid {
             return None;

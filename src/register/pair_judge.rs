@@ -22,6 +22,8 @@ pub struct PairJudge {
     /// On an idle line, judge frames whose index is a multiple of this (`report_frames`; 1 for
     /// every frame, [`super::tone_pair::PairReceiver::judging_every_frame`]).
     stride: u64,
+    /// Frames until the next multiple of `stride` (0: this one is).
+    to_grid: u64,
     min_power: f64,
     floor: NoiseFloor,
     cand: Option<u8>,
@@ -72,6 +74,7 @@ impl PairJudge {
             frame: 0,
             unjudged: 0,
             stride: d.report_frames as u64,
+            to_grid: 0,
             cand: None,
             cand_run: 0,
             cand_first: 0,
@@ -90,6 +93,7 @@ impl PairJudge {
     /// Judge every frame (see [`super::tone_pair::PairReceiver::judging_every_frame`]).
     pub fn judging_every_frame(mut self) -> Self {
         self.stride = 1;
+        self.to_grid = 0;
         self
     }
 
@@ -109,8 +113,12 @@ impl PairJudge {
         let w = src.window_len() as u64;
         let f = self.frame;
         self.frame += 1;
+        // Frames to the next whose index is a multiple of the stride (a countdown where `%`
+        // would divide, every frame).
+        let on_grid = self.to_grid == 0;
+        self.to_grid = if on_grid { self.stride - 1 } else { self.to_grid - 1 };
         let idle = self.cand.is_none() && self.held.is_none();
-        if idle && !f.is_multiple_of(self.stride) {
+        if idle && !on_grid {
             return;
         }
         let q = self.judge(src, 0);
@@ -403,6 +411,7 @@ impl PairJudge {
     pub fn reset(&mut self) {
         self.log.reset();
         self.frame = 0;
+        self.to_grid = 0;
         self.unjudged = 0;
         self.cand = None;
         self.cand_run = 0;

@@ -131,6 +131,8 @@ pub struct CorrelatorBank {
     step_im: Vec<f32>,
     table: &'static [(f64, f64)],
     freqs: Vec<u32>,
+    /// `padded(freqs.len())`: the lanes of the per-frequency arrays the block work runs over.
+    sum_lanes: usize,
     /// Below this window mean square the sums are not maintained (see `with_gate`).
     gate: f64,
     inv_w: f64,
@@ -159,6 +161,7 @@ impl CorrelatorBank {
         };
         CorrelatorBank {
             freqs: freqs.to_vec(),
+            sum_lanes: f,
             hop,
             blocks,
             ker,
@@ -497,7 +500,7 @@ impl CorrelatorBank {
     #[inline(always)]
     fn slide(&mut self, from: usize, slot: usize) {
         Self::accumulate(&self.ker, &self.hist[from..from + self.hop], &mut self.acc);
-        let f = padded(self.freqs.len());
+        let f = self.sum_lanes;
         let o = slot * f;
         slide_block(
             SlideIn {
@@ -517,7 +520,7 @@ impl CorrelatorBank {
 
     #[inline(always)]
     fn resum(&mut self) {
-        let f = padded(self.freqs.len());
+        let f = self.sum_lanes;
         let (sum_re, sum_im) = (&mut self.sum_re[..f], &mut self.sum_im[..f]);
         sum_re.fill(0.0);
         sum_im.fill(0.0);
