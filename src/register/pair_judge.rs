@@ -116,7 +116,11 @@ impl PairJudge {
         // Frames to the next whose index is a multiple of the stride (a countdown where `%`
         // would divide, every frame).
         let on_grid = self.to_grid == 0;
-        self.to_grid = if on_grid { self.stride - 1 } else { self.to_grid - 1 };
+        self.to_grid = if on_grid {
+            self.stride - 1
+        } else {
+            self.to_grid - 1
+        };
         let idle = self.cand.is_none() && self.held.is_none();
         if idle && !on_grid {
             return;
