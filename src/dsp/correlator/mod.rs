@@ -578,17 +578,16 @@ impl CorrelatorBank {
     /// Hann-windowed correlator at bank index `k`, given the bank indices of `f − Δ` and `f + Δ`
     /// with `Δ = 8000/W` Hz. Uses `w[i] = ½ − ¼e^{jΔi} − ¼e^{−jΔi}` (periodic Hann, i from the
     /// window start m0): `X = ½S(f) − ¼e^{−jΔm0}S(f−Δ) − ¼e^{jΔm0}S(f+Δ)`.
+    /// (The arithmetic is [`hann_from`]'s, which the receivers' judges run on logged sums.)
     pub fn hann(&self, k: usize, k_minus: usize, k_plus: usize) -> C64 {
-        let (c, s) = self.table[self.delta_phase as usize];
-        let e_minus = (c, -s);
-        let e_plus = (c, s);
-        let a = self.rect(k);
-        let b = cmul(e_minus, self.rect(k_minus));
-        let d = cmul(e_plus, self.rect(k_plus));
-        (
-            0.5 * a.0 - 0.25 * (b.0 + d.0),
-            0.5 * a.1 - 0.25 * (b.1 + d.1),
-        )
+        let mut out = [(0.0, 0.0)];
+        hann_from(
+            self.sums(),
+            self.delta_phase,
+            &[(k, k_minus, k_plus)],
+            &mut out,
+        );
+        out[0]
     }
 
     /// Mean square of the samples in the current window.
@@ -646,9 +645,9 @@ impl CorrelatorBank {
     }
 }
 
-/// Hann-windowed correlators from a copy of a bank's sums ([`CorrelatorBank::sums`]) and its
-/// [`CorrelatorBank::delta_phase`] then, `(k, k−Δ, k+Δ)` for each tone: the same arithmetic as
-/// [`CorrelatorBank::hann`], so the same bits.
+/// Hann-windowed correlators ([`CorrelatorBank::hann`]) from a copy of a bank's sums
+/// ([`CorrelatorBank::sums`]) and its [`CorrelatorBank::delta_phase`] then, `(k, k−Δ, k+Δ)` for
+/// each tone.
 #[inline(always)]
 pub fn hann_from(
     (re, im): (&[f32], &[f32]),
