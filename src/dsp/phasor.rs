@@ -39,8 +39,30 @@ pub fn advance(index: u32, step: u32) -> u32 {
 }
 
 /// Index into the table for frequency `hz` at absolute sample `m`.
+#[inline]
 pub fn phase_index(hz: u32, m: u64) -> u32 {
-    ((hz as u64 % N as u64) * (m % N as u64) % N as u64) as u32
+    // The remainders only where needed (the same index: `x mod N = x` for `x < N`).
+    let n = N as u64;
+    let hz = hz as u64;
+    let hz = if hz < n { hz } else { hz % n };
+    let m = if m < n { m } else { m % n };
+    (hz * m % n) as u32
+}
+
+/// An absolute sample index reduced once, for the phase index of many frequencies at it.
+#[derive(Debug, Clone, Copy)]
+pub struct Time(u64);
+
+impl Time {
+    pub fn of(m: u64) -> Time {
+        Time(m % N as u64)
+    }
+
+    /// [`phase_index`]`(hz, m)`, with one remainder instead of three.
+    #[inline]
+    pub fn index(self, hz: u32) -> u32 {
+        ((hz as u64 % N as u64) * self.0 % N as u64) as u32
+    }
 }
 
 /// `(cos θ, sin θ)` with θ = 2π·index/8000.
@@ -65,6 +87,7 @@ mod tests {
             let exact = 2.0 * std::f64::consts::PI * ((hz as u64 * m) % 8000) as f64 / 8000.0;
             assert!((c - exact.cos()).abs() < 1e-12);
             assert!((s - exact.sin()).abs() < 1e-12);
+            assert_eq!(Time::of(m).index(hz), phase_index(hz, m));
         }
     }
 }

@@ -543,8 +543,10 @@ impl CorrelatorBank {
 
     /// Rotation `e^{−jωm}` for a block starting at sample `m`, from the exact table.
     fn set_rotation(&mut self, m: u64) {
+        // `m mod 8000` once for every frequency (the same index as `phase_index`).
+        let at = phasor::Time::of(m);
         for k in 0..self.freqs.len() {
-            let (c, s) = self.table[phasor::phase_index(self.freqs[k], m) as usize];
+            let (c, s) = self.table[at.index(self.freqs[k]) as usize];
             self.rot_re[k] = c as f32;
             self.rot_im[k] = -s as f32;
         }
