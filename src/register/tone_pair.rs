@@ -36,7 +36,7 @@
 //! boundaries of absolute time.
 
 pub use super::pair_judge::PairJudge;
-use crate::dsp::correlator::{CorrelatorBank, KernelPlanner};
+use crate::dsp::correlator::{CorrelatorBank, KernelPlanner, OnFrame};
 use crate::units::{dbm0_to_power, SAMPLE_RATE};
 
 /// Window applied to the correlators.
@@ -194,13 +194,19 @@ impl PairReceiver {
     /// A receiver whose correlator kernel comes from `planner` (shared with its other banks).
     pub fn new_in(d: PairDesign, planner: &mut KernelPlanner) -> Self {
         let plan = Plan::of(&d);
-        let bank = CorrelatorBank::new_in(planner, &plan.freqs, d.hop, d.blocks)
-            // The bank skips what the energy gate would reject anyway.
-            .with_gate(Plan::gate(&d))
-            .with_spectral_gate(max_hf_ratio(&d))
-            .with_lookback(Plan::lookback(&d));
+        let bank = Self::bank_in(&d, &plan, planner);
         let judge = PairJudge::new(d, &bank, &plan);
         PairReceiver { bank, judge }
+    }
+
+    /// The correlator bank a receiver of design `d` runs, gates included: what
+    /// `benches/banks_only.rs` runs alone, to measure the bank's share of the receiver's cost.
+    pub fn bank_in(d: &PairDesign, plan: &Plan, planner: &mut KernelPlanner) -> CorrelatorBank {
+        CorrelatorBank::new_in(planner, &plan.freqs, d.hop, d.blocks)
+            // The bank skips what the energy gate would reject anyway.
+            .with_gate(Plan::gate(d))
+            .with_spectral_gate(max_hf_ratio(d))
+            .with_lookback(Plan::lookback(d))
     }
 
     /// Judge every frame, as the receiver did before frames were judged late: the same events,
@@ -230,35 +236,16 @@ impl PairReceiver {
         self.bank.prefetch(samples);
     }
 
-    /// Feed any number of samples; events go to `sink` in time order. The per-block path is
-    /// compiled twice, for AVX where the CPU has it and for SSE2 (the same IEEE operations in
-    /// the same order either way: the same events to the bit).
+    /// Feed any number of samples; events go to `sink` in time order (the bank's per-block
+    /// path with the judge inside it: see [`CorrelatorBank::run`]).
     pub fn process(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::dsp::cpu::has_avx() {
-            // SAFETY: the CPU has AVX (checked above).
-            unsafe { self.process_avx(samples, sink) };
-            return;
-        }
-        self.process_any(samples, sink)
-    }
-
-    /// # Safety
-    /// The CPU must have AVX.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx")]
-    unsafe fn process_avx(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
-        self.process_any(samples, sink)
-    }
-
-    #[inline(always)]
-    fn process_any(&mut self, samples: &[i16], sink: &mut impl FnMut(ToneEvent)) {
-        let mut rest = samples;
-        while !rest.is_empty() {
-            if self.bank.feed(&mut rest) {
-                self.judge.frame_ended(&self.bank, sink);
-            }
-        }
+        self.bank.run(
+            samples,
+            &mut Judging {
+                judge: &mut self.judge,
+                sink,
+            },
+        );
     }
 
     /// Flush at end of stream: a held code is released at the last sample.
@@ -270,6 +257,19 @@ impl PairReceiver {
     pub fn reset(&mut self) {
         self.bank.reset();
         self.judge.reset();
+    }
+}
+
+/// A judge and its sink, as the bank's per-hop callback.
+struct Judging<'a, S> {
+    judge: &'a mut PairJudge,
+    sink: &'a mut S,
+}
+
+impl<S: FnMut(ToneEvent)> OnFrame for Judging<'_, S> {
+    #[inline(always)]
+    fn frame(&mut self, bank: &CorrelatorBank) {
+        self.judge.frame_ended(bank, self.sink);
     }
 }
 

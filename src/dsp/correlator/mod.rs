@@ -325,6 +325,41 @@ impl CorrelatorBank {
         self.last = prev;
     }
 
+    /// Feed any number of samples, calling `frame` with the bank each time a hop ends (new
+    /// window sums are ready). The whole per-block path, `frame` included (forced inline: an
+    /// [`OnFrame`], not a closure, which the compiler may leave out of line and so without AVX),
+    /// is compiled twice:
+    /// for AVX where the CPU has it and for SSE2 (the same IEEE operations in the same order
+    /// either way, no fused multiply-add: the same bits).
+    #[inline(always)]
+    pub fn run(&mut self, samples: &[i16], frame: &mut impl OnFrame) {
+        #[cfg(target_arch = "x86_64")]
+        if super::cpu::has_avx() {
+            // SAFETY: the CPU has AVX (checked above).
+            unsafe { self.run_avx(samples, frame) };
+            return;
+        }
+        self.run_any(samples, frame)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn run_avx(&mut self, samples: &[i16], frame: &mut impl OnFrame) {
+        self.run_any(samples, frame)
+    }
+
+    #[inline(always)]
+    fn run_any(&mut self, samples: &[i16], frame: &mut impl OnFrame) {
+        let mut rest = samples;
+        while !rest.is_empty() {
+            if self.feed(&mut rest) {
+                frame.frame(self);
+            }
+        }
+    }
+
     /// Take samples from the front of `rest` up to the end of the current block and advance it.
     /// Returns true when they completed a block: the caller evaluates a frame, then calls again
     /// until `rest` is empty. Every receiver's `process` is this loop.
@@ -645,6 +680,12 @@ impl CorrelatorBank {
         self.n = 0;
         self.delta_phase = 0;
     }
+}
+
+/// What [`CorrelatorBank::run`] calls at the end of every hop. Implementations mark `frame`
+/// `#[inline(always)]`, so it is compiled into the bank's loop, for AVX where the CPU has it.
+pub trait OnFrame {
+    fn frame(&mut self, bank: &CorrelatorBank);
 }
 
 /// Hann-windowed correlators ([`CorrelatorBank::hann`]) from a copy of a bank's sums
