@@ -5,14 +5,15 @@
 //! beside those of `e911 detect` and SpanDSP's harness, to show what share of the receivers'
 //! cost the banks are (issue 18's throughput analysis, `docs/performance.md`).
 //!
-//! `cargo bench --bench banks_only -- FILE.wav` (a bench target only so that it builds in
-//! release with the benches; it prints one line and exits).
+//! `cargo bench --bench banks_only -- FILE.wav [--hop-scale K]` (a bench target only so that it
+//! builds in release with the benches; it prints one line and exits). `--hop-scale 2` runs the
+//! same windows at twice the hop: the banks of a receiver deciding half as often.
 
 use e911_tandem::audio::wav::WavStream;
 use e911_tandem::dsp::correlator::{CorrelatorBank, KernelPlanner, OnFrame};
 use e911_tandem::register::dtmf::dtmf_design;
 use e911_tandem::register::mf::mf_design;
-use e911_tandem::register::tone_pair::{PairReceiver, Plan};
+use e911_tandem::register::tone_pair::{PairDesign, PairReceiver, Plan};
 
 /// What stands in for the judge: counts the frames, and those whose sums were kept.
 struct Count<'a> {
@@ -29,8 +30,12 @@ impl OnFrame for Count<'_> {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; the file is the argument that is not a flag.
-    let Some(path) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
+    // `cargo bench` passes `--bench`; the file is the argument that is neither a flag nor a
+    // flag's value.
+    let Some(path) = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
+    else {
         eprintln!("banks_only: usage: cargo bench --bench banks_only -- FILE.wav");
         std::process::exit(2);
     };
@@ -41,8 +46,24 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // `--hop-scale K`: hops K times longer over the same windows (K divides both designs'
+    // block counts: 1, 2 or 4): what the banks would cost at a K times coarser decision rate.
+    let args: Vec<String> = std::env::args().collect();
+    let k = args
+        .iter()
+        .position(|a| a == "--hop-scale")
+        .and_then(|i| args.get(i + 1))
+        .map_or(Ok(1), |v| v.parse::<usize>())
+        .ok()
+        .filter(|k| [1, 2, 4].contains(k))
+        .unwrap_or_else(|| {
+            eprintln!("banks_only: --hop-scale takes 1, 2 or 4");
+            std::process::exit(2);
+        });
     let mut planner = KernelPlanner::new();
-    let bank = |d: e911_tandem::register::tone_pair::PairDesign, planner: &mut KernelPlanner| {
+    let bank = |mut d: PairDesign, planner: &mut KernelPlanner| {
+        d.hop *= k;
+        d.blocks /= k;
         PairReceiver::bank_in(&d, &Plan::of(&d), planner)
     };
     let ch = s.channels();
@@ -80,7 +101,7 @@ fn main() {
         }
     }
     println!(
-        "banks alone: {ch} channels; MF frames {} ({} kept), DTMF frames {} ({} kept)",
+        "banks alone (hops ×{k}): {ch} channels; MF frames {} ({} kept), DTMF frames {} ({} kept)",
         frames[0], kept[0], frames[1], kept[1]
     );
 }
