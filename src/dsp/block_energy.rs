@@ -3,9 +3,10 @@
 //! chunking of the stream gives the same bits (`dsp::correlator` combines the four).
 //!
 //! Every port runs this on every hop of every bank, idle or not, so whole groups of 8 samples go
-//! through SSE2 (x86-64's baseline, no runtime check): one load, one store, two conversions and
-//! four-lane multiply-adds, lane `l` adding exactly what the scalar loop adds to `e[l]`, in the
-//! same order. The rest (and other CPUs) take the scalar loop.
+//! through SSE2 (x86-64's baseline, no runtime check): one load, two conversions and four-lane
+//! multiply-adds, lane `l` adding exactly what the scalar loop adds to `e[l]`, in the same order.
+//! The rest (and other CPUs) take the scalar loop. The samples are stored by one copy of the
+//! hop's fixed length.
 
 /// Store `xs` into `dst` and add their energies to `e` (and, with `DIFF`, their first
 /// differences to `d`), starting at position 0 of a block; `prev` is the sample before `xs[0]`.
@@ -19,19 +20,19 @@ pub fn take<const DIFF: bool>(
     d: &mut [f32; 4],
 ) -> f32 {
     let n = xs.len().min(dst.len());
+    store(&mut dst[..n], &xs[..n]);
     #[cfg(target_arch = "x86_64")]
     let done = {
         let k = n / 8 * 8;
         if k > 0 {
-            prev = sse2::octets::<DIFF>(&xs[..k], &mut dst[..k], prev, e, d);
+            prev = sse2::octets::<DIFF>(&xs[..k], prev, e, d);
         }
         k
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
-    for (i, (q, &s)) in dst[done..n].iter_mut().zip(&xs[done..n]).enumerate() {
+    for (i, &s) in xs[done..n].iter().enumerate() {
         let l = i & 3;
-        *q = s;
         let v = s as f32;
         e[l] += v * v;
         if DIFF {
@@ -43,6 +44,29 @@ pub fn take<const DIFF: bool>(
     prev
 }
 
+/// `src` into `dst` (the same length). The receivers' hops (8 and 10 samples) as copies of
+/// fixed length, a move or two in registers: a copy loop of unknown length becomes a call to
+/// `memcpy`, twice per hop of every bank.
+#[inline(always)]
+fn store(dst: &mut [i16], src: &[i16]) {
+    match src.len() {
+        8 => store_fixed::<8>(dst, src),
+        10 => store_fixed::<10>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+#[inline(always)]
+fn store_fixed<const N: usize>(dst: &mut [i16], src: &[i16]) {
+    match (
+        <&mut [i16; N]>::try_from(&mut *dst),
+        <&[i16; N]>::try_from(src),
+    ) {
+        (Ok(d), Ok(s)) => *d = *s,
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::*;
@@ -51,21 +75,19 @@ mod sse2 {
     #[inline(always)]
     pub fn octets<const DIFF: bool>(
         xs: &[i16],
-        dst: &mut [i16],
         prev: f32,
         e: &mut [f32; 4],
         d: &mut [f32; 4],
     ) -> f32 {
-        debug_assert!(xs.len().is_multiple_of(8) && dst.len() == xs.len());
-        // SAFETY: SSE2 is part of x86-64; every load and store is of 8 i16 inside `xs` / `dst`
-        // (unaligned forms), and of the 4 f32 of `e` / `d`.
+        debug_assert!(xs.len().is_multiple_of(8));
+        // SAFETY: SSE2 is part of x86-64; every load is of 8 i16 inside `xs` (unaligned form),
+        // and every load and store of the 4 f32 of `e` / `d`.
         unsafe {
             let mut ev = _mm_loadu_ps(e.as_ptr());
             let mut dv = _mm_loadu_ps(d.as_ptr());
             let mut pv = _mm_set_ss(prev);
-            for (s, q) in xs.chunks_exact(8).zip(dst.chunks_exact_mut(8)) {
+            for s in xs.chunks_exact(8) {
                 let raw = _mm_loadu_si128(s.as_ptr() as *const __m128i);
-                _mm_storeu_si128(q.as_mut_ptr() as *mut __m128i, raw);
                 // Sign-extend to i32 (each i16 into the top half, then shift down), then f32:
                 // exact, as `s as f32`.
                 let lo = _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpacklo_epi16(raw, raw), 16));

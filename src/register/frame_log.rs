@@ -9,7 +9,7 @@
 //! samples, which the bank keeps readable that far back
 //! ([`crate::dsp::correlator::CorrelatorBank::with_lookback`]).
 
-use crate::dsp::correlator::{CorrelatorBank, SUM_LANES};
+use crate::dsp::correlator::CorrelatorBank;
 
 /// What a two-tone receiver's judge reads of its bank at the end of each hop (implemented by
 /// [`CorrelatorBank`]; a bank made another way — several lines at once, a coarser hop on idle
@@ -77,16 +77,33 @@ impl FrameSource for CorrelatorBank {
 /// A frame's rectangular window sums, `(re, im)`.
 pub type Sums<'a> = (&'a [f32], &'a [f32]);
 
-/// `src` into `dst` (the same length): for the usual bank's [`SUM_LANES`] a copy of fixed
-/// length — whole registers, no call.
+/// `src` into `dst` (the same length): for the usual banks' lengths (a multiple of
+/// [`crate::dsp::correlator::SUM_LANES`]: MF 16, DTMF 24) a copy of fixed length — whole
+/// registers, no call.
 #[inline(always)]
 fn copy_lanes(dst: &mut [f32], src: &[f32]) {
+    let done = match src.len() {
+        16 => copy_fixed::<16>(dst, src),
+        24 => copy_fixed::<24>(dst, src),
+        32 => copy_fixed::<32>(dst, src),
+        _ => false,
+    };
+    if !done {
+        dst.copy_from_slice(src);
+    }
+}
+
+#[inline(always)]
+fn copy_fixed<const N: usize>(dst: &mut [f32], src: &[f32]) -> bool {
     match (
-        <&mut [f32; SUM_LANES]>::try_from(&mut *dst),
-        <&[f32; SUM_LANES]>::try_from(src),
+        <&mut [f32; N]>::try_from(&mut *dst),
+        <&[f32; N]>::try_from(src),
     ) {
-        (Ok(d), Ok(s)) => *d = *s,
-        _ => dst.copy_from_slice(src),
+        (Ok(d), Ok(s)) => {
+            *d = *s;
+            true
+        }
+        _ => false,
     }
 }
 

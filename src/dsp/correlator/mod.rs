@@ -37,9 +37,9 @@ fn padded(f: usize) -> usize {
 /// memory; the copy it saves is one window per `HIST_WINDOWS` windows, noise).
 const HIST_WINDOWS: usize = 2;
 
-/// The sums ([`CorrelatorBank::sums`]) of a bank of up to this many frequencies are exactly
-/// this long: whoever copies them copies a fixed length (whole registers, no call).
-pub const SUM_LANES: usize = 32;
+/// The sums ([`CorrelatorBank::sums`]) are padded to a multiple of this many lanes (one AVX
+/// register): whoever copies them copies one of a few fixed lengths (whole registers, no call).
+pub const SUM_LANES: usize = 8;
 
 /// Complex number as `(re, im)`; kept simple on purpose (no extra crate for 6 operations).
 pub type C64 = (f64, f64);
@@ -169,10 +169,10 @@ impl CorrelatorBank {
             acc: vec![0.0; lanes],
             ring_re: vec![0.0; blocks * f],
             ring_im: vec![0.0; blocks * f],
-            // At least SUM_LANES long (the lanes past `f` stay 0), so a copy of the sums is a
-            // copy of fixed length.
-            sum_re: vec![0.0; f.max(SUM_LANES)],
-            sum_im: vec![0.0; f.max(SUM_LANES)],
+            // A multiple of SUM_LANES long (the lanes past `f` stay 0), so a copy of the sums
+            // is a copy of fixed length.
+            sum_re: vec![0.0; f.next_multiple_of(SUM_LANES)],
+            sum_im: vec![0.0; f.next_multiple_of(SUM_LANES)],
             rot_re: vec![1.0; f],
             rot_im: vec![0.0; f],
             step_re: (0..f).map(|k| step(k).0 as f32).collect(),
@@ -401,7 +401,7 @@ impl CorrelatorBank {
     }
 
     /// The rectangular window sums as they stand, `(re, im)`, each padded with zeros to a
-    /// multiple of 4 and to at least [`SUM_LANES`] (what [`hann_from`] and
+    /// multiple of [`SUM_LANES`] (what [`hann_from`] and
     /// [`CorrelatorBank::rect`] read).
     pub fn sums(&self) -> (&[f32], &[f32]) {
         (&self.sum_re, &self.sum_im)
