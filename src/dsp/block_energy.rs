@@ -20,7 +20,8 @@ pub fn take<const DIFF: bool>(
     d: &mut [f32; 4],
 ) -> f32 {
     let n = xs.len().min(dst.len());
-    store(&mut dst[..n], &xs[..n]);
+    // The receivers' hops (8 and 10 samples) as fixed-length copies.
+    super::fixed_copy::copy::<i16, 8, 10, 16>(&mut dst[..n], &xs[..n]);
     #[cfg(target_arch = "x86_64")]
     let done = {
         let k = n / 8 * 8;
@@ -42,29 +43,6 @@ pub fn take<const DIFF: bool>(
         prev = v;
     }
     prev
-}
-
-/// `src` into `dst` (the same length). The receivers' hops (8 and 10 samples) as copies of
-/// fixed length, a move or two in registers: a copy loop of unknown length becomes a call to
-/// `memcpy`, twice per hop of every bank.
-#[inline(always)]
-fn store(dst: &mut [i16], src: &[i16]) {
-    match src.len() {
-        8 => store_fixed::<8>(dst, src),
-        10 => store_fixed::<10>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
-#[inline(always)]
-fn store_fixed<const N: usize>(dst: &mut [i16], src: &[i16]) {
-    match (
-        <&mut [i16; N]>::try_from(&mut *dst),
-        <&[i16; N]>::try_from(src),
-    ) {
-        (Ok(d), Ok(s)) => *d = *s,
-        _ => dst.copy_from_slice(src),
-    }
 }
 
 #[cfg(target_arch = "x86_64")]

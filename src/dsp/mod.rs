@@ -3,6 +3,7 @@
 pub mod block_energy;
 pub mod correlator;
 pub mod cpu;
+pub mod fixed_copy;
 pub mod g711;
 pub mod phasor;
 pub mod prefetch;

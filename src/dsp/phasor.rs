@@ -58,10 +58,10 @@ impl Time {
         Time(m % N as u64)
     }
 
-    /// [`phase_index`]`(hz, m)`, with one remainder instead of three.
+    /// [`phase_index`]`(hz, m)`, with `m`'s remainder already taken.
     #[inline]
     pub fn index(self, hz: u32) -> u32 {
-        ((hz as u64 % N as u64) * self.0 % N as u64) as u32
+        phase_index(hz, self.0)
     }
 }
 

@@ -78,33 +78,10 @@ impl FrameSource for CorrelatorBank {
 pub type Sums<'a> = (&'a [f32], &'a [f32]);
 
 /// `src` into `dst` (the same length): for the usual banks' lengths (a multiple of
-/// [`crate::dsp::correlator::SUM_LANES`]: MF 16, DTMF 24) a copy of fixed length — whole
-/// registers, no call.
+/// [`crate::dsp::correlator::SUM_LANES`]: MF 16, DTMF 24) a copy of fixed length.
 #[inline(always)]
 fn copy_lanes(dst: &mut [f32], src: &[f32]) {
-    let done = match src.len() {
-        16 => copy_fixed::<16>(dst, src),
-        24 => copy_fixed::<24>(dst, src),
-        32 => copy_fixed::<32>(dst, src),
-        _ => false,
-    };
-    if !done {
-        dst.copy_from_slice(src);
-    }
-}
-
-#[inline(always)]
-fn copy_fixed<const N: usize>(dst: &mut [f32], src: &[f32]) -> bool {
-    match (
-        <&mut [f32; N]>::try_from(&mut *dst),
-        <&[f32; N]>::try_from(src),
-    ) {
-        (Ok(d), Ok(s)) => {
-            *d = *s;
-            true
-        }
-        _ => false,
-    }
+    crate::dsp::fixed_copy::copy::<f32, 16, 24, 32>(dst, src)
 }
 
 /// What a frame's verdict needs besides the sums.
