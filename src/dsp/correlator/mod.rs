@@ -362,7 +362,7 @@ impl CorrelatorBank {
 
     /// Take samples from the front of `rest` up to the end of the current block and advance it.
     /// Returns true when they completed a block: the caller evaluates a frame, then calls again
-    /// until `rest` is empty. Every receiver's `process` is this loop.
+    /// until `rest` is empty ([`CorrelatorBank::run`] is this loop, for the receivers).
     #[inline(always)]
     pub fn feed(&mut self, rest: &mut &[i16]) -> bool {
         let n = rest.len().min(self.room());
