@@ -21,6 +21,7 @@ pub mod register;
 pub mod route;
 pub mod sim;
 pub mod sip;
+pub mod stop;
 pub mod tandem;
 pub mod text;
 pub mod units;

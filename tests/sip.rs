@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip_fixtures");
+pub(crate) const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sip_fixtures");
 
-fn skip() -> bool {
+pub(crate) fn skip() -> bool {
     if std::env::var("E911_SKIP_SIPP").as_deref() == Ok("1") {
         eprintln!("SIPp tests skipped (E911_SKIP_SIPP=1)");
         return true;
@@ -30,14 +30,14 @@ fn skip() -> bool {
     false
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-    out: PathBuf,
+pub(crate) struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub out: PathBuf,
 }
 
 impl Server {
-    fn start(port: u16, extra: &[&str]) -> Server {
+    pub fn start(port: u16, extra: &[&str]) -> Server {
         let out = std::env::temp_dir().join(format!("e911-sip-{port}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         let listen = format!("127.0.0.1:{port}");
@@ -73,21 +73,36 @@ impl Server {
     }
 
     /// Stop with SIGINT (as a user's Ctrl-C) and read every record.
-    fn stop(mut self) -> Vec<serde_json::Value> {
+    fn stop(self) -> Vec<serde_json::Value> {
+        self.signal("INT").2
+    }
+
+    /// Send `sig` (`INT`, `TERM`, `HUP`); the exit status, how long the server took to exit,
+    /// and every record.
+    pub fn signal(
+        mut self,
+        sig: &str,
+    ) -> (std::process::ExitStatus, Duration, Vec<serde_json::Value>) {
         let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
             .status();
         let t = Instant::now();
-        loop {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
+        let status = loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                break st;
             }
             if t.elapsed() > Duration::from_secs(20) {
                 let _ = self.child.kill();
-                panic!("e911 sip serve did not stop within 20 s of SIGINT");
+                panic!("e911 sip serve did not stop within 20 s of SIG{sig}");
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = t.elapsed();
+        (status, took, self.records())
+    }
+
+    /// Every record written so far.
+    pub fn records(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.out.join("calls.jsonl")).expect("calls.jsonl");
         text.lines()
             .map(|l| serde_json::from_str(l).expect("a JSON record"))
@@ -119,7 +134,7 @@ impl Server {
 }
 
 /// G.711 μ-law → linear, from the standard's definition (ITU-T G.711 table 2a, ×4 to 16 bits).
-fn ulaw(c: u8) -> f64 {
+pub(crate) fn ulaw(c: u8) -> f64 {
     let c = !c;
     let sign = if c & 0x80 != 0 { -1.0 } else { 1.0 };
     let exp = ((c >> 4) & 7) as i32;
@@ -128,7 +143,7 @@ fn ulaw(c: u8) -> f64 {
 }
 
 /// Amplitude of the `hz` component of `x` (Goertzel, a whole number of cycles or close).
-fn amplitude(x: &[f64], hz: f64) -> f64 {
+pub(crate) fn amplitude(x: &[f64], hz: f64) -> f64 {
     let k = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
     let (mut s1, mut s2) = (0.0, 0.0);
     for &v in x {
@@ -145,7 +160,7 @@ fn db(a: f64, b: f64) -> f64 {
 }
 
 /// 100 ms windows of `x` in which `hz` carries most of the power, and their mean amplitude.
-fn tone_windows(x: &[f64], hz: f64) -> (usize, f64) {
+pub(crate) fn tone_windows(x: &[f64], hz: f64) -> (usize, f64) {
     let mut amps = Vec::new();
     for w in x.chunks_exact(800) {
         let rms = (w.iter().map(|v| v * v).sum::<f64>() / 800.0).sqrt();
@@ -158,7 +173,7 @@ fn tone_windows(x: &[f64], hz: f64) -> (usize, f64) {
     (n, amps.iter().sum::<f64>() / n.max(1) as f64)
 }
 
-fn wav(p: &Path) -> Vec<f64> {
+pub(crate) fn wav(p: &Path) -> Vec<f64> {
     hound::WavReader::open(p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         .samples::<i16>()
@@ -166,7 +181,7 @@ fn wav(p: &Path) -> Vec<f64> {
         .collect()
 }
 
-fn s<'a>(r: &'a serde_json::Value, k: &str) -> &'a str {
+pub(crate) fn s<'a>(r: &'a serde_json::Value, k: &str) -> &'a str {
     r[k].as_str().unwrap_or("")
 }
 

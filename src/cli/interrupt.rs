@@ -1,33 +1,87 @@
-//! SIGINT (Ctrl-C) ends a long run cleanly: the first one sets a flag the engine and `detect`
-//! check once per block, and the command prints and writes everything decided so far; a second
-//! one exits at once (130), as a user pressing it twice expects.
+//! SIGINT (Ctrl-C), SIGTERM (systemd, Docker, Kubernetes) and SIGHUP (the terminal closed) end a
+//! long run cleanly, all three alike: the first sets a flag the engine, `detect`, `live` and
+//! `sip serve` check, and the command prints and writes everything decided so far, then exits
+//! 128 + the signal's number (130, 143, 129). A second signal quits at once — except where the
+//! command takes it over ([`forced`]: `sip serve` ends its drain at once and still writes a
+//! record for each call up).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+use crate::stop;
 
-/// The process's interrupt flag, with the handler installed on first use.
-pub fn flag() -> Arc<AtomicBool> {
-    FLAG.get_or_init(|| {
-        let f = Arc::new(AtomicBool::new(false));
-        let g = f.clone();
-        // If a handler cannot be installed (another library owns SIGINT), Ctrl-C keeps its
-        // default meaning: the run stops without its summary.
-        let _ = ctrlc::set_handler(move || {
-            if g.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ne911: interrupted: finishing what was decided so far (Ctrl-C again to quit now)"
-            );
-        });
+struct Flags {
+    drain: Arc<AtomicBool>,
+    forced: Arc<AtomicBool>,
+    /// The command handles a second signal itself (sets `forced` instead of exiting).
+    takes_second: AtomicBool,
+}
+
+static FLAGS: OnceLock<Flags> = OnceLock::new();
+
+fn flags() -> &'static Flags {
+    FLAGS.get_or_init(|| {
+        let f = Flags {
+            drain: Arc::new(AtomicBool::new(false)),
+            forced: Arc::new(AtomicBool::new(false)),
+            takes_second: AtomicBool::new(false),
+        };
+        install();
         f
     })
-    .clone()
+}
+
+fn install() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // If the handlers cannot be installed, the signals keep their default meaning: the run
+    // stops without its summary.
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                let f = flags();
+                if !f.drain.swap(true, Ordering::SeqCst) {
+                    stop::record(sig);
+                    eprintln!(
+                        "\ne911: {}: finishing what was decided so far (again to quit now)",
+                        stop::name_of(sig)
+                    );
+                } else if f.takes_second.load(Ordering::SeqCst) {
+                    if !f.forced.swap(true, Ordering::SeqCst) {
+                        eprintln!(
+                            "\ne911: {} again: ending now (calls still up are recorded as forced)",
+                            stop::name_of(sig)
+                        );
+                    }
+                } else {
+                    std::process::exit(stop::exit_status(stop::signal().unwrap_or(sig)) as i32);
+                }
+            }
+        });
+}
+
+/// The process's stop flag, with the handlers installed on first use.
+pub fn flag() -> Arc<AtomicBool> {
+    flags().drain.clone()
+}
+
+/// The flag a second signal sets, for a command that ends its drain itself rather than be
+/// ended by the second signal.
+pub fn forced() -> Arc<AtomicBool> {
+    let f = flags();
+    f.takes_second.store(true, Ordering::SeqCst);
+    f.forced.clone()
 }
 
 /// Was the run interrupted?
 pub fn interrupted() -> bool {
-    FLAG.get().is_some_and(|f| f.load(Ordering::SeqCst))
+    FLAGS.get().is_some_and(|f| f.drain.load(Ordering::SeqCst))
+}
+
+/// The exit status of an interrupted run (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+pub fn exit_status() -> u8 {
+    stop::exit_status(stop::signal().unwrap_or(stop::SIGINT))
 }

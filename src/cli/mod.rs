@@ -130,7 +130,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         // Everything decided was printed and written; the exit status still says it was cut short.
-        Ok(()) if interrupt::interrupted() => ExitCode::from(130),
+        Ok(()) if interrupt::interrupted() => ExitCode::from(interrupt::exit_status()),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("e911: {e:#}");
@@ -389,8 +389,9 @@ fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow
     out.flush()?;
     if let Some(at) = stopped {
         eprintln!(
-            "e911: {}: interrupted (SIGINT) at {:.2} s: the events up to there are above",
+            "e911: {}: interrupted ({}) at {:.2} s: the events up to there are above",
             file.display(),
+            crate::stop::cause(),
             crate::units::samples_to_s(at)
         );
     }

@@ -252,7 +252,8 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     }
     if let Some(at) = run.interrupted_at {
         let line = format!(
-            "INTERRUPTED (SIGINT) at {:.2} s of audio: the calls above are everything decided so far",
+            "INTERRUPTED ({}) at {:.2} s of audio: the calls above are everything decided so far",
+            crate::stop::cause(),
             crate::units::samples_to_s(at)
         );
         match format {

@@ -72,9 +72,13 @@ pub struct ServeArgs {
     /// answered, sent back to the caller in RTP: `tone HZ DBM0`, or `none`.
     #[arg(long, default_value = "tone 440 -20")]
     pub psap_voice: String,
-    /// Stop after this long (default: until Ctrl-C), seconds.
+    /// Stop after this long (default: until SIGINT, SIGTERM or SIGHUP), seconds.
     #[arg(long)]
     pub seconds: Option<f64>,
+    /// On stopping, the longest to wait for calls up to be released (BYE, 480) before each is
+    /// recorded as `shutdown (forced)`, seconds.
+    #[arg(long, default_value_t = 8.0)]
+    pub drain: f64,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Write `calls.jsonl` here as calls end.
@@ -252,6 +256,9 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         listen: a.listen,
         cfg,
         seconds: a.seconds,
+        stop: super::interrupt::flag(),
+        forced: super::interrupt::forced(),
+        drain: secs("--drain", a.drain, 0.0, 600.0)?,
         keep_audio: a.wav,
         psap_release_ms: secs("--release", a.release, 0.0, 3600.0)?.as_secs_f64() * 1000.0,
     };

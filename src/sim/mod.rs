@@ -167,9 +167,9 @@ pub fn finish(
     use enterprise::NoteEvent;
     // What ended the run, for the calls it did not reach.
     let ended_by = if interrupted {
-        "interrupted: SIGINT"
+        format!("interrupted: {}", crate::stop::cause())
     } else {
-        "duration_ms"
+        "duration_ms".to_string()
     };
     let mut calls: Vec<SimCall> = records
         .into_iter()

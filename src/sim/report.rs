@@ -122,9 +122,12 @@ pub fn call_log(name: &str, run: &SimRun) -> String {
         crate::units::samples_to_s(run.duration),
         run.calls.len() + run.others.len(),
         if run.interrupted {
-            " — INTERRUPTED (SIGINT): what was decided so far"
+            format!(
+                " — INTERRUPTED ({}): what was decided so far",
+                crate::stop::cause()
+            )
         } else {
-            ""
+            String::new()
         }
     );
     let mut blocks: Vec<(u64, String)> = run

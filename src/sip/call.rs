@@ -20,13 +20,14 @@ use crate::location::enterprise::SipRoute;
 use crate::location::pidf::PidfLo;
 use crate::text::tn_dashed;
 
-/// End our side of a dialog: BYE once answered, else 480 (only when the provider stops).
+/// End our side of a dialog: BYE once answered, else 480 (only when the provider stops). A BYE
+/// that finds no answer in 2 s is left to the transaction layer: the record does not wait.
 pub(super) async fn end_dialog(d: &InviteDialog) {
     if matches!(
         d.state(),
         DialogState::Confirmed(..) | DialogState::WaitAck(..)
     ) {
-        let _ = d.hangup().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), d.hangup()).await;
     } else {
         let _ = d.reject(
             Some(StatusCode::TemporarilyUnavailable),
@@ -34,6 +35,9 @@ pub(super) async fn end_dialog(d: &InviteDialog) {
         );
     }
 }
+
+/// What a call's record says when the provider's drain was cut short while it was up.
+pub(super) const FORCED: &str = "shutdown (forced)";
 
 fn ms_since(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1000.0
@@ -81,6 +85,10 @@ async fn ends_own_call(
                 end_dialog(dialog).await;
             }
             rec.ended_by = w.into();
+            None
+        }
+        Some(CallEv::Forced) => {
+            rec.ended_by = FORCED.into();
             None
         }
         Some(CallEv::Media(st)) if st.timed_out => {
@@ -427,6 +435,11 @@ async fn psap_call(
                 ..
             }) => {
                 rec.tandem = record.map(|r| *r);
+                // A call that never reached a position (queued, then released) still names
+                // the PSAP it waited at.
+                if rec.psap.is_none() {
+                    rec.psap = rec.tandem.as_ref().and_then(|t| t.psap.clone());
+                }
                 rec.screens = screens;
                 rec.psap_leg = psap_leg;
                 if rec.ended_by.is_empty() {
@@ -436,6 +449,11 @@ async fn psap_call(
             }
             CallEv::Office(Ev::Late { .. }) => {}
             CallEv::Acked => {}
+            CallEv::Forced => {
+                rec.ended_by = FORCED.into();
+                let _ = shared.to_office.send(Cmd::Hangup { id });
+                return;
+            }
             CallEv::Gone(w) => {
                 if !ended {
                     ended = true;

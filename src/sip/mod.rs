@@ -19,6 +19,7 @@ pub mod record;
 pub mod server;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,14 +47,22 @@ pub struct Serve {
     pub esqk_per_esn: u32,
     pub listen: SocketAddr,
     pub cfg: server::Config,
-    /// Stop after this long (None: until SIGINT).
+    /// Stop after this long (None: until `stop`).
     pub seconds: Option<f64>,
+    /// Set from outside (a signal: SIGINT, SIGTERM, SIGHUP) to drain: new INVITEs get `503`,
+    /// calls up are released (BYE, or `480` before an answer), every record is written.
+    pub stop: Arc<AtomicBool>,
+    /// Set from outside (a second signal) to end the drain at once: each call still up gets a
+    /// `shutdown (forced)` record.
+    pub forced: Arc<AtomicBool>,
+    /// The longest a drain waits for calls to be released before forcing them.
+    pub drain: Duration,
     pub keep_audio: bool,
     /// The PSAP attendant hangs up this long after the caller has gone.
     pub psap_release_ms: f64,
 }
 
-/// Run the provider until `seconds` or SIGINT; `on_record` gets each record as its call ends
+/// Run the provider until `seconds` or `stop`; `on_record` gets each record as its call ends
 /// and `on_ready` the addresses once the sockets are bound.
 pub fn serve(
     s: Serve,
@@ -90,7 +99,7 @@ pub fn serve(
         .enable_all()
         .build()?;
     let stop = CancellationToken::new();
-    let flag = crate::cli::interrupt::flag();
+    let (flag, forced, drain) = (s.stop.clone(), s.forced.clone(), s.drain);
     let listen = s.listen;
     let seconds = s.seconds;
     let result: anyhow::Result<()> = rt.block_on(async {
@@ -136,7 +145,7 @@ pub fn serve(
                 },
                 _ = tick.tick() => {
                     let over = seconds.is_some_and(|s| t0.elapsed().as_secs_f64() >= s);
-                    if over || flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    if over || flag.load(Ordering::SeqCst) {
                         break;
                     }
                 }
@@ -145,16 +154,26 @@ pub fn serve(
                 on_record(r);
             }
         }
-        // Stop: every call still up is ended (BYE, or 480 before an answer) and recorded.
+        // Stop: every call still up is ended (BYE, or 480 before an answer) and recorded. A
+        // second signal, or a drain longer than `drain`, forces the calls still up: each writes
+        // its record at once, `shutdown (forced)`.
         stop.cancel();
         let t = Instant::now();
-        while shared.calls_up() > 0 && t.elapsed() < Duration::from_secs(10) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut forcing: Option<Instant> = None;
+        while shared.calls_up() > 0 {
+            if forcing.is_none() && (forced.load(Ordering::SeqCst) || t.elapsed() >= drain) {
+                shared.force_all();
+                forcing = Some(Instant::now());
+            }
+            if forcing.is_some_and(|f| f.elapsed() > Duration::from_secs(2)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
             while let Ok(r) = rec_rx.try_recv() {
                 on_record(r);
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         token.cancel();
         Ok(())
     });

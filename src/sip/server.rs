@@ -46,6 +46,8 @@ pub(super) enum CallEv {
     Acked,
     /// The caller ended the dialog (BYE, CANCEL) or the transaction layer gave up.
     Gone(&'static str),
+    /// The provider's drain was cut short: write the record now, wait for nothing.
+    Forced,
     Media(MediaStats),
 }
 
@@ -125,6 +127,13 @@ impl Shared {
             ended_by: "400 Bad Request".into(),
             ..Default::default()
         });
+    }
+
+    /// Every call still up: write your record now (`shutdown (forced)`).
+    pub fn force_all(&self) {
+        for s in self.calls.lock().unwrap().values() {
+            let _ = s.send(CallEv::Forced);
+        }
     }
 
     /// Calls still up.

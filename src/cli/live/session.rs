@@ -48,7 +48,7 @@ impl std::fmt::Display for End {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             End::Seconds => write!(f, "--seconds reached"),
-            End::Interrupted => write!(f, "interrupted (SIGINT)"),
+            End::Interrupted => write!(f, "interrupted ({})", crate::stop::cause()),
             End::Done => write!(f, "every call finished"),
             End::Card(e) => write!(f, "{e}"),
         }
