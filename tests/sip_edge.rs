@@ -15,7 +15,7 @@ fn held_calls(srv: &Server, local: u16, calls: usize, rate: usize) -> Child {
         .args(["-m", &calls.to_string(), "-r", &rate.to_string()])
         .args(["-l", &calls.to_string(), "-timeout", "60s"])
         .args(["-p", &local.to_string(), "-mp", &(local + 1000).to_string()])
-        .args(["-i", "127.0.0.1", "-bg"])
+        .args(["-i", "127.0.0.1"])
         .arg(format!("127.0.0.1:{}", srv.port))
         .current_dir(FIX)
         .stdout(Stdio::null())
@@ -24,21 +24,19 @@ fn held_calls(srv: &Server, local: u16, calls: usize, rate: usize) -> Child {
         .expect("sipp runs")
 }
 
-fn stop_sipp(local: u16) {
-    // `-bg` detaches: stop it by its port.
-    let _ = Command::new("pkill")
-        .args(["-f", &format!("sipp.*-p {local} ")])
-        .status();
+fn stop_sipp(mut sipp: Child) {
+    let _ = sipp.kill();
+    let _ = sipp.wait();
 }
 
 /// `sig` with `calls` calls up: exit within 10 s with status 128 + the signal's number, one
 /// complete record per call, each released by the provider.
 fn drains_on(sig: &str, status: i32, port: u16, calls: usize) {
     let srv = Server::start(port, &["--trunks", "120"]);
-    let _sipp = held_calls(&srv, port + 10, calls, 25);
+    let sipp = held_calls(&srv, port + 10, calls, 25);
     std::thread::sleep(Duration::from_secs_f64(calls as f64 / 25.0 + 4.0));
     let (st, took, recs) = srv.signal(sig);
-    stop_sipp(port + 10);
+    stop_sipp(sipp);
     eprintln!(
         "SIG{sig} with {calls} calls up: exit {st} after {took:.2?}, {} records",
         recs.len()
@@ -91,10 +89,10 @@ fn sip_forced_shutdown_still_records_every_call() {
         return;
     }
     let srv = Server::start(26260, &["--trunks", "60", "--drain", "0"]);
-    let _sipp = held_calls(&srv, 26270, 10, 20);
+    let sipp = held_calls(&srv, 26270, 10, 20);
     std::thread::sleep(Duration::from_secs(4));
     let (st, took, recs) = srv.signal("TERM");
-    stop_sipp(26270);
+    stop_sipp(sipp);
     assert_eq!(st.code(), Some(143));
     assert!(took < Duration::from_secs(5), "forced: exit after {took:?}");
     assert_eq!(recs.len(), 10, "{recs:#?}");
