@@ -29,6 +29,7 @@ mod signals;
 mod simulate;
 mod sip;
 mod sip_edge;
+mod sip_wire;
 mod spandsp_dtmf;
 mod spandsp_mf;
 mod spandsp_sig_tone;

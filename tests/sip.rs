@@ -73,7 +73,7 @@ impl Server {
     }
 
     /// Stop with SIGINT (as a user's Ctrl-C) and read every record.
-    fn stop(self) -> Vec<serde_json::Value> {
+    pub fn stop(self) -> Vec<serde_json::Value> {
         self.signal("INT").2
     }
 

@@ -12,7 +12,7 @@ use rsipstack::sip::{HasHeaders, Header, HeadersExt, Method, Request, Response, 
 use rsipstack::sip::{StatusCode, Version};
 use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
-use rsipstack::transport::TransportEvent;
+use rsipstack::transport::{SipAddr, SipConnection, TransportEvent};
 
 use super::server::Shared;
 
@@ -71,16 +71,31 @@ pub struct Guard {
     pub shared: Arc<Shared>,
 }
 
+/// Let `msg` through to the stack, or answer it `400` here (and record a refused INVITE).
+pub async fn screen(
+    shared: &Shared,
+    msg: &SipMessage,
+    conn: &SipConnection,
+    from: &SipAddr,
+) -> bool {
+    if let SipMessage::Request(req) = msg {
+        if let Err(why) = check(req) {
+            let resp = bad_request(req, &why);
+            let _ = conn.send(SipMessage::Response(resp), Some(from)).await;
+            if req.method == Method::Invite {
+                shared.refused(req, &from.to_string(), &why);
+            }
+            return false;
+        }
+    }
+    true
+}
+
 #[async_trait]
 impl TransportEventInspector for Guard {
     async fn handle(&self, ev: TransportEvent) -> Option<TransportEvent> {
-        if let TransportEvent::Incoming(SipMessage::Request(req), conn, from) = &ev {
-            if let Err(why) = check(req) {
-                let resp = bad_request(req, &why);
-                let _ = conn.send(SipMessage::Response(resp), Some(from)).await;
-                if req.method == Method::Invite {
-                    self.shared.refused(req, &from.to_string(), &why);
-                }
+        if let TransportEvent::Incoming(msg, conn, from) = &ev {
+            if !screen(&self.shared, msg, conn, from).await {
                 return None;
             }
         }

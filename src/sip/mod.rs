@@ -17,6 +17,8 @@ pub mod media;
 pub mod office;
 pub mod record;
 pub mod server;
+pub mod udp;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
-use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::TransportLayer;
 use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
@@ -105,10 +106,10 @@ pub fn serve(
     let result: anyhow::Result<()> = rt.block_on(async {
         let token = CancellationToken::new();
         let tl = TransportLayer::new(token.clone());
-        let udp = UdpConnection::create_connection(listen, None, Some(token.child_token()))
+        let (udp, udp_socket) = udp::bind(listen, token.child_token())
             .await
             .map_err(|e| anyhow::anyhow!("--listen {listen}: UDP: {e}"))?;
-        tl.add_transport(udp.into());
+        tl.add_transport(udp.clone().into());
         let tcp = TcpListenerConnection::new(listen, None)
             .await
             .map_err(|e| anyhow::anyhow!("--listen {listen}: TCP: {e}"))?;
@@ -133,6 +134,13 @@ pub fn serve(
         on_ready(&addrs.join(", "));
         let ep = endpoint.inner.clone();
         tokio::spawn(async move { ep.serve().await });
+        tokio::spawn(udp::serve(
+            udp_socket,
+            udp,
+            endpoint.inner.clone(),
+            shared.clone(),
+            token.child_token(),
+        ));
         let t0 = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {

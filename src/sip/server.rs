@@ -3,7 +3,7 @@
 //! [`SipRecord`]. A call task per INVITE drives its dialog from three sources: the office's
 //! events ([`Ev`]), the dialog's own states (ACK, BYE, CANCEL, re-INVITE, OPTIONS), and its media.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,6 +63,10 @@ pub struct Shared {
     pub(super) dialogs: Mutex<HashMap<String, (u64, Option<String>)>>,
     next: AtomicU64,
     started: Instant,
+    /// Refused INVITEs already recorded (Call-ID + CSeq), oldest first.
+    refused_seen: Mutex<(HashSet<String>, VecDeque<String>)>,
+    /// Messages dropped before the stack.
+    dropped: AtomicU64,
 }
 
 impl Shared {
@@ -83,6 +87,8 @@ impl Shared {
             dialogs: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             started: Instant::now(),
+            refused_seen: Mutex::new((HashSet::new(), VecDeque::new())),
+            dropped: AtomicU64::new(0),
         })
     }
 
@@ -108,16 +114,57 @@ impl Shared {
         self.send(id, CallEv::Office(ev));
     }
 
-    /// An INVITE the guard refused as malformed (400): its record.
+    /// An INVITE the guard refused as malformed (400): its record — one per INVITE, however
+    /// often it is retransmitted.
     pub(super) fn refused(&self, req: &rsipstack::sip::Request, from: &str, why: &str) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let call_id = req.header_value("Call-ID").unwrap_or_default();
+        let cseq = req.header_value("CSeq").unwrap_or_default();
         let inv = invite::read(&req.uri.to_string(), &headers_of(req), &req.body);
+        self.refused_record(&call_id, &cseq, from, why, inv);
+    }
+
+    /// An INVITE the stack could not read at all (400 sent from its raw text): its record.
+    pub(super) fn refused_raw(&self, h: &super::wire::Head, from: &str, why: &str) {
+        let headers: Vec<(String, String)> = ["P-Asserted-Identity", "From"]
+            .iter()
+            .filter_map(|n| h.value(n, "").map(|v| (n.to_string(), v.to_string())))
+            .collect();
+        let inv = invite::read(h.uri(), &headers, &[]);
+        let call_id = h.value("Call-ID", "i").unwrap_or("").to_string();
+        let cseq = h.value("CSeq", "").unwrap_or("").to_string();
+        self.refused_record(&call_id, &cseq, from, why, inv);
+    }
+
+    fn refused_record(
+        &self,
+        call_id: &str,
+        cseq: &str,
+        from: &str,
+        why: &str,
+        inv: invite::Invite,
+    ) {
+        {
+            let mut seen = self.refused_seen.lock().unwrap();
+            let key = format!("{call_id}\n{cseq}");
+            if seen.0.contains(&key) {
+                return;
+            }
+            // Retransmissions come within 32 s (64 × T1): the last 4 096 keys are plenty.
+            if seen.1.len() >= 4096 {
+                if let Some(old) = seen.1.pop_front() {
+                    seen.0.remove(&old);
+                }
+            }
+            seen.0.insert(key.clone());
+            seen.1.push_back(key);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
         let _ = self.records.send(SipRecord {
             call: id,
             kind: "refused",
             invite_s: self.started.elapsed().as_secs_f64(),
             transport: from.to_string(),
-            call_id: req.header_value("Call-ID").unwrap_or_default(),
+            call_id: call_id.to_string(),
             dialled: match inv.dialled {
                 Dialled::Emergency(u) | Dialled::Test(u) | Dialled::Other(u) => u,
             },
@@ -127,6 +174,16 @@ impl Shared {
             ended_by: "400 Bad Request".into(),
             ..Default::default()
         });
+    }
+
+    /// A message dropped before the stack (nothing could be answered): logged with its source.
+    pub(super) fn dropped(&self, from: &str, why: &str) {
+        let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        eprintln!(
+            "e911 sip: dropped a message from {}: {} ({n} dropped so far)",
+            crate::text::one_line(from),
+            crate::text::one_line(why)
+        );
     }
 
     /// Every call still up: write your record now (`shutdown (forced)`).
