@@ -11,6 +11,23 @@ use crate::sip::{s, skip, Server};
 /// multipart body, then the SDP and the PIDF-LO (123 MAIN ST, CARY: ESN 123, CARYPOLICE).
 /// `from_name` is put in the From header's display name as raw bytes.
 fn invite(port: u16, local: u16, call_id: &str, from_name: &[u8], extra: usize) -> Vec<u8> {
+    invite_at(port, local, call_id, from_name, extra, CARY, "")
+}
+
+/// 123 MAIN ST, CARY NC: ESN 123, CARYPOLICE.
+const CARY: &str = "<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>MAIN</ca:RD><ca:STS>ST</ca:STS><ca:HNO>123</ca:HNO><ca:LOC>Desk 7</ca:LOC>";
+
+/// [`invite`] with the civic address's elements `civic` and `pidf_params` after the PIDF
+/// part's content type (`;charset=…`).
+fn invite_at(
+    port: u16,
+    local: u16,
+    call_id: &str,
+    from_name: &[u8],
+    extra: usize,
+    civic: &str,
+    pidf_params: &str,
+) -> Vec<u8> {
     let mut body = String::new();
     if extra > 0 {
         body += "--b1\r\nContent-Type: application/EmergencyCallData.ProviderInfo+xml\r\nContent-ID: <info@pbx.example>\r\n\r\n<?xml version=\"1.0\"?>\r\n<emergencyCallData.ProviderInfo xmlns=\"urn:ietf:params:xml:ns:EmergencyCallData:ProviderInfo\">\r\n";
@@ -23,7 +40,7 @@ fn invite(port: u16, local: u16, call_id: &str, from_name: &[u8], extra: usize) 
         "--b1\r\nContent-Type: application/sdp\r\n\r\nv=0\r\no=pbx 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n\r\n",
         local + 1
     );
-    body += "--b1\r\nContent-Type: application/pidf+xml\r\nContent-ID: <loc1@pbx.example>\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:9195550188@pbx.example\"><tuple id=\"t1\"><status><gp:geopriv xmlns:gp=\"urn:ietf:params:xml:ns:pidf:geopriv10\"><gp:location-info><ca:civicAddress xmlns:ca=\"urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr\"><ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>MAIN</ca:RD><ca:STS>ST</ca:STS><ca:HNO>123</ca:HNO><ca:LOC>Desk 7</ca:LOC></ca:civicAddress></gp:location-info><gp:usage-rules/><gp:method>LLDP-MED</gp:method></gp:geopriv></status></tuple></presence>\r\n--b1--\r\n";
+    body += &format!("--b1\r\nContent-Type: application/pidf+xml{pidf_params}\r\nContent-ID: <loc1@pbx.example>\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:9195550188@pbx.example\"><tuple id=\"t1\"><status><gp:geopriv xmlns:gp=\"urn:ietf:params:xml:ns:pidf:geopriv10\"><gp:location-info><ca:civicAddress xmlns:ca=\"urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr\">{civic}</ca:civicAddress></gp:location-info><gp:usage-rules/><gp:method>LLDP-MED</gp:method></gp:geopriv></status></tuple></presence>\r\n--b1--\r\n");
     let mut m = Vec::new();
     m.extend_from_slice(
         format!(
@@ -187,4 +204,98 @@ fn sip_another_version_gets_505_and_a_retransmitted_bad_invite_is_one_record() {
     assert_eq!(recs.len(), 1, "{recs:#?}");
     assert_eq!(s(&recs[0], "kind"), "refused");
     assert_eq!(s(&recs[0], "call_id"), "notag");
+}
+
+/// What a caller writes in a location reaches the records as text, never as structure: a
+/// newline (`&#10;`) cannot forge a line of the text log, `1e400` is not house number 1, a UTF-8
+/// street in a part with no charset is read by its XML declaration, not as Latin-1.
+#[test]
+fn sip_location_text_is_safe_and_right_in_text_and_jsonl() {
+    if skip() {
+        return;
+    }
+    let port = 28360;
+    let out = std::env::temp_dir().join(format!("e911-sip-text-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let log = std::fs::File::create(out.with_extension("txt")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["sip", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--seconds", "60", "--format", "text", "--out"])
+        .arg(&out)
+        .stdout(log)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let cases: [(&str, String); 3] = [
+        (
+            "forged",
+            CARY.replace(
+                "<ca:RD>MAIN</ca:RD>",
+                "<ca:RD>MAIN&#10;call 77: FORGED RECORD\u{1b}[2J</ca:RD>",
+            ),
+        ),
+        (
+            "exp",
+            CARY.replace("<ca:HNO>123</ca:HNO>", "<ca:HNO>1e400</ca:HNO>"),
+        ),
+        (
+            "canon",
+            CARY.replace("<ca:A3>CARY</ca:A3>", "<ca:A3>CA\u{d1}ON CITY</ca:A3>"),
+        ),
+    ];
+    for (k, (id, civic)) in cases.iter().enumerate() {
+        let local = port + 10 + 2 * k as u16;
+        let m = invite_at(port, local, id, b"Desk", 0, civic, "");
+        let last = call(port, local, &m, Duration::from_millis(300));
+        assert!(last.starts_with("SIP/2.0 "), "{id}: {last}");
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(out.with_extension("txt")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "one line per call, nothing forged: {text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no raw ESC reaches the terminal: {text:?}"
+    );
+    assert!(
+        lines[0].contains("MAIN\\nCALL 77: FORGED RECORD\\u{1b}[2J"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("1E400") && lines[1].contains("ECRC"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("CA\u{d1}ON CITY"), "{}", lines[2]);
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(out.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 3);
+    // JSON keeps the text as sent (escaped by JSON itself, one line each).
+    assert!(
+        s(&recs[0], "address").contains("MAIN\nCALL 77"),
+        "{:#}",
+        recs[0]
+    );
+    assert_eq!(s(&recs[1], "kind"), "ecrc", "{:#}", recs[1]);
+    assert!(
+        s(&recs[1], "reason").contains("HOUSE NUMBER `1E400`"),
+        "{:#}",
+        recs[1]
+    );
+    assert!(recs[1]["esn"].is_null());
+    assert!(
+        s(&recs[2], "address").contains("CA\u{d1}ON CITY"),
+        "{:#}",
+        recs[2]
+    );
+    assert!(!s(&recs[2], "address").contains('\u{c3}'), "{:#}", recs[2]);
 }

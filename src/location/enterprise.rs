@@ -138,7 +138,11 @@ impl SipProvider {
         if p.method.eq_ignore_ascii_case("manual") {
             return Err("MANUAL LOCATION (NOT VALIDATED)".into());
         }
-        match self.msag.validate(&p.civic_address().msag_address()) {
+        let a = p.civic_address().msag_address();
+        if let Err(why) = super::msag::house_number(&a.house_number) {
+            return Err(format!("LOCATION NOT IN THE MSAG: {why}"));
+        }
+        match self.msag.validate(&a) {
             Ok(r) => Ok(r.esn),
             Err(f) => Err(format!("LOCATION NOT IN THE MSAG: {f}")),
         }

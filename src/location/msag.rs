@@ -121,9 +121,26 @@ const HEADER: [&str; 11] = [
     "ESN",
 ];
 
+/// A house number by the MSAG's own rule: digits only (1–10 of them, NENA's HOUSE_NUMBER
+/// field; leading zeros allowed), its suffix apart (HNS, HOUSE_NUMBER_SUFFIX). `1e400`, `12-14`,
+/// `123A` or `½` are not house numbers.
+pub fn house_number(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("NO HOUSE NUMBER".into());
+    }
+    if t.len() > 10 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "HOUSE NUMBER `{}` IS NOT 1-10 DIGITS (A SUFFIX GOES APART, PIDF-LO HNS)",
+            crate::text::one_line(t)
+        ));
+    }
+    t.parse()
+        .map_err(|_| format!("HOUSE NUMBER {t} IS BEYOND EVERY MSAG RANGE"))
+}
+
 fn house(s: &str) -> Option<u32> {
-    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
+    house_number(s).ok()
 }
 
 /// Which fields a match looks at.
@@ -324,5 +341,20 @@ impl Address {
             state: r.state.clone(),
             exchange: r.exchange.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn house_numbers_are_digits_by_the_msags_rule() {
+        assert_eq!(house_number("123"), Ok(123));
+        assert_eq!(house_number(" 00123 "), Ok(123));
+        for bad in ["1e400", "123A", "12-14", "", "½", "12345678901", "-5", "+5"] {
+            assert!(house_number(bad).is_err(), "{bad}");
+        }
+        assert!(house_number("9999999999").unwrap_err().contains("BEYOND"));
     }
 }

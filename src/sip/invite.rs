@@ -123,14 +123,42 @@ fn leaves(m: &mailparse::ParsedMail<'_>, out: &mut Vec<Part>, notes: &mut Vec<St
                     .trim_end_matches('>')
                     .to_string()
             });
-        match m.get_body() {
-            Ok(body) => out.push(Part { ctype, cid, body }),
+        match m.get_body_raw() {
+            Ok(raw) => {
+                let body = decode_text(&raw, m.ctype.params.get("charset").map(|s| s.as_str()));
+                out.push(Part { ctype, cid, body })
+            }
             Err(e) => notes.push(format!("a {ctype} part could not be read: {e}")),
         }
     } else {
         for s in &m.subparts {
             leaves(s, out, notes);
         }
+    }
+}
+
+/// A body part's text: decoded by the charset its Content-Type declares, else by the encoding
+/// its XML declaration names, else as UTF-8 (RFC 3261 §7.4.1 leaves the body's charset to its
+/// type; RFC 7303 gives the declaration's when the type is silent). Never decoded twice: a UTF-8
+/// street (`CAÑON CITY`) comes out as it was sent.
+pub fn decode_text(raw: &[u8], declared: Option<&str>) -> String {
+    let label = declared
+        .map(|d| d.trim().trim_matches('"').to_string())
+        .or_else(|| {
+            // <?xml version="1.0" encoding="ISO-8859-1"?>
+            let head = &raw[..raw.len().min(200)];
+            let head = String::from_utf8_lossy(head);
+            let decl = head.trim_start().strip_prefix("<?xml")?;
+            let decl = &decl[..decl.find("?>")?];
+            let at = decl.find("encoding")?;
+            let rest = decl[at + 8..].trim_start().strip_prefix('=')?.trim_start();
+            let q = rest.chars().next().filter(|&c| c == '"' || c == '\'')?;
+            let rest = &rest[1..];
+            Some(rest[..rest.find(q)?].to_string())
+        });
+    match label.and_then(|l| charset::Charset::for_label(l.as_bytes())) {
+        Some(cs) => cs.decode_without_bom_handling(raw).0.into_owned(),
+        None => String::from_utf8_lossy(raw).into_owned(),
     }
 }
 
@@ -195,10 +223,16 @@ pub fn read(uri: &str, headers: &[(String, String)], body: &[u8]) -> Invite {
             }
         }
     } else {
+        let declared = ctype
+            .split(';')
+            .skip(1)
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.trim().to_string());
         parts.push(Part {
             ctype: lower.split(';').next().unwrap_or("").trim().to_string(),
             cid: None,
-            body: String::from_utf8_lossy(body).into_owned(),
+            body: decode_text(body, declared.as_deref()),
         });
     }
     let sdp = parts
@@ -254,6 +288,22 @@ pub fn read(uri: &str, headers: &[(String, String)], body: &[u8]) -> Invite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_text_is_decoded_by_its_declared_charset_else_its_xml_declaration_else_utf8() {
+        let utf8 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>CAÑON CITY</a>";
+        // No charset: the declaration's UTF-8 (not mailparse's us-ascii → Latin-1).
+        assert_eq!(decode_text(utf8.as_bytes(), None), utf8);
+        // Latin-1 bytes, declared in the Content-Type.
+        let latin1: Vec<u8> = "<a>CAÑON</a>".chars().map(|c| c as u32 as u8).collect();
+        assert_eq!(decode_text(&latin1, Some("ISO-8859-1")), "<a>CAÑON</a>");
+        // …or in the XML declaration.
+        let mut decl = b"<?xml version='1.0' encoding='iso-8859-1'?>".to_vec();
+        decl.extend_from_slice(&latin1);
+        assert!(decode_text(&decl, None).ends_with("<a>CAÑON</a>"));
+        // Nothing said and not UTF-8: replaced, never a panic.
+        assert_eq!(decode_text(&latin1, None), "<a>CA\u{fffd}ON</a>");
+    }
 
     fn h(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter()

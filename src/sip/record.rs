@@ -68,8 +68,14 @@ pub struct SipRecord {
 }
 
 impl SipRecord {
-    /// One line of the text log.
+    /// One line of the text log: whatever a caller put in a header or a location (a newline from
+    /// `&#10;`, an ESC sequence) is escaped, so a record is always one line and cannot forge
+    /// another; UTF-8 is kept as it is.
     pub fn text(&self) -> String {
+        crate::text::one_line(&self.raw_text())
+    }
+
+    fn raw_text(&self) -> String {
         let mut t = format!(
             "call {}: {} {} from {} ({}) → ",
             self.call,
