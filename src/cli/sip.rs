@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// The address RTP is bound to and named in SDP (default: the --listen address).
     #[arg(long)]
     pub media_ip: Option<IpAddr>,
+    /// RTP ports, `LO-HI` (an even port for RTP, the next for RTCP; for a firewall's rule).
+    /// Default: any free pair.
+    #[arg(long, value_parser = rtp_ports)]
+    pub rtp_ports: Option<crate::sip::media::Ports>,
     /// The ECRC's name in the records.
     #[arg(long, default_value = "ECRC")]
     pub ecrc: String,
@@ -91,6 +95,24 @@ pub struct ServeArgs {
     /// Overwrite outputs that exist (never an input).
     #[arg(long)]
     pub force: bool,
+}
+
+fn rtp_ports(v: &str) -> Result<crate::sip::media::Ports, String> {
+    let (lo, hi) = v
+        .split_once('-')
+        .ok_or_else(|| format!("`{v}`: give LO-HI, e.g. 16384-16483"))?;
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("`{p}` is not a port (1–65535)"))
+    };
+    let (lo, hi) = (port(lo)?, port(hi)?);
+    if lo < 1024 || hi < lo + 1 + lo % 2 {
+        return Err(format!(
+            "{lo}-{hi}: give at least one even/odd pair at or above 1024"
+        ));
+    }
+    Ok(crate::sip::media::Ports { lo, hi })
 }
 
 fn secs(what: &str, v: f64, lo: f64, hi: f64) -> anyhow::Result<Duration> {
@@ -217,6 +239,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let cfg = server::Config {
         media_ip,
         rtp_timeout: secs("--rtp-timeout", a.rtp_timeout, 0.5, 3600.0)?,
+        rtp_ports: a.rtp_ports,
+        rtp_rules: crate::sip::rtp_source::Rules::default(),
         ecrc: a.ecrc.clone(),
         ecrc_answer: Duration::from_millis(1000),
         test_hold: Duration::from_secs(5),

@@ -15,7 +15,7 @@ use super::invite::{self, Dialled, Located};
 use super::media;
 use super::office::{Cmd, Ev};
 use super::record::SipRecord;
-use super::server::{CallEv, Shared};
+use super::server::{CallEv, MediaCtl, Shared};
 use crate::location::enterprise::SipRoute;
 use crate::location::pidf::PidfLo;
 use crate::text::tn_dashed;
@@ -108,7 +108,11 @@ async fn ends_own_call(
 /// A call's media before and after the answer.
 struct Media {
     /// The RTP leg, until the answer starts it.
-    pending: Option<(media::RtpLeg, media::Offer)>,
+    pending: Option<(
+        media::RtpLeg,
+        media::Setup,
+        tokio::sync::watch::Receiver<media::Offer>,
+    )>,
     /// Our SDP answer.
     answer: Option<String>,
     cancel: CancellationToken,
@@ -129,12 +133,11 @@ impl Media {
 
     /// Start RTP; its end is reported to call `id` as [`CallEv::Media`].
     fn start(&mut self, shared: &Arc<Shared>, id: u64) {
-        if let Some((l, o)) = self.pending.take() {
+        if let Some((l, setup, updates)) = self.pending.take() {
             let sh = shared.clone();
             let c = self.cancel.clone();
-            let timeout = shared.cfg.rtp_timeout;
             tokio::spawn(async move {
-                let st = l.run(o, timeout, c).await;
+                let st = l.run(setup, updates, c).await;
                 sh.send(id, CallEv::Media(st));
             });
         }
@@ -158,6 +161,7 @@ pub(super) async fn call(
     rec: &mut SipRecord,
     mut evs: mpsc::UnboundedReceiver<CallEv>,
     t0: Instant,
+    invite_ip: Option<std::net::IpAddr>,
 ) {
     let id = rec.call;
     rec.dialled = match &inv.dialled {
@@ -197,7 +201,7 @@ pub(super) async fn call(
         }
     };
     // Media.
-    let offer = match inv.sdp.as_deref().map(media::read_offer) {
+    let offer = match inv.sdp.as_deref().map(super::sdp::read_offer) {
         Some(Ok(o)) => Some(o),
         Some(Err(e)) => {
             rec.notes.push(format!("no media: {e}"));
@@ -213,22 +217,37 @@ pub(super) async fn call(
     let mut audio: Box<dyn crate::sim::world::CallAudio> = Box::new(Silence);
     let mut answer_sdp: Option<String> = None;
     if let Some(o) = &offer {
-        match media::open(shared.cfg.media_ip).await {
+        match media::open(shared.cfg.media_ip, shared.cfg.rtp_ports).await {
             Ok((l, a, port)) => {
-                answer_sdp = Some(media::answer(shared.cfg.media_ip, port, o.pt, id));
-                leg = Some((l, o.clone()));
+                let (updates, rx) = tokio::sync::watch::channel(o.clone());
+                let ctl = MediaCtl {
+                    ip: shared.cfg.media_ip,
+                    port,
+                    session: id,
+                    version: 1,
+                    offer: o.clone(),
+                    updates,
+                };
+                answer_sdp = Some(ctl.answer());
+                if let Some(e) = shared
+                    .dialogs
+                    .lock()
+                    .unwrap()
+                    .get_mut(&dialog.id().to_string())
+                {
+                    e.media = Some(ctl);
+                }
+                let setup = media::Setup {
+                    offer: o.clone(),
+                    invite_ip: invite_ip.unwrap_or(o.remote.ip()),
+                    timeout: shared.cfg.rtp_timeout,
+                    rules: shared.cfg.rtp_rules,
+                };
+                leg = Some((l, setup, rx));
                 audio = Box::new(a);
             }
             Err(e) => rec.notes.push(format!("no media: RTP socket: {e}")),
         }
-    }
-    if let Some(e) = shared
-        .dialogs
-        .lock()
-        .unwrap()
-        .get_mut(&dialog.id().to_string())
-    {
-        e.1 = answer_sdp.clone();
     }
     let mut m = Media {
         pending: leg,
@@ -449,6 +468,7 @@ async fn psap_call(
             }
             CallEv::Office(Ev::Late { .. }) => {}
             CallEv::Acked => {}
+            CallEv::Note(n) => rec.notes.push(format!("{n} at {:.0} ms", ms_since(t0))),
             CallEv::Forced => {
                 rec.ended_by = FORCED.into();
                 let _ = shared.to_office.send(Cmd::Hangup { id });

@@ -1,5 +1,5 @@
-//! A SIP call's media: the SDP offer/answer (the `sdp` crate) and RTP G.711 μ-law (PT 0) or
-//! A-law (PT 8) both ways (the `rtp` crate), bridged to the office through two lock-free rings.
+//! A SIP call's media: RTP G.711 μ-law (PT 0) or A-law (PT 8) both ways (the `rtp` crate),
+//! bridged to the office through two lock-free rings; the offer/answer is [`super::sdp`]'s.
 //!
 //! - From the caller: packets are put back in sequence order (the stream starts at the earliest
 //!   of its first three packets; a reorder window of 4 packets; a gap still open after that is
@@ -10,86 +10,35 @@
 //! - To the caller: the office pushes what the tandem sent toward the trunk
 //!   ([`RtpAudio::hear`]); every 20 ms one packet of 160 samples goes out, once 40 ms are queued;
 //!   more than 200 ms queued (what came before the answer) is cut back to 40 ms.
-//! - Symmetric RTP: the far end's address is latched from its first packet.
-//! - No packet for `timeout` ends the media ([`MediaEnd::Timeout`]); the call is then released.
+//! - Only the caller is heard ([`super::rtp_source`]): the SDP's address, or a NAT source
+//!   learned from the INVITE's IP; every other packet is dropped and counted. Our RTP goes to
+//!   the same place, never to whoever sent last.
+//! - RFC 4733 telephone-events are regenerated as DTMF toward the trunk ([`super::rfc4733`]).
+//! - A re-INVITE or UPDATE that moves the media or holds it is followed (`updates`); on hold
+//!   (`sendonly`, `inactive`) nothing is sent to the caller, and while the caller is not meant
+//!   to send, its silence ends nothing.
+//! - RTP binds an even port (from `--rtp-ports` when given), RTCP the next one: received and
+//!   counted.
+//! - No packet from the caller for `timeout` ends the media; the call is then released.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 use tokio::net::UdpSocket;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use webrtc_util::marshal::{Marshal, Unmarshal};
 
+use super::rfc4733;
+use super::rtp_source::{Rules, SourceFilter, Verdict};
+use super::sdp::Direction;
+pub use super::sdp::Offer;
 use crate::dsp::g711::{linear_to_alaw, linear_to_ulaw, Law};
 use crate::sim::world::CallAudio;
-
-/// What the SDP offer asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Offer {
-    /// Where to send RTP.
-    pub remote: SocketAddr,
-    /// The payload type chosen (0 PCMU or 8 PCMA, the offer's first of the two).
-    pub pt: u8,
-    pub law: Law,
-}
-
-/// Read an SDP offer: the first audio stream's address and its first G.711 payload type.
-pub fn read_offer(sdp: &str) -> Result<Offer, String> {
-    let mut cur = std::io::Cursor::new(sdp.as_bytes());
-    let d = sdp::SessionDescription::unmarshal(&mut cur).map_err(|e| format!("SDP: {e}"))?;
-    let m = d
-        .media_descriptions
-        .iter()
-        .find(|m| m.media_name.media == "audio" && m.media_name.port.value > 0)
-        .ok_or("SDP: no audio stream")?;
-    let conn = m
-        .connection_information
-        .as_ref()
-        .or(d.connection_information.as_ref())
-        .and_then(|c| c.address.as_ref())
-        .ok_or("SDP: no c= address")?;
-    let ip: IpAddr = conn
-        .address
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .parse()
-        .map_err(|_| format!("SDP: c= address `{}` is not an IP address", conn.address))?;
-    let port = u16::try_from(m.media_name.port.value)
-        .map_err(|_| format!("SDP: port {} out of range", m.media_name.port.value))?;
-    let pt = m
-        .media_name
-        .formats
-        .iter()
-        .find_map(|f| match f.as_str() {
-            "0" => Some(0u8),
-            "8" => Some(8u8),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            format!(
-                "SDP: no G.711 payload (PCMU 0 or PCMA 8) offered: {}",
-                m.media_name.formats.join(" ")
-            )
-        })?;
-    Ok(Offer {
-        remote: SocketAddr::new(ip, port),
-        pt,
-        law: if pt == 0 { Law::Ulaw } else { Law::Alaw },
-    })
-}
-
-/// Our SDP answer: one audio stream at `ip:port` with payload `pt` (and telephone-event).
-pub fn answer(ip: IpAddr, port: u16, pt: u8, session: u64) -> String {
-    let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
-    let name = if pt == 0 { "PCMU" } else { "PCMA" };
-    format!(
-        "v=0\r\no=e911 {session} {session} IN {fam} {ip}\r\ns=e911 provider\r\nc=IN {fam} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\na=ptime:20\r\na=sendrecv\r\n"
-    )
-}
 
 /// 40 ms: playout starts (and restarts after an underrun) with this much queued.
 const PRIME: usize = 320;
@@ -131,6 +80,7 @@ impl CallAudio for RtpAudio {
 /// The network's end of a call's media.
 pub struct RtpLeg {
     socket: UdpSocket,
+    rtcp: UdpSocket,
     to_office: HeapProd<i16>,
     from_office: HeapCons<i16>,
 }
@@ -146,6 +96,16 @@ pub struct MediaStats {
     pub late: u64,
     /// Payloads that were not the negotiated type (ignored).
     pub foreign: u64,
+    /// Packets from anyone but the caller (dropped, never played; [`super::rtp_source`]).
+    pub dropped_sources: u64,
+    /// Where the caller's RTP was played from (`ip:port`), the last source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// RTCP packets received on the next port.
+    pub rtcp_in: u64,
+    /// RFC 4733 keys regenerated as DTMF toward the PSAP, in order.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub keys: String,
     pub timed_out: bool,
 }
 
@@ -156,15 +116,68 @@ pub enum MediaEnd {
     Cancelled,
 }
 
-/// A media session: a UDP socket on `ip` (any free port) and the two rings.
-pub async fn open(ip: IpAddr) -> std::io::Result<(RtpLeg, RtpAudio, u16)> {
-    let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+/// Where RTP ports come from: a range (`--rtp-ports LO-HI`, for a firewall), else any free pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+/// The next even port to try in a range (shared by every call of the process).
+static NEXT: AtomicU16 = AtomicU16::new(0);
+
+/// An RTP socket on an even port and RTCP on the next.
+async fn bind_pair(ip: IpAddr, ports: Option<Ports>) -> std::io::Result<(UdpSocket, UdpSocket)> {
+    match ports {
+        Some(Ports { lo, hi }) => {
+            let first = lo + (lo % 2);
+            let pairs = ((hi.saturating_sub(first)) / 2).max(1);
+            let start = NEXT.fetch_add(1, Ordering::Relaxed) % pairs;
+            for k in 0..pairs {
+                let p = first + 2 * ((start + k) % pairs);
+                if p >= hi {
+                    continue;
+                }
+                if let Ok(rtp) = UdpSocket::bind(SocketAddr::new(ip, p)).await {
+                    if let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, p + 1)).await {
+                        return Ok((rtp, rtcp));
+                    }
+                }
+            }
+            Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("every RTP port pair in {lo}-{hi} is in use"),
+            ))
+        }
+        None => {
+            for _ in 0..64 {
+                let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+                let p = rtp.local_addr()?.port();
+                if p % 2 == 1 || p == u16::MAX {
+                    continue;
+                }
+                if let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, p + 1)).await {
+                    return Ok((rtp, rtcp));
+                }
+            }
+            Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "no free RTP/RTCP port pair",
+            ))
+        }
+    }
+}
+
+/// A media session: RTP and RTCP sockets on `ip` and the two rings; the RTP port.
+pub async fn open(ip: IpAddr, ports: Option<Ports>) -> std::io::Result<(RtpLeg, RtpAudio, u16)> {
+    let (socket, rtcp) = bind_pair(ip, ports).await?;
     let port = socket.local_addr()?.port();
     let (p1, c1) = HeapRb::<i16>::new(8000).split();
     let (p2, c2) = HeapRb::<i16>::new(8000).split();
     Ok((
         RtpLeg {
             socket,
+            rtcp,
             to_office: p1,
             from_office: c2,
         },
@@ -177,13 +190,30 @@ pub async fn open(ip: IpAddr) -> std::io::Result<(RtpLeg, RtpAudio, u16)> {
     ))
 }
 
-/// Sequence-ordering: `(expected seq, held-back packets)`.
+/// How a leg runs.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The caller's offer (later ones come through `updates`).
+    pub offer: Offer,
+    /// The IP the INVITE came from: the only one a NAT source may be learned from.
+    pub invite_ip: IpAddr,
+    /// No packet from the caller for this long ends the media.
+    pub timeout: Duration,
+    pub rules: Rules,
+}
+
 struct Reorder {
     expected: Option<u16>,
     held: Vec<(u16, Vec<i16>)>,
 }
 
 impl Reorder {
+    /// A new stream (another source or SSRC): start over.
+    fn reset(&mut self) {
+        self.expected = None;
+        self.held.clear();
+    }
+
     /// Take packet `seq`; whatever is now in order goes to `out`, with silence for packets
     /// given up on. Returns (lost, late).
     fn take(&mut self, seq: u16, pcm: Vec<i16>, out: &mut dyn FnMut(&[i16])) -> (u64, u64) {
@@ -237,18 +267,20 @@ impl Reorder {
 }
 
 impl RtpLeg {
-    /// Run the media until `cancel` or `timeout` without a packet. RTP goes to `offer.remote`
-    /// until a packet arrives from elsewhere (then there).
+    /// Run the media until `cancel`, or `timeout` without a packet from the caller while the
+    /// caller is meant to send. A new offer on `updates` (a re-INVITE) moves or holds the media.
     pub async fn run(
         mut self,
-        offer: Offer,
-        timeout: Duration,
+        setup: Setup,
+        mut updates: watch::Receiver<Offer>,
         cancel: CancellationToken,
     ) -> MediaStats {
         let mut st = MediaStats::default();
-        let mut remote = offer.remote;
-        let mut latched = false;
+        let mut offer = setup.offer.clone();
+        let mut filter = SourceFilter::new(setup.rules, offer.remote, setup.invite_ip, offer.pt);
+        let mut regen = rfc4733::Regenerator::default();
         let mut buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ssrc: u32 = rand::random();
@@ -258,35 +290,65 @@ impl RtpLeg {
             expected: None,
             held: Vec::new(),
         };
-        let mut last_in = tokio::time::Instant::now();
+        let started = tokio::time::Instant::now();
+        let mut last_in = started;
         let mut frame = [0i16; 160];
+        // Does the caller send to us, and may we send to it?
+        let caller_sends =
+            |o: &Offer| matches!(o.direction, Direction::Sendrecv | Direction::Sendonly);
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
+                Ok(()) = updates.changed() => {
+                    let o = updates.borrow_and_update().clone();
+                    if o.remote != offer.remote || o.pt != offer.pt {
+                        filter.moved(o.remote, o.pt);
+                        order.reset();
+                    }
+                    offer = o;
+                    last_in = tokio::time::Instant::now();
+                }
+                r = self.rtcp.recv_from(&mut rtcp_buf) => {
+                    if r.is_ok() {
+                        st.rtcp_in += 1;
+                    }
+                }
                 r = self.socket.recv_from(&mut buf) => {
                     let Ok((n, from)) = r else { continue };
                     let mut b = Bytes::copy_from_slice(&buf[..n]);
                     let Ok(p) = rtp::packet::Packet::unmarshal(&mut b) else { continue };
-                    last_in = tokio::time::Instant::now();
-                    if !latched {
-                        remote = from;
-                        latched = true;
+                    let h = &p.header;
+                    let is_event = offer.te == Some(h.payload_type);
+                    // Events are judged as the codec's packets (one stream, one sequence).
+                    let pt = if is_event { offer.pt } else { h.payload_type };
+                    let verdict = filter.admit(from, started.elapsed(), h.sequence_number, pt, h.ssrc);
+                    match verdict {
+                        Verdict::Drop => continue,
+                        Verdict::PlayFresh => order.reset(),
+                        Verdict::Play => {}
                     }
-                    if p.header.payload_type != offer.pt {
+                    last_in = tokio::time::Instant::now();
+                    let pcm: Vec<i16> = if is_event {
+                        match rfc4733::Event::read(&p.payload) {
+                            Some(ev) => regen.take(h.timestamp, ev),
+                            None => continue,
+                        }
+                    } else if h.payload_type == offer.pt {
+                        p.payload.iter().map(|&c| offer.law.decode(c)).collect()
+                    } else {
                         st.foreign += 1;
                         continue;
-                    }
+                    };
                     st.packets_in += 1;
-                    let pcm: Vec<i16> = p.payload.iter().map(|&c| offer.law.decode(c)).collect();
                     let to = &mut self.to_office;
-                    let (lost, late) = order.take(p.header.sequence_number, pcm, &mut |x| {
+                    let (lost, late) = order.take(h.sequence_number, pcm, &mut |x| {
                         to.push_slice(x);
                     });
                     st.lost += lost;
                     st.late += late;
                 }
                 _ = tick.tick() => {
-                    if last_in.elapsed() > timeout {
+                    if caller_sends(&offer) && last_in.elapsed() > setup.timeout {
                         st.timed_out = true;
                         break;
                     }
@@ -300,6 +362,12 @@ impl RtpLeg {
                     }
                     while sending && self.from_office.occupied_len() >= 160 {
                         self.from_office.pop_slice(&mut frame);
+                        seq = seq.wrapping_add(1);
+                        ts = ts.wrapping_add(160);
+                        // On hold (the caller receives nothing): the office's audio is let go.
+                        if !offer.direction.receives() || offer.remote.port() == 0 {
+                            continue;
+                        }
                         let payload: Vec<u8> = frame
                             .iter()
                             .map(|&s| match offer.law {
@@ -319,11 +387,9 @@ impl RtpLeg {
                             payload: Bytes::from(payload),
                         };
                         if let Ok(raw) = pkt.marshal() {
-                            let _ = self.socket.send_to(&raw, remote).await;
+                            let _ = self.socket.send_to(&raw, filter.send_to()).await;
                             st.packets_out += 1;
                         }
-                        seq = seq.wrapping_add(1);
-                        ts = ts.wrapping_add(160);
                         if self.from_office.occupied_len() < PRIME / 2 {
                             break;
                         }
@@ -331,6 +397,9 @@ impl RtpLeg {
                 }
             }
         }
+        st.dropped_sources = filter.dropped;
+        st.source = filter.source().map(|s| s.to_string());
+        st.keys = regen.keys;
         st
     }
 }
@@ -338,20 +407,6 @@ impl RtpLeg {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_sipp_offer() {
-        let sdp = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 0\r\na=rtpmap:0 PCMU/8000\r\n";
-        let o = read_offer(sdp).unwrap();
-        assert_eq!(o.remote, "127.0.0.1:6000".parse().unwrap());
-        assert_eq!((o.pt, o.law), (8, Law::Alaw));
-        let e = read_offer(&sdp.replace("8 0", "18")).unwrap_err();
-        assert!(e.contains("no G.711"), "{e}");
-        assert!(read_offer("garbage").is_err());
-        // Our answer reads back.
-        let a = answer("127.0.0.1".parse().unwrap(), 7000, 0, 1);
-        assert_eq!(read_offer(&a).unwrap().remote.port(), 7000);
-    }
 
     #[test]
     fn reorder_window() {
@@ -387,15 +442,24 @@ mod tests {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let ip: IpAddr = "127.0.0.1".parse().unwrap();
-            let (leg, mut audio, port) = open(ip).await.unwrap();
+            let (leg, mut audio, port) = open(ip, None).await.unwrap();
             let far = UdpSocket::bind("127.0.0.1:0").await.unwrap();
             let offer = Offer {
                 remote: far.local_addr().unwrap(),
                 pt: 0,
                 law: Law::Ulaw,
+                te: None,
+                direction: Direction::Sendrecv,
             };
             let cancel = CancellationToken::new();
-            let task = tokio::spawn(leg.run(offer, Duration::from_secs(5), cancel.clone()));
+            let setup = Setup {
+                offer: offer.clone(),
+                invite_ip: ip,
+                timeout: Duration::from_secs(5),
+                rules: Rules::default(),
+            };
+            let (_updates, rx) = watch::channel(offer);
+            let task = tokio::spawn(leg.run(setup, rx, cancel.clone()));
             // 40 packets of a ramp (each sample's code is its index mod 200), sent in the order
             // 1 0 3 2 5 4 … with 0–25 ms between them.
             // Never 0, so the silence of an underrun can be told from the signal.

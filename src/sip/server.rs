@@ -30,6 +30,10 @@ pub struct Config {
     pub media_ip: IpAddr,
     /// No RTP for this long ends an answered call.
     pub rtp_timeout: Duration,
+    /// Where RTP/RTCP port pairs come from (`--rtp-ports`; None: any free pair).
+    pub rtp_ports: Option<super::media::Ports>,
+    /// Which RTP sources are played (NAT learning).
+    pub rtp_rules: super::rtp_source::Rules,
     /// The ECRC's name, for the records.
     pub ecrc: String,
     /// The ECRC answers this long after the INVITE.
@@ -49,6 +53,31 @@ pub(super) enum CallEv {
     /// The provider's drain was cut short: write the record now, wait for nothing.
     Forced,
     Media(MediaStats),
+    /// Something for the record's notes (a hold, a resume, moved media).
+    Note(String),
+}
+
+/// A dialog's call, and its media once the call has an answer to give.
+pub(super) struct DialogEntry {
+    pub call: u64,
+    pub media: Option<MediaCtl>,
+}
+
+/// What a re-INVITE or UPDATE needs: our address, the SDP's session and version, the offer in
+/// force, and the running leg's channel for a new one.
+pub(super) struct MediaCtl {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub session: u64,
+    pub version: u64,
+    pub offer: super::sdp::Offer,
+    pub updates: tokio::sync::watch::Sender<super::sdp::Offer>,
+}
+
+impl MediaCtl {
+    pub fn answer(&self) -> String {
+        super::sdp::answer(self.ip, self.port, &self.offer, self.session, self.version)
+    }
 }
 
 /// What every call task shares.
@@ -59,8 +88,8 @@ pub struct Shared {
     pub to_office: crossbeam_channel::Sender<Cmd>,
     pub records: crossbeam_channel::Sender<SipRecord>,
     calls: Mutex<HashMap<u64, mpsc::UnboundedSender<CallEv>>>,
-    /// Dialog id → (call, our SDP answer).
-    pub(super) dialogs: Mutex<HashMap<String, (u64, Option<String>)>>,
+    /// Dialog id → its call and media.
+    pub(super) dialogs: Mutex<HashMap<String, DialogEntry>>,
     next: AtomicU64,
     started: Instant,
     /// Refused INVITEs already recorded (Call-ID + CSeq), oldest first.
@@ -310,11 +339,13 @@ pub async fn incoming(
     let dialog_id = dialog.id();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     shared.calls.lock().unwrap().insert(id, ev_tx);
-    shared
-        .dialogs
-        .lock()
-        .unwrap()
-        .insert(dialog.id().to_string(), (id, None));
+    shared.dialogs.lock().unwrap().insert(
+        dialog.id().to_string(),
+        DialogEntry {
+            call: id,
+            media: None,
+        },
+    );
     let mut rec = SipRecord {
         call: id,
         invite_s: shared.started.elapsed().as_secs_f64(),
@@ -333,6 +364,7 @@ pub async fn incoming(
             _ = ov.cancelled() => {}
         }
     });
+    let invite_ip = source_ip(&tx);
     // The dialog's own states, for this call.
     tokio::spawn(dialog_states(shared.clone(), state_rx));
     let mut d2 = dialog.clone();
@@ -340,7 +372,7 @@ pub async fn incoming(
         let _ = d2.handle(&mut tx).await;
     });
     let t0 = Instant::now();
-    super::call::call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0).await;
+    super::call::call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0, invite_ip).await;
     rec.duration_s = t0.elapsed().as_secs_f64();
     over.cancel();
     layer.remove_dialog(&dialog_id);
@@ -353,22 +385,53 @@ pub async fn incoming(
     let _ = shared.records.send(rec);
 }
 
+/// The IP an INVITE came from: the connection's peer (TCP), else the top Via's `received`
+/// (set by the transport from the datagram's source), else its sent-by host.
+fn source_ip(tx: &Transaction) -> Option<IpAddr> {
+    if let Some(a) = tx.connection.as_ref().and_then(|c| c.get_remote_addr()) {
+        if let Ok(s) = a.get_socketaddr() {
+            return Some(s.ip());
+        }
+    }
+    let via = tx.original.header_value("Via")?;
+    let via = via.split(',').next()?;
+    let received = via.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("received")
+            .then(|| v.trim().to_string())
+    });
+    if let Some(ip) = received.and_then(|r| r.parse().ok()) {
+        return Some(ip);
+    }
+    let host = via.split_whitespace().nth(1)?.split(';').next()?;
+    let host = host.trim_start_matches('[');
+    let host = match host.rfind(']') {
+        Some(i) => &host[..i],
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    host.parse().ok()
+}
+
 async fn dialog_states(
     shared: Arc<Shared>,
     mut rx: rsipstack::dialog::dialog::DialogStateReceiver,
 ) {
     while let Some(st) = rx.recv().await {
-        let key = |id: &rsipstack::dialog::DialogId| {
-            shared.dialogs.lock().unwrap().get(&id.to_string()).cloned()
-        };
         match st {
             DialogState::Confirmed(id, _) => {
-                if let Some((c, _)) = key(&id) {
+                let call = shared
+                    .dialogs
+                    .lock()
+                    .unwrap()
+                    .get(&id.to_string())
+                    .map(|e| e.call);
+                if let Some(c) = call {
                     shared.send(c, CallEv::Acked);
                 }
             }
             DialogState::Terminated(id, why) => {
-                if let Some((c, _)) = shared.dialogs.lock().unwrap().remove(&id.to_string()) {
+                if let Some(e) = shared.dialogs.lock().unwrap().remove(&id.to_string()) {
                     let what = match why {
                         TerminatedReason::UacCancel => "CANCEL",
                         TerminatedReason::UacBye => "caller BYE",
@@ -376,21 +439,26 @@ async fn dialog_states(
                         TerminatedReason::Timeout => "SIP timeout (no ACK)",
                         _ => "dialog ended",
                     };
-                    shared.send(c, CallEv::Gone(what));
+                    shared.send(e.call, CallEv::Gone(what));
                 }
                 return;
             }
-            // A re-INVITE (a hold, a codec change, a session refresh): the same answer again.
-            DialogState::Updated(id, _req, handle) => {
-                let sdp = key(&id).and_then(|x| x.1);
-                let (h, b) = match sdp {
+            // A re-INVITE or UPDATE (a hold, a resume, moved media, a session refresh): the
+            // media follows its offer and the answer says so (RFC 3264 §8); no offer, the
+            // answer in force again.
+            DialogState::Updated(id, req, handle) => {
+                let (status, answer, note) = reoffer(&shared, &id.to_string(), &req);
+                let (h, b) = match answer {
                     Some(s) => (
                         Some(vec![Header::ContentType("application/sdp".into())]),
                         Some(s.into_bytes()),
                     ),
                     None => (None, None),
                 };
-                let _ = handle.respond(StatusCode::OK, h, b).await;
+                let _ = handle.respond(status, h, b).await;
+                if let Some((c, n)) = note {
+                    shared.send(c, CallEv::Note(n));
+                }
             }
             DialogState::Options(_, _, handle)
             | DialogState::Info(_, _, handle)
@@ -409,5 +477,49 @@ async fn dialog_states(
             }
             _ => {}
         }
+    }
+}
+
+/// A new offer in dialog `id`: the status, our answer, and a note for the call's record.
+#[allow(clippy::type_complexity)]
+fn reoffer(
+    shared: &Shared,
+    id: &str,
+    req: &rsipstack::sip::Request,
+) -> (StatusCode, Option<String>, Option<(u64, String)>) {
+    let mut dialogs = shared.dialogs.lock().unwrap();
+    let Some(entry) = dialogs.get_mut(id) else {
+        return (StatusCode::OK, None, None);
+    };
+    let call = entry.call;
+    let Some(ctl) = entry.media.as_mut() else {
+        return (StatusCode::OK, None, None);
+    };
+    let inv = invite::read(&req.uri.to_string(), &headers_of(req), &req.body);
+    let Some(sdp) = inv.sdp else {
+        return (StatusCode::OK, Some(ctl.answer()), None);
+    };
+    match super::sdp::read_offer(&sdp) {
+        Ok(o) => {
+            let was = ctl.offer.clone();
+            if o == was {
+                // A session refresh: the same answer, the same version.
+                return (StatusCode::OK, Some(ctl.answer()), None);
+            }
+            ctl.version += 1;
+            ctl.offer = o.clone();
+            let _ = ctl.updates.send(o.clone());
+            let what = match (was.direction.receives(), o.direction.receives()) {
+                (true, false) => format!("held by the caller ({:?})", o.direction).to_lowercase(),
+                (false, true) => "resumed by the caller".into(),
+                _ => format!("media moved to {}", o.remote),
+            };
+            (StatusCode::OK, Some(ctl.answer()), Some((call, what)))
+        }
+        Err(e) => (
+            StatusCode::NotAcceptableHere,
+            None,
+            Some((call, format!("re-INVITE refused (488): {e}"))),
+        ),
     }
 }
