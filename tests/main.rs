@@ -29,6 +29,7 @@ mod signals;
 mod simulate;
 mod sip;
 mod sip_edge;
+mod sip_media;
 mod sip_wire;
 mod spandsp_dtmf;
 mod spandsp_mf;

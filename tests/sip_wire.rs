@@ -15,11 +15,11 @@ fn invite(port: u16, local: u16, call_id: &str, from_name: &[u8], extra: usize) 
 }
 
 /// 123 MAIN ST, CARY NC: ESN 123, CARYPOLICE.
-const CARY: &str = "<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>MAIN</ca:RD><ca:STS>ST</ca:STS><ca:HNO>123</ca:HNO><ca:LOC>Desk 7</ca:LOC>";
+pub(crate) const CARY: &str = "<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>MAIN</ca:RD><ca:STS>ST</ca:STS><ca:HNO>123</ca:HNO><ca:LOC>Desk 7</ca:LOC>";
 
 /// [`invite`] with the civic address's elements `civic` and `pidf_params` after the PIDF
 /// part's content type (`;charset=…`).
-fn invite_at(
+pub(crate) fn invite_at(
     port: u16,
     local: u16,
     call_id: &str,
@@ -60,7 +60,7 @@ fn invite_at(
 }
 
 /// Responses to a request, until a final one (or `wait` passes).
-fn responses(sock: &UdpSocket, wait: Duration) -> Vec<String> {
+pub(crate) fn responses(sock: &UdpSocket, wait: Duration) -> Vec<String> {
     let mut got = Vec::new();
     let t = Instant::now();
     let mut buf = vec![0u8; 65_536];
@@ -83,7 +83,7 @@ fn responses(sock: &UdpSocket, wait: Duration) -> Vec<String> {
     got
 }
 
-fn header<'a>(m: &'a str, name: &str) -> &'a str {
+pub(crate) fn header<'a>(m: &'a str, name: &str) -> &'a str {
     m.lines()
         .find(|l| {
             l.to_ascii_lowercase()
