@@ -24,7 +24,7 @@ fn to_ulaw(x: i16) -> u8 {
     v = (v + 33).min(8191);
     let seg = (0..8).find(|&k| v < (64 << k)).unwrap_or(7);
     let mant = (v >> (seg + 1)) & 15;
-    !(sign | (seg << 4) as i32 | mant) as u8
+    !(sign | (seg << 4) | mant) as u8
 }
 
 /// A stream of 20 ms RTP packets of a `hz` tone (PCMU) from `sock` to every address in `to`,
