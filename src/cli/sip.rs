@@ -79,6 +79,20 @@ pub struct ServeArgs {
     /// Stop after this long (default: until SIGINT, SIGTERM or SIGHUP), seconds.
     #[arg(long)]
     pub seconds: Option<f64>,
+    /// TCP: a connection with no message in progress is closed after this long, seconds (a
+    /// PBX's persistent trunk connection sends CRLF keep-alives well within it).
+    #[arg(long, default_value_t = 900.0)]
+    pub tcp_idle: f64,
+    /// TCP: a message (and a new connection's first message) must be complete within this long
+    /// of its first byte, seconds (64 × T1).
+    #[arg(long, default_value_t = 32.0)]
+    pub tcp_incomplete: f64,
+    /// TCP: the most connections open at once.
+    #[arg(long, default_value_t = 1024)]
+    pub tcp_max: usize,
+    /// TCP: the most connections open from one IP address.
+    #[arg(long, default_value_t = 64)]
+    pub tcp_per_peer: usize,
     /// On stopping, the longest to wait for calls up to be released (BYE, 480) before each is
     /// recorded as `shutdown (forced)`, seconds.
     #[arg(long, default_value_t = 8.0)]
@@ -113,6 +127,13 @@ fn rtp_ports(v: &str) -> Result<crate::sip::media::Ports, String> {
         ));
     }
     Ok(crate::sip::media::Ports { lo, hi })
+}
+
+fn count(what: &str, v: usize, lo: usize, hi: usize) -> anyhow::Result<usize> {
+    if !(lo..=hi).contains(&v) {
+        anyhow::bail!("{what}: {v} is outside {lo} … {hi}");
+    }
+    Ok(v)
 }
 
 fn secs(what: &str, v: f64, lo: f64, hi: f64) -> anyhow::Result<Duration> {
@@ -283,6 +304,12 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         stop: super::interrupt::flag(),
         forced: super::interrupt::forced(),
         drain: secs("--drain", a.drain, 0.0, 600.0)?,
+        tcp: crate::sip::tcp::Limits {
+            idle: secs("--tcp-idle", a.tcp_idle, 1.0, 86_400.0)?,
+            incomplete: secs("--tcp-incomplete", a.tcp_incomplete, 0.5, 600.0)?,
+            max: count("--tcp-max", a.tcp_max, 1, 100_000)?,
+            per_peer: count("--tcp-per-peer", a.tcp_per_peer, 1, 100_000)?,
+        },
         keep_audio: a.wav,
         psap_release_ms: secs("--release", a.release, 0.0, 3600.0)?.as_secs_f64() * 1000.0,
     };

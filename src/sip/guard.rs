@@ -1,18 +1,15 @@
-//! Requests the stack would drop without a word: one that parses as SIP but lacks what a
+//! Requests the stack would drop without a word (the UDP and TCP transports, `udp.rs` and
+//! `tcp.rs`, run every message through [`screen`] before the endpoint sees it): one that parses as SIP but lacks what a
 //! transaction needs (a From tag, a CSeq that reads, a Call-ID, a Via branch) gets
 //! `400 Bad Request` with a `Warning` naming what is wrong, sent back where it came from. An
 //! INVITE refused this way still gets its record (`kind: refused`), so no emergency call vanishes
 //! unseen. Bytes that are not SIP at all are dropped by the transport (RFC 3261 §18.3 leaves a
 //! server nothing to answer them with).
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use rsipstack::sip::{HasHeaders, Header, HeadersExt, Method, Request, Response, SipMessage};
 use rsipstack::sip::{StatusCode, Version};
-use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
-use rsipstack::transport::{SipAddr, SipConnection, TransportEvent};
+use rsipstack::transport::{SipAddr, SipConnection};
 
 use super::server::Shared;
 
@@ -66,11 +63,6 @@ fn bad_request(req: &Request, why: &str) -> Response {
     }
 }
 
-/// The inspector the endpoint runs every incoming message through.
-pub struct Guard {
-    pub shared: Arc<Shared>,
-}
-
 /// Let `msg` through to the stack, or answer it `400` here (and record a refused INVITE).
 pub async fn screen(
     shared: &Shared,
@@ -89,16 +81,4 @@ pub async fn screen(
         }
     }
     true
-}
-
-#[async_trait]
-impl TransportEventInspector for Guard {
-    async fn handle(&self, ev: TransportEvent) -> Option<TransportEvent> {
-        if let TransportEvent::Incoming(msg, conn, from) = &ev {
-            if !screen(&self.shared, msg, conn, from).await {
-                return None;
-            }
-        }
-        Some(ev)
-    }
 }

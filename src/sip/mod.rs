@@ -20,6 +20,7 @@ pub mod rfc4733;
 pub mod rtp_source;
 pub mod sdp;
 pub mod server;
+pub mod tcp;
 pub mod udp;
 pub mod wire;
 
@@ -29,7 +30,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::TransportLayer;
 use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
@@ -61,6 +61,8 @@ pub struct Serve {
     pub forced: Arc<AtomicBool>,
     /// The longest a drain waits for calls to be released before forcing them.
     pub drain: Duration,
+    /// TCP connections' deadlines and limits.
+    pub tcp: tcp::Limits,
     pub keep_audio: bool,
     /// The PSAP attendant hangs up this long after the caller has gone.
     pub psap_release_ms: f64,
@@ -103,7 +105,7 @@ pub fn serve(
         .enable_all()
         .build()?;
     let stop = CancellationToken::new();
-    let (flag, forced, drain) = (s.stop.clone(), s.forced.clone(), s.drain);
+    let (flag, forced, drain, tcp_limits) = (s.stop.clone(), s.forced.clone(), s.drain, s.tcp);
     let listen = s.listen;
     let seconds = s.seconds;
     let result: anyhow::Result<()> = rt.block_on(async {
@@ -113,14 +115,10 @@ pub fn serve(
             .await
             .map_err(|e| anyhow::anyhow!("--listen {listen}: UDP: {e}"))?;
         tl.add_transport(udp.clone().into());
-        let tcp = TcpListenerConnection::new(listen, None)
+        let tcp = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("--listen {listen}: TCP: {e}"))?;
-        tl.add_transport(tcp.into());
         let endpoint = EndpointBuilder::new()
-            .with_transport_inspector(Box::new(guard::Guard {
-                shared: shared.clone(),
-            }))
             .with_cancel_token(token.clone())
             .with_transport_layer(tl)
             .with_user_agent("e911-tandem provider")
@@ -142,6 +140,13 @@ pub fn serve(
             udp,
             endpoint.inner.clone(),
             shared.clone(),
+            token.child_token(),
+        ));
+        tokio::spawn(tcp::serve(
+            tcp,
+            endpoint.inner.clone(),
+            shared.clone(),
+            tcp_limits,
             token.child_token(),
         ));
         let t0 = Instant::now();
