@@ -36,6 +36,14 @@ pub(crate) struct Server {
     pub out: PathBuf,
 }
 
+/// A test that fails leaves no server behind (a later run would find its ports taken).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     pub fn start(port: u16, extra: &[&str]) -> Server {
         let out = std::env::temp_dir().join(format!("e911-sip-{port}-{}", std::process::id()));

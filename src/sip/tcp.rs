@@ -150,7 +150,8 @@ async fn connection(
     let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<TransportEvent>();
     let (_in_tx, in_rx) = tokio::sync::mpsc::unbounded_channel::<TransportEvent>();
     let Ok(chan) =
-        ChannelConnection::create_connection(in_rx, out_tx, from.clone(), Some(cancel.clone()))
+        // Its own token: the transport layer cancels it when the connection is removed.
+        ChannelConnection::create_connection(in_rx, out_tx, from.clone(), Some(cancel.child_token()))
             .await
     else {
         return;
