@@ -28,6 +28,7 @@ mod sf_dial_pulse;
 mod signals;
 mod simulate;
 mod sip;
+mod sip_dialog;
 mod sip_edge;
 mod sip_media;
 mod sip_wire;

@@ -313,8 +313,15 @@ fn sip_nested_multipart_cancel_and_933() {
     assert_eq!(s(n, "psap"), "CARYPOLICE");
     // CANCEL once the PSAP rang: never answered, the trunk released, one record.
     assert_eq!(s(c, "ended_by"), "CANCEL", "{c:#}");
-    assert!(c["ringing_ms"].as_f64().is_some());
+    let rang = c["ringing_ms"].as_f64().unwrap();
     assert!(c["answered_ms"].is_null());
+    // Abandoned when the caller left, after the 180: the record says so whatever the PSAP
+    // position does afterwards.
+    let left = c["abandoned_ms"].as_f64().expect("abandoned_ms");
+    assert!(
+        left > rang && left < c["duration_s"].as_f64().unwrap() * 1000.0 + 1.0,
+        "{c:#}"
+    );
     assert!(c["tandem"]["released_ms"].as_f64().is_some(), "{c:#}");
     // 933: answered by the provider; the MESSAGE told the caller where 911 would go (SIPp
     // checked it arrived with that text).

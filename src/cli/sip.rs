@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// TCP: the most connections open from one IP address.
     #[arg(long, default_value_t = 64)]
     pub tcp_per_peer: usize,
+    /// RFC 4028: the shortest session interval taken (a caller's shorter Session-Expires is
+    /// answered with this), seconds.
+    #[arg(long, default_value_t = 90)]
+    pub session_min: u32,
     /// On stopping, the longest to wait for calls up to be released (BYE, 480) before each is
     /// recorded as `shutdown (forced)`, seconds.
     #[arg(long, default_value_t = 8.0)]
@@ -262,6 +266,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         rtp_timeout: secs("--rtp-timeout", a.rtp_timeout, 0.5, 3600.0)?,
         rtp_ports: a.rtp_ports,
         rtp_rules: crate::sip::rtp_source::Rules::default(),
+        session_min: count("--session-min", a.session_min as usize, 1, 86_400)? as u32,
         ecrc: a.ecrc.clone(),
         ecrc_answer: Duration::from_millis(1000),
         test_hold: Duration::from_secs(5),

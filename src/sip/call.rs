@@ -36,6 +36,9 @@ pub(super) async fn end_dialog(d: &InviteDialog) {
     }
 }
 
+/// What a call's record says when its caller stopped refreshing the session (RFC 4028 §10).
+pub(super) const SESSION_EXPIRED: &str = "session expired (no refresh, RFC 4028)";
+
 /// What a call's record says when the provider's drain was cut short while it was up.
 pub(super) const FORCED: &str = "shutdown (forced)";
 
@@ -78,13 +81,21 @@ async fn ends_own_call(
     e: Option<CallEv>,
     dialog: &InviteDialog,
     rec: &mut SipRecord,
+    t0: Instant,
 ) -> Option<CallEv> {
     match e {
         Some(CallEv::Gone(w)) => {
             if w == "shutdown" {
                 end_dialog(dialog).await;
+            } else if rec.answered_ms.is_none() {
+                rec.abandoned_ms = Some(ms_since(t0));
             }
             rec.ended_by = w.into();
+            None
+        }
+        Some(CallEv::SessionExpired) => {
+            let _ = dialog.hangup().await;
+            rec.ended_by = SESSION_EXPIRED.into();
             None
         }
         Some(CallEv::Forced) => {
@@ -116,23 +127,50 @@ struct Media {
     /// Our SDP answer.
     answer: Option<String>,
     cancel: CancellationToken,
+    /// What the INVITE asked of the 180 and the 200 (RFC 3262, 4028).
+    asks: super::session::Asks,
+    prack: Arc<tokio::sync::Notify>,
+    refreshed: Option<tokio::sync::watch::Receiver<()>>,
+}
+
+/// What the server knows of an INVITE beyond its text.
+pub(super) struct Opts {
+    /// The IP it came from (the only one a NAT media source is learned from).
+    pub invite_ip: Option<std::net::IpAddr>,
+    pub asks: super::session::Asks,
+    /// Notified when the PRACK of our reliable 180 comes.
+    pub prack: Arc<tokio::sync::Notify>,
+    /// Changes with each re-INVITE or UPDATE.
+    pub refreshed: tokio::sync::watch::Receiver<()>,
 }
 
 impl Media {
-    /// 200 OK with our SDP.
-    fn accept(&self, d: &InviteDialog) {
-        let (h, b) = match &self.answer {
-            Some(s) => (
-                Some(vec![Header::ContentType("application/sdp".into())]),
-                Some(s.clone().into_bytes()),
-            ),
-            None => (None, None),
-        };
-        let _ = d.accept(h, b);
+    /// 180 Ringing, reliably when the INVITE asked (RFC 3262).
+    fn ring(&self, d: &InviteDialog) {
+        super::call_timers::ring(d, &self.asks, self.prack.clone(), self.cancel.clone());
     }
 
-    /// Start RTP; its end is reported to call `id` as [`CallEv::Media`].
+    /// 200 OK with our SDP (and the session interval, RFC 4028).
+    fn accept(&self, d: &InviteDialog) {
+        let mut h = self.asks.ok_headers();
+        let b = self.answer.as_ref().map(|s| {
+            h.push(Header::ContentType("application/sdp".into()));
+            s.clone().into_bytes()
+        });
+        let _ = d.accept((!h.is_empty()).then_some(h), b);
+    }
+
+    /// Start RTP (its end is reported to call `id` as [`CallEv::Media`]) and the session timer.
     fn start(&mut self, shared: &Arc<Shared>, id: u64) {
+        if let Some(r) = self.refreshed.take() {
+            super::call_timers::session_timer(
+                shared.clone(),
+                id,
+                self.asks.interval(),
+                r,
+                self.cancel.clone(),
+            );
+        }
         if let Some((l, setup, updates)) = self.pending.take() {
             let sh = shared.clone();
             let c = self.cancel.clone();
@@ -161,8 +199,9 @@ pub(super) async fn call(
     rec: &mut SipRecord,
     mut evs: mpsc::UnboundedReceiver<CallEv>,
     t0: Instant,
-    invite_ip: Option<std::net::IpAddr>,
+    opts: Opts,
 ) {
+    let invite_ip = opts.invite_ip;
     let id = rec.call;
     rec.dialled = match &inv.dialled {
         Dialled::Emergency(u) | Dialled::Test(u) | Dialled::Other(u) => u.clone(),
@@ -249,10 +288,19 @@ pub(super) async fn call(
             Err(e) => rec.notes.push(format!("no media: RTP socket: {e}")),
         }
     }
+    if opts.asks.raised {
+        rec.notes.push(format!(
+            "Session-Expires under {} s: answered as {0}",
+            shared.cfg.session_min
+        ));
+    }
     let mut m = Media {
         pending: leg,
         answer: answer_sdp,
         cancel: CancellationToken::new(),
+        asks: opts.asks.clone(),
+        prack: opts.prack,
+        refreshed: Some(opts.refreshed),
     };
     match inv.dialled {
         Dialled::Test(_) => {
@@ -287,7 +335,7 @@ pub(super) async fn call(
                 }
             };
             rec.message = Some(text.clone());
-            let _ = dialog.ringing(None, None);
+            m.ring(&dialog);
             rec.ringing_ms = Some(ms_since(t0));
             m.accept(&dialog);
             rec.answered_ms = Some(ms_since(t0));
@@ -300,7 +348,7 @@ pub(super) async fn call(
                     t.saturating_duration_since(tokio::time::Instant::now())
                 });
                 tokio::select! {
-                    e = evs.recv() => match ends_own_call(e, &dialog, rec).await {
+                    e = evs.recv() => match ends_own_call(e, &dialog, rec, t0).await {
                         None => break,
                         Some(CallEv::Acked) if !told => {
                             told = true;
@@ -349,14 +397,14 @@ pub(super) async fn call(
                     rec.kind = "ecrc";
                     rec.psap = Some(shared.cfg.ecrc.clone());
                     rec.reason = Some(why);
-                    let _ = dialog.ringing(None, None);
+                    m.ring(&dialog);
                     rec.ringing_ms = Some(ms_since(t0));
                     let answer_at = tokio::time::Instant::now() + shared.cfg.ecrc_answer;
                     let mut answered = false;
                     let mut voice = Some(audio);
                     loop {
                         tokio::select! {
-                            e = evs.recv() => if ends_own_call(e, &dialog, rec).await.is_none() {
+                            e = evs.recv() => if ends_own_call(e, &dialog, rec, t0).await.is_none() {
                                 break;
                             },
                             _ = tokio::time::sleep_until(answer_at), if !answered => {
@@ -421,7 +469,7 @@ async fn psap_call(
                     ms_since(t0)
                 ));
                 if !ended && rec.ringing_ms.is_none() {
-                    let _ = dialog.ringing(None, None);
+                    m.ring(dialog);
                     rec.ringing_ms = Some(ms_since(t0));
                 }
             }
@@ -429,7 +477,7 @@ async fn psap_call(
                 rec.psap = Some(psap);
                 rec.position = Some(position);
                 if !ended && rec.ringing_ms.is_none() {
-                    let _ = dialog.ringing(None, None);
+                    m.ring(dialog);
                     rec.ringing_ms = Some(ms_since(t0));
                 }
             }
@@ -479,8 +527,19 @@ async fn psap_call(
                     ended = true;
                     if w == "shutdown" {
                         end_dialog(dialog).await;
+                    } else if rec.answered_ms.is_none() {
+                        // The caller left before the answer: abandoned then, whatever the PSAP
+                        // position does after.
+                        rec.abandoned_ms = Some(ms_since(t0));
                     }
                     hang_up(rec, w);
+                }
+            }
+            CallEv::SessionExpired => {
+                if !ended {
+                    ended = true;
+                    let _ = dialog.hangup().await;
+                    hang_up(rec, SESSION_EXPIRED);
                 }
             }
             CallEv::Media(st) => {

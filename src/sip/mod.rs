@@ -11,6 +11,7 @@
 //! with its voice behind [`crate::sim::world::CallAudio`].
 
 mod call;
+mod call_timers;
 pub mod guard;
 pub mod invite;
 pub mod media;
@@ -20,6 +21,7 @@ pub mod rfc4733;
 pub mod rtp_source;
 pub mod sdp;
 pub mod server;
+pub mod session;
 pub mod tcp;
 pub mod udp;
 pub mod wire;

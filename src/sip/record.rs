@@ -46,6 +46,10 @@ pub struct SipRecord {
     pub ringing_ms: Option<f64>,
     /// INVITE → 200 OK, ms.
     pub answered_ms: Option<f64>,
+    /// INVITE → the caller leaving before any answer (CANCEL, BYE): the call was abandoned
+    /// then, whatever the PSAP position did after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abandoned_ms: Option<f64>,
     /// What ended the call: `caller BYE`, `PSAP BYE`, `CANCEL`, `RTP timeout`, …
     pub ended_by: String,
     /// Seconds from the INVITE to the end.
@@ -111,6 +115,9 @@ impl SipRecord {
         }
         if let Some(a) = &self.address {
             t += &format!(" | {a}");
+        }
+        if let Some(a) = self.abandoned_ms {
+            t += &format!(" | ABANDONED at {a:.0} ms");
         }
         t += &format!(
             " | 180 {} | 200 {} | ended by {} after {:.1} s",

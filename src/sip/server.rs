@@ -34,6 +34,8 @@ pub struct Config {
     pub rtp_ports: Option<super::media::Ports>,
     /// Which RTP sources are played (NAT learning).
     pub rtp_rules: super::rtp_source::Rules,
+    /// The shortest RFC 4028 session interval taken, seconds (a shorter one is raised to it).
+    pub session_min: u32,
     /// The ECRC's name, for the records.
     pub ecrc: String,
     /// The ECRC answers this long after the INVITE.
@@ -55,12 +57,16 @@ pub(super) enum CallEv {
     Media(MediaStats),
     /// Something for the record's notes (a hold, a resume, moved media).
     Note(String),
+    /// No session refresh within the session interval (RFC 4028 §10).
+    SessionExpired,
 }
 
 /// A dialog's call, and its media once the call has an answer to give.
 pub(super) struct DialogEntry {
     pub call: u64,
     pub media: Option<MediaCtl>,
+    /// Told of every re-INVITE and UPDATE (a session refresh, RFC 4028).
+    pub refreshed: tokio::sync::watch::Sender<()>,
 }
 
 /// What a re-INVITE or UPDATE needs: our address, the SDP's session and version, the offer in
@@ -96,6 +102,8 @@ pub struct Shared {
     refused_seen: Mutex<(HashSet<String>, VecDeque<String>)>,
     /// Messages dropped before the stack.
     dropped: AtomicU64,
+    /// Calls waiting for the PRACK of a reliable 180, by Call-ID.
+    pub(super) pracks: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
 }
 
 impl Shared {
@@ -118,6 +126,7 @@ impl Shared {
             started: Instant::now(),
             refused_seen: Mutex::new((HashSet::new(), VecDeque::new())),
             dropped: AtomicU64::new(0),
+            pracks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -203,6 +212,23 @@ impl Shared {
             ended_by: "400 Bad Request".into(),
             ..Default::default()
         });
+    }
+
+    /// What a call waits on for the PRACK of its reliable 180.
+    pub(super) fn prack_waiter(&self, call_id: &str) -> Arc<tokio::sync::Notify> {
+        self.pracks
+            .lock()
+            .unwrap()
+            .entry(call_id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// A PRACK came (the transports see it before the stack answers it).
+    pub(super) fn prack(&self, call_id: &str) {
+        if let Some(n) = self.pracks.lock().unwrap().get(call_id) {
+            n.notify_one();
+        }
     }
 
     /// A message dropped before the stack (nothing could be answered): logged with its source.
@@ -337,6 +363,7 @@ pub async fn incoming(
     };
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
     let dialog_id = dialog.id();
+    let (refreshed_tx, refreshed_rx) = tokio::sync::watch::channel(());
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     shared.calls.lock().unwrap().insert(id, ev_tx);
     shared.dialogs.lock().unwrap().insert(
@@ -344,6 +371,7 @@ pub async fn incoming(
         DialogEntry {
             call: id,
             media: None,
+            refreshed: refreshed_tx,
         },
     );
     let mut rec = SipRecord {
@@ -364,7 +392,12 @@ pub async fn incoming(
             _ = ov.cancelled() => {}
         }
     });
-    let invite_ip = source_ip(&tx);
+    let opts = super::call::Opts {
+        invite_ip: source_ip(&tx),
+        asks: super::session::read(&headers_of(&tx.original), shared.cfg.session_min),
+        prack: shared.prack_waiter(&rec.call_id),
+        refreshed: refreshed_rx,
+    };
     // The dialog's own states, for this call.
     tokio::spawn(dialog_states(shared.clone(), state_rx));
     let mut d2 = dialog.clone();
@@ -372,7 +405,8 @@ pub async fn incoming(
         let _ = d2.handle(&mut tx).await;
     });
     let t0 = Instant::now();
-    super::call::call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0, invite_ip).await;
+    super::call::call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0, opts).await;
+    shared.pracks.lock().unwrap().remove(&rec.call_id);
     rec.duration_s = t0.elapsed().as_secs_f64();
     over.cancel();
     layer.remove_dialog(&dialog_id);
@@ -447,6 +481,9 @@ async fn dialog_states(
             // media follows its offer and the answer says so (RFC 3264 §8); no offer, the
             // answer in force again.
             DialogState::Updated(id, req, handle) => {
+                if let Some(e) = shared.dialogs.lock().unwrap().get(&id.to_string()) {
+                    let _ = e.refreshed.send(());
+                }
                 let (status, answer, note) = reoffer(&shared, &id.to_string(), &req);
                 let (h, b) = match answer {
                     Some(s) => (

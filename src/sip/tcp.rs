@@ -321,7 +321,7 @@ async fn handle(
 ) {
     let text = String::from_utf8_lossy(raw);
     match wire::gate(&text) {
-        Gate::Pass => {}
+        Gate::Pass => super::udp::notice(shared, &text),
         Gate::Answer(resp, _) => {
             let _ = raw_write(conn, resp).await;
             return;

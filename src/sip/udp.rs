@@ -51,6 +51,17 @@ pub async fn bind(
     Ok((conn, socket))
 }
 
+/// What the call layer learns from a message before the stack answers it: a PRACK stops its
+/// reliable 180's retransmissions.
+pub(super) fn notice(shared: &Shared, text: &str) {
+    let h = wire::Head::read(text);
+    if h.is_request() && h.method() == "PRACK" {
+        if let Some(c) = h.value("Call-ID", "i") {
+            shared.prack(c);
+        }
+    }
+}
+
 /// Read datagrams until `cancel`: each checked, repaired, screened, and handed to `endpoint`.
 pub async fn serve(
     socket: Arc<tokio::net::UdpSocket>,
@@ -79,7 +90,7 @@ pub async fn serve(
         let fixed = wire::repair(raw);
         let text = String::from_utf8_lossy(&fixed);
         match wire::gate(&text) {
-            Gate::Pass => {}
+            Gate::Pass => notice(&shared, &text),
             Gate::Answer(resp, _) => {
                 let _ = socket.send_to(resp.as_bytes(), addr).await;
                 continue;
