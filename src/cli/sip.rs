@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// answered with this), seconds.
     #[arg(long, default_value_t = 90)]
     pub session_min: u32,
+    /// The most emergency calls up at once (ringing, queued or talking); more get `503` with
+    /// Retry-After, and a record.
+    #[arg(long, default_value_t = 2000)]
+    pub max_calls: usize,
     /// On stopping, the longest to wait for calls up to be released (BYE, 480) before each is
     /// recorded as `shutdown (forced)`, seconds.
     #[arg(long, default_value_t = 8.0)]
@@ -266,6 +270,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         rtp_timeout: secs("--rtp-timeout", a.rtp_timeout, 0.5, 3600.0)?,
         rtp_ports: a.rtp_ports,
         rtp_rules: crate::sip::rtp_source::Rules::default(),
+        max_calls: count("--max-calls", a.max_calls, 1, 100_000)?,
         session_min: count("--session-min", a.session_min as usize, 1, 86_400)? as u32,
         ecrc: a.ecrc.clone(),
         ecrc_answer: Duration::from_millis(1000),

@@ -197,7 +197,7 @@ pub(super) async fn call(
     dialog: InviteDialog,
     inv: invite::Invite,
     rec: &mut SipRecord,
-    mut evs: mpsc::UnboundedReceiver<CallEv>,
+    mut evs: mpsc::Receiver<CallEv>,
     t0: Instant,
     opts: Opts,
 ) {
@@ -449,7 +449,7 @@ async fn psap_call(
     shared: &Arc<Shared>,
     dialog: &InviteDialog,
     rec: &mut SipRecord,
-    evs: &mut mpsc::UnboundedReceiver<CallEv>,
+    evs: &mut mpsc::Receiver<CallEv>,
     t0: Instant,
     m: &mut Media,
 ) {

@@ -41,6 +41,9 @@ use crate::location::msag::Msag;
 use crate::sim::scenario::Scenario;
 use record::SipRecord;
 
+/// The capacity of every channel between the SIP side, the office and the records' writer.
+const CHANNEL: usize = 4096;
+
 /// Everything `sip serve` needs.
 pub struct Serve {
     /// The office (datafill, ALI, trunk groups with the ESGW's trunk count, attendants).
@@ -84,9 +87,13 @@ pub fn serve(
         sc.office.srdb.insert(k, e);
     }
     let office_tables = sc.office.clone();
-    let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
-    let (ev_tx, ev_rx) = crossbeam_channel::unbounded();
-    let (rec_tx, rec_rx) = crossbeam_channel::unbounded::<SipRecord>();
+    // Every channel is bounded. Commands to the office and its events back make their senders
+    // wait when full (the office drains its commands every 10 ms block); records make theirs
+    // wait and are never dropped (the writer is this thread, below).
+    let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(CHANNEL);
+    let (ev_tx, ev_rx) = crossbeam_channel::bounded(CHANNEL);
+    let (rec_tx, rec_rx) = crossbeam_channel::bounded::<SipRecord>(CHANNEL);
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<String>(1);
     let opts = office::Opts {
         esgw: s.esgw.clone(),
         psap_release: crate::units::ms_to_samples(s.psap_release_ms) as u64,
@@ -106,106 +113,152 @@ pub fn serve(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let stop = CancellationToken::new();
-    let (flag, forced, drain, tcp_limits) = (s.stop.clone(), s.forced.clone(), s.drain, s.tcp);
-    let listen = s.listen;
-    let seconds = s.seconds;
-    let result: anyhow::Result<()> = rt.block_on(async {
-        let token = CancellationToken::new();
-        let tl = TransportLayer::new(token.clone());
-        let (udp, udp_socket) = udp::bind(listen, token.child_token())
-            .await
-            .map_err(|e| anyhow::anyhow!("--listen {listen}: UDP: {e}"))?;
-        tl.add_transport(udp.clone().into());
-        let tcp = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("--listen {listen}: TCP: {e}"))?;
-        let endpoint = EndpointBuilder::new()
-            .with_cancel_token(token.clone())
-            .with_transport_layer(tl)
-            .with_user_agent("e911-tandem provider")
-            .build();
-        let mut incoming = endpoint
-            .incoming_transactions()
-            .map_err(|e| anyhow::anyhow!("SIP endpoint: {e}"))?;
-        let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
-        let addrs: Vec<String> = endpoint
-            .get_addrs()
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        on_ready(&addrs.join(", "));
-        let ep = endpoint.inner.clone();
-        tokio::spawn(async move { ep.serve().await });
-        tokio::spawn(udp::serve(
-            udp_socket,
-            udp,
-            endpoint.inner.clone(),
-            shared.clone(),
-            token.child_token(),
-        ));
-        tokio::spawn(tcp::serve(
-            tcp,
-            endpoint.inner.clone(),
-            shared.clone(),
-            tcp_limits,
-            token.child_token(),
-        ));
-        let t0 = Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tokio::select! {
-                tx = incoming.recv() => match tx {
-                    Some(tx) => {
-                        tokio::spawn(server::incoming(shared.clone(), layer.clone(), stop.clone(), tx));
-                    }
-                    None => break,
-                },
-                _ = tick.tick() => {
-                    let over = seconds.is_some_and(|s| t0.elapsed().as_secs_f64() >= s);
-                    if over || flag.load(Ordering::SeqCst) {
-                        break;
-                    }
+    // SIP and RTP on the runtime, on their own thread; this thread writes the records.
+    let side = SipSide {
+        listen: s.listen,
+        seconds: s.seconds,
+        stop: s.stop.clone(),
+        forced: s.forced.clone(),
+        drain: s.drain,
+        tcp: s.tcp,
+        shared,
+        ready: ready_tx,
+    };
+    let sip_thread = std::thread::Builder::new()
+        .name("sip".into())
+        .spawn(move || {
+            let result = rt.block_on(sip_side(side));
+            rt.shutdown_timeout(Duration::from_secs(1));
+            result
+        })?;
+    // The records' writer: each as it comes, off the SIP side's threads.
+    // (A channel whose sender is gone is always ready: each is swapped for `never` once done.)
+    let mut ready_rx = ready_rx;
+    loop {
+        crossbeam_channel::select! {
+            recv(ready_rx) -> a => {
+                if let Ok(a) = a {
+                    on_ready(&a);
                 }
-            }
-            while let Ok(r) = rec_rx.try_recv() {
-                on_record(r);
-            }
+                ready_rx = crossbeam_channel::never();
+            },
+            recv(rec_rx) -> r => if let Ok(r) = r { on_record(r) },
+            default(Duration::from_millis(100)) => if sip_thread.is_finished() { break },
         }
-        // Stop: every call still up is ended (BYE, or 480 before an answer) and recorded. A
-        // second signal, or a drain longer than `drain`, forces the calls still up: each writes
-        // its record at once, `shutdown (forced)`.
-        stop.cancel();
-        let t = Instant::now();
-        let mut forcing: Option<Instant> = None;
-        while shared.calls_up() > 0 {
-            if forcing.is_none() && (forced.load(Ordering::SeqCst) || t.elapsed() >= drain) {
-                shared.force_all();
-                forcing = Some(Instant::now());
-            }
-            if forcing.is_some_and(|f| f.elapsed() > Duration::from_secs(2)) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            while let Ok(r) = rec_rx.try_recv() {
-                on_record(r);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        token.cancel();
-        Ok(())
-    });
+    }
+    let result = sip_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the SIP thread failed"))?;
     let _ = cmd_tx.send(office::Cmd::Stop);
     drop(cmd_tx);
-    drop(shared);
     let office_result = office
         .join()
         .map_err(|_| anyhow::anyhow!("the office thread failed"))?;
     let _ = forward.join();
-    rt.shutdown_timeout(Duration::from_secs(1));
     while let Ok(r) = rec_rx.try_recv() {
         on_record(r);
     }
     office_result.map_err(anyhow::Error::msg)?;
     result
+}
+
+/// What the SIP side runs with.
+struct SipSide {
+    listen: SocketAddr,
+    seconds: Option<f64>,
+    stop: Arc<AtomicBool>,
+    forced: Arc<AtomicBool>,
+    drain: Duration,
+    tcp: tcp::Limits,
+    shared: Arc<server::Shared>,
+    ready: crossbeam_channel::Sender<String>,
+}
+
+/// The SIP side: the transports, the endpoint, a task per INVITE; until `seconds` or `stop`,
+/// then the drain.
+async fn sip_side(p: SipSide) -> anyhow::Result<()> {
+    let SipSide {
+        listen,
+        seconds,
+        stop: flag,
+        forced,
+        drain,
+        tcp: tcp_limits,
+        shared,
+        ready: ready_tx,
+    } = p;
+    let stop = CancellationToken::new();
+    let token = CancellationToken::new();
+    let tl = TransportLayer::new(token.clone());
+    let (udp, udp_socket) = udp::bind(listen, token.child_token())
+        .await
+        .map_err(|e| anyhow::anyhow!("--listen {listen}: UDP: {e}"))?;
+    tl.add_transport(udp.clone().into());
+    let tcp = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("--listen {listen}: TCP: {e}"))?;
+    let endpoint = EndpointBuilder::new()
+        .with_cancel_token(token.clone())
+        .with_transport_layer(tl)
+        .with_user_agent("e911-tandem provider")
+        .build();
+    let mut incoming = endpoint
+        .incoming_transactions()
+        .map_err(|e| anyhow::anyhow!("SIP endpoint: {e}"))?;
+    let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+    let addrs: Vec<String> = endpoint.get_addrs().iter().map(|a| a.to_string()).collect();
+    let _ = ready_tx.send(addrs.join(", "));
+    let ep = endpoint.inner.clone();
+    tokio::spawn(async move { ep.serve().await });
+    tokio::spawn(udp::serve(
+        udp_socket,
+        udp,
+        endpoint.inner.clone(),
+        shared.clone(),
+        token.child_token(),
+    ));
+    tokio::spawn(tcp::serve(
+        tcp,
+        endpoint.inner.clone(),
+        shared.clone(),
+        tcp_limits,
+        token.child_token(),
+    ));
+    let t0 = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            tx = incoming.recv() => match tx {
+                Some(tx) => {
+                    tokio::spawn(server::incoming(shared.clone(), layer.clone(), stop.clone(), tx));
+                }
+                None => break,
+            },
+            _ = tick.tick() => {
+                let over = seconds.is_some_and(|s| t0.elapsed().as_secs_f64() >= s);
+                if over || flag.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+        }
+    }
+    // Stop: every call still up is ended (BYE, or 480 before an answer) and recorded. A
+    // second signal, or a drain longer than `drain`, forces the calls still up: each writes
+    // its record at once, `shutdown (forced)`.
+    stop.cancel();
+    let t = Instant::now();
+    let mut forcing: Option<Instant> = None;
+    while shared.calls_up() > 0 {
+        if forcing.is_none() && (forced.load(Ordering::SeqCst) || t.elapsed() >= drain) {
+            shared.force_all();
+            forcing = Some(Instant::now());
+        }
+        if forcing.is_some_and(|f| f.elapsed() > Duration::from_secs(4)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    token.cancel();
+    Ok(())
 }

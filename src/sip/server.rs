@@ -23,6 +23,9 @@ use super::record::SipRecord;
 use crate::location::enterprise::SipProvider;
 use crate::tandem::tables::Office;
 
+/// Events a call may have waiting.
+pub const CALL_EVENTS: usize = 256;
+
 /// How the provider behaves.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,6 +39,8 @@ pub struct Config {
     pub rtp_rules: super::rtp_source::Rules,
     /// The shortest RFC 4028 session interval taken, seconds (a shorter one is raised to it).
     pub session_min: u32,
+    /// The most emergency calls up at once; more get `503` with Retry-After (and a record).
+    pub max_calls: usize,
     /// The ECRC's name, for the records.
     pub ecrc: String,
     /// The ECRC answers this long after the INVITE.
@@ -93,7 +98,9 @@ pub struct Shared {
     pub provider: Mutex<SipProvider>,
     pub to_office: crossbeam_channel::Sender<Cmd>,
     pub records: crossbeam_channel::Sender<SipRecord>,
-    calls: Mutex<HashMap<u64, mpsc::UnboundedSender<CallEv>>>,
+    /// Each call's events: bounded ([`CALL_EVENTS`]); a call that falls that far behind loses
+    /// the newest, with a warning (its task is stuck; its record still closes).
+    calls: Mutex<HashMap<u64, mpsc::Sender<CallEv>>>,
     /// Dialog id → its call and media.
     pub(super) dialogs: Mutex<HashMap<String, DialogEntry>>,
     next: AtomicU64,
@@ -132,7 +139,9 @@ impl Shared {
 
     pub(super) fn send(&self, id: u64, ev: CallEv) {
         if let Some(s) = self.calls.lock().unwrap().get(&id) {
-            let _ = s.send(ev);
+            if let Err(mpsc::error::TrySendError::Full(_)) = s.try_send(ev) {
+                eprintln!("warning: call {id} is {CALL_EVENTS} events behind: one dropped");
+            }
         }
     }
 
@@ -158,7 +167,17 @@ impl Shared {
         let call_id = req.header_value("Call-ID").unwrap_or_default();
         let cseq = req.header_value("CSeq").unwrap_or_default();
         let inv = invite::read(&req.uri.to_string(), &headers_of(req), &req.body);
-        self.refused_record(&call_id, &cseq, from, why, inv);
+        let reason = format!("400 MALFORMED REQUEST: {why}");
+        self.refused_record(&call_id, &cseq, from, reason, "400 Bad Request", inv);
+    }
+
+    /// An INVITE turned away with `503` (the office full, the provider stopping): its record.
+    pub(super) fn turned_away(&self, req: &rsipstack::sip::Request, from: &str, reason: String) {
+        let call_id = req.header_value("Call-ID").unwrap_or_default();
+        let cseq = req.header_value("CSeq").unwrap_or_default();
+        let inv = invite::read(&req.uri.to_string(), &headers_of(req), &req.body);
+        let ended = "503 Service Unavailable";
+        self.refused_record(&call_id, &cseq, from, reason, ended, inv);
     }
 
     /// An INVITE the stack could not read at all (400 sent from its raw text): its record.
@@ -170,7 +189,8 @@ impl Shared {
         let inv = invite::read(h.uri(), &headers, &[]);
         let call_id = h.value("Call-ID", "i").unwrap_or("").to_string();
         let cseq = h.value("CSeq", "").unwrap_or("").to_string();
-        self.refused_record(&call_id, &cseq, from, why, inv);
+        let reason = format!("400 MALFORMED REQUEST: {why}");
+        self.refused_record(&call_id, &cseq, from, reason, "400 Bad Request", inv);
     }
 
     fn refused_record(
@@ -178,7 +198,8 @@ impl Shared {
         call_id: &str,
         cseq: &str,
         from: &str,
-        why: &str,
+        reason: String,
+        ended_by: &str,
         inv: invite::Invite,
     ) {
         {
@@ -208,8 +229,8 @@ impl Shared {
             },
             callback: inv.callback.map(crate::text::tn_dashed),
             callback_from: inv.callback_from,
-            reason: Some(format!("400 MALFORMED REQUEST: {why}")),
-            ended_by: "400 Bad Request".into(),
+            reason: Some(reason),
+            ended_by: ended_by.into(),
             ..Default::default()
         });
     }
@@ -244,7 +265,7 @@ impl Shared {
     /// Every call still up: write your record now (`shutdown (forced)`).
     pub fn force_all(&self) {
         for s in self.calls.lock().unwrap().values() {
-            let _ = s.send(CallEv::Forced);
+            let _ = s.try_send(CallEv::Forced);
         }
     }
 
@@ -339,6 +360,33 @@ pub async fn incoming(
                 None,
             )
             .await;
+        let from = tx
+            .connection
+            .as_ref()
+            .map_or("?".into(), |c| c.get_addr().to_string());
+        shared.turned_away(&tx.original, &from, "503 THE PROVIDER IS STOPPING".into());
+        return;
+    }
+    let up = shared.calls_up();
+    if up >= shared.cfg.max_calls {
+        let _ = tx
+            .reply_with(
+                StatusCode::ServiceUnavailable,
+                vec![
+                    Header::Other("Retry-After".into(), "5".into()),
+                    warning(&format!(
+                        "{up} emergency calls up: the office takes no more now"
+                    )),
+                ],
+                None,
+            )
+            .await;
+        let from = tx
+            .connection
+            .as_ref()
+            .map_or("?".into(), |c| c.get_addr().to_string());
+        let why = format!("503 OFFICE FULL: {up} CALLS UP (--max-calls; Retry-After 5)");
+        shared.turned_away(&tx.original, &from, why);
         return;
     }
     let (state_tx, state_rx) = layer.new_dialog_state_channel();
@@ -364,7 +412,7 @@ pub async fn incoming(
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
     let dialog_id = dialog.id();
     let (refreshed_tx, refreshed_rx) = tokio::sync::watch::channel(());
-    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::channel(CALL_EVENTS);
     shared.calls.lock().unwrap().insert(id, ev_tx);
     shared.dialogs.lock().unwrap().insert(
         dialog.id().to_string(),
