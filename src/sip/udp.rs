@@ -100,7 +100,23 @@ pub async fn serve(
                 continue;
             }
         }
-        let msg = match rsipstack::sip::SipMessage::try_from(&fixed[..]) {
+        let h = wire::Head::read(&text);
+        let fixed = match wire::datagram_length(&fixed, &h) {
+            Ok(n) => &fixed[..n],
+            Err(why) => {
+                if h.is_request() && h.method() != "ACK" {
+                    let resp = wire::refusal(&h, "400 Bad Request", &why);
+                    let _ = socket.send_to(resp.as_bytes(), addr).await;
+                    if h.method() == "INVITE" {
+                        shared.refused_raw(&h, &format!("UDP {addr}"), &why);
+                    }
+                } else {
+                    shared.dropped(&addr.to_string(), &why);
+                }
+                continue;
+            }
+        };
+        let msg = match rsipstack::sip::SipMessage::try_from(fixed) {
             Ok(m) => m,
             Err(e) => {
                 let h = wire::Head::read(&text);

@@ -158,6 +158,29 @@ pub fn gate(text: &str) -> Gate {
     Gate::Pass
 }
 
+/// A datagram's body against its Content-Length (RFC 3261 §18.3): a longer body is cut to it
+/// (`Ok` with the length to keep), a shorter one, or a Content-Length that does not read, is an
+/// error for a `400`. No Content-Length: the datagram's end is the body's.
+pub fn datagram_length(raw: &[u8], h: &Head) -> Result<usize, String> {
+    let Some((_, body_at)) = header_end(raw) else {
+        return Ok(raw.len());
+    };
+    let Some(v) = h.value("Content-Length", "l") else {
+        return Ok(raw.len());
+    };
+    let n: usize = v.trim().parse().map_err(|_| {
+        format!(
+            "Content-Length `{}` is not a number",
+            crate::text::one_line(v)
+        )
+    })?;
+    let have = raw.len() - body_at;
+    if have < n {
+        return Err(format!("Content-Length {n} but {have} bytes of body"));
+    }
+    Ok(body_at + n)
+}
+
 /// A whole response to the request `h`: its Via, From, To (with a tag), Call-ID and CSeq as they
 /// came, a Warning with `why`.
 pub fn refusal(h: &Head, status: &str, why: &str) -> String {
@@ -229,6 +252,21 @@ mod tests {
         ] {
             assert!(r.contains(want), "{want} not in {r}");
         }
+    }
+
+    #[test]
+    fn a_datagram_is_cut_to_its_content_length_and_a_short_one_refused() {
+        let t = INVITE.replace("\u{e9}\u{e9}", "abcd");
+        let h = Head::read(&t);
+        assert_eq!(datagram_length(t.as_bytes(), &h), Ok(t.len()));
+        let long = format!("{t}xyz");
+        assert_eq!(
+            datagram_length(long.as_bytes(), &Head::read(&long)),
+            Ok(t.len())
+        );
+        let short = &t[..t.len() - 1];
+        let e = datagram_length(short.as_bytes(), &Head::read(short)).unwrap_err();
+        assert!(e.contains("Content-Length 4 but 3"), "{e}");
     }
 
     #[test]
