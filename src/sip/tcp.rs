@@ -8,7 +8,7 @@
 //!   connection within `incomplete` of opening, so a silent connection counts as an incomplete
 //!   message (RFC 3261 suggests 64 × T1 = 32 s) — and a connection with nothing in progress is
 //!   closed after `idle` (long, for a PBX's persistent trunk connection; CRLF keep-alives,
-//!   RFC 5626 §3.5.1, count as traffic and are answered);
+//!   RFC 5626 §3.5.1, count as traffic — no CRLF pong is sent back);
 //! - messages framed by Content-Length (a header section of at most 64 KiB, a body of at most
 //!   1 MiB); a message with none is `400` (RFC 3261 §18.3 requires it on a stream);
 //! - each message checked and repaired as on UDP ([`super::wire`]) and screened
@@ -188,8 +188,9 @@ async fn connection(
         // Whole messages first.
         match next_message(&mut buf) {
             Frame::Need => {}
+            // A ping restarts the idle clock (below); no pong: the channel carries SIP only.
             Frame::KeepAlive => {
-                let _ = conn_send_raw(&conn, b"\r\n").await;
+                idle_since = tokio::time::Instant::now();
                 continue;
             }
             Frame::Bad(resp, why) => {
@@ -236,12 +237,6 @@ async fn connection(
 async fn raw_write(conn: &SipConnection, text: String) -> Option<()> {
     let msg = rsipstack::sip::SipMessage::try_from(text.as_bytes()).ok()?;
     conn.send(msg, None).await.ok()
-}
-
-async fn conn_send_raw(_conn: &SipConnection, _b: &[u8]) -> Option<()> {
-    // A CRLF answer to a CRLFCRLF ping cannot travel as a SIP message through the channel;
-    // receiving the ping already restarted the idle clock, which is what it is for.
-    Some(())
 }
 
 /// One step of framing.
