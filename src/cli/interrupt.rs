@@ -5,6 +5,7 @@
 //! command takes it over ([`forced`]: `sip serve` ends its drain at once and still writes a
 //! record for each call up).
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -45,13 +46,16 @@ fn install() {
                 let f = flags();
                 if !f.drain.swap(true, Ordering::SeqCst) {
                     stop::record(sig);
-                    eprintln!(
+                    // (stderr may be gone with the terminal: no panic here.)
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "\ne911: {}: finishing what was decided so far (again to quit now)",
                         stop::name_of(sig)
                     );
                 } else if f.takes_second.load(Ordering::SeqCst) {
                     if !f.forced.swap(true, Ordering::SeqCst) {
-                        eprintln!(
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "\ne911: {} again: ending now (calls still up are recorded as forced)",
                             stop::name_of(sig)
                         );

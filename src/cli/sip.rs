@@ -129,9 +129,9 @@ fn rtp_ports(v: &str) -> Result<crate::sip::media::Ports, String> {
             .map_err(|_| format!("`{p}` is not a port (1–65535)"))
     };
     let (lo, hi) = (port(lo)?, port(hi)?);
-    if lo < 1024 || hi < lo + 1 + lo % 2 {
+    if lo < 1024 || hi == u16::MAX || hi < lo + 1 + lo % 2 {
         return Err(format!(
-            "{lo}-{hi}: give at least one even/odd pair at or above 1024"
+            "{lo}-{hi}: give at least one even/odd pair from 1024 to 65534"
         ));
     }
     Ok(crate::sip::media::Ports { lo, hi })
@@ -331,16 +331,20 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let mut on_record = |r: SipRecord| {
         count += 1;
         let line = serde_json::to_string(&r).expect("records serialise");
-        match format {
-            Format::Text => println!("{}", r.text()),
-            Format::Jsonl => println!("{line}"),
-        }
-        let _ = std::io::stdout().flush();
         if let Some(w) = &mut jsonl {
             if let Err(e) = writeln!(w, "{line}").and_then(|_| w.flush()) {
                 failed.get_or_insert(anyhow::anyhow!("calls.jsonl: {e}"));
             }
         }
+        // Standard output may be gone (the terminal closed: SIGHUP): the file above still has
+        // the record, and a failed write here is not a panic.
+        let mut so = std::io::stdout().lock();
+        let _ = match format {
+            Format::Text => writeln!(so, "{}", r.text()),
+            Format::Jsonl => writeln!(so, "{line}"),
+        };
+        let _ = so.flush();
+        drop(so);
         if let (Some(dir), false) = (&out, r.psap_leg.is_empty()) {
             let p = dir.join(format!("call-{}-psap.wav", r.call));
             if let Err(e) = write_wav(&p, &r.psap_leg, &inputs, force) {

@@ -36,6 +36,12 @@ pub(super) async fn end_dialog(d: &InviteDialog) {
     }
 }
 
+/// Our BYE; its answer is waited for 2 s at most (a caller that is gone would hold the record
+/// 32 s otherwise; the transaction layer goes on retransmitting on its own).
+async fn hang_up_dialog(d: &InviteDialog) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), d.hangup()).await;
+}
+
 /// What a call's record says when its caller stopped refreshing the session (RFC 4028 §10).
 pub(super) const SESSION_EXPIRED: &str = "session expired (no refresh, RFC 4028)";
 
@@ -94,7 +100,7 @@ async fn ends_own_call(
             None
         }
         Some(CallEv::SessionExpired) => {
-            let _ = dialog.hangup().await;
+            hang_up_dialog(dialog).await;
             rec.ended_by = SESSION_EXPIRED.into();
             None
         }
@@ -104,7 +110,7 @@ async fn ends_own_call(
         }
         Some(CallEv::Media(st)) if st.timed_out => {
             rec.media = Some(st);
-            let _ = dialog.hangup().await;
+            hang_up_dialog(dialog).await;
             rec.ended_by = "RTP timeout".into();
             None
         }
@@ -361,7 +367,7 @@ pub(super) async fn call(
                         _ => {}
                     },
                     _ = tokio::time::sleep(wait), if bye_at.is_some() => {
-                        let _ = dialog.hangup().await;
+                        hang_up_dialog(&dialog).await;
                         rec.ended_by = "provider BYE (test call done)".into();
                         break;
                     }
@@ -491,7 +497,7 @@ async fn psap_call(
             CallEv::Office(Ev::PsapReleased { .. }) => {
                 if !ended {
                     ended = true;
-                    let _ = dialog.hangup().await;
+                    hang_up_dialog(dialog).await;
                     hang_up(rec, "PSAP BYE");
                 }
             }
@@ -538,7 +544,7 @@ async fn psap_call(
             CallEv::SessionExpired => {
                 if !ended {
                     ended = true;
-                    let _ = dialog.hangup().await;
+                    hang_up_dialog(dialog).await;
                     hang_up(rec, SESSION_EXPIRED);
                 }
             }
@@ -547,7 +553,7 @@ async fn psap_call(
                 rec.media = Some(st);
                 if timed_out && !ended {
                     ended = true;
-                    let _ = dialog.hangup().await;
+                    hang_up_dialog(dialog).await;
                     hang_up(rec, "RTP timeout");
                 }
             }

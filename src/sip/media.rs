@@ -131,11 +131,11 @@ async fn bind_pair(ip: IpAddr, ports: Option<Ports>) -> std::io::Result<(UdpSock
     match ports {
         Some(Ports { lo, hi }) => {
             let first = lo + (lo % 2);
-            let pairs = ((hi.saturating_sub(first)) / 2).max(1);
+            let pairs = hi.saturating_sub(first).div_ceil(2).max(1);
             let start = NEXT.fetch_add(1, Ordering::Relaxed) % pairs;
             for k in 0..pairs {
                 let p = first + 2 * ((start + k) % pairs);
-                if p >= hi {
+                if p >= hi || p == u16::MAX {
                     continue;
                 }
                 if let Ok(rtp) = UdpSocket::bind(SocketAddr::new(ip, p)).await {
@@ -239,6 +239,12 @@ impl Reorder {
             }
             Some(exp) => {
                 let d = seq.wrapping_sub(exp) as i16;
+                // A jump back further than RFC 3550's MAX_MISORDER (100) is the sender
+                // restarting its numbering, not a late packet: start over from it.
+                if d < -100 {
+                    self.reset();
+                    return self.take(seq, pcm, out);
+                }
                 if d < 0 || self.held.iter().any(|h| h.0 == seq) {
                     return (0, 1);
                 }

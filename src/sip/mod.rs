@@ -256,7 +256,14 @@ async fn sip_side(p: SipSide) -> anyhow::Result<()> {
         if forcing.is_some_and(|f| f.elapsed() > Duration::from_secs(4)) {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Requests keep being answered while draining: a new INVITE gets its 503 and its
+        // record, a caller's BYE or re-INVITE its dialog.
+        tokio::select! {
+            tx = incoming.recv() => if let Some(tx) = tx {
+                tokio::spawn(server::incoming(shared.clone(), layer.clone(), stop.clone(), tx));
+            },
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     token.cancel();

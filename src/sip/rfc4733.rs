@@ -66,12 +66,16 @@ impl Regenerator {
             // receivers' range (−38 … +3 dBm0 per tone).
             let per_tone = (-(ev.volume as f64) - 3.0).clamp(-30.0, -6.0);
             self.current = Some((ts, k, 0, crate::units::dbm0_to_peak(per_tone)));
-            self.keys.push(k);
+            if self.keys.len() < 64 {
+                self.keys.push(k);
+            }
         }
         let Some((_, k, played, peak)) = &mut self.current else {
             unreachable!("set above")
         };
-        let upto = (ev.duration as u32).min(MOST);
+        // At most 200 ms per packet (they come every 20–50 ms): a forged duration cannot make one
+        // packet cost seconds of synthesis.
+        let upto = (ev.duration as u32).min(MOST).min(*played + 1600);
         if upto <= *played {
             return Vec::new();
         }

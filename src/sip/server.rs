@@ -4,6 +4,7 @@
 //! events ([`Ev`]), the dialog's own states (ACK, BYE, CANCEL, re-INVITE, OPTIONS), and its media.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -140,7 +141,10 @@ impl Shared {
     pub(super) fn send(&self, id: u64, ev: CallEv) {
         if let Some(s) = self.calls.lock().unwrap().get(&id) {
             if let Err(mpsc::error::TrySendError::Full(_)) = s.try_send(ev) {
-                eprintln!("warning: call {id} is {CALL_EVENTS} events behind: one dropped");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: call {id} is {CALL_EVENTS} events behind: one dropped"
+                );
             }
         }
     }
@@ -154,7 +158,10 @@ impl Shared {
             | Ev::PsapReleased { id }
             | Ev::Done { id, .. } => *id,
             Ev::Late { ms } => {
-                eprintln!("warning: the office ran {ms:.0} ms behind the clock");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: the office ran {ms:.0} ms behind the clock"
+                );
                 return;
             }
         };
@@ -255,7 +262,8 @@ impl Shared {
     /// A message dropped before the stack (nothing could be answered): logged with its source.
     pub(super) fn dropped(&self, from: &str, why: &str) {
         let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "e911 sip: dropped a message from {}: {} ({n} dropped so far)",
             crate::text::one_line(from),
             crate::text::one_line(why)

@@ -3,9 +3,10 @@
 //! - RFC 3262 reliable provisionals: `Require: 100rel` (or `Supported: 100rel`) gets its 180
 //!   with `Require: 100rel` and an `RSeq`, sent again at T1, 2·T1, … (capped at 4 s) until the
 //!   PRACK comes, the call is answered, or 64·T1 pass — never a refusal (`420`) of a 911 call.
-//! - RFC 4028 session timers: `Session-Expires: N` is answered in the 200 with the interval and
-//!   the refresher (the caller, `uac`, unless it named us — we send no refreshes, so `uac`
-//!   either way), and `Require: timer` when the caller supports it. If no re-INVITE or UPDATE
+//! - RFC 4028 session timers: from a caller that supports them (`Supported: timer`),
+//!   `Session-Expires: N` is answered in the 200 with the interval, the refresher (the caller,
+//!   `uac` — we send no refreshes) and `Require: timer`; from one that does not (a proxy inserted
+//!   the header), no timer runs. If no re-INVITE or UPDATE
 //!   refreshes the session within N seconds, the provider ends it with a BYE (§10). An interval
 //!   under the RFC's 90 s floor is answered as 90 rather than refused with `422`, so a 911 call
 //!   never needs a second INVITE.
@@ -52,6 +53,9 @@ pub fn read(headers: &[(String, String)], floor: u32) -> Asks {
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("Session-Expires") || n == "x")
         .and_then(|(_, v)| v.split(';').next()?.trim().parse::<u32>().ok());
+    // A caller that does not support timers cannot be the refresher, and we send no refreshes
+    // (RFC 4028 §9): no session timer then, rather than a 911 call ended for want of one.
+    let asked = asked.filter(|_| timer_supported);
     Asks {
         reliable,
         expires: asked.map(|n| n.max(floor)),
@@ -143,8 +147,11 @@ mod tests {
         assert!(none.ringing_headers(1).is_none() && none.ok_headers().is_empty());
         assert_eq!(none.interval(), None);
         // Under the floor: raised, not refused. The compact form `x`.
-        let low = read(&h(&[("x", "30")]), MIN_SE);
+        let low = read(&h(&[("x", "30"), ("Supported", "timer")]), MIN_SE);
         assert_eq!((low.expires, low.raised), (Some(90), true));
+        // A caller without timer support: no session timer (it could not refresh as `uac`).
+        let proxy = read(&h(&[("Session-Expires", "1800")]), MIN_SE);
+        assert_eq!(proxy.interval(), None);
     }
 
     #[test]

@@ -58,6 +58,8 @@ impl Default for Limits {
 }
 
 const MAX_HEAD: usize = 64 * 1024;
+/// The longest one message may take to write (a peer that stops reading is let go).
+const WRITE: Duration = Duration::from_secs(10);
 const MAX_BODY: usize = 1024 * 1024;
 
 /// Connections open, per IP.
@@ -163,15 +165,19 @@ async fn connection(
         let done = done.clone();
         tokio::spawn(async move {
             loop {
+                // What is queued goes out before the connection closes (a last 400).
                 let ev = tokio::select! {
-                    _ = done.cancelled() => break,
+                    biased;
                     ev = out_rx.recv() => match ev {
                         Some(ev) => ev,
                         None => break,
                     },
+                    _ = done.cancelled() => break,
                 };
                 if let TransportEvent::Incoming(msg, _, _) = ev {
-                    if wr.write_all(&msg.to_bytes()).await.is_err() {
+                    // A peer that stops reading does not hold the connection's task for ever.
+                    let w = tokio::time::timeout(WRITE, wr.write_all(&msg.to_bytes())).await;
+                    if !matches!(w, Ok(Ok(()))) {
                         break;
                     }
                 }
@@ -230,7 +236,7 @@ async fn connection(
     }
     endpoint.transport_layer.remove_connection(&conn);
     done.cancel();
-    let _ = writer.await;
+    let _ = tokio::time::timeout(WRITE, writer).await;
 }
 
 /// Write raw bytes on the connection (a refusal written here, a keep-alive answer).
