@@ -259,6 +259,24 @@ impl Shared {
         }
     }
 
+    /// A message refused before the stack (`why`): the `400` to send back when it is a request
+    /// that can be answered (an INVITE's recorded), else `None` (logged as dropped).
+    pub(super) fn refuse_raw(
+        &self,
+        h: &super::wire::Head,
+        from: &str,
+        why: &str,
+    ) -> Option<String> {
+        if !h.is_request() || h.method() == "ACK" {
+            self.dropped(from, why);
+            return None;
+        }
+        if h.method() == "INVITE" {
+            self.refused_raw(h, from, why);
+        }
+        Some(super::wire::refusal(h, "400 Bad Request", why))
+    }
+
     /// A message dropped before the stack (nothing could be answered): logged with its source.
     pub(super) fn dropped(&self, from: &str, why: &str) {
         let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -361,41 +379,20 @@ pub async fn incoming(
         return;
     }
     if stop.is_cancelled() {
-        let _ = tx
-            .reply_with(
-                StatusCode::ServiceUnavailable,
-                vec![warning("the provider is stopping")],
-                None,
-            )
-            .await;
-        let from = tx
-            .connection
-            .as_ref()
-            .map_or("?".into(), |c| c.get_addr().to_string());
-        shared.turned_away(&tx.original, &from, "503 THE PROVIDER IS STOPPING".into());
-        return;
+        let h = vec![warning("the provider is stopping")];
+        let why = "503 THE PROVIDER IS STOPPING".to_string();
+        return turn_away(&shared, &mut tx, h, why).await;
     }
     let up = shared.calls_up();
     if up >= shared.cfg.max_calls {
-        let _ = tx
-            .reply_with(
-                StatusCode::ServiceUnavailable,
-                vec![
-                    Header::Other("Retry-After".into(), "5".into()),
-                    warning(&format!(
-                        "{up} emergency calls up: the office takes no more now"
-                    )),
-                ],
-                None,
-            )
-            .await;
-        let from = tx
-            .connection
-            .as_ref()
-            .map_or("?".into(), |c| c.get_addr().to_string());
+        let h = vec![
+            Header::Other("Retry-After".into(), "5".into()),
+            warning(&format!(
+                "{up} emergency calls up: the office takes no more now"
+            )),
+        ];
         let why = format!("503 OFFICE FULL: {up} CALLS UP (--max-calls; Retry-After 5)");
-        shared.turned_away(&tx.original, &from, why);
-        return;
+        return turn_away(&shared, &mut tx, h, why).await;
     }
     let (state_tx, state_rx) = layer.new_dialog_state_channel();
     let dialog = match layer.get_or_create_server_invite(&tx, state_tx, None, contact) {
@@ -473,6 +470,18 @@ pub async fn incoming(
         .remove(&dialog_id.to_string());
     shared.calls.lock().unwrap().remove(&id);
     let _ = shared.records.send(rec);
+}
+
+/// `503` with `headers` to an INVITE, and its record saying `why`.
+async fn turn_away(shared: &Shared, tx: &mut Transaction, headers: Vec<Header>, why: String) {
+    let _ = tx
+        .reply_with(StatusCode::ServiceUnavailable, headers, None)
+        .await;
+    let from = tx
+        .connection
+        .as_ref()
+        .map_or("?".into(), |c| c.get_addr().to_string());
+    shared.turned_away(&tx.original, &from, why);
 }
 
 /// The IP an INVITE came from: the connection's peer (TCP), else the top Via's `received`

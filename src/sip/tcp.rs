@@ -336,12 +336,9 @@ async fn handle(
         Ok(m) => m,
         Err(e) => {
             let h = wire::Head::read(&text);
-            if h.is_request() && h.method() != "ACK" {
-                let why = format!("unreadable: {e}");
-                let _ = raw_write(conn, wire::refusal(&h, "400 Bad Request", &why)).await;
-                if h.method() == "INVITE" {
-                    shared.refused_raw(&h, &format!("TCP {peer}"), &why);
-                }
+            let why = format!("unreadable: {e}");
+            if let Some(resp) = shared.refuse_raw(&h, &format!("TCP {peer}"), &why) {
+                let _ = raw_write(conn, resp).await;
             }
             return;
         }

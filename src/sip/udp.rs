@@ -104,14 +104,8 @@ pub async fn serve(
         let fixed = match wire::datagram_length(&fixed, &h) {
             Ok(n) => &fixed[..n],
             Err(why) => {
-                if h.is_request() && h.method() != "ACK" {
-                    let resp = wire::refusal(&h, "400 Bad Request", &why);
+                if let Some(resp) = shared.refuse_raw(&h, &format!("UDP {addr}"), &why) {
                     let _ = socket.send_to(resp.as_bytes(), addr).await;
-                    if h.method() == "INVITE" {
-                        shared.refused_raw(&h, &format!("UDP {addr}"), &why);
-                    }
-                } else {
-                    shared.dropped(&addr.to_string(), &why);
                 }
                 continue;
             }
@@ -119,16 +113,9 @@ pub async fn serve(
         let msg = match rsipstack::sip::SipMessage::try_from(fixed) {
             Ok(m) => m,
             Err(e) => {
-                let h = wire::Head::read(&text);
-                if h.is_request() && h.method() != "ACK" {
-                    let why = format!("unreadable: {e}");
-                    let resp = wire::refusal(&h, "400 Bad Request", &why);
+                let why = format!("unreadable: {e}");
+                if let Some(resp) = shared.refuse_raw(&h, &format!("UDP {addr}"), &why) {
                     let _ = socket.send_to(resp.as_bytes(), addr).await;
-                    if h.method() == "INVITE" {
-                        shared.refused_raw(&h, &format!("UDP {addr}"), &why);
-                    }
-                } else {
-                    shared.dropped(&addr.to_string(), &format!("unreadable: {e}"));
                 }
                 continue;
             }
