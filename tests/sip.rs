@@ -45,6 +45,16 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server on the load office (tests/sip_fixtures/load.dat: 99 positions at each PSAP,
+    /// so no call waits for a position) with the Cary MSAG and its ESGW group.
+    pub fn start_load_office(port: u16, extra: &[&str]) -> Server {
+        let load = format!("{FIX}/load.dat");
+        let msag = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/datafill/cary.msag");
+        let mut args = vec!["--datafill", &load, "--msag", msag, "--esgw", "VPCESGW"];
+        args.extend_from_slice(extra);
+        Server::start(port, &args)
+    }
+
     pub fn start(port: u16, extra: &[&str]) -> Server {
         let out = std::env::temp_dir().join(format!("e911-sip-{port}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);

@@ -212,10 +212,7 @@ fn sip_idle_and_slowloris_tcp_connections_close_within_their_deadline_while_udp_
     if skip() {
         return;
     }
-    // The load office (99 positions a PSAP): no call waits for a position.
-    let load = format!("{FIX}/load.dat");
-    let msag = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/datafill/cary.msag");
-    let srv = Server::start(
+    let srv = Server::start_load_office(
         26360,
         &[
             "--tcp-incomplete",
@@ -224,12 +221,6 @@ fn sip_idle_and_slowloris_tcp_connections_close_within_their_deadline_while_udp_
             "5",
             "--trunks",
             "120",
-            "--datafill",
-            &load,
-            "--msag",
-            msag,
-            "--esgw",
-            "VPCESGW",
         ],
     );
     let pid = srv.child.id();

@@ -135,23 +135,7 @@ fn sip_a_strangers_rtp_never_reaches_a_psap_when_callers_send_from_their_sdp_add
     if skip() {
         return;
     }
-    // The load office: 99 positions at each PSAP, so no call waits for one.
-    let load = format!("{FIX}/load.dat");
-    let msag = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/datafill/cary.msag");
-    let srv = Server::start(
-        29060,
-        &[
-            "--wav",
-            "--rtp-ports",
-            &rtp_ports_arg(),
-            "--datafill",
-            &load,
-            "--msag",
-            msag,
-            "--esgw",
-            "VPCESGW",
-        ],
-    );
+    let srv = Server::start_load_office(29060, &["--wav", "--rtp-ports", &rtp_ports_arg()]);
     let attacker = Attacker::start(29090);
     std::thread::sleep(Duration::from_millis(300));
     // 20 calls, 10 a second, each streaming the 1004 Hz tone for 3 s after its answer.
