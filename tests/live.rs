@@ -238,25 +238,36 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
     let d = tmp("wire");
     wire("wireA");
     wire("wireB");
-    // A sound server that stalls again and again (seen once on a loaded CI host: 15 stalls in
-    // 19 s in all three processes at once) carries no signalling; that run says so and the
-    // exchange is run once more. Any other failure fails at once.
-    let (mut tandem, mut psap, mut eo) = three_processes(&d);
-    let ok = |t: &std::process::Output, p: &std::process::Output, e: &std::process::Output| {
-        t.status.success() && p.status.success() && e.status.success()
-    };
-    if !ok(&tandem, &psap, &eo) && stalls(&text(&tandem)) >= 3 {
-        println!(
-            "== the sound server stalled {} times in the tandem's run: once more\n{}",
-            stalls(&text(&tandem)),
-            text(&tandem)
-        );
-        (tandem, psap, eo) = three_processes(&d);
+    // A sound server that stalls again and again (seen on a loaded CI host: 15 stalls in 19 s in
+    // all three processes at once, output dropped to restore the latency) carries no reliable
+    // signalling. A run that fails while any process reported 3 or more stalls says so and is
+    // run again, at most twice; any other failure fails at once.
+    for attempt in 1..=3 {
+        let (tandem, psap, eo) = three_processes(&d);
+        let (t, p, e) = (text(&tandem), text(&psap), text(&eo));
+        println!("== run {attempt}\n== tandem\n{t}\n== psap\n{p}\n== eo\n{e}");
+        let ok = [&tandem, &psap, &eo].iter().all(|o| o.status.success());
+        let verdict = if ok {
+            exchange_checks(&d, &t, &p, &e)
+        } else {
+            Err("a process failed".into())
+        };
+        let worst = [&t, &p, &e].iter().map(|x| stalls(x)).max().unwrap_or(0);
+        match verdict {
+            Ok(()) => return,
+            Err(why) if worst >= 3 && attempt < 3 => {
+                println!(
+                    "== run {attempt}: {why}; the sound server stalled {worst} times: once more"
+                )
+            }
+            Err(why) => panic!("{why} (run {attempt}, at most {worst} device stalls)"),
+        }
     }
-    let rec = d.join("tandem");
-    let (t, p, e) = (text(&tandem), text(&psap), text(&eo));
-    println!("== tandem\n{t}\n== psap\n{p}\n== eo\n{e}");
-    assert!(tandem.status.success() && psap.status.success() && eo.status.success());
+}
+
+/// What one run of the three processes must show (their texts: tandem, psap, eo).
+fn exchange_checks(d: &std::path::Path, t: &str, p: &str, e: &str) -> Result<(), String> {
+    let check = |cond: bool, why: String| if cond { Ok(()) } else { Err(why) };
     // The end office: seized, heard the wink and the off-hook, spilled.
     for want in [
         "call 1: seize",
@@ -266,7 +277,7 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
         "ANI spill `KP 0 5551234 ST` sent",
         "hang up",
     ] {
-        assert!(e.contains(want), "eo: no {want:?}");
+        check(e.contains(want), format!("eo: no {want:?}"))?;
     }
     // The tandem: routed on the ANI, delivered to the live position with the ANI regenerated.
     for want in [
@@ -277,49 +288,47 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
         "EXPECT call 1 PASS",
         "EXPECT: 1 of 1 call(s) passed, 0 expected call(s) not placed",
     ] {
-        assert!(t.contains(want), "tandem: no {want:?}");
+        check(t.contains(want), format!("tandem: no {want:?}"))?;
     }
     // The live PSAP decoded the regenerated spill and showed Jane's ALI record.
-    assert!(p.contains("spill `KP 0 5551234 ST` → (919) 555-1234 RESD | 123 MAIN ST"));
-    assert!(p.contains("flash, dial `*11`"));
+    for want in [
+        "spill `KP 0 5551234 ST` → (919) 555-1234 RESD | 123 MAIN ST",
+        "flash, dial `*11`",
+    ] {
+        check(p.contains(want), format!("psap: no {want:?}"))?;
+    }
     // Timing at the card, from the tandem's own recordings: the wink 150 ms after the 50 ms
     // that recognise the seizure, 200 ms long; the off-hook for ANI at the called digits' ST
     // (ANIDELAY 0).
+    let rec = d.join("tandem");
     let heard = detect(&rec.join("heard-ch0.wav"));
     let sent = detect(&rec.join("sent-ch0.wav"));
-    let seize = heard
-        .iter()
-        .find(|x| x.1 == "seize")
-        .expect("a seizure heard");
-    let wink = sent.iter().find(|x| x.1 == "wink").expect("a wink sent");
-    let st = heard
-        .iter()
-        .find(|x| x.1 == "ST")
-        .expect("the called digits' ST");
-    let offhook = sent
-        .iter()
-        .find(|x| x.1 == "seize" && x.2 > wink.3)
-        .expect("the off-hook for ANI");
+    let find = |v: &[(String, String, f64, f64, f64)], sig: &str, after: f64, what: &str| {
+        v.iter()
+            .find(|x| x.1 == sig && x.2 > after)
+            .cloned()
+            .ok_or(format!("no {what}"))
+    };
+    let seize = find(&heard, "seize", f64::MIN, "seizure heard")?;
+    let wink = find(&sent, "wink", f64::MIN, "wink sent")?;
+    let st = find(&heard, "ST", f64::MIN, "ST of the called digits")?;
+    let offhook = find(&sent, "seize", wink.3, "off-hook for ANI")?;
     let (delay, len, ani) = (wink.2 - seize.2, wink.3 - wink.2, offhook.2 - st.4);
     println!(
         "wink {delay:.1} ms after the seizure, {len:.1} ms long; off-hook {ani:.1} ms after ST"
     );
-    assert!((delay - 200.0).abs() <= 5.0, "wink delay {delay}");
-    assert!((len - 200.0).abs() <= 5.0, "wink length {len}");
-    assert!(ani.abs() <= 5.0, "ANI off-hook {ani}");
+    check((delay - 200.0).abs() <= 5.0, format!("wink delay {delay}"))?;
+    check((len - 200.0).abs() <= 5.0, format!("wink length {len}"))?;
+    check(ani.abs() <= 5.0, format!("ANI off-hook {ani}"))?;
     // On the far side, as the end office recorded it across the wire: the wink's length is the
     // tandem's (its delay there also holds the wire's round trip, measured by `live loopback`).
     let far = detect(&d.join("eo").join("heard-ch0.wav"));
-    let w = far
-        .iter()
-        .find(|x| x.1 == "wink")
-        .expect("the wink heard by the end office");
+    let w = find(&far, "wink", f64::MIN, "wink heard by the end office")?;
     println!("the end office heard a {:.1} ms wink", w.3 - w.2);
-    assert!(
+    check(
         (w.3 - w.2 - 200.0).abs() <= 5.0,
-        "far-side wink {:.1} ms",
-        w.3 - w.2
-    );
+        format!("far-side wink {:.1} ms", w.3 - w.2),
+    )
 }
 
 /// The tandem role against a recording played into the card: the same calls as `route` gives
