@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rsipstack::dialog::dialog::DialogState;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, StatusCode};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::call_state::{Action, Event, Kind, Machine, Phase, Timer};
 use super::invite::{self, Dialled, Located};
 use super::media;
 use super::office::{Cmd, Ev};
@@ -20,33 +20,11 @@ use crate::location::enterprise::SipRoute;
 use crate::location::pidf::PidfLo;
 use crate::text::tn_dashed;
 
-/// End our side of a dialog: BYE once answered, else 480 (only when the provider stops). A BYE
-/// that finds no answer in 2 s is left to the transaction layer: the record does not wait.
-pub(super) async fn end_dialog(d: &InviteDialog) {
-    if matches!(
-        d.state(),
-        DialogState::Confirmed(..) | DialogState::WaitAck(..)
-    ) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), d.hangup()).await;
-    } else {
-        let _ = d.reject(
-            Some(StatusCode::TemporarilyUnavailable),
-            Some("the provider is stopping".into()),
-        );
-    }
-}
-
 /// Our BYE; its answer is waited for 2 s at most (a caller that is gone would hold the record
 /// 32 s otherwise; the transaction layer goes on retransmitting on its own).
 async fn hang_up_dialog(d: &InviteDialog) {
     let _ = tokio::time::timeout(Duration::from_secs(2), d.hangup()).await;
 }
-
-/// What a call's record says when its caller stopped refreshing the session (RFC 4028 §10).
-pub(super) const SESSION_EXPIRED: &str = "session expired (no refresh, RFC 4028)";
-
-/// What a call's record says when the provider's drain was cut short while it was up.
-pub(super) const FORCED: &str = "shutdown (forced)";
 
 fn ms_since(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1000.0
@@ -78,48 +56,6 @@ fn speak(
             }
         }
     });
-}
-
-/// What ends a call the provider answers itself (the ECRC, 933): the caller leaving, the provider
-/// stopping, an RTP timeout. `None` when `e` ended it (the record says how); else `e`, for the
-/// caller to handle.
-async fn ends_own_call(
-    e: Option<CallEv>,
-    dialog: &InviteDialog,
-    rec: &mut SipRecord,
-    t0: Instant,
-) -> Option<CallEv> {
-    match e {
-        Some(CallEv::Gone(w)) => {
-            if w == "shutdown" {
-                end_dialog(dialog).await;
-            } else if rec.answered_ms.is_none() {
-                rec.abandoned_ms = Some(ms_since(t0));
-            }
-            rec.ended_by = w.into();
-            None
-        }
-        Some(CallEv::SessionExpired) => {
-            hang_up_dialog(dialog).await;
-            rec.ended_by = SESSION_EXPIRED.into();
-            None
-        }
-        Some(CallEv::Forced) => {
-            rec.ended_by = FORCED.into();
-            None
-        }
-        Some(CallEv::Media(st)) if st.timed_out => {
-            rec.media = Some(st);
-            hang_up_dialog(dialog).await;
-            rec.ended_by = "RTP timeout".into();
-            None
-        }
-        None => {
-            rec.ended_by = "shutdown".into();
-            None
-        }
-        e => e,
-    }
 }
 
 /// A call's media before and after the answer.
@@ -300,7 +236,7 @@ pub(super) async fn call(
             shared.cfg.session_min
         ));
     }
-    let mut m = Media {
+    let m = Media {
         pending: leg,
         answer: answer_sdp,
         cancel: CancellationToken::new(),
@@ -308,71 +244,14 @@ pub(super) async fn call(
         prack: opts.prack,
         refreshed: Some(opts.refreshed),
     };
-    match inv.dialled {
+    // Where it goes: decided here, once; the machine does the rest.
+    let mut result = None;
+    let mut place = None;
+    let kind = match inv.dialled {
         Dialled::Test(_) => {
             rec.kind = "test";
-            let validated = match doc {
-                Some(d) => shared.provider.lock().unwrap().validate(Some(d)),
-                None => Err(rec
-                    .reason
-                    .take()
-                    .unwrap_or_else(|| "NO LOCATION IN THE INVITE".into())),
-            };
-            let text = match &validated {
-                Ok(esn) => {
-                    rec.esn = Some(*esn);
-                    let psap = shared.office.esns.get(esn).map(|e| e.primary.clone());
-                    rec.psap = psap.clone();
-                    format!(
-                        "933 TEST CALL. CALLBACK {}. LOCATION {} IS MSAG-VALID, ESN {}. A 911 CALL WOULD REACH {}.",
-                        rec.callback.as_deref().unwrap_or("NONE"),
-                        rec.address.as_deref().unwrap_or("-"),
-                        esn,
-                        psap.as_deref().unwrap_or("NO PSAP (ESN NOT IN E911ESN)")
-                    )
-                }
-                Err(why) => {
-                    rec.reason = Some(why.clone());
-                    format!(
-                        "933 TEST CALL. CALLBACK {}. LOCATION NOT USABLE: {why}. A 911 CALL WOULD GO TO THE ECRC ({}).",
-                        rec.callback.as_deref().unwrap_or("NONE"),
-                        shared.cfg.ecrc
-                    )
-                }
-            };
-            rec.message = Some(text.clone());
-            m.ring(&dialog);
-            rec.ringing_ms = Some(ms_since(t0));
-            m.accept(&dialog);
-            rec.answered_ms = Some(ms_since(t0));
-            m.start(&shared, id);
-            speak(audio, shared.cfg.voice, m.cancel.clone());
-            let mut told = false;
-            let mut bye_at: Option<tokio::time::Instant> = None;
-            loop {
-                let wait = bye_at.map_or(Duration::from_secs(3600), |t| {
-                    t.saturating_duration_since(tokio::time::Instant::now())
-                });
-                tokio::select! {
-                    e = evs.recv() => match ends_own_call(e, &dialog, rec, t0).await {
-                        None => break,
-                        Some(CallEv::Acked) if !told => {
-                            told = true;
-                            let h = vec![Header::ContentType("text/plain".into())];
-                            if let Err(e) = dialog.message(Some(h), Some(text.clone().into_bytes())).await {
-                                rec.notes.push(format!("MESSAGE not delivered: {e}"));
-                            }
-                            bye_at = Some(tokio::time::Instant::now() + shared.cfg.test_hold);
-                        }
-                        _ => {}
-                    },
-                    _ = tokio::time::sleep(wait), if bye_at.is_some() => {
-                        hang_up_dialog(&dialog).await;
-                        rec.ended_by = "provider BYE (test call done)".into();
-                        break;
-                    }
-                }
-            }
+            result = Some(test_result(&shared, rec, doc));
+            Kind::Test
         }
         Dialled::Emergency(_) => {
             let routed = match (doc, &rec.reason) {
@@ -388,48 +267,64 @@ pub(super) async fn call(
                     rec.kind = "psap";
                     rec.esn = Some(esn);
                     rec.esqk = Some(tn_dashed(esqk));
-                    let ali = Box::new(shared.provider.lock().unwrap().ali[&esqk].clone());
-                    let _ = shared.to_office.send(Cmd::Place {
-                        id,
-                        esqk,
-                        ali,
-                        audio,
-                    });
-                    psap_call(&shared, &dialog, rec, &mut evs, t0, &mut m).await;
-                    m.cancel.cancel();
-                    shared.provider.lock().unwrap().release(esqk);
+                    place = Some(esqk);
+                    Kind::Psap
                 }
                 SipRoute::Ecrc(why) => {
                     rec.kind = "ecrc";
                     rec.psap = Some(shared.cfg.ecrc.clone());
                     rec.reason = Some(why);
-                    m.ring(&dialog);
-                    rec.ringing_ms = Some(ms_since(t0));
-                    let answer_at = tokio::time::Instant::now() + shared.cfg.ecrc_answer;
-                    let mut answered = false;
-                    let mut voice = Some(audio);
-                    loop {
-                        tokio::select! {
-                            e = evs.recv() => if ends_own_call(e, &dialog, rec, t0).await.is_none() {
-                                break;
-                            },
-                            _ = tokio::time::sleep_until(answer_at), if !answered => {
-                                answered = true;
-                                m.accept(&dialog);
-                                rec.answered_ms = Some(ms_since(t0));
-                                m.start(&shared, id);
-                                if let Some(a) = voice.take() {
-                                    speak(a, shared.cfg.voice, m.cancel.clone());
-                                }
-                            }
-                        }
-                    }
+                    Kind::Ecrc
                 }
             }
         }
-        Dialled::Other(_) => unreachable!("refused before the dialog"),
+        // Refused before the dialog (404); never reaches here.
+        Dialled::Other(_) => return,
+    };
+    let machine = Machine {
+        ecrc_answer: shared.cfg.ecrc_answer.as_millis() as u64,
+        test_hold: shared.cfg.test_hold.as_millis() as u64,
+    };
+    let mut x = Exec {
+        shared: &shared,
+        dialog: &dialog,
+        rec,
+        t0,
+        m,
+        audio: Some(audio),
+        place,
+        result,
+        timers: Vec::new(),
+    };
+    let (mut state, acts) = machine.start(kind, x.now());
+    x.perform(acts).await;
+    while state.phase != Phase::Disconnected {
+        let next = x.timers.iter().min_by_key(|t| t.1).copied();
+        let at = next.map(|(_, ms)| tokio::time::Instant::from_std(t0 + Duration::from_millis(ms)));
+        let ev = tokio::select! {
+            e = evs.recv() => match e {
+                // The server holds every call's sender until the call ends: closed means gone.
+                None => Event::Forced,
+                Some(e) => match x.observe(e) {
+                    Some(ev) => ev,
+                    None => continue,
+                },
+            },
+            _ = tokio::time::sleep_until(at.unwrap_or_else(tokio::time::Instant::now)), if at.is_some() => {
+                let t = next.expect("a deadline has its timer");
+                x.timers.retain(|k| *k != t);
+                Event::Timer(t.0)
+            }
+        };
+        let (s, acts) = machine.on_event(state, x.now(), ev);
+        state = s;
+        x.perform(acts).await;
     }
+    let (m, rec) = (x.m, x.rec);
     m.cancel.cancel();
+    if let Some(esqk) = place {
+        shared.provider.lock().unwrap().release(esqk);
+    }
     // The media task's last word.
     if rec.media.is_none() && rec.answered_ms.is_some() && offer.is_some() {
         if let Ok(Some(CallEv::Media(st))) =
@@ -449,58 +344,79 @@ pub(super) async fn call(
     }
 }
 
-/// A call routed to a PSAP through the tandem: ring when the tandem delivers it, answer when
-/// the PSAP answers, and end when either side hangs up — then wait for the trunk's record.
-async fn psap_call(
-    shared: &Arc<Shared>,
-    dialog: &InviteDialog,
-    rec: &mut SipRecord,
-    evs: &mut mpsc::Receiver<CallEv>,
-    t0: Instant,
-    m: &mut Media,
-) {
-    let id = rec.call;
-    let mut ended = false;
-    let hang_up = |rec: &mut SipRecord, why: &str| {
-        if rec.ended_by.is_empty() {
-            rec.ended_by = why.into();
-        }
-        let _ = shared.to_office.send(Cmd::Hangup { id });
+/// A 933 call's result: the line's text (sent as a MESSAGE once the call is confirmed); the
+/// record gets the ESN and the PSAP a 911 call would reach, or why it would go to the ECRC.
+fn test_result(shared: &Shared, rec: &mut SipRecord, doc: Option<&PidfLo>) -> String {
+    let validated = match doc {
+        Some(d) => shared.provider.lock().unwrap().validate(Some(d)),
+        None => Err(rec
+            .reason
+            .take()
+            .unwrap_or_else(|| "NO LOCATION IN THE INVITE".into())),
     };
-    while let Some(e) = evs.recv().await {
-        match e {
-            CallEv::Office(Ev::Queued { .. }) => {
-                rec.notes.push(format!(
-                    "every position busy: queued at {:.0} ms",
-                    ms_since(t0)
-                ));
-                if !ended && rec.ringing_ms.is_none() {
-                    m.ring(dialog);
-                    rec.ringing_ms = Some(ms_since(t0));
-                }
-            }
+    let text = match &validated {
+        Ok(esn) => {
+            rec.esn = Some(*esn);
+            let psap = shared.office.esns.get(esn).map(|e| e.primary.clone());
+            rec.psap = psap.clone();
+            format!(
+                "933 TEST CALL. CALLBACK {}. LOCATION {} IS MSAG-VALID, ESN {}. A 911 CALL WOULD REACH {}.",
+                rec.callback.as_deref().unwrap_or("NONE"),
+                rec.address.as_deref().unwrap_or("-"),
+                esn,
+                psap.as_deref().unwrap_or("NO PSAP (ESN NOT IN E911ESN)")
+            )
+        }
+        Err(why) => {
+            rec.reason = Some(why.clone());
+            format!(
+                "933 TEST CALL. CALLBACK {}. LOCATION NOT USABLE: {why}. A 911 CALL WOULD GO TO THE ECRC ({}).",
+                rec.callback.as_deref().unwrap_or("NONE"),
+                shared.cfg.ecrc
+            )
+        }
+    };
+    rec.message = Some(text.clone());
+    text
+}
+
+/// What performs the machine's actions for one call, and reads its events.
+struct Exec<'a> {
+    shared: &'a Arc<Shared>,
+    dialog: &'a InviteDialog,
+    rec: &'a mut SipRecord,
+    t0: Instant,
+    m: Media,
+    /// The call's audio until it is placed on a trunk or the provider speaks into it.
+    audio: Option<Box<dyn crate::sim::world::CallAudio>>,
+    /// A PSAP call's ESQK.
+    place: Option<u64>,
+    /// A 933 call's result.
+    result: Option<String>,
+    timers: Vec<(Timer, u64)>,
+}
+
+impl Exec<'_> {
+    fn now(&self) -> u64 {
+        self.t0.elapsed().as_millis() as u64
+    }
+
+    fn ms(&self) -> f64 {
+        ms_since(self.t0)
+    }
+
+    /// The record's facts from a call event; the machine's event, if it is one.
+    fn observe(&mut self, e: CallEv) -> Option<Event> {
+        let rec = &mut *self.rec;
+        Some(match e {
+            CallEv::Office(Ev::Queued { .. }) => Event::Queued,
             CallEv::Office(Ev::Delivered { psap, position, .. }) => {
                 rec.psap = Some(psap);
                 rec.position = Some(position);
-                if !ended && rec.ringing_ms.is_none() {
-                    m.ring(dialog);
-                    rec.ringing_ms = Some(ms_since(t0));
-                }
+                Event::Delivered
             }
-            CallEv::Office(Ev::Answered { .. }) => {
-                if !ended {
-                    m.accept(dialog);
-                    rec.answered_ms = Some(ms_since(t0));
-                    m.start(shared, id);
-                }
-            }
-            CallEv::Office(Ev::PsapReleased { .. }) => {
-                if !ended {
-                    ended = true;
-                    hang_up_dialog(dialog).await;
-                    hang_up(rec, "PSAP BYE");
-                }
-            }
+            CallEv::Office(Ev::Answered { .. }) => Event::PsapAnswered,
+            CallEv::Office(Ev::PsapReleased { .. }) => Event::PsapReleased,
             CallEv::Office(Ev::Done {
                 record,
                 screens,
@@ -515,52 +431,81 @@ async fn psap_call(
                 }
                 rec.screens = screens;
                 rec.psap_leg = psap_leg;
-                if rec.ended_by.is_empty() {
-                    rec.ended_by = "shutdown".into();
-                }
-                return;
+                Event::SwitchDone
             }
-            CallEv::Office(Ev::Late { .. }) => {}
-            CallEv::Acked => {}
-            CallEv::Note(n) => rec.notes.push(format!("{n} at {:.0} ms", ms_since(t0))),
-            CallEv::Forced => {
-                rec.ended_by = FORCED.into();
-                let _ = shared.to_office.send(Cmd::Hangup { id });
-                return;
-            }
-            CallEv::Gone(w) => {
-                if !ended {
-                    ended = true;
-                    if w == "shutdown" {
-                        end_dialog(dialog).await;
-                    } else if rec.answered_ms.is_none() {
-                        // The caller left before the answer: abandoned then, whatever the PSAP
-                        // position does after.
-                        rec.abandoned_ms = Some(ms_since(t0));
-                    }
-                    hang_up(rec, w);
-                }
-            }
-            CallEv::SessionExpired => {
-                if !ended {
-                    ended = true;
-                    hang_up_dialog(dialog).await;
-                    hang_up(rec, SESSION_EXPIRED);
-                }
+            CallEv::Office(Ev::Late { .. }) => return None,
+            CallEv::Acked => Event::Acked,
+            CallEv::Gone(g) => Event::PeerGone(g),
+            CallEv::Shutdown => Event::Shutdown,
+            CallEv::Forced => Event::Forced,
+            CallEv::SessionExpired => Event::SessionExpired,
+            CallEv::Note(n) => {
+                rec.notes
+                    .push(format!("{n} at {:.0} ms", ms_since(self.t0)));
+                return None;
             }
             CallEv::Media(st) => {
                 let timed_out = st.timed_out;
                 rec.media = Some(st);
-                if timed_out && !ended {
-                    ended = true;
-                    hang_up_dialog(dialog).await;
-                    hang_up(rec, "RTP timeout");
+                return timed_out.then_some(Event::RtpTimeout);
+            }
+        })
+    }
+
+    async fn perform(&mut self, acts: Vec<Action>) {
+        let id = self.rec.call;
+        for a in acts {
+            match a {
+                Action::Place => {
+                    if let (Some(esqk), Some(audio)) = (self.place, self.audio.take()) {
+                        let ali = Box::new(self.shared.provider.lock().unwrap().ali[&esqk].clone());
+                        let _ = self.shared.to_office.send(Cmd::Place {
+                            id,
+                            esqk,
+                            ali,
+                            audio,
+                        });
+                    }
                 }
+                Action::Ring => {
+                    self.m.ring(self.dialog);
+                    if self.rec.ringing_ms.is_none() {
+                        self.rec.ringing_ms = Some(self.ms());
+                    }
+                }
+                Action::Accept => {
+                    self.m.accept(self.dialog);
+                    self.rec.answered_ms = Some(self.ms());
+                }
+                Action::StartMedia => self.m.start(self.shared, id),
+                Action::Speak => {
+                    if let Some(a) = self.audio.take() {
+                        speak(a, self.shared.cfg.voice, self.m.cancel.clone());
+                    }
+                }
+                Action::SendResult => {
+                    let text = self.result.clone().unwrap_or_default();
+                    let h = vec![Header::ContentType("text/plain".into())];
+                    if let Err(e) = self.dialog.message(Some(h), Some(text.into_bytes())).await {
+                        self.rec.notes.push(format!("MESSAGE not delivered: {e}"));
+                    }
+                }
+                Action::Arm(t, at) => self.timers.push((t, at)),
+                Action::Bye => hang_up_dialog(self.dialog).await,
+                Action::Reject => {
+                    let _ = self
+                        .dialog
+                        .reject(Some(StatusCode::TemporarilyUnavailable), None);
+                }
+                // A UAC's (the gateway's leg); a UAS never gets them.
+                Action::Ack | Action::Cancel => {}
+                Action::ReleaseTrunk => {
+                    let _ = self.shared.to_office.send(Cmd::Hangup { id });
+                }
+                Action::Abandoned => self.rec.abandoned_ms = Some(self.ms()),
+                Action::End(why) => self.rec.ended_by = why,
+                Action::Note(n) => self.rec.notes.push(format!("{n} at {:.0} ms", self.ms())),
             }
         }
-    }
-    // The channel closed: the server is stopping.
-    if rec.ended_by.is_empty() {
-        rec.ended_by = "shutdown".into();
     }
 }

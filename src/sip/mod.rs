@@ -11,6 +11,7 @@
 //! with its voice behind [`crate::sim::world::CallAudio`].
 
 mod call;
+pub mod call_state;
 mod call_timers;
 pub mod guard;
 pub mod invite;

@@ -57,7 +57,9 @@ pub(super) enum CallEv {
     Office(Ev),
     Acked,
     /// The caller ended the dialog (BYE, CANCEL) or the transaction layer gave up.
-    Gone(&'static str),
+    Gone(super::call_state::Gone),
+    /// The provider is stopping: release the call.
+    Shutdown,
     /// The provider's drain was cut short: write the record now, wait for nothing.
     Forced,
     Media(MediaStats),
@@ -441,7 +443,7 @@ pub async fn incoming(
     let (sh, st, ov) = (shared.clone(), stop.clone(), over.clone());
     tokio::spawn(async move {
         tokio::select! {
-            _ = st.cancelled() => sh.send(id, CallEv::Gone("shutdown")),
+            _ = st.cancelled() => sh.send(id, CallEv::Shutdown),
             _ = ov.cancelled() => {}
         }
     });
@@ -531,12 +533,13 @@ async fn dialog_states(
             }
             DialogState::Terminated(id, why) => {
                 if let Some(e) = shared.dialogs.lock().unwrap().remove(&id.to_string()) {
+                    use super::call_state::Gone;
                     let what = match why {
-                        TerminatedReason::UacCancel => "CANCEL",
-                        TerminatedReason::UacBye => "caller BYE",
-                        TerminatedReason::UasBye => "provider BYE",
-                        TerminatedReason::Timeout => "SIP timeout (no ACK)",
-                        _ => "dialog ended",
+                        TerminatedReason::UacCancel => Gone::Cancel,
+                        TerminatedReason::UacBye => Gone::Bye,
+                        TerminatedReason::UasBye => Gone::OurBye,
+                        TerminatedReason::Timeout => Gone::NoAck,
+                        _ => Gone::Other,
                     };
                     shared.send(e.call, CallEv::Gone(what));
                 }
