@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// ALI records (NENA 02-010) for the PSAP models' other calls.
     #[arg(long)]
     pub ali: Option<PathBuf>,
+    /// Registered locations: CSV of callback number → civic address (header `TN,HNO,RD,STS,A3,A1,…`);
+    /// an INVITE with no location is routed by its callback number's address. Checked against the MSAG at start
+    #[arg(long)]
+    pub registered: Option<PathBuf>,
     /// The provider's ESGW trunk group into the tandem (TRKGRP key; default VPCESGW with the
     /// embedded office).
     #[arg(long)]
@@ -302,7 +306,15 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         warnings: Vec::new(),
         inputs: inputs.clone(),
     };
+    let registered = match &a.registered {
+        Some(p) => {
+            inputs.push(p.clone());
+            registered(p, &msag)?
+        }
+        None => Default::default(),
+    };
     let serve = Serve {
+        registered,
         sc,
         msag,
         esgw: esgw.clone(),
@@ -388,4 +400,31 @@ fn write_wav(
     w.finalize()
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
     Ok(())
+}
+
+/// `--registered FILE`, every address checked against the MSAG (a registered address that
+/// would send its calls to the ECRC is refused at start, with its line).
+fn registered(
+    p: &std::path::Path,
+    msag: &crate::location::msag::Msag,
+) -> anyhow::Result<crate::location::registered::Registered> {
+    let t = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    let r = crate::location::registered::Registered::parse(&t)
+        .map_err(|e| anyhow::anyhow!("{}:{e}", p.display()))?;
+    for (tn, pidf, line) in r.entries() {
+        let c = pidf.civic_address();
+        let a = c.msag_address();
+        let why = match crate::location::msag::house_number(&a.house_number) {
+            Err(why) => Some(why.to_string()),
+            Ok(_) => msag.validate(&a).err().map(|f| f.to_string()),
+        };
+        if let Some(why) = why {
+            anyhow::bail!(
+                "{}:{line}: TN {tn}: {} is not in the MSAG: {why}",
+                p.display(),
+                crate::text::one_line(&c.one_line())
+            );
+        }
+    }
+    Ok(r)
 }

@@ -100,6 +100,8 @@ pub struct SipProvider {
     held: std::collections::BTreeSet<u64>,
     /// ESQK → the ALI record the PSAP gets for it.
     pub ali: BTreeMap<u64, AliRecord>,
+    /// Addresses registered for callback numbers (calls that bring no location).
+    pub registered: super::registered::Registered,
 }
 
 impl SipProvider {
@@ -119,6 +121,7 @@ impl SipProvider {
             next: BTreeMap::new(),
             held: Default::default(),
             ali: BTreeMap::new(),
+            registered: Default::default(),
         }
     }
 

@@ -8,3 +8,4 @@ pub mod enterprise;
 pub mod lis;
 pub mod msag;
 pub mod pidf;
+pub mod registered;

@@ -155,7 +155,11 @@ pub(super) async fn call(
         rec.notes
             .push("no 10-digit callback number in P-Asserted-Identity or From".into());
     }
-    // Where the caller is.
+    // Where the caller is: the INVITE's location, else the address registered for its callback.
+    let registered = match (&inv.location, inv.callback) {
+        (Located::None, Some(cb)) => shared.provider.lock().unwrap().registered.get(cb).cloned(),
+        _ => None,
+    };
     let doc: Option<&PidfLo> = match &inv.location {
         Located::ByValue { doc, found_by } => {
             rec.location_by = found_by.clone();
@@ -176,10 +180,22 @@ pub(super) async fn call(
             ));
             None
         }
-        Located::None => {
-            rec.location_by = "none".into();
-            None
-        }
+        Located::None => match &registered {
+            Some(doc) => {
+                rec.location_by = format!(
+                    "registered for {}",
+                    rec.callback.as_deref().unwrap_or("the callback")
+                );
+                rec.address = Some(doc.civic_address().one_line());
+                let l = doc.location();
+                rec.label = (!l.is_empty()).then_some(l);
+                Some(doc)
+            }
+            None => {
+                rec.location_by = "none".into();
+                None
+            }
+        },
     };
     // Media.
     let offer = match inv.sdp.as_deref().map(super::sdp::read_offer) {

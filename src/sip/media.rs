@@ -339,6 +339,9 @@ impl RtpLeg {
                             Some(ev) => regen.take(h.timestamp, ev),
                             None => continue,
                         }
+                    } else if h.payload_type == offer.pt && regen.owns(h.timestamp) {
+                        // Voice the phone sent beside a key's events: the key has the line.
+                        Vec::new()
                     } else if h.payload_type == offer.pt {
                         p.payload.iter().map(|&c| offer.law.decode(c)).collect()
                     } else {

@@ -70,6 +70,8 @@ pub struct Serve {
     /// TCP connections' deadlines and limits.
     pub tcp: tcp::Limits,
     pub keep_audio: bool,
+    /// Addresses registered for callback numbers (`--registered`).
+    pub registered: crate::location::registered::Registered,
     /// The PSAP attendant hangs up this long after the caller has gone.
     pub psap_release_ms: f64,
 }
@@ -82,7 +84,8 @@ pub fn serve(
     on_record: &mut dyn FnMut(SipRecord),
 ) -> anyhow::Result<()> {
     let esns: Vec<u16> = s.sc.office.esns.keys().copied().collect();
-    let provider = SipProvider::new(s.msag.clone(), s.npa, &esns, s.esqk_per_esn);
+    let mut provider = SipProvider::new(s.msag.clone(), s.npa, &esns, s.esqk_per_esn);
+    provider.registered = s.registered;
     let mut sc = s.sc;
     for (k, e) in provider.srdb_rows() {
         sc.office.srdb.insert(k, e);

@@ -2,7 +2,10 @@
 //! DTMF on the trunk, so the PSAP position hears a key as it would from a TDM caller and the
 //! tandem's receivers detect it. One event is one key: its tones last the event's duration (the
 //! sender's own count, RFC 4733 §2.5.1.3), however the packets repeat it; the end packet's three
-//! copies add nothing. Sans I/O: packets in, samples out.
+//! copies add nothing. A phone that goes on sending voice packets during the event (baresip
+//! does, alternating them with the event's) has them dropped for the event's span (the event stands
+//! for that audio; Asterisk mutes it too): 20 ms of key and 20 ms of voice in
+//! turn is no key a receiver can read. Sans I/O: packets in, samples out.
 
 use crate::register::dtmf::{dtmf_freqs, DTMF_KEYS};
 
@@ -45,11 +48,17 @@ impl Event {
     }
 }
 
+/// How far past what has been played an event not yet ended keeps the voice off (samples,
+/// 100 ms): events come every 20–50 ms, so a lost end packet mutes the caller 100 ms at most.
+const AHEAD: u32 = 800;
+
 /// The regenerator of one call's events.
 #[derive(Debug, Default)]
 pub struct Regenerator {
     /// The current event: its RTP timestamp, key, samples played, per-tone peak.
     current: Option<(u32, char, u32, f64)>,
+    /// The current event's end packet has come.
+    ended: bool,
     /// Keys regenerated, in order.
     pub keys: String,
 }
@@ -66,10 +75,12 @@ impl Regenerator {
             // receivers' range (−38 … +3 dBm0 per tone).
             let per_tone = (-(ev.volume as f64) - 3.0).clamp(-30.0, -6.0);
             self.current = Some((ts, k, 0, crate::units::dbm0_to_peak(per_tone)));
+            self.ended = false;
             if self.keys.len() < 64 {
                 self.keys.push(k);
             }
         }
+        self.ended |= ev.end;
         let Some((_, k, played, peak)) = &mut self.current else {
             unreachable!("set above")
         };
@@ -89,6 +100,20 @@ impl Regenerator {
             .collect();
         *played = upto;
         out
+    }
+}
+
+impl Regenerator {
+    /// Does the current event own the line at RTP timestamp `ts` (a voice packet's, dropped if
+    /// so)? From the event's timestamp to its end; until the end packet, to what has been played
+    /// and [`AHEAD`] beyond.
+    pub fn owns(&self, ts: u32) -> bool {
+        let Some((t0, _, played, _)) = self.current else {
+            return false;
+        };
+        let d = ts.wrapping_sub(t0) as i32;
+        let span = if self.ended { played } else { played + AHEAD };
+        d >= 0 && (d as u32) < span
     }
 }
 
@@ -138,6 +163,33 @@ mod tests {
         assert_eq!(got, "*1");
         // 100 ms each.
         assert_eq!(line.len(), 400 + 2 * (800 + 480));
+    }
+
+    /// baresip's way: voice packets between the event's (odd sequence numbers, the same
+    /// timestamps the event covers). The event owns its span; voice before and after plays.
+    #[test]
+    fn voice_inside_an_event_is_the_events() {
+        let mut r = Regenerator::default();
+        assert!(!r.owns(1000), "no event yet");
+        r.take(1000, pkt(5, false, 160));
+        assert!(
+            r.owns(1160),
+            "voice after the first update: still the key's"
+        );
+        assert!(!r.owns(840), "voice before the event plays");
+        r.take(1000, pkt(5, false, 320));
+        r.take(1000, pkt(5, true, 480));
+        assert!(r.owns(1320));
+        assert!(!r.owns(1480), "past the ended event's 480 samples");
+        // An event whose end is lost lets the voice back 100 ms past what was played.
+        let mut r = Regenerator::default();
+        r.take(5000, pkt(1, false, 160));
+        assert!(r.owns(5000 + 160 + 799));
+        assert!(!r.owns(5000 + 160 + 800));
+        // Timestamps wrap.
+        let mut r = Regenerator::default();
+        r.take(u32::MAX - 100, pkt(2, false, 320));
+        assert!(r.owns(100));
     }
 
     #[test]
