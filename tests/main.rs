@@ -31,6 +31,7 @@ mod sip;
 mod sip_dialog;
 mod sip_edge;
 mod sip_media;
+mod sip_peers;
 mod sip_wire;
 mod spandsp_dtmf;
 mod spandsp_mf;
