@@ -19,8 +19,9 @@ use crate::sim::blocks::Blocks;
 use crate::sim::psap::Screen;
 use crate::sim::scenario::{AniSpec, CallSpec, Scenario};
 use crate::sim::world::CallAudio;
+use crate::tandem::event::SwitchEvent;
 use crate::tandem::record::CallRecord;
-use crate::units::{ms_to_samples, samples_to_ms, SECOND};
+use crate::units::{samples_to_ms, SECOND};
 
 /// What the SIP side asks of the office.
 pub enum Cmd {
@@ -69,17 +70,21 @@ pub enum Ev {
 #[derive(Default)]
 struct Live {
     call: usize,
-    esqk: u64,
     record: Option<usize>,
     delivered: bool,
     queued: bool,
     answered: bool,
     psap_released: bool,
+    /// The tandem released the call's trunk (`abandoned`: before any answer).
+    caller_released: bool,
+    abandoned: bool,
+    /// Its own delivery's position released.
+    position_released: bool,
     hung_up: Option<u64>,
     /// The PSAP position's port, once delivered.
     position_port: Option<usize>,
     psap_leg: Vec<i16>,
-    /// What the PSAPs showed for this call's ESQK.
+    /// What the PSAPs showed for this call (at the positions it was delivered to).
     screens: Vec<Screen>,
 }
 
@@ -93,10 +98,6 @@ pub struct Opts {
     pub keep_audio: bool,
 }
 
-fn tn_string(n: u64) -> String {
-    format!("{n:010}")
-}
-
 /// Run the office until [`Cmd::Stop`] (or the command channel closes). `sc` is the office, its
 /// ALI, its trunk groups (with the ESGW's trunk count) and the PSAP attendants' defaults.
 pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Result<(), String> {
@@ -105,8 +106,12 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
     let np = ports.len();
     let mut blocks = Blocks::new(np);
     let mut live: BTreeMap<u64, Live> = BTreeMap::new();
-    // Tandem records not yet tied to a call.
-    let mut cursor = 0usize;
+    // What the switch tells: its calls' events, the tandem's call id → the SIP call, and each
+    // PSAP position's port → the SIP call last delivered there.
+    tandem.tell_events();
+    let mut events: Vec<SwitchEvent> = Vec::with_capacity(64);
+    let mut by_call: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut at_position: Vec<Option<u64>> = vec![None; np];
     let mut stopping = false;
     // Positions whose caller has gone: (port, hang up at, give up at).
     let mut to_release: Vec<(usize, u64, u64)> = Vec::new();
@@ -153,7 +158,6 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                         id,
                         Live {
                             call,
-                            esqk,
                             ..Default::default()
                         },
                     );
@@ -198,66 +202,85 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         // One block: the world (provider lines, PSAP models), then the tandem.
         blocks.step(&mut tandem, &mut world, now, |_| {});
         now += BLOCK as u64;
-        // New tandem records: whose SIP call seized that trunk?
-        while cursor < tandem.next_call_id() {
-            let Some(r) = tandem.record(cursor) else {
-                cursor += 1;
+        // What the switch says happened, call by call.
+        tandem.take_events(&mut events);
+        for e in events.drain(..) {
+            if let SwitchEvent::Routed { call, port } = e {
+                // The SIP call whose line seized that trunk (the latest to, if two did).
+                let hit = live
+                    .iter_mut()
+                    .filter(|(_, l)| l.record.is_none())
+                    .filter_map(|(id, l)| match world.started[l.call] {
+                        Some((p, t)) if p == port => Some((t, *id, l)),
+                        _ => None,
+                    })
+                    .max_by_key(|x| x.0);
+                if let Some((_, id, l)) = hit {
+                    l.record = Some(call);
+                    by_call.insert(call, id);
+                }
+                continue;
+            }
+            let Some(&id) = by_call.get(&e.call()) else {
                 continue;
             };
-            let seized = ms_to_samples(r.seized_ms) as u64;
-            let hit = live.values_mut().find(|l| {
-                l.record.is_none()
-                    && world.started[l.call].is_some_and(|(p, t)| {
-                        ports[p].leg == r.trunk && ports[p].channel == r.channel && t <= seized
-                    })
-            });
-            if let Some(l) = hit {
-                l.record = Some(cursor);
-            }
-            cursor += 1;
-        }
-        // Each call's progress.
-        let mut done = Vec::new();
-        for (&id, l) in live.iter_mut() {
-            let r = l.record.and_then(|i| tandem.record(i));
-            if let Some(r) = r {
-                if !l.delivered && !l.queued && r.esn.is_some() && r.psap.is_none() {
+            let Some(l) = live.get_mut(&id) else {
+                continue;
+            };
+            match e {
+                SwitchEvent::Queued { .. } if !l.delivered && !l.queued => {
                     l.queued = true;
                     let _ = evs.send(Ev::Queued { id });
                 }
-                if !l.delivered {
-                    if let (Some(psap), Some(pos)) = (&r.psap, r.position) {
+                SwitchEvent::Delivered {
+                    call,
+                    transfer,
+                    port,
+                } => {
+                    at_position[port] = Some(id);
+                    if transfer.is_none() && !l.delivered {
                         l.delivered = true;
-                        l.position_port = tandem.port(psap, pos as usize);
-                        if let (Some(p), Some(t)) = (l.position_port, l.hung_up) {
+                        l.position_port = Some(port);
+                        if let Some(t) = l.hung_up {
                             // Delivered after the caller left (it waited for a position).
-                            to_release.push((p, t.max(now) + opts.psap_release, now + 60 * SECOND));
+                            to_release.push((
+                                port,
+                                t.max(now) + opts.psap_release,
+                                now + 60 * SECOND,
+                            ));
                         }
+                        let r = tandem.record(call);
                         let _ = evs.send(Ev::Delivered {
                             id,
-                            psap: psap.clone(),
-                            position: pos,
+                            psap: r.and_then(|r| r.psap.clone()).unwrap_or_default(),
+                            position: r.and_then(|r| r.position).unwrap_or(0),
                         });
                     }
                 }
-                if !l.answered && r.answered_ms.is_some() {
+                SwitchEvent::Answered { transfer: None, .. } if !l.answered => {
                     l.answered = true;
                     let _ = evs.send(Ev::Answered { id });
                 }
-                if l.answered
-                    && !l.psap_released
-                    && r.position_released_ms.is_some()
-                    && r.transfers.iter().all(|x| {
-                        x.released_ms.is_some() || x.answered_ms.is_none() || x.position.is_none()
-                    })
-                {
+                SwitchEvent::PsapGone { .. } if l.answered && !l.psap_released => {
                     l.psap_released = true;
                     let _ = evs.send(Ev::PsapReleased { id });
                 }
-                if opts.keep_audio && l.hung_up.is_none() {
-                    if let Some(p) = l.position_port {
-                        l.psap_leg.extend_from_slice(&blocks.t_out[p]);
-                    }
+                SwitchEvent::CallerReleased { abandoned, .. } => {
+                    l.caller_released = true;
+                    l.abandoned |= abandoned;
+                }
+                SwitchEvent::PositionReleased { transfer: None, .. } => {
+                    l.position_released = true;
+                }
+                _ => {}
+            }
+        }
+        // Each call's PSAP leg, and whether it is over.
+        let mut done = Vec::new();
+        for (&id, l) in live.iter_mut() {
+            if opts.keep_audio && l.hung_up.is_none() {
+                if let Some(p) = l.position_port {
+                    l.psap_leg.extend_from_slice(&blocks.t_out[p]);
                 }
             }
             // Done once the trunk is idle and the tandem has closed the call (or never saw it).
@@ -267,10 +290,8 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
             // while a PSAP may still query ALI with it).
             // A call abandoned before the answer stays the PSAP's to answer and release (it
             // may call back); its record closes with the trunk.
-            let closed = r.is_none_or(|r| {
-                r.released_ms.is_some()
-                    && (r.position.is_none() || r.abandoned || r.position_released_ms.is_some())
-            });
+            let closed = l.record.is_none()
+                || (l.caller_released && (!l.delivered || l.abandoned || l.position_released));
             let wait = if stopping {
                 3 * SECOND
             } else {
@@ -283,6 +304,9 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         }
         for id in done {
             let l = live.remove(&id).expect("listed");
+            if let Some(c) = l.record {
+                by_call.remove(&c);
+            }
             let record = l
                 .record
                 .and_then(|i| tandem.record(i))
@@ -298,11 +322,10 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         // Keep nothing per call beyond the calls up: screens go to their calls, the world's
         // notes are not used here, finished tandem calls are forgotten.
         for sc in world.screens.drain(..) {
-            if let Some(l) = live.values_mut().find(|l| {
-                sc.ani.as_deref() == Some(&tn_string(l.esqk))
-                    && l.record
-                        .is_some_and(|i| tandem.record(i).is_some_and(|r| r.seized_ms <= sc.at_ms))
-            }) {
+            let at = tandem
+                .port(&sc.psap, sc.position as usize)
+                .and_then(|p| at_position[p]);
+            if let Some(l) = at.and_then(|id| live.get_mut(&id)) {
                 l.screens.push(sc);
             }
         }
@@ -313,7 +336,7 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 .map(|l| l.record.unwrap_or(usize::MAX))
                 .min()
                 .unwrap_or(usize::MAX)
-                .min(cursor);
+                .min(tandem.next_call_id());
             tandem.forget_finished(keep_from);
         }
         if stopping && live.is_empty() {

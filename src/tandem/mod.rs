@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod call;
 pub mod datafill;
 pub mod delivery;
+pub mod event;
 pub mod incoming;
 pub mod positions;
 pub mod psap_trunk;

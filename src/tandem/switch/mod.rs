@@ -30,6 +30,7 @@ use super::bridge::{Bridge, PortLine};
 use super::call::{Call, CallAction, CallEvent, CallState};
 pub use super::delivery::RELEASE_GUARD;
 use super::delivery::{Delivery, Placed};
+pub use super::event::SwitchEvent;
 use super::incoming::{Action, Event, IncomingTrunk};
 use super::psap_trunk::{PsapAction, PsapEvent, PsapTrunk};
 pub use super::record::{CallRecord, TransferOutcome, TransferRecord};
@@ -148,6 +149,9 @@ pub struct Tandem {
     /// Trunk ports whose line state is unknown until the far end's idle tone is heard (a live
     /// line: silence before the far end is connected is not a seizure).
     unknown_at_start: Vec<bool>,
+    /// What happened to calls since [`Tandem::take_events`] (kept only once asked for, by
+    /// [`Tandem::tell_events`]: `route` and `simulate` read the records at the end).
+    events: Option<Vec<SwitchEvent>>,
 }
 
 impl Tandem {
@@ -258,7 +262,27 @@ impl Tandem {
             mf_timing: MfTiming::default(),
             notices: Vec::new(),
             unknown_at_start: vec![false; n],
+            events: None,
         })
+    }
+
+    /// Keep [`SwitchEvent`]s from now on for [`Tandem::take_events`] (whoever asks must take
+    /// them, every block or so: they are kept until taken).
+    pub fn tell_events(&mut self) {
+        self.events.get_or_insert_with(|| Vec::with_capacity(64));
+    }
+
+    /// The events since the last call, oldest first (empty unless [`Tandem::tell_events`]).
+    pub fn take_events(&mut self, into: &mut Vec<SwitchEvent>) {
+        if let Some(e) = &mut self.events {
+            into.append(e);
+        }
+    }
+
+    pub(super) fn tell(&mut self, e: SwitchEvent) {
+        if let Some(v) = &mut self.events {
+            v.push(e);
+        }
     }
 
     /// Take `ports`' lines as unknown until their far end's SF idle tone is heard, instead of

@@ -136,7 +136,9 @@ impl Tandem {
             answered_ms: None,
             released_ms: None,
         });
-        Some(rec.transfers.len() - 1)
+        let k = rec.transfers.len() - 1;
+        self.tell(SwitchEvent::TransferDialled { call: c, k });
+        Some(k)
     }
 
     pub(super) fn reorder(&mut self, i: usize, t: u64, why: String) {
@@ -235,6 +237,7 @@ impl Tandem {
             }
             PsapAction::CutThrough => {
                 let Some(c) = leg.call else { return };
+                let transfer = leg.transfer;
                 let rec = &mut self.records[c];
                 match leg.transfer {
                     None => {
@@ -248,6 +251,7 @@ impl Tandem {
                         self.calls[c].on_event(t, CallEvent::TransferAnswered { k });
                     }
                 }
+                self.tell(SwitchEvent::Answered { call: c, transfer });
             }
             PsapAction::Release | PsapAction::WinkTimeout => {
                 let timeout = act == PsapAction::WinkTimeout;
@@ -287,12 +291,35 @@ impl Tandem {
                 }
                 if let Some(c) = call {
                     let rec = &mut self.records[c];
+                    let was_answered = match transfer {
+                        None => rec.answered_ms.is_some(),
+                        Some(k) => rec.transfers[k].answered_ms.is_some(),
+                    };
                     match transfer {
                         None => rec.position_released_ms = Some(samples_to_ms(t)),
                         Some(k) => {
                             rec.transfers[k].released_ms = Some(samples_to_ms(t));
                             self.calls[c].on_event(t, CallEvent::TransferEnded { k });
                         }
+                    }
+                    let port = self.trunks.len() + i;
+                    self.tell(SwitchEvent::PositionReleased {
+                        call: c,
+                        transfer,
+                        port,
+                    });
+                    // The last answered position gone: the PSAP side has hung up.
+                    let rec = &self.records[c];
+                    let answered_left =
+                        self.calls[c]
+                            .legs
+                            .iter()
+                            .any(|&p| match self.psaps[p].transfer {
+                                None => rec.answered_ms.is_some(),
+                                Some(k) => rec.transfers[k].answered_ms.is_some(),
+                            });
+                    if was_answered && !answered_left {
+                        self.tell(SwitchEvent::PsapGone { call: c });
                     }
                 }
                 // The position is idle again once the PSAP has heard the idle tone long enough

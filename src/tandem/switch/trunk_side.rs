@@ -66,9 +66,11 @@ impl Tandem {
                     let rec = &mut self.records[c];
                     rec.released_ms.get_or_insert(samples_to_ms(t));
                     // Abandoned: still delivered (the PSAP sees the ANI/ALI to call back).
-                    if let Some(CallAction::Abandoned { at, while_ }) =
-                        self.calls[c].on_event(t, CallEvent::CallerReleased)
-                    {
+                    let gone = self.calls[c].on_event(t, CallEvent::CallerReleased);
+                    let abandoned = matches!(gone, Some(CallAction::Abandoned { .. }));
+                    self.tell(SwitchEvent::CallerReleased { call: c, abandoned });
+                    let rec = &mut self.records[c];
+                    if let Some(CallAction::Abandoned { at, while_ }) = gone {
                         rec.abandoned = true;
                         rec.abandoned_ms = Some(samples_to_ms(at));
                         rec.logs.push(format!(
@@ -128,10 +130,15 @@ impl Tandem {
                 });
                 // An abandoned call is delivered all the same, with no caller on it.
                 let caller = !setup.abandoned;
+                self.tell(SwitchEvent::Routed { call: id, port: i });
                 if caller {
-                    tr.call = Some(id);
+                    self.trunks[i].call = Some(id);
                 } else {
                     self.records[id].released_ms = Some(samples_to_ms(t));
+                    self.tell(SwitchEvent::CallerReleased {
+                        call: id,
+                        abandoned: true,
+                    });
                 }
                 self.calls
                     .push(Call::new(g, i, setup.ani, r.esn, (!caller).then_some(t)));
@@ -175,6 +182,9 @@ impl Tandem {
                         },
                     ),
                 };
+                if req.transfer.is_none() {
+                    self.tell(SwitchEvent::Queued { call: req.call });
+                }
                 let rec = &mut self.records[req.call];
                 match req.transfer {
                     None => {
@@ -249,18 +259,24 @@ impl Tandem {
         self.used.insert(psap.to_string());
         let port = self.psap_base[psap] + position as usize;
         call.legs.push(port);
+        let global = self.trunks.len() + port;
         let leg = &mut self.psaps[port];
         leg.call = Some(req.call);
         leg.transfer = req.transfer;
         leg.collector = CodeCollector::default();
         let mut pa = Vec::new();
         leg.trunk.seize(t, spill, &mut pa);
-        self.lines[self.trunks.len() + port].tx.sf(t, None);
+        self.lines[global].tx.sf(t, None);
         if !leg.heard {
             // The seizure, on the M lead of a position not heard in its audio.
             self.notices
                 .push((self.trunks.len() + port, t, Lead::OffHook));
         }
         self.last_activity = self.last_activity.max(t);
+        self.tell(SwitchEvent::Delivered {
+            call: req.call,
+            transfer: req.transfer,
+            port: global,
+        });
     }
 }
