@@ -4,6 +4,7 @@ mod support;
 
 mod ali;
 mod ani_routing;
+mod call_events;
 mod cli;
 mod datafill;
 mod doc_examples;

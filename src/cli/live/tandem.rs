@@ -4,7 +4,7 @@
 //! leads). One thread, paced by the card: each block the card's input goes to the tandem's
 //! receivers and the tandem's answer straight back out, so the tandem adds no block of its own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::expect::Expect;
 use super::session::Session;
@@ -13,7 +13,7 @@ use crate::sim::blocks::Blocks;
 use crate::sim::scenario::{Attendant, Scenario};
 use crate::sim::world::World;
 use crate::tandem::record::{CallRecord, TransferOutcome};
-use crate::tandem::switch::Tandem;
+use crate::tandem::switch::{SwitchEvent, Tandem};
 use crate::tandem::tables::{Office, Supv};
 
 /// `NAME` or `NAME:N` → (PSAP, positions on the card).
@@ -48,31 +48,32 @@ fn psap_on_card(office: &Office, s: &str) -> anyhow::Result<(String, usize)> {
     Ok((name, n))
 }
 
-/// What was last said of each call, to say only what changed.
+/// Where a call stands, from the switch's events.
 #[derive(Default, Clone, PartialEq)]
 struct Said {
-    delivered: bool,
-    answered: bool,
-    transfers: Vec<TransferOutcome>,
     released: bool,
     position_released: bool,
-    closed: bool,
 }
 
-/// The call log as it happens: one line per thing that changed on a call; the whole record
-/// when both sides have released (or when the run ends).
+/// The call log as it happens: one line per event the switch tells (details from the call's
+/// record); the whole record when both sides have released and no transfer is pending (or when
+/// the run ends).
 struct Log {
-    said: Vec<Said>,
+    open: BTreeMap<usize, Said>,
 }
 
 impl Log {
-    fn tell(&mut self, s: &Session, r: &CallRecord, at_end: bool) -> bool {
-        let i = r.call as usize - 1;
-        if self.said.get(i).is_some_and(|x| x.closed) {
-            return false;
-        }
-        if self.said.len() <= i {
-            self.said.resize(i + 1, Said::default());
+    /// Say what `e` tells; the call's record when this closes it.
+    fn tell<'t>(
+        &mut self,
+        s: &Session,
+        tandem: &'t Tandem,
+        e: SwitchEvent,
+    ) -> Option<&'t CallRecord> {
+        let c = e.call();
+        let r = tandem.record(c)?;
+        if let SwitchEvent::Routed { .. } = e {
+            self.open.insert(c, Said::default());
             let t = format!(
                 "call {}: {} ch {} seized at {:.1} s, called {}, spill `{}`: ANI {} ({}) → ESN {} ({})",
                 r.call,
@@ -88,64 +89,73 @@ impl Log {
             );
             s.log(&t, &event(r, "routed"));
         }
-        let mut now = self.said[i].clone();
-        if !now.delivered && r.position.is_some() {
-            now.delivered = true;
+        let said = self.open.get_mut(&c)?;
+        let transfer_line = |k: usize| {
+            let x = &r.transfers[k];
             let t = format!(
-                "call {}: delivered to {} pos {}, sent `{}`",
+                "call {}: {} dialled `{}` → {}{}: {}",
                 r.call,
-                r.psap.as_deref().unwrap_or("-"),
-                r.position.unwrap_or(0),
-                r.outpulsed.as_deref().unwrap_or("")
+                x.from,
+                x.code,
+                x.target.as_deref().unwrap_or("-"),
+                x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
+                x.outcome
             );
-            s.log(&t, &event(r, "delivered"));
-        }
-        if let (false, Some(at)) = (now.answered, r.answered_ms) {
-            now.answered = true;
-            let t = format!("call {}: answered at {:.1} s", r.call, at / 1000.0);
-            s.log(&t, &event(r, "answered"));
-        }
-        now.transfers
-            .resize(r.transfers.len(), TransferOutcome::Pending);
-        for (k, x) in r.transfers.iter().enumerate() {
-            if k >= self.said[i].transfers.len() || now.transfers[k] != x.outcome {
-                now.transfers[k] = x.outcome;
+            s.log(&t, &event(r, "transfer"));
+        };
+        match e {
+            SwitchEvent::Delivered { transfer: None, .. } => {
                 let t = format!(
-                    "call {}: {} dialled `{}` → {}{}: {}",
+                    "call {}: delivered to {} pos {}, sent `{}`",
                     r.call,
-                    x.from,
-                    x.code,
-                    x.target.as_deref().unwrap_or("-"),
-                    x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
-                    x.outcome
+                    r.psap.as_deref().unwrap_or("-"),
+                    r.position.unwrap_or(0),
+                    r.outpulsed.as_deref().unwrap_or("")
                 );
-                s.log(&t, &event(r, "transfer"));
+                s.log(&t, &event(r, "delivered"));
             }
+            SwitchEvent::Answered { transfer: None, .. } => {
+                let at = r.answered_ms.unwrap_or(0.0);
+                let t = format!("call {}: answered at {:.1} s", r.call, at / 1000.0);
+                s.log(&t, &event(r, "answered"));
+            }
+            SwitchEvent::TransferDialled { k, .. }
+            | SwitchEvent::Answered {
+                transfer: Some(k), ..
+            } => transfer_line(k),
+            SwitchEvent::CallerReleased { .. } => {
+                said.released = true;
+                s.log(
+                    &format!("call {}: caller released", r.call),
+                    &event(r, "released"),
+                );
+            }
+            SwitchEvent::PositionReleased { transfer: None, .. } => {
+                said.position_released = true;
+                let t = format!("call {}: position released", r.call);
+                s.log(&t, &event(r, "position released"));
+            }
+            _ => {}
         }
-        if !now.released && r.released_ms.is_some() {
-            now.released = true;
-            s.log(
-                &format!("call {}: caller released", r.call),
-                &event(r, "released"),
-            );
+        let settled = said.released
+            && said.position_released
+            && !r
+                .transfers
+                .iter()
+                .any(|x| x.outcome == TransferOutcome::Pending);
+        if !settled {
+            return None;
         }
-        if !now.position_released && r.position_released_ms.is_some() {
-            now.position_released = true;
-            let t = format!("call {}: position released", r.call);
-            s.log(&t, &event(r, "position released"));
-        }
-        let settled = now.released
-            && now.position_released
-            && !now.transfers.contains(&TransferOutcome::Pending);
-        let closed = !now.closed && (settled || at_end);
-        if closed {
-            now.closed = true;
-            let mut j = serde_json::to_value(r).unwrap_or_default();
-            j["event"] = "record".into();
-            s.log(crate::cli::route::text_record(r).trim_end(), &j);
-        }
-        self.said[i] = now;
-        closed
+        self.open.remove(&c);
+        Some(Self::close(s, r))
+    }
+
+    /// The whole record of a call.
+    fn close<'t>(s: &Session, r: &'t CallRecord) -> &'t CallRecord {
+        let mut j = serde_json::to_value(r).unwrap_or_default();
+        j["event"] = "record".into();
+        s.log(crate::cli::route::text_record(r).trim_end(), &j);
+        r
     }
 }
 
@@ -228,7 +238,11 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
     eprintln!("{lines}; everything else modelled");
 
     let mut blocks = Blocks::new(tandem.ports().len());
-    let mut log = Log { said: Vec::new() };
+    let mut log = Log {
+        open: BTreeMap::new(),
+    };
+    tandem.tell_events();
+    let mut events = Vec::with_capacity(64);
     let mut screens = 0;
     let mut verdicts = Vec::new();
     while s.read() {
@@ -244,8 +258,9 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
             .map(|&p| blocks.t_out[p].as_slice())
             .collect();
         s.write(&sent);
-        for r in tandem.records() {
-            if log.tell(&s, r, false) {
+        tandem.take_events(&mut events);
+        for ev in events.drain(..) {
+            if let Some(r) = log.tell(&s, &tandem, ev) {
                 if let Some(e) = &mut expect {
                     verdicts.push(e.judge(&s, &office, &ali, r));
                 }
@@ -265,8 +280,10 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
         }
         screens = world.screens.len();
     }
-    for r in tandem.records() {
-        if log.tell(&s, r, true) {
+    // The run ended: every call still open, as it stands.
+    for c in std::mem::take(&mut log.open).into_keys() {
+        if let Some(r) = tandem.record(c) {
+            Log::close(&s, r);
             if let Some(e) = &mut expect {
                 verdicts.push(e.judge(&s, &office, &ali, r));
             }
