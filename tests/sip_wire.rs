@@ -171,7 +171,7 @@ fn sip_udp_invites_past_8_kb_are_read_whole_and_routed_by_their_location() {
 }
 
 #[test]
-fn sip_another_version_gets_505_and_a_retransmitted_bad_invite_is_one_record() {
+fn sip_505_no_via_and_bad_invites_each_get_one_record_and_stale_dialogs_481() {
     if skip() {
         return;
     }
@@ -200,10 +200,54 @@ fn sip_another_version_gets_505_and_a_retransmitted_bad_invite_is_one_record() {
         assert_eq!(header(last, "Call-ID"), "notag");
         assert!(!header(last, "CSeq").is_empty(), "{last}");
     }
+    // An INVITE with no Via cannot be answered (RFC 3261 §18.2.2): nothing back, but a record.
+    let novia = String::from_utf8(invite(28260, 28270, "novia", b"Desk", 0)).unwrap();
+    let novia = novia.replace(
+        "Via: SIP/2.0/UDP 127.0.0.1:28270;branch=z9hG4bK-novia\r\n",
+        "",
+    );
+    assert!(!novia.contains("Via:"));
+    sock.send(novia.as_bytes()).unwrap();
+    assert!(responses(&sock, Duration::from_secs(1)).is_empty());
+    // A request inside a dialog the provider does not have — an INFO, a re-INVITE after the
+    // call ended — is 481 (RFC 3261 §12.2.2), never a new call.
+    let info = "INFO sip:911@127.0.0.1:28260 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:28270;branch=z9hG4bK-stale1\r\nFrom: <sip:9195550188@pbx.example>;tag=a\r\nTo: <sip:911@127.0.0.1>;tag=gone\r\nCall-ID: stale\r\nCSeq: 2 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    sock.send(info.as_bytes()).unwrap();
+    let r = responses(&sock, Duration::from_secs(3));
+    assert!(
+        r.last().is_some_and(|m| m.starts_with("SIP/2.0 481")),
+        "{r:?}"
+    );
+    let reinvite = String::from_utf8(invite(28260, 28270, "stale2", b"Desk", 0))
+        .unwrap()
+        .replace(
+            "To: <sip:911@127.0.0.1>\r\n",
+            "To: <sip:911@127.0.0.1>;tag=gone\r\n",
+        );
+    sock.send(reinvite.as_bytes()).unwrap();
+    let r = responses(&sock, Duration::from_secs(3));
+    assert!(
+        r.last().is_some_and(|m| m.starts_with("SIP/2.0 481")),
+        "{r:?}"
+    );
     let recs = srv.stop();
-    assert_eq!(recs.len(), 1, "{recs:#?}");
-    assert_eq!(s(&recs[0], "kind"), "refused");
-    assert_eq!(s(&recs[0], "call_id"), "notag");
+    // One record for each INVITE that was not a call: the 505, the 400 (once), the no-Via.
+    let by = |id: &str| {
+        recs.iter()
+            .filter(|r| s(r, "call_id") == id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    assert_eq!(s(by("v3")[0], "kind"), "refused");
+    assert_eq!(s(by("v3")[0], "ended_by"), "505 Version Not Supported");
+    assert!(s(by("v3")[0], "reason").contains("SIP/3.0"), "{recs:#?}");
+    assert_eq!(s(by("notag")[0], "kind"), "refused");
+    assert_eq!(s(by("novia")[0], "kind"), "refused");
+    assert_eq!(
+        s(by("novia")[0], "ended_by"),
+        "dropped (no answer possible)"
+    );
+    assert!(by("stale2").is_empty(), "a stale re-INVITE is not a call");
 }
 
 /// What a caller writes in a location reaches the records as text, never as structure: a

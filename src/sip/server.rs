@@ -189,8 +189,37 @@ impl Shared {
         self.refused_record(&call_id, &cseq, from, reason, ended, inv);
     }
 
+    /// An INVITE the transport's gate stopped (RFC 3261 §8.2.2.1's `505`, or no Via: nowhere to
+    /// answer): its record, as every INVITE has one. Other messages are only logged (a drop).
+    pub(super) fn gated(&self, text: &str, from: &str, g: &super::wire::Gate) {
+        let h = super::wire::Head::read(text);
+        if !h.is_request() || h.method() != "INVITE" {
+            return;
+        }
+        match g {
+            super::wire::Gate::Answer(_, code) => {
+                let reason = format!(
+                    "{code} VERSION NOT SUPPORTED: {}",
+                    crate::text::one_line(h.version())
+                );
+                self.raw_record(&h, from, reason, "505 Version Not Supported");
+            }
+            super::wire::Gate::Drop(why) => {
+                let reason = format!("DROPPED: {}", why.to_uppercase());
+                self.raw_record(&h, from, reason, "dropped (no answer possible)");
+            }
+            super::wire::Gate::Pass => {}
+        }
+    }
+
     /// An INVITE the stack could not read at all (400 sent from its raw text): its record.
     pub(super) fn refused_raw(&self, h: &super::wire::Head, from: &str, why: &str) {
+        let reason = format!("400 MALFORMED REQUEST: {why}");
+        self.raw_record(h, from, reason, "400 Bad Request");
+    }
+
+    /// The record of an INVITE known only by its raw text.
+    fn raw_record(&self, h: &super::wire::Head, from: &str, reason: String, ended_by: &str) {
         let headers: Vec<(String, String)> = ["P-Asserted-Identity", "From"]
             .iter()
             .filter_map(|n| h.value(n, "").map(|v| (n.to_string(), v.to_string())))
@@ -198,8 +227,7 @@ impl Shared {
         let inv = invite::read(h.uri(), &headers, &[]);
         let call_id = h.value("Call-ID", "i").unwrap_or("").to_string();
         let cseq = h.value("CSeq", "").unwrap_or("").to_string();
-        let reason = format!("400 MALFORMED REQUEST: {why}");
-        self.refused_record(&call_id, &cseq, from, reason, "400 Bad Request", inv);
+        self.refused_record(&call_id, &cseq, from, reason, ended_by, inv);
     }
 
     fn refused_record(
@@ -310,6 +338,18 @@ fn headers_of(req: &rsipstack::sip::Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Does the request's To carry a tag (RFC 3261 §12.2: it belongs to a dialog)?
+fn in_a_dialog(req: &rsipstack::sip::Request) -> bool {
+    req.headers().iter().any(|h| {
+        let n = h.name();
+        (n.eq_ignore_ascii_case("To") || n.eq_ignore_ascii_case("t"))
+            && h.value()
+                .split(';')
+                .skip(1)
+                .any(|p| p.trim().to_ascii_lowercase().starts_with("tag="))
+    })
+}
+
 fn warning(text: &str) -> Header {
     Header::Other(
         "Warning".into(),
@@ -327,6 +367,14 @@ pub async fn incoming(
     let contact = layer.build_local_contact(None, None).ok();
     if let Some(mut d) = layer.match_dialog(&tx) {
         let _ = d.handle(&mut tx).await;
+        return;
+    }
+    // A request inside a dialog we do not have (it ended, or never was) is not a new call:
+    // 481 (RFC 3261 §12.2.2); an ACK is never answered.
+    if in_a_dialog(&tx.original) {
+        if tx.original.method != Method::Ack {
+            let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+        }
         return;
     }
     match tx.original.method {

@@ -321,7 +321,9 @@ async fn handle(
     shared: &Shared,
 ) {
     let text = String::from_utf8_lossy(raw);
-    match wire::gate(&text) {
+    let g = wire::gate(&text);
+    shared.gated(&text, &format!("TCP {peer}"), &g);
+    match g {
         Gate::Pass => super::udp::notice(shared, &text),
         Gate::Answer(resp, _) => {
             let _ = raw_write(conn, resp).await;

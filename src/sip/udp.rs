@@ -89,7 +89,9 @@ pub async fn serve(
         }
         let fixed = wire::repair(raw);
         let text = String::from_utf8_lossy(&fixed);
-        match wire::gate(&text) {
+        let g = wire::gate(&text);
+        shared.gated(&text, &format!("UDP {addr}"), &g);
+        match g {
             Gate::Pass => notice(&shared, &text),
             Gate::Answer(resp, _) => {
                 let _ = socket.send_to(resp.as_bytes(), addr).await;
