@@ -459,6 +459,8 @@ mod tests {
                 law: Law::Ulaw,
                 te: None,
                 direction: Direction::Sendrecv,
+                lines: Vec::new(),
+                taken: 0,
             };
             let cancel = CancellationToken::new();
             let setup = Setup {

@@ -55,19 +55,50 @@ pub struct Offer {
     /// RFC 4733 telephone-event's payload type, when offered at 8 kHz.
     pub te: Option<u8>,
     pub direction: Direction,
+    /// Every `m=` line of the offer, in order: the answer has as many (RFC 3264 §6), the ones
+    /// not taken with port 0.
+    pub lines: Vec<MLine>,
+    /// Which of `lines` is the audio taken.
+    pub taken: usize,
 }
 
-/// Read an SDP offer: the first audio stream's address, its first G.711 payload type, its
-/// telephone-event and its direction (the media's, else the session's; `c=0.0.0.0` is an old
-/// hold, RFC 3264 §8.4).
+/// An offered `m=` line: media, transport and its first format (what a rejection repeats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MLine {
+    pub media: String,
+    pub proto: String,
+    pub format: String,
+}
+
+/// Read an SDP offer: the audio stream taken — the first with a port and a G.711 payload, else
+/// the first audio stream — its address, first G.711 payload type, telephone-event and direction
+/// (the media's, else the session's; `c=0.0.0.0` is an old hold, RFC 3264 §8.4).
 pub fn read_offer(sdp: &str) -> Result<Offer, String> {
     let mut cur = std::io::Cursor::new(sdp.as_bytes());
     let d = sdp::SessionDescription::unmarshal(&mut cur).map_err(|e| format!("SDP: {e}"))?;
-    let m = d
-        .media_descriptions
+    let g711 =
+        |m: &sdp::MediaDescription| m.media_name.formats.iter().any(|f| f == "0" || f == "8");
+    let audio = |m: &&sdp::MediaDescription| m.media_name.media == "audio";
+    let ms = &d.media_descriptions;
+    let taken = ms
         .iter()
-        .find(|m| m.media_name.media == "audio")
+        .position(|m| audio(&m) && m.media_name.port.value != 0 && g711(m))
+        .or_else(|| ms.iter().position(|m| audio(&m)))
         .ok_or("SDP: no audio stream")?;
+    let m = &ms[taken];
+    let lines = ms
+        .iter()
+        .map(|m| MLine {
+            media: m.media_name.media.clone(),
+            proto: m.media_name.protos.join("/"),
+            format: m
+                .media_name
+                .formats
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "0".into()),
+        })
+        .collect();
     let conn = m
         .connection_information
         .as_ref()
@@ -133,12 +164,16 @@ pub fn read_offer(sdp: &str) -> Result<Offer, String> {
         law: if pt == 0 { Law::Ulaw } else { Law::Alaw },
         te,
         direction,
+        lines,
+        taken,
     })
 }
 
-/// Our SDP answer to `offer`: one audio stream at `ip:port`, the offer's G.711 payload, its
-/// telephone-event (with every event 0–15) when it had one, and the direction RFC 3264 gives.
-/// `version` goes up by one with each new answer in the dialog (RFC 3264 §8).
+/// Our SDP answer to `offer`: the audio stream taken at `ip:port`, the offer's G.711 payload, its
+/// telephone-event (with every event 0–15) when it had one, and the direction RFC 3264 gives;
+/// every other `m=` line of the offer rejected with port 0, in its place (RFC 3264 §6), and the
+/// audio too when it was offered with port 0 (§8.2: a stream turned off stays off). `version`
+/// goes up by one with each new answer in the dialog (RFC 3264 §8).
 pub fn answer(ip: IpAddr, port: u16, offer: &Offer, session: u64, version: u64) -> String {
     let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let (pt, name) = (offer.pt, if offer.pt == 0 { "PCMU" } else { "PCMA" });
@@ -149,10 +184,21 @@ pub fn answer(ip: IpAddr, port: u16, offer: &Offer, session: u64, version: u64) 
         ),
         None => (pt.to_string(), String::new()),
     };
-    format!(
-        "v=0\r\no=e911 {session} {version} IN {fam} {ip}\r\ns=e911 provider\r\nc=IN {fam} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {fmts}\r\na=rtpmap:{pt} {name}/8000\r\n{te}a=ptime:20\r\na={}\r\n",
-        offer.direction.answer().attr()
-    )
+    let port = if offer.remote.port() == 0 { 0 } else { port };
+    let mut out = format!(
+        "v=0\r\no=e911 {session} {version} IN {fam} {ip}\r\ns=e911 provider\r\nc=IN {fam} {ip}\r\nt=0 0\r\n"
+    );
+    for (i, l) in offer.lines.iter().enumerate() {
+        if i == offer.taken {
+            out += &format!(
+                "m=audio {port} RTP/AVP {fmts}\r\na=rtpmap:{pt} {name}/8000\r\n{te}a=ptime:20\r\na={}\r\n",
+                offer.direction.answer().attr()
+            );
+        } else {
+            out += &format!("m={} 0 {} {}\r\n", l.media, l.proto, l.format);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -188,6 +234,40 @@ mod tests {
             "{a}"
         );
         assert_eq!(read_offer(&a).unwrap().te, Some(101));
+    }
+
+    /// RFC 3264 §6: as many `m=` lines as offered, the ones not taken at port 0; §8.2: audio
+    /// offered at port 0 stays off.
+    #[test]
+    fn every_offered_stream_is_answered_in_its_place() {
+        let two = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        let o = read_offer(two).unwrap();
+        assert_eq!((o.taken, o.remote.port()), (1, 4000));
+        let a = answer("192.0.2.1".parse().unwrap(), 7000, &o, 1, 1);
+        let ms: Vec<&str> = a.lines().filter(|l| l.starts_with("m=")).collect();
+        assert_eq!(
+            ms,
+            ["m=video 0 RTP/AVP 96", "m=audio 7000 RTP/AVP 0"],
+            "{a}"
+        );
+        // Two audio streams, the first turned off: the second is taken.
+        let off_first = two.replace(
+            "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000",
+            "m=audio 0 RTP/AVP 0",
+        );
+        let o = read_offer(&off_first).unwrap();
+        assert_eq!((o.taken, o.remote.port()), (1, 4000));
+        let a = answer("192.0.2.1".parse().unwrap(), 7000, &o, 1, 1);
+        assert!(
+            a.contains("m=audio 0 RTP/AVP 0\r\nm=audio 7000 RTP/AVP 0\r\n"),
+            "{a}"
+        );
+        // The only audio offered at port 0: answered at port 0, not a live port.
+        let off = SIPP.replace("m=audio 6000", "m=audio 0");
+        let o = read_offer(&off).unwrap();
+        let a = answer("127.0.0.1".parse().unwrap(), 7000, &o, 1, 1);
+        assert!(a.contains("m=audio 0 RTP/AVP 8\r\n"), "{a}");
+        assert!(!a.contains("7000"), "{a}");
     }
 
     /// RFC 3264 §6.1 and §8.4: a hold is answered in kind, a resume too.
