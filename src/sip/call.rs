@@ -475,7 +475,7 @@ impl Exec<'_> {
                 Action::Place => {
                     if let (Some(esqk), Some(audio)) = (self.place, self.audio.take()) {
                         let ali = Box::new(self.shared.provider.lock().unwrap().ali[&esqk].clone());
-                        let _ = self.shared.to_office.send(Cmd::Place {
+                        self.shared.command(Cmd::Place {
                             id,
                             esqk,
                             ali,
@@ -516,7 +516,7 @@ impl Exec<'_> {
                 // A UAC's (the gateway's leg); a UAS never gets them.
                 Action::Ack | Action::Cancel => {}
                 Action::ReleaseTrunk => {
-                    let _ = self.shared.to_office.send(Cmd::Hangup { id });
+                    self.shared.command(Cmd::Hangup { id });
                 }
                 Action::Abandoned => self.rec.abandoned_ms = Some(self.ms()),
                 Action::End(why) => self.rec.ended_by = why,

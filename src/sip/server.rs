@@ -140,6 +140,16 @@ impl Shared {
         })
     }
 
+    /// A record to the writer: it waits while the channel is full, never dropped.
+    pub(super) fn record(&self, r: SipRecord) {
+        wait_send(&self.records, r);
+    }
+
+    /// A command to the office: it waits while the channel is full.
+    pub(super) fn command(&self, c: super::office::Cmd) {
+        wait_send(&self.to_office, c);
+    }
+
     pub(super) fn send(&self, id: u64, ev: CallEv) {
         if let Some(s) = self.calls.lock().unwrap().get(&id) {
             if let Err(mpsc::error::TrySendError::Full(_)) = s.try_send(ev) {
@@ -255,7 +265,7 @@ impl Shared {
             seen.1.push_back(key);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let _ = self.records.send(SipRecord {
+        self.record(SipRecord {
             call: id,
             kind: "refused",
             invite_s: self.started.elapsed().as_secs_f64(),
@@ -336,6 +346,24 @@ fn headers_of(req: &rsipstack::sip::Request) -> Vec<(String, String)> {
         .iter()
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect()
+}
+
+/// Send on a bounded channel from a tokio task: at once when there is room; else the task waits
+/// off its worker thread (`block_in_place`, so the runtime's other tasks go on) until there is.
+/// Nothing is dropped; a closed channel (the receiver gone at shutdown) takes nothing.
+fn wait_send<T>(tx: &crossbeam_channel::Sender<T>, v: T) {
+    match tx.try_send(v) {
+        Ok(()) | Err(crossbeam_channel::TrySendError::Disconnected(_)) => {}
+        Err(crossbeam_channel::TrySendError::Full(v)) => {
+            let wait = || {
+                let _ = tx.send(v);
+            };
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+                _ => wait(),
+            }
+        }
+    }
 }
 
 /// Does the request's To carry a tag (RFC 3261 §12.2: it belongs to a dialog)?
@@ -519,7 +547,7 @@ pub async fn incoming(
         .unwrap()
         .remove(&dialog_id.to_string());
     shared.calls.lock().unwrap().remove(&id);
-    let _ = shared.records.send(rec);
+    shared.record(rec);
 }
 
 /// `503` with `headers` to an INVITE, and its record saying `why`.
