@@ -144,7 +144,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.len(), 2);
         let p = r.get(9195550188).unwrap();
-        assert_eq!(p.civic_address().one_line(), "123 MAIN ST, CARY, NC");
+        assert_eq!(p.civic_address().one_line(), "123 MAIN ST, CARY NC");
         assert_eq!(p.location(), "Suite 4");
         assert!(r.get(9195550199).is_some(), "+1 stripped");
         assert!(r.get(9195550100).is_none());
