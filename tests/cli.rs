@@ -345,3 +345,30 @@ fn cli_simulate_and_route_report_the_mf_receiver_pool_when_one_is_datafilled() {
     ]);
     assert!(!stdout(&o).contains("MF receiver pool"), "{}", stdout(&o));
 }
+
+/// `sip serve --registered`: a file that does not read, or an address the MSAG does not have
+/// (its calls would all go to the ECRC), stops the start with the file, line and reason.
+#[test]
+fn cli_registered_locations_are_checked_before_serving() {
+    let bad = write("reg-bad.csv", "TN,HNO,RD,A3,A1\n919555018,1,MAIN,CARY,NC\n");
+    let o = e911(&["sip", "serve", "--registered", &bad, "--seconds", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("reg-bad.csv:2: TN \"919555018\" is not a 10-digit number"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    let nowhere = write(
+        "reg-nowhere.csv",
+        "# a comment\nTN,HNO,RD,STS,A3,A1\n9195550188,123,MAIN,ST,CARY,NC\n9195550199,5,NOWHERE,RD,CARY,NC\n",
+    );
+    let o = e911(&["sip", "serve", "--registered", &nowhere, "--seconds", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("reg-nowhere.csv:4: TN 9195550199: 5 NOWHERE RD, CARY NC is not in the MSAG"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
