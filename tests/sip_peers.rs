@@ -220,7 +220,7 @@ fn both_ways(phone: &Phone, out: &Path, call: u64) {
 }
 
 #[test]
-fn baresip_dials_the_provider_holds_resumes_keys_and_hangs_up() {
+fn baresip_dials_the_provider_holds_resumes_keys_and_either_side_hangs_up() {
     if skip() {
         return;
     }
@@ -228,7 +228,8 @@ fn baresip_dials_the_provider_holds_resumes_keys_and_hangs_up() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/sip_fixtures/registered.csv"
     );
-    let srv = Server::start(27060, &["--wav", "--registered", reg]);
+    // The attendant hangs up 8 s after answering (the second call).
+    let srv = Server::start(27060, &["--wav", "--registered", reg, "--hold", "8"]);
     let mut phone = Phone::start("direct", 27500, 27444, 27600);
     phone.cmd("dial", "sip:911@127.0.0.1:27060");
     phone.wait("CALL_RINGING", Duration::from_secs(10));
@@ -242,10 +243,18 @@ fn baresip_dials_the_provider_holds_resumes_keys_and_hangs_up() {
     sleep(1500);
     phone.cmd("hangup", "");
     phone.wait("CALL_CLOSED", Duration::from_secs(5));
+    sleep(500);
+    // A second call the PSAP hangs up: the provider's BYE reaches the phone.
+    phone.cmd("dial", "sip:911@127.0.0.1:27060");
+    phone.wait("CALL_ESTABLISHED", Duration::from_secs(10));
+    phone.wait("CALL_CLOSED", Duration::from_secs(12));
     sleep(300);
     let out = srv.out.clone();
-    let recs = srv.stop();
-    assert_eq!(recs.len(), 1, "{recs:?}");
+    let mut recs = srv.stop();
+    recs.sort_by_key(|r| r["call"].as_u64());
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(s(&recs[1], "ended_by"), "PSAP BYE", "{}", recs[1]);
+    assert_eq!(s(&recs[1], "psap"), "CARYPOLICE");
     let r = &recs[0];
     // No PIDF-LO from a plain phone: the address registered for its callback number.
     assert_eq!(s(r, "kind"), "psap", "{r}");
@@ -337,8 +346,8 @@ fn baresip_through_kamailio_is_located_by_the_sbc_cancelled_while_ringing_and_re
     if skip() {
         return;
     }
-    // The attendant answers 3 s after the spill and hangs up 3 s after answering.
-    let srv = Server::start(27160, &["--wav", "--answer", "3", "--hold", "3"]);
+    // The attendant answers 3 s after the spill and hangs up 5 s after answering.
+    let srv = Server::start(27160, &["--wav", "--answer", "3", "--hold", "5"]);
     let (_sbc, log) = Sbc::start(27170, 27160);
     let mut phone = Phone::start("sbc", 27510, 27454, 27700);
     // A call cancelled while it rings at the PSAP (RFC 3261 §9: CANCEL through the proxy).
@@ -348,20 +357,37 @@ fn baresip_through_kamailio_is_located_by_the_sbc_cancelled_while_ringing_and_re
     phone.cmd("hangup", "");
     phone.wait("CALL_CLOSED", Duration::from_secs(5));
     sleep(500);
-    // A call the PSAP answers, hears a key on, and releases: the provider's BYE goes back
-    // through Kamailio by the Record-Route set.
+    // A call the PSAP answers, hears a key on, is held and resumed (re-INVITEs through the
+    // proxy), and releases: the provider's BYE goes back through Kamailio by the Record-Route set.
     phone.cmd("dial", "sip:911@127.0.0.1:27170");
     phone.wait("CALL_ESTABLISHED", Duration::from_secs(15));
     sleep(1000);
     phone.cmd("sndcode", "7");
+    sleep(1000);
+    phone.cmd("hold", "");
+    sleep(800);
+    phone.cmd("resume", "");
     let closed = phone.wait("CALL_CLOSED", Duration::from_secs(10));
+    sleep(500);
+    // A call the caller hangs up: its BYE through the proxy.
+    phone.cmd("dial", "sip:911@127.0.0.1:27170");
+    phone.wait("CALL_ESTABLISHED", Duration::from_secs(15));
+    sleep(1000);
+    phone.cmd("hangup", "");
+    phone.wait("CALL_CLOSED", Duration::from_secs(5));
     sleep(2500);
     let out = srv.out.clone();
     let mut recs = srv.stop();
     recs.sort_by_key(|r| r["call"].as_u64());
-    assert_eq!(recs.len(), 2, "{recs:?}");
-    let (c, r) = (&recs[0], &recs[1]);
-    for r in [c, r] {
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    let (c, r, b) = (&recs[0], &recs[1], &recs[2]);
+    assert_eq!(s(b, "ended_by"), "caller BYE", "{b}");
+    let notes = r["notes"].to_string();
+    assert!(
+        notes.contains("held by the caller") && notes.contains("resumed by the caller"),
+        "{notes}"
+    );
+    for r in [c, r, b] {
         // The SBC's location, by value, named by its Geolocation header.
         assert!(
             s(r, "location_by").starts_with("Geolocation <cid:loc-"),
@@ -390,7 +416,11 @@ fn baresip_through_kamailio_is_located_by_the_sbc_cancelled_while_ringing_and_re
     // as did the ACKs.
     assert!(closed.to_string().contains("CALL_CLOSED"));
     let k = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(k.matches("located ").count(), 2, "{k}");
+    assert_eq!(k.matches("located ").count(), 3, "{k}");
+    assert!(
+        k.contains("in-dialog INVITE"),
+        "the re-INVITEs through the proxy: {k}"
+    );
     assert!(k.contains("in-dialog BYE"), "{k}");
     assert!(k.contains("in-dialog ACK"), "{k}");
 }
