@@ -15,7 +15,7 @@ use super::invite::{self, Dialled, Located};
 use super::media;
 use super::office::{Cmd, Ev};
 use super::record::SipRecord;
-use super::server::{CallEv, MediaCtl, Shared};
+use super::registry::{CallCtx, CallEv, MediaCtl};
 use crate::location::enterprise::SipRoute;
 use crate::location::pidf::PidfLo;
 use crate::text::tn_dashed;
@@ -102,23 +102,22 @@ impl Media {
         let _ = d.accept((!h.is_empty()).then_some(h), b);
     }
 
-    /// Start RTP (its end is reported to call `id` as [`CallEv::Media`]) and the session timer.
-    fn start(&mut self, shared: &Arc<Shared>, id: u64) {
+    /// Start RTP (its end is reported to the call as [`CallEv::Media`]) and the session timer.
+    fn start(&mut self, ctx: &CallCtx) {
         if let Some(r) = self.refreshed.take() {
             super::call_timers::session_timer(
-                shared.clone(),
-                id,
+                ctx.events.clone(),
                 self.asks.interval(),
                 r,
                 self.cancel.clone(),
             );
         }
         if let Some((l, setup, updates)) = self.pending.take() {
-            let sh = shared.clone();
+            let events = ctx.events.clone();
             let c = self.cancel.clone();
             tokio::spawn(async move {
                 let st = l.run(setup, updates, c).await;
-                sh.send(id, CallEv::Media(st));
+                let _ = events.send(CallEv::Media(st)).await;
             });
         }
     }
@@ -135,7 +134,7 @@ impl crate::sim::world::CallAudio for Silence {
 
 /// One INVITE, start to end.
 pub(super) async fn call(
-    shared: Arc<Shared>,
+    ctx: CallCtx,
     dialog: InviteDialog,
     inv: invite::Invite,
     rec: &mut SipRecord,
@@ -157,7 +156,7 @@ pub(super) async fn call(
     }
     // Where the caller is: the INVITE's location, else the address registered for its callback.
     let registered = match (&inv.location, inv.callback) {
-        (Located::None, Some(cb)) => shared.provider.lock().unwrap().registered.get(cb).cloned(),
+        (Located::None, Some(cb)) => ctx.provider.lock().unwrap().registered.get(cb).cloned(),
         _ => None,
     };
     let doc: Option<&PidfLo> = match &inv.location {
@@ -214,11 +213,11 @@ pub(super) async fn call(
     let mut audio: Box<dyn crate::sim::world::CallAudio> = Box::new(Silence);
     let mut answer_sdp: Option<String> = None;
     if let Some(o) = &offer {
-        match media::open(shared.cfg.media_ip, shared.cfg.rtp_ports).await {
+        match media::open(ctx.cfg.media_ip, ctx.cfg.rtp_ports).await {
             Ok((l, a, port)) => {
                 let (updates, rx) = tokio::sync::watch::channel(o.clone());
                 let ctl = MediaCtl {
-                    ip: shared.cfg.media_ip,
+                    ip: ctx.cfg.media_ip,
                     port,
                     session: id,
                     version: 1,
@@ -226,7 +225,8 @@ pub(super) async fn call(
                     updates,
                 };
                 answer_sdp = Some(ctl.answer());
-                if let Some(e) = shared
+                if let Some(e) = ctx
+                    .registry
                     .dialogs
                     .lock()
                     .unwrap()
@@ -237,8 +237,8 @@ pub(super) async fn call(
                 let setup = media::Setup {
                     offer: o.clone(),
                     invite_ip: invite_ip.unwrap_or(o.remote.ip()),
-                    timeout: shared.cfg.rtp_timeout,
-                    rules: shared.cfg.rtp_rules,
+                    timeout: ctx.cfg.rtp_timeout,
+                    rules: ctx.cfg.rtp_rules,
                 };
                 leg = Some((l, setup, rx));
                 audio = Box::new(a);
@@ -249,7 +249,7 @@ pub(super) async fn call(
     if opts.asks.raised {
         rec.notes.push(format!(
             "Session-Expires under {} s: answered as {0}",
-            shared.cfg.session_min
+            ctx.cfg.session_min
         ));
     }
     let m = Media {
@@ -266,13 +266,13 @@ pub(super) async fn call(
     let kind = match inv.dialled {
         Dialled::Test(_) => {
             rec.kind = "test";
-            result = Some(test_result(&shared, rec, doc));
+            result = Some(test_result(&ctx, rec, doc));
             Kind::Test
         }
         Dialled::Emergency(_) => {
             let routed = match (doc, &rec.reason) {
                 (_, Some(why)) => SipRoute::Ecrc(why.clone()),
-                (d, None) => shared
+                (d, None) => ctx
                     .provider
                     .lock()
                     .unwrap()
@@ -288,7 +288,7 @@ pub(super) async fn call(
                 }
                 SipRoute::Ecrc(why) => {
                     rec.kind = "ecrc";
-                    rec.psap = Some(shared.cfg.ecrc.clone());
+                    rec.psap = Some(ctx.cfg.ecrc.clone());
                     rec.reason = Some(why);
                     Kind::Ecrc
                 }
@@ -298,11 +298,11 @@ pub(super) async fn call(
         Dialled::Other(_) => return,
     };
     let machine = Machine {
-        ecrc_answer: shared.cfg.ecrc_answer.as_millis() as u64,
-        test_hold: shared.cfg.test_hold.as_millis() as u64,
+        ecrc_answer: ctx.cfg.ecrc_answer.as_millis() as u64,
+        test_hold: ctx.cfg.test_hold.as_millis() as u64,
     };
     let mut x = Exec {
-        shared: &shared,
+        ctx: &ctx,
         dialog: &dialog,
         rec,
         t0,
@@ -339,7 +339,7 @@ pub(super) async fn call(
     let (m, rec) = (x.m, x.rec);
     m.cancel.cancel();
     if let Some(esqk) = place {
-        shared.provider.lock().unwrap().release(esqk);
+        ctx.provider.lock().unwrap().release(esqk);
     }
     // The media task's last word.
     if rec.media.is_none() && rec.answered_ms.is_some() && offer.is_some() {
@@ -362,9 +362,9 @@ pub(super) async fn call(
 
 /// A 933 call's result: the line's text (sent as a MESSAGE once the call is confirmed); the
 /// record gets the ESN and the PSAP a 911 call would reach, or why it would go to the ECRC.
-fn test_result(shared: &Shared, rec: &mut SipRecord, doc: Option<&PidfLo>) -> String {
+fn test_result(ctx: &CallCtx, rec: &mut SipRecord, doc: Option<&PidfLo>) -> String {
     let validated = match doc {
-        Some(d) => shared.provider.lock().unwrap().validate(Some(d)),
+        Some(d) => ctx.provider.lock().unwrap().validate(Some(d)),
         None => Err(rec
             .reason
             .take()
@@ -373,7 +373,7 @@ fn test_result(shared: &Shared, rec: &mut SipRecord, doc: Option<&PidfLo>) -> St
     let text = match &validated {
         Ok(esn) => {
             rec.esn = Some(*esn);
-            let psap = shared.office.esns.get(esn).map(|e| e.primary.clone());
+            let psap = ctx.office.esns.get(esn).map(|e| e.primary.clone());
             rec.psap = psap.clone();
             format!(
                 "933 TEST CALL. CALLBACK {}. LOCATION {} IS MSAG-VALID, ESN {}. A 911 CALL WOULD REACH {}.",
@@ -388,7 +388,7 @@ fn test_result(shared: &Shared, rec: &mut SipRecord, doc: Option<&PidfLo>) -> St
             format!(
                 "933 TEST CALL. CALLBACK {}. LOCATION NOT USABLE: {why}. A 911 CALL WOULD GO TO THE ECRC ({}).",
                 rec.callback.as_deref().unwrap_or("NONE"),
-                shared.cfg.ecrc
+                ctx.cfg.ecrc
             )
         }
     };
@@ -398,7 +398,7 @@ fn test_result(shared: &Shared, rec: &mut SipRecord, doc: Option<&PidfLo>) -> St
 
 /// What performs the machine's actions for one call, and reads its events.
 struct Exec<'a> {
-    shared: &'a Arc<Shared>,
+    ctx: &'a CallCtx,
     dialog: &'a InviteDialog,
     rec: &'a mut SipRecord,
     t0: Instant,
@@ -474,8 +474,8 @@ impl Exec<'_> {
             match a {
                 Action::Place => {
                     if let (Some(esqk), Some(audio)) = (self.place, self.audio.take()) {
-                        let ali = Box::new(self.shared.provider.lock().unwrap().ali[&esqk].clone());
-                        self.shared.command(Cmd::Place {
+                        let ali = Box::new(self.ctx.provider.lock().unwrap().ali[&esqk].clone());
+                        self.ctx.command(Cmd::Place {
                             id,
                             esqk,
                             ali,
@@ -493,10 +493,10 @@ impl Exec<'_> {
                     self.m.accept(self.dialog);
                     self.rec.answered_ms = Some(self.ms());
                 }
-                Action::StartMedia => self.m.start(self.shared, id),
+                Action::StartMedia => self.m.start(self.ctx),
                 Action::Speak => {
                     if let Some(a) = self.audio.take() {
-                        speak(a, self.shared.cfg.voice, self.m.cancel.clone());
+                        speak(a, self.ctx.cfg.voice, self.m.cancel.clone());
                     }
                 }
                 Action::SendResult => {
@@ -516,7 +516,7 @@ impl Exec<'_> {
                 // A UAC's (the gateway's leg); a UAS never gets them.
                 Action::Ack | Action::Cancel => {}
                 Action::ReleaseTrunk => {
-                    self.shared.command(Cmd::Hangup { id });
+                    self.ctx.command(Cmd::Hangup { id });
                 }
                 Action::Abandoned => self.rec.abandoned_ms = Some(self.ms()),
                 Action::End(why) => self.rec.ended_by = why,

@@ -9,8 +9,9 @@ use rsipstack::dialog::invite_dialog::InviteDialog;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::server::{CallEv, Shared};
+use super::registry::CallEv;
 use super::session::{prack_wait, Asks};
+use tokio::sync::mpsc;
 
 /// Send the 180: reliably when the INVITE asked (retransmitted until `prack` is notified, the
 /// call is answered — the dialog then sends no more provisionals — or `stop`).
@@ -38,11 +39,11 @@ pub(super) fn ring(
     });
 }
 
-/// Once answered: with a session interval, tell call `id` [`CallEv::SessionExpired`] when a
-/// whole interval passes with no refresh (`refreshed` changes on each re-INVITE or UPDATE).
+/// Once answered: with a session interval, tell the call (`events`, its own channel)
+/// [`CallEv::SessionExpired`] when a whole interval passes with no refresh (`refreshed` changes
+/// on each re-INVITE or UPDATE).
 pub(super) fn session_timer(
-    shared: Arc<Shared>,
-    id: u64,
+    events: mpsc::Sender<CallEv>,
     interval: Option<Duration>,
     mut refreshed: watch::Receiver<()>,
     stop: CancellationToken,
@@ -54,7 +55,7 @@ pub(super) fn session_timer(
                 _ = stop.cancelled() => return,
                 r = refreshed.changed() => if r.is_err() { return },
                 _ = tokio::time::sleep(interval) => {
-                    shared.send(id, CallEv::SessionExpired);
+                    let _ = events.try_send(CallEv::SessionExpired);
                     return;
                 }
             }

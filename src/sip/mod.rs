@@ -13,11 +13,13 @@
 mod call;
 pub mod call_state;
 mod call_timers;
+mod config;
 pub mod guard;
 pub mod invite;
 pub mod media;
 pub mod office;
 pub mod record;
+mod registry;
 pub mod rfc4733;
 pub mod rtp_source;
 pub mod sdp;

@@ -3,117 +3,42 @@
 //! [`SipRecord`]. A call task per INVITE drives its dialog from three sources: the office's
 //! events ([`Ev`]), the dialog's own states (ACK, BYE, CANCEL, re-INVITE, OPTIONS), and its media.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::{HasHeaders, Header, HeadersExt, Method, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use super::config::Config;
 use super::invite::{self, Dialled};
-use super::media::MediaStats;
 use super::office::{Cmd, Ev};
 use super::record::SipRecord;
+use super::registry::{CallCtx, CallEv, DialogEntry, Registry};
 use crate::location::enterprise::SipProvider;
 use crate::tandem::tables::Office;
 
-/// Events a call may have waiting.
-pub const CALL_EVENTS: usize = 256;
-
-/// How the provider behaves.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Where RTP sockets are bound and what the SDP answer names.
-    pub media_ip: IpAddr,
-    /// No RTP for this long ends an answered call.
-    pub rtp_timeout: Duration,
-    /// Where RTP/RTCP port pairs come from (`--rtp-ports`; None: any free pair).
-    pub rtp_ports: Option<super::media::Ports>,
-    /// Which RTP sources are played (NAT learning).
-    pub rtp_rules: super::rtp_source::Rules,
-    /// The shortest RFC 4028 session interval taken, seconds (a shorter one is raised to it).
-    pub session_min: u32,
-    /// The most emergency calls up at once; more get `503` with Retry-After (and a record).
-    pub max_calls: usize,
-    /// The ECRC's name, for the records.
-    pub ecrc: String,
-    /// The ECRC answers this long after the INVITE.
-    pub ecrc_answer: Duration,
-    /// A 933 test call is hung up by the provider this long after its MESSAGE.
-    pub test_hold: Duration,
-    /// What the ECRC's attendant and the 933 service say once answered: `(Hz, dBm0)`.
-    pub voice: Option<(u32, f64)>,
-}
-
-/// What a call task hears.
-pub(super) enum CallEv {
-    Office(Ev),
-    Acked,
-    /// The caller ended the dialog (BYE, CANCEL) or the transaction layer gave up.
-    Gone(super::call_state::Gone),
-    /// The provider is stopping: release the call.
-    Shutdown,
-    /// The provider's drain was cut short: write the record now, wait for nothing.
-    Forced,
-    Media(MediaStats),
-    /// Something for the record's notes (a hold, a resume, moved media).
-    Note(String),
-    /// No session refresh within the session interval (RFC 4028 §10).
-    SessionExpired,
-}
-
-/// A dialog's call, and its media once the call has an answer to give.
-pub(super) struct DialogEntry {
-    pub call: u64,
-    pub media: Option<MediaCtl>,
-    /// Told of every re-INVITE and UPDATE (a session refresh, RFC 4028).
-    pub refreshed: tokio::sync::watch::Sender<()>,
-}
-
-/// What a re-INVITE or UPDATE needs: our address, the SDP's session and version, the offer in
-/// force, and the running leg's channel for a new one.
-pub(super) struct MediaCtl {
-    pub ip: IpAddr,
-    pub port: u16,
-    pub session: u64,
-    pub version: u64,
-    pub offer: super::sdp::Offer,
-    pub updates: tokio::sync::watch::Sender<super::sdp::Offer>,
-}
-
-impl MediaCtl {
-    pub fn answer(&self) -> String {
-        super::sdp::answer(self.ip, self.port, &self.offer, self.session, self.version)
-    }
-}
-
 /// What every call task shares.
 pub struct Shared {
-    pub cfg: Config,
-    pub office: Office,
-    pub provider: Mutex<SipProvider>,
+    pub cfg: Arc<Config>,
+    pub office: Arc<Office>,
+    pub provider: Arc<Mutex<SipProvider>>,
     pub to_office: crossbeam_channel::Sender<Cmd>,
     pub records: crossbeam_channel::Sender<SipRecord>,
-    /// Each call's events: bounded ([`CALL_EVENTS`]); a call that falls that far behind loses
-    /// the newest, with a warning (its task is stuck; its record still closes).
-    calls: Mutex<HashMap<u64, mpsc::Sender<CallEv>>>,
-    /// Dialog id → its call and media.
-    pub(super) dialogs: Mutex<HashMap<String, DialogEntry>>,
+    /// The calls up.
+    pub(super) registry: Arc<Registry>,
     next: AtomicU64,
     started: Instant,
     /// Refused INVITEs already recorded (Call-ID + CSeq), oldest first.
     refused_seen: Mutex<(HashSet<String>, VecDeque<String>)>,
     /// Messages dropped before the stack.
     dropped: AtomicU64,
-    /// Calls waiting for the PRACK of a reliable 180, by Call-ID.
-    pub(super) pracks: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
 }
 
 impl Shared {
@@ -125,40 +50,26 @@ impl Shared {
         records: crossbeam_channel::Sender<SipRecord>,
     ) -> Arc<Shared> {
         Arc::new(Shared {
-            cfg,
-            office,
-            provider: Mutex::new(provider),
+            cfg: Arc::new(cfg),
+            office: Arc::new(office),
+            provider: Arc::new(Mutex::new(provider)),
             to_office,
             records,
-            calls: Mutex::new(HashMap::new()),
-            dialogs: Mutex::new(HashMap::new()),
+            registry: Arc::new(Registry::default()),
             next: AtomicU64::new(1),
             started: Instant::now(),
             refused_seen: Mutex::new((HashSet::new(), VecDeque::new())),
             dropped: AtomicU64::new(0),
-            pracks: Mutex::new(HashMap::new()),
         })
     }
 
     /// A record to the writer: it waits while the channel is full, never dropped.
     pub(super) fn record(&self, r: SipRecord) {
-        wait_send(&self.records, r);
-    }
-
-    /// A command to the office: it waits while the channel is full.
-    pub(super) fn command(&self, c: super::office::Cmd) {
-        wait_send(&self.to_office, c);
+        super::config::wait_send(&self.records, r);
     }
 
     pub(super) fn send(&self, id: u64, ev: CallEv) {
-        if let Some(s) = self.calls.lock().unwrap().get(&id) {
-            if let Err(mpsc::error::TrySendError::Full(_)) = s.try_send(ev) {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "warning: call {id} is {CALL_EVENTS} events behind: one dropped"
-                );
-            }
-        }
+        self.registry.send(id, ev);
     }
 
     /// Hand an office event to its call.
@@ -282,21 +193,9 @@ impl Shared {
         });
     }
 
-    /// What a call waits on for the PRACK of its reliable 180.
-    pub(super) fn prack_waiter(&self, call_id: &str) -> Arc<tokio::sync::Notify> {
-        self.pracks
-            .lock()
-            .unwrap()
-            .entry(call_id.to_string())
-            .or_default()
-            .clone()
-    }
-
     /// A PRACK came (the transports see it before the stack answers it).
     pub(super) fn prack(&self, call_id: &str) {
-        if let Some(n) = self.pracks.lock().unwrap().get(call_id) {
-            n.notify_one();
-        }
+        self.registry.prack(call_id);
     }
 
     /// A message refused before the stack (`why`): the `400` to send back when it is a request
@@ -330,14 +229,12 @@ impl Shared {
 
     /// Every call still up: write your record now (`shutdown (forced)`).
     pub fn force_all(&self) {
-        for s in self.calls.lock().unwrap().values() {
-            let _ = s.try_send(CallEv::Forced);
-        }
+        self.registry.force_all();
     }
 
     /// Calls still up.
     pub fn calls_up(&self) -> usize {
-        self.calls.lock().unwrap().len()
+        self.registry.calls_up()
     }
 }
 
@@ -346,24 +243,6 @@ fn headers_of(req: &rsipstack::sip::Request) -> Vec<(String, String)> {
         .iter()
         .map(|h| (h.name().to_string(), h.value().to_string()))
         .collect()
-}
-
-/// Send on a bounded channel from a tokio task: at once when there is room; else the task waits
-/// off its worker thread (`block_in_place`, so the runtime's other tasks go on) until there is.
-/// Nothing is dropped; a closed channel (the receiver gone at shutdown) takes nothing.
-fn wait_send<T>(tx: &crossbeam_channel::Sender<T>, v: T) {
-    match tx.try_send(v) {
-        Ok(()) | Err(crossbeam_channel::TrySendError::Disconnected(_)) => {}
-        Err(crossbeam_channel::TrySendError::Full(v)) => {
-            let wait = || {
-                let _ = tx.send(v);
-            };
-            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
-                _ => wait(),
-            }
-        }
-    }
 }
 
 /// Does the request's To carry a tag (RFC 3261 §12.2: it belongs to a dialog)?
@@ -495,9 +374,8 @@ pub async fn incoming(
     let id = shared.next.fetch_add(1, Ordering::Relaxed);
     let dialog_id = dialog.id();
     let (refreshed_tx, refreshed_rx) = tokio::sync::watch::channel(());
-    let (ev_tx, ev_rx) = mpsc::channel(CALL_EVENTS);
-    shared.calls.lock().unwrap().insert(id, ev_tx);
-    shared.dialogs.lock().unwrap().insert(
+    let (ev_tx, ev_rx) = shared.registry.add(id);
+    shared.registry.dialogs.lock().unwrap().insert(
         dialog.id().to_string(),
         DialogEntry {
             call: id,
@@ -526,7 +404,7 @@ pub async fn incoming(
     let opts = super::call::Opts {
         invite_ip: source_ip(&tx),
         asks: super::session::read(&headers_of(&tx.original), shared.cfg.session_min),
-        prack: shared.prack_waiter(&rec.call_id),
+        prack: shared.registry.prack_waiter(&rec.call_id),
         refreshed: refreshed_rx,
     };
     // The dialog's own states, for this call.
@@ -536,17 +414,25 @@ pub async fn incoming(
         let _ = d2.handle(&mut tx).await;
     });
     let t0 = Instant::now();
-    super::call::call(shared.clone(), dialog, inv, &mut rec, ev_rx, t0, opts).await;
-    shared.pracks.lock().unwrap().remove(&rec.call_id);
+    let ctx = CallCtx {
+        cfg: shared.cfg.clone(),
+        provider: shared.provider.clone(),
+        office: shared.office.clone(),
+        to_office: shared.to_office.clone(),
+        events: ev_tx,
+        registry: shared.registry.clone(),
+    };
+    super::call::call(ctx, dialog, inv, &mut rec, ev_rx, t0, opts).await;
     rec.duration_s = t0.elapsed().as_secs_f64();
     over.cancel();
     layer.remove_dialog(&dialog_id);
     shared
+        .registry
         .dialogs
         .lock()
         .unwrap()
         .remove(&dialog_id.to_string());
-    shared.calls.lock().unwrap().remove(&id);
+    shared.registry.remove(id, &rec.call_id);
     shared.record(rec);
 }
 
@@ -597,18 +483,18 @@ async fn dialog_states(
     while let Some(st) = rx.recv().await {
         match st {
             DialogState::Confirmed(id, _) => {
-                let call = shared
-                    .dialogs
-                    .lock()
-                    .unwrap()
-                    .get(&id.to_string())
-                    .map(|e| e.call);
-                if let Some(c) = call {
+                if let Some(c) = shared.registry.call_of(&id.to_string()) {
                     shared.send(c, CallEv::Acked);
                 }
             }
             DialogState::Terminated(id, why) => {
-                if let Some(e) = shared.dialogs.lock().unwrap().remove(&id.to_string()) {
+                if let Some(e) = shared
+                    .registry
+                    .dialogs
+                    .lock()
+                    .unwrap()
+                    .remove(&id.to_string())
+                {
                     use super::call_state::Gone;
                     let what = match why {
                         TerminatedReason::UacCancel => Gone::Cancel,
@@ -625,7 +511,7 @@ async fn dialog_states(
             // media follows its offer and the answer says so (RFC 3264 §8); no offer, the
             // answer in force again.
             DialogState::Updated(id, req, handle) => {
-                if let Some(e) = shared.dialogs.lock().unwrap().get(&id.to_string()) {
+                if let Some(e) = shared.registry.dialogs.lock().unwrap().get(&id.to_string()) {
                     let _ = e.refreshed.send(());
                 }
                 let (status, answer, note) = reoffer(&shared, &id.to_string(), &req);
@@ -668,7 +554,7 @@ fn reoffer(
     id: &str,
     req: &rsipstack::sip::Request,
 ) -> (StatusCode, Option<String>, Option<(u64, String)>) {
-    let mut dialogs = shared.dialogs.lock().unwrap();
+    let mut dialogs = shared.registry.dialogs.lock().unwrap();
     let Some(entry) = dialogs.get_mut(id) else {
         return (StatusCode::OK, None, None);
     };
