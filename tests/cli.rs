@@ -372,3 +372,25 @@ fn cli_registered_locations_are_checked_before_serving() {
     );
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+/// Finding 8 (issue 29): an OS error is said once, not twice.
+#[test]
+fn finding_08_os_errors_are_said_once() {
+    let o = e911(&["detect", "/tmp"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.matches("Is a directory").count(), 1, "{e}");
+    assert!(e.starts_with("e911: /tmp: "), "{e}");
+}
+
+/// Finding 6 (issue 29), for errors: a control character in a path is escaped, so the error
+/// stays one line and no escape sequence reaches the terminal.
+#[test]
+fn finding_06_control_characters_in_an_error_are_escaped() {
+    let o = e911(&["detect", "/nonexistent/a\nb\u{1b}[31m.wav"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e:?}");
+    assert!(e.contains("a\\nb\\u{1b}[31m.wav"), "{e:?}");
+    assert!(!e.contains('\u{1b}'), "{e:?}");
+}

@@ -133,10 +133,29 @@ pub fn main() -> ExitCode {
         Ok(()) if interrupt::interrupted() => ExitCode::from(interrupt::exit_status()),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("e911: {e:#}");
+            eprintln!("e911: {}", error_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// An error as one line: its causes after it, each said once (an error that already quotes its
+/// cause, as `path: cannot read: Is a directory` does, is not followed by it again), and control
+/// characters escaped (a newline in a path cannot split the line, an ESC cannot reach the
+/// terminal).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for c in e.chain() {
+        let s = c.to_string();
+        if line.contains(&s) {
+            continue;
+        }
+        if !line.is_empty() {
+            line += ": ";
+        }
+        line += &s;
+    }
+    crate::text::one_line(&line)
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
