@@ -394,3 +394,20 @@ fn finding_06_control_characters_in_an_error_are_escaped() {
     assert!(e.contains("a\\nb\\u{1b}[31m.wav"), "{e:?}");
     assert!(!e.contains('\u{1b}'), "{e:?}");
 }
+
+/// Finding 14 (issue 29): a bad option value is a usage error (exit 2) whoever finds it — clap
+/// (`route --trunks 0`) or the command after parsing (`sip serve --trunks 0`, `--seconds 0`,
+/// `--hold 0`).
+#[test]
+fn finding_14_bad_flag_values_exit_2_everywhere() {
+    for args in [
+        &["sip", "serve", "--trunks", "0"][..],
+        &["sip", "serve", "--seconds", "0"],
+        &["sip", "serve", "--hold", "0"],
+        &["sip", "serve", "--esqk-per-esn", "0"],
+    ] {
+        let o = e911(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+}

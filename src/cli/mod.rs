@@ -134,10 +134,22 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("e911: {}", error_line(&e));
-            ExitCode::from(1)
+            // A bad option value is a usage error, whoever found it (clap or the command).
+            ExitCode::from(if e.downcast_ref::<Usage>().is_some() { 2 } else { 1 })
         }
     }
 }
+
+/// A bad option value found by a command after parsing: a usage error (exit 2, as clap's own).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Fail with a [`Usage`] error.
+macro_rules! usage {
+    ($($t:tt)*) => { return Err($crate::cli::Usage(format!($($t)*)).into()) };
+}
+pub(crate) use usage;
 
 /// An error as one line: its causes after it, each said once (an error that already quotes its
 /// cause, as `path: cannot read: Is a directory` does, is not followed by it again), and control

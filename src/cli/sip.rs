@@ -143,14 +143,14 @@ fn rtp_ports(v: &str) -> Result<crate::sip::media::Ports, String> {
 
 fn count(what: &str, v: usize, lo: usize, hi: usize) -> anyhow::Result<usize> {
     if !(lo..=hi).contains(&v) {
-        anyhow::bail!("{what}: {v} is outside {lo} … {hi}");
+        super::usage!("{what}: {v} is outside {lo} … {hi}");
     }
     Ok(v)
 }
 
 fn secs(what: &str, v: f64, lo: f64, hi: f64) -> anyhow::Result<Duration> {
     if !(lo..=hi).contains(&v) {
-        anyhow::bail!("{what}: {v} s is outside {lo} … {hi}");
+        super::usage!("{what}: {v} s is outside {lo} … {hi}");
     }
     Ok(Duration::from_secs_f64(v))
 }
@@ -226,11 +226,11 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("--esgw: {esgw} must be an MF group with SF supervision (the provider outpulses the ESQK in MF)");
     }
     if !(1..=2000).contains(&a.trunks) {
-        anyhow::bail!("--trunks: {} is outside 1 … 2000", a.trunks);
+        super::usage!("--trunks: {} is outside 1 … 2000", a.trunks);
     }
     let npa = a.esqk_npa.unwrap_or(tg.npa);
     if !(200..=999).contains(&npa) {
-        anyhow::bail!("--esqk-npa: {npa} is not an NPA (200–999)");
+        super::usage!("--esqk-npa: {npa} is not an NPA (200–999)");
     }
     if office.npd_of(npa).is_none() {
         anyhow::bail!(
@@ -238,7 +238,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         );
     }
     if !(1..=100).contains(&a.esqk_per_esn) {
-        anyhow::bail!("--esqk-per-esn: {} is outside 1 … 100", a.esqk_per_esn);
+        super::usage!("--esqk-per-esn: {} is outside 1 … 100", a.esqk_per_esn);
     }
     if office.esns.len() > 100 {
         anyhow::bail!(
@@ -248,7 +248,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     let media_ip = a.media_ip.unwrap_or(a.listen.ip());
     if media_ip.is_unspecified() {
-        anyhow::bail!(
+        super::usage!(
             "--media-ip: --listen {} names no address the caller can send RTP to; give one",
             a.listen
         );

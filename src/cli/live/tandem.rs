@@ -180,7 +180,7 @@ pub fn run(a: TandemArgs) -> anyhow::Result<()> {
     for p in &a.psap {
         let x = psap_on_card(&office, p)?;
         if on_card.iter().any(|(n, _)| n == &x.0) {
-            anyhow::bail!("--psap {p}: {} is given twice", x.0);
+            crate::cli::usage!("--psap {p}: {} is given twice", x.0);
         }
         on_card.push(x);
     }
