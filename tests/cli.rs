@@ -411,3 +411,33 @@ fn finding_14_bad_flag_values_exit_2_everywhere() {
         assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     }
 }
+
+/// Finding 7 (issue 29): a reader that closes the pipe early (`| head -1`) ends the run quietly,
+/// exit 0 — the reader has what it wanted.
+#[test]
+fn finding_07_a_closed_pipe_ends_quietly() {
+    // Enough events to fill any pipe buffer: 400 spills.
+    let script = write(
+        "many.txt",
+        &["mf KP 5551234 ST", "silence 100"].repeat(400).join("\n"),
+    );
+    let wav = dir().join("many.wav");
+    let o = e911(&["generate", &script, "-o", wav.to_str().unwrap(), "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for fmt in ["text", "jsonl"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
+            .args(["detect", wav.to_str().unwrap(), "--format", fmt])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then close the pipe.
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 64];
+        std::io::Read::read(&mut out, &mut first).unwrap();
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{fmt}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{fmt}");
+    }
+}

@@ -132,12 +132,26 @@ pub fn main() -> ExitCode {
         // Everything decided was printed and written; the exit status still says it was cut short.
         Ok(()) if interrupt::interrupted() => ExitCode::from(interrupt::exit_status()),
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our standard output is gone (`| head`): it has what it wanted. Quietly.
+        Err(e) if stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("e911: {}", error_line(&e));
             // A bad option value is a usage error, whoever found it (clap or the command).
-            ExitCode::from(if e.downcast_ref::<Usage>().is_some() { 2 } else { 1 })
+            ExitCode::from(if e.downcast_ref::<Usage>().is_some() {
+                2
+            } else {
+                1
+            })
         }
     }
+}
+
+/// Did the run stop because its standard output was closed (a broken pipe)?
+fn stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// A bad option value found by a command after parsing: a usage error (exit 2, as clap's own).
@@ -414,8 +428,13 @@ fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow
             ),
         }
     };
-    let stopped = crate::detect::detect_stream(&mut s, kinds, threads, &watch, &mut emit)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stopped = crate::detect::detect_stream(&mut s, kinds, threads, &watch, &mut emit).map_err(
+        |e| match e {
+            // Kept an io::Error, so a closed pipe is known as one.
+            crate::detect::StreamError::Out(io) => anyhow::Error::from(io),
+            e => anyhow::Error::from(e),
+        },
+    )?;
     tick(u64::MAX);
     out.flush()?;
     if let Some(at) = stopped {
