@@ -363,11 +363,25 @@ fn cli_registered_locations_are_checked_before_serving() {
         "reg-nowhere.csv",
         "# a comment\nTN,HNO,RD,STS,A3,A1\n9195550188,123,MAIN,ST,CARY,NC\n9195550199,5,NOWHERE,RD,CARY,NC\n",
     );
-    let o = e911(&["sip", "serve", "--registered", &nowhere, "--seconds", "1"]);
+    let out = dir().join("reg-out");
+    let o = e911(&[
+        "sip",
+        "serve",
+        "--registered",
+        &nowhere,
+        "--seconds",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.join("calls.jsonl").exists(),
+        "no output made before the check"
+    );
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
-        e.contains("reg-nowhere.csv:4: TN 9195550199: 5 NOWHERE RD, CARY NC is not in the MSAG"),
+        e.contains("reg-nowhere.csv:4: TN 9195550199: 5 NOWHERE RD, CARY NC: not in the MSAG: O"),
         "{e}"
     );
     assert_eq!(e.lines().count(), 1, "{e}");
@@ -440,4 +454,31 @@ fn finding_07_a_closed_pipe_ends_quietly() {
         assert_eq!(o.status.code(), Some(0), "{fmt}: {}", stderr(&o));
         assert_eq!(stderr(&o), "", "{fmt}");
     }
+    // An MSAG address whose ESN the office does not have: no ESQK pool for its calls.
+    let msag = write(
+        "reg.msag",
+        "PRD,STREET,STS,POD,LOW,HIGH,OEB,COMMUNITY,STATE,EXCHANGE,ESN\n,MAIN,ST,,1,199,B,CARY,NC,CARY,123\n,ELM,ST,,1,99,B,CARY,NC,CARY,999\n",
+    );
+    let elm = write(
+        "reg-elm.csv",
+        "TN,HNO,RD,STS,A3,A1\n9195550188,5,ELM,ST,CARY,NC\n",
+    );
+    let df = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/datafill/cary.dat");
+    let o = e911(&[
+        "sip",
+        "serve",
+        "--datafill",
+        df,
+        "--msag",
+        &msag,
+        "--esgw",
+        "VPCESGW",
+        "--registered",
+        &elm,
+        "--seconds",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("reg-elm.csv:2: TN 9195550188: 5 ELM ST, CARY NC: its ESN 999 is not in the office's E911ESN"), "{e}");
 }

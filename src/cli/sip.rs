@@ -283,6 +283,14 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|crate::sim::scenario::Voice::Tone { hz, dbm0 }| (*hz, *dbm0)),
     };
+    // Registered locations, checked before any output is made.
+    let registered = match &a.registered {
+        Some(p) => {
+            inputs.push(p.clone());
+            registered(p, &msag, &office)?
+        }
+        None => Default::default(),
+    };
     // Outputs.
     let mut jsonl = None;
     if let Some(dir) = &a.out {
@@ -305,13 +313,6 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         notes: Vec::new(),
         warnings: Vec::new(),
         inputs: inputs.clone(),
-    };
-    let registered = match &a.registered {
-        Some(p) => {
-            inputs.push(p.clone());
-            registered(p, &msag)?
-        }
-        None => Default::default(),
     };
     let serve = Serve {
         registered,
@@ -407,6 +408,7 @@ fn write_wav(
 fn registered(
     p: &std::path::Path,
     msag: &crate::location::msag::Msag,
+    office: &crate::tandem::tables::Office,
 ) -> anyhow::Result<crate::location::registered::Registered> {
     let t = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
     let r = crate::location::registered::Registered::parse(&t)
@@ -415,12 +417,20 @@ fn registered(
         let c = pidf.civic_address();
         let a = c.msag_address();
         let why = match crate::location::msag::house_number(&a.house_number) {
-            Err(why) => Some(why.to_string()),
-            Ok(_) => msag.validate(&a).err().map(|f| f.to_string()),
+            Err(why) => Some(format!("not in the MSAG: {why}")),
+            Ok(_) => match msag.validate(&a) {
+                Err(f) => Some(format!("not in the MSAG: {f}")),
+                // Its ESN must be the office's, or its calls would find no ESQK pool.
+                Ok(r) if !office.esns.contains_key(&r.esn) => Some(format!(
+                    "its ESN {} is not in the office's E911ESN (no ESQKs for it)",
+                    r.esn
+                )),
+                Ok(_) => None,
+            },
         };
         if let Some(why) = why {
             anyhow::bail!(
-                "{}:{line}: TN {tn}: {} is not in the MSAG: {why}",
+                "{}:{line}: TN {tn}: {}: {why}",
                 p.display(),
                 crate::text::one_line(&c.one_line())
             );

@@ -310,6 +310,7 @@ pub(super) async fn call(
         audio: Some(audio),
         place,
         result,
+        key_free: true,
         timers: Vec::new(),
     };
     let (mut state, acts) = machine.start(kind, x.now());
@@ -336,9 +337,9 @@ pub(super) async fn call(
         state = s;
         x.perform(acts).await;
     }
-    let (m, rec) = (x.m, x.rec);
+    let (m, rec, key_free) = (x.m, x.rec, x.key_free);
     m.cancel.cancel();
-    if let Some(esqk) = place {
+    if let Some(esqk) = place.filter(|_| key_free) {
         ctx.provider.lock().unwrap().release(esqk);
     }
     // The media task's last word.
@@ -409,6 +410,8 @@ struct Exec<'a> {
     place: Option<u64>,
     /// A 933 call's result.
     result: Option<String>,
+    /// Its ESQK can go back to the pool when the call ends (else the office frees it later).
+    key_free: bool,
     timers: Vec<(Timer, u64)>,
 }
 
@@ -437,8 +440,10 @@ impl Exec<'_> {
                 record,
                 screens,
                 psap_leg,
+                key_free,
                 ..
             }) => {
+                self.key_free = key_free;
                 rec.tandem = record.map(|r| *r);
                 // A call that never reached a position (queued, then released) still names
                 // the PSAP it waited at.
@@ -449,7 +454,7 @@ impl Exec<'_> {
                 rec.psap_leg = psap_leg;
                 Event::SwitchDone
             }
-            CallEv::Office(Ev::Late { .. }) => return None,
+            CallEv::Office(Ev::Late { .. } | Ev::KeyFree { .. }) => return None,
             CallEv::Acked => Event::Acked,
             CallEv::Gone(g) => Event::PeerGone(g),
             CallEv::Shutdown => Event::Shutdown,

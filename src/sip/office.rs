@@ -56,13 +56,19 @@ pub enum Ev {
     /// The PSAP hung up (every position on the call).
     PsapReleased { id: u64 },
     /// The trunk is idle again: the call's tandem record (None: it never reached a trunk) and
-    /// what the PSAPs' screens showed; the PSAP leg's audio when asked for.
+    /// what the PSAPs' screens showed; the PSAP leg's audio when asked for. `key_free`: its
+    /// ESQK can go back to the pool; else a PSAP still has the (abandoned) call, and
+    /// [`Ev::KeyFree`] comes when its position releases it.
     Done {
         id: u64,
         record: Option<Box<CallRecord>>,
         screens: Vec<Screen>,
         psap_leg: Vec<i16>,
+        key_free: bool,
     },
+    /// An abandoned call's ESQK is free: the PSAP position that had the call released it (or
+    /// never did, within the give-up time).
+    KeyFree { esqk: u64 },
     /// The office fell behind the clock by more than a block (ms).
     Late { ms: f64 },
 }
@@ -70,6 +76,7 @@ pub enum Ev {
 #[derive(Default)]
 struct Live {
     call: usize,
+    esqk: u64,
     record: Option<usize>,
     delivered: bool,
     queued: bool,
@@ -112,6 +119,9 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
     let mut events: Vec<SwitchEvent> = Vec::with_capacity(64);
     let mut by_call: BTreeMap<usize, u64> = BTreeMap::new();
     let mut at_position: Vec<Option<u64>> = vec![None; np];
+    // Abandoned calls already recorded whose ESQK a PSAP still holds: (tandem call, ESQK, give
+    // up at).
+    let mut held_keys: Vec<(usize, u64, u64)> = Vec::new();
     let mut stopping = false;
     // Positions whose caller has gone: (port, hang up at, give up at).
     let mut to_release: Vec<(usize, u64, u64)> = Vec::new();
@@ -158,6 +168,7 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                         id,
                         Live {
                             call,
+                            esqk,
                             ..Default::default()
                         },
                     );
@@ -205,6 +216,17 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
         // What the switch says happened, call by call.
         tandem.take_events(&mut events);
         for e in events.drain(..) {
+            if let SwitchEvent::PositionReleased {
+                call,
+                transfer: None,
+                ..
+            } = e
+            {
+                if let Some(k) = held_keys.iter().position(|h| h.0 == call) {
+                    let (_, esqk, _) = held_keys.swap_remove(k);
+                    let _ = evs.send(Ev::KeyFree { esqk });
+                }
+            }
             if let SwitchEvent::Routed { call, port } = e {
                 // The SIP call whose line seized that trunk (the latest to, if two did).
                 let hit = live
@@ -238,7 +260,8 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                     port,
                 } => {
                     at_position[port] = Some(id);
-                    if transfer.is_none() && !l.delivered {
+                    // Its own delivery — again after a position that never winked.
+                    if transfer.is_none() {
                         l.delivered = true;
                         l.position_port = Some(port);
                         if let Some(t) = l.hung_up {
@@ -275,6 +298,13 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 _ => {}
             }
         }
+        held_keys.retain(|&(_, esqk, give_up)| {
+            if now < give_up {
+                return true;
+            }
+            let _ = evs.send(Ev::KeyFree { esqk });
+            false
+        });
         // Each call's PSAP leg, and whether it is over.
         let mut done = Vec::new();
         for (&id, l) in live.iter_mut() {
@@ -290,7 +320,12 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
             // while a PSAP may still query ALI with it).
             // A call abandoned before the answer stays the PSAP's to answer and release (it
             // may call back); its record closes with the trunk.
-            let closed = l.record.is_none()
+            // A line whose call the tandem has not routed yet (the caller left during the
+            // trunk's setup: the tandem routes it as abandoned once it sees the disconnect) is
+            // not closed while that trunk is still in setup.
+            let setting_up = l.record.is_none()
+                && world.started[l.call].is_some_and(|(p, _)| tandem.trunk_in_setup(p));
+            let closed = (l.record.is_none() && !setting_up)
                 || (l.caller_released && (!l.delivered || l.abandoned || l.position_released));
             let wait = if stopping {
                 3 * SECOND
@@ -312,11 +347,21 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 .and_then(|i| tandem.record(i))
                 .map(|r| Box::new(r.clone()));
             world.recycle(l.call);
+            // An abandoned call a PSAP still has (ringing, queued or talking to the attendant
+            // who may call back): its ESQK stays its own until that position releases it.
+            let key_free = match l.record {
+                Some(c) if l.abandoned && !l.position_released && !stopping => {
+                    held_keys.push((c, l.esqk, now + opts.psap_release + 120 * SECOND));
+                    false
+                }
+                _ => true,
+            };
             let _ = evs.send(Ev::Done {
                 id,
                 record,
                 screens: l.screens,
                 psap_leg: l.psap_leg,
+                key_free,
             });
         }
         // Keep nothing per call beyond the calls up: screens go to their calls, the world's

@@ -78,13 +78,17 @@ pub fn read_offer(sdp: &str) -> Result<Offer, String> {
     let d = sdp::SessionDescription::unmarshal(&mut cur).map_err(|e| format!("SDP: {e}"))?;
     let g711 =
         |m: &sdp::MediaDescription| m.media_name.formats.iter().any(|f| f == "0" || f == "8");
-    let audio = |m: &&sdp::MediaDescription| m.media_name.media == "audio";
+    // Plain RTP/AVP audio only: an SRTP (RTP/SAVP) or feedback (RTP/AVPF) line is rejected,
+    // never answered as if it were plain (the PSAP would hear ciphertext as G.711).
+    let audio = |m: &&sdp::MediaDescription| {
+        m.media_name.media == "audio" && m.media_name.protos.join("/") == "RTP/AVP"
+    };
     let ms = &d.media_descriptions;
     let taken = ms
         .iter()
         .position(|m| audio(&m) && m.media_name.port.value != 0 && g711(m))
         .or_else(|| ms.iter().position(|m| audio(&m)))
-        .ok_or("SDP: no audio stream")?;
+        .ok_or("SDP: no RTP/AVP audio stream (SRTP is not offered by this provider)")?;
     let m = &ms[taken];
     let lines = ms
         .iter()
@@ -152,7 +156,10 @@ pub fn read_offer(sdp: &str) -> Result<Offer, String> {
     let mut direction = dir_of(&m.attributes)
         .or_else(|| dir_of(&d.attributes))
         .unwrap_or_default();
-    if ip.is_unspecified() || port == 0 {
+    // A stream turned off (port 0) carries nothing either way; c=0.0.0.0 is the old hold.
+    if port == 0 {
+        direction = Direction::Inactive;
+    } else if ip.is_unspecified() {
         direction = match direction {
             Direction::Sendrecv | Direction::Sendonly => Direction::Sendonly,
             _ => Direction::Inactive,
@@ -262,9 +269,26 @@ mod tests {
             a.contains("m=audio 0 RTP/AVP 0\r\nm=audio 7000 RTP/AVP 0\r\n"),
             "{a}"
         );
-        // The only audio offered at port 0: answered at port 0, not a live port.
+        // Best-effort SRTP: an RTP/SAVP line, then the same audio as RTP/AVP: the plain one is
+        // taken, the SAVP one rejected in its place.
+        let srtp = two.replace(
+            "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000",
+            "m=audio 4002 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x",
+        );
+        let o = read_offer(&srtp).unwrap();
+        assert_eq!((o.taken, o.remote.port()), (1, 4000));
+        let a = answer("192.0.2.1".parse().unwrap(), 7000, &o, 1, 1);
+        assert!(
+            a.contains("m=audio 0 RTP/SAVP 0\r\nm=audio 7000 RTP/AVP 0\r\n"),
+            "{a}"
+        );
+        let only_srtp = SIPP.replace("RTP/AVP", "RTP/SAVP");
+        assert!(read_offer(&only_srtp).unwrap_err().contains("RTP/AVP"));
+        // The only audio offered at port 0: answered at port 0, not a live port, and nothing
+        // is expected from it (no RTP timeout).
         let off = SIPP.replace("m=audio 6000", "m=audio 0");
         let o = read_offer(&off).unwrap();
+        assert_eq!(o.direction, Direction::Inactive);
         let a = answer("127.0.0.1".parse().unwrap(), 7000, &o, 1, 1);
         assert!(a.contains("m=audio 0 RTP/AVP 8\r\n"), "{a}");
         assert!(!a.contains("7000"), "{a}");

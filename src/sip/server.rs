@@ -80,6 +80,10 @@ impl Shared {
             | Ev::Answered { id }
             | Ev::PsapReleased { id }
             | Ev::Done { id, .. } => *id,
+            Ev::KeyFree { esqk } => {
+                self.provider.lock().unwrap().release(*esqk);
+                return;
+            }
             Ev::Late { ms } => {
                 let _ = writeln!(
                     std::io::stderr(),

@@ -370,6 +370,13 @@ impl Tandem {
 
     /// Trunks seized but not yet routed (still in wink, digits or ANI): `(GRPKEY, trunk)`. A run
     /// that stops here has calls no record shows yet; the drivers report them.
+    /// Is trunk port `port` seized and still in setup (no call routed from it yet)?
+    pub fn trunk_in_setup(&self, port: usize) -> bool {
+        self.trunks
+            .get(port)
+            .is_some_and(|t| !t.machine.is_idle() && t.call.is_none())
+    }
+
     pub fn in_setup(&self) -> Vec<(String, usize)> {
         self.trunks
             .iter()
