@@ -260,7 +260,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         "none" => None,
         v => Some(
             crate::sim::scenario::parse_voice(v)
-                .map_err(|e| anyhow::anyhow!("--psap-voice: {e}"))?,
+                .map_err(|e| super::Usage(format!("--psap-voice: {e}")))?,
         ),
     };
     let attendant = Attendant {

@@ -93,13 +93,14 @@ impl Media {
     }
 
     /// 200 OK with our SDP (and the session interval, RFC 4028).
-    fn accept(&self, d: &InviteDialog) {
+    /// `false` when the dialog had already ended (a CANCEL crossed the answer).
+    fn accept(&self, d: &InviteDialog) -> bool {
         let mut h = self.asks.ok_headers();
         let b = self.answer.as_ref().map(|s| {
             h.push(Header::ContentType("application/sdp".into()));
             s.clone().into_bytes()
         });
-        let _ = d.accept((!h.is_empty()).then_some(h), b);
+        d.accept((!h.is_empty()).then_some(h), b).is_ok()
     }
 
     /// Start RTP (its end is reported to the call as [`CallEv::Media`]) and the session timer.
@@ -320,7 +321,8 @@ pub(super) async fn call(
         let at = next.map(|(_, ms)| tokio::time::Instant::from_std(t0 + Duration::from_millis(ms)));
         let ev = tokio::select! {
             e = evs.recv() => match e {
-                // The server holds every call's sender until the call ends: closed means gone.
+                // Cannot happen while the call runs (its context holds a sender); were it
+                // to, nothing more could reach the call: write its record now.
                 None => Event::Forced,
                 Some(e) => match x.observe(e) {
                     Some(ev) => ev,
@@ -495,8 +497,12 @@ impl Exec<'_> {
                     }
                 }
                 Action::Accept => {
-                    self.m.accept(self.dialog);
-                    self.rec.answered_ms = Some(self.ms());
+                    if self.m.accept(self.dialog) {
+                        self.rec.answered_ms = Some(self.ms());
+                    } else {
+                        let n = "200 not sent: the dialog had ended (a CANCEL crossed the answer)";
+                        self.rec.notes.push(n.into());
+                    }
                 }
                 Action::StartMedia => self.m.start(self.ctx),
                 Action::Speak => {

@@ -300,6 +300,9 @@ impl Machine {
             (P::Confirmed, E::Success | E::Provisional) => same(s),
 
             // An answered call (UAS Connecting or Confirmed, UAC Confirmed).
+            // §9.2: a CANCEL that ends the dialog while our 200 is on its way crossed it: the
+            // caller had left before the answer reached it.
+            (P::Connecting, E::PeerGone(Gone::Cancel)) => over(Gone::Cancel.why(), vec![Abandoned]),
             // §15.1.2: the caller's BYE (answered 200 by the stack).
             (P::Connecting | P::Confirmed, E::PeerGone(g)) => over(g.why(), vec![]),
             // §15.1.1: we end it with a BYE.

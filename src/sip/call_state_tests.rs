@@ -156,6 +156,14 @@ fn a_psap_call_ends_one_way_each_and_waits_for_the_trunk() {
         rel("PSAP BYE"),
         &[Reject, end("PSAP BYE"), ReleaseTrunk],
     );
+    // §9.2: a CANCEL that crossed our 200: abandoned.
+    row(
+        K,
+        P::Connecting,
+        E::PeerGone(Gone::Cancel),
+        rel("CANCEL"),
+        &[Abandoned, end("CANCEL"), ReleaseTrunk],
+    );
     // §13.3.1.4: no ACK in 64 × T1 (the stack ends the dialog).
     row(
         K,

@@ -55,7 +55,7 @@ pub(super) fn session_timer(
                 _ = stop.cancelled() => return,
                 r = refreshed.changed() => if r.is_err() { return },
                 _ = tokio::time::sleep(interval) => {
-                    let _ = events.try_send(CallEv::SessionExpired);
+                    let _ = events.send(CallEv::SessionExpired).await;
                     return;
                 }
             }

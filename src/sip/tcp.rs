@@ -346,7 +346,10 @@ async fn handle(
         }
     };
     let Ok(msg) = SipConnection::update_msg_received(msg, peer, Transport::Tcp) else {
-        shared.dropped(&format!("TCP {peer}"), "a Via the stack cannot read");
+        let why = "a Via the stack cannot read";
+        let text = String::from_utf8_lossy(raw);
+        shared.gated(&text, &format!("TCP {peer}"), &Gate::Drop(why.into()));
+        shared.dropped(&format!("TCP {peer}"), why);
         return;
     };
     if !super::guard::screen(shared, &msg, conn, from).await {

@@ -123,7 +123,9 @@ pub async fn serve(
             }
         };
         let Ok(msg) = SipConnection::update_msg_received(msg, addr, Transport::Udp) else {
-            shared.dropped(&addr.to_string(), "a Via the stack cannot read");
+            let why = "a Via the stack cannot read";
+            shared.gated(&text, &format!("UDP {addr}"), &Gate::Drop(why.into()));
+            shared.dropped(&addr.to_string(), why);
             continue;
         };
         let from = SipAddr {

@@ -137,12 +137,13 @@ impl Log {
             }
             _ => {}
         }
+        // A transfer released unanswered is settled too.
         let settled = said.released
             && said.position_released
             && !r
                 .transfers
                 .iter()
-                .any(|x| x.outcome == TransferOutcome::Pending);
+                .any(|x| x.outcome == TransferOutcome::Pending && x.released_ms.is_none());
         if !settled {
             return None;
         }

@@ -291,10 +291,6 @@ impl Tandem {
                 }
                 if let Some(c) = call {
                     let rec = &mut self.records[c];
-                    let was_answered = match transfer {
-                        None => rec.answered_ms.is_some(),
-                        Some(k) => rec.transfers[k].answered_ms.is_some(),
-                    };
                     match transfer {
                         None => rec.position_released_ms = Some(samples_to_ms(t)),
                         Some(k) => {
@@ -308,17 +304,10 @@ impl Tandem {
                         transfer,
                         port,
                     });
-                    // The last answered position gone: the PSAP side has hung up.
-                    let rec = &self.records[c];
-                    let answered_left =
-                        self.calls[c]
-                            .legs
-                            .iter()
-                            .any(|&p| match self.psaps[p].transfer {
-                                None => rec.answered_ms.is_some(),
-                                Some(k) => rec.transfers[k].answered_ms.is_some(),
-                            });
-                    if was_answered && !answered_left {
+                    // The last position on an answered call gone: the PSAP side has hung up. A
+                    // transfer still ringing holds the call (a blind transfer: the target is
+                    // about to answer).
+                    if self.records[c].answered_ms.is_some() && self.calls[c].legs.is_empty() {
                         self.tell(SwitchEvent::PsapGone { call: c });
                     }
                 }
