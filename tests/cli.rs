@@ -485,3 +485,54 @@ fn finding_07_a_closed_pipe_ends_quietly() {
     let e = stderr(&o);
     assert!(e.contains("reg-elm.csv:2: TN 9195550188: 5 ELM ST, CARY NC: its ESN 999 is not in the office's E911ESN"), "{e}");
 }
+
+/// A WAV header and `data` of `fmt` (the `fmt ` chunk body) — a file made by hand, not by the
+/// crate under test.
+fn wav_with_fmt(name: &str, fmt: &[u8], data: &[u8]) -> String {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&((4 + 8 + fmt.len() + 8 + data.len()) as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    b.extend_from_slice(fmt);
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(data);
+    let p = dir().join(name);
+    std::fs::write(&p, b).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Finding 9 (issue 29): a valid WAV in an encoding the tool does not read (64-bit float, IMA
+/// ADPCM) is called that, with what to convert to — not "ill-formed".
+#[test]
+fn finding_09_valid_unsupported_wavs_are_named_and_not_called_ill_formed() {
+    // fmt: tag, channels, rate, byte rate, block align, bits (+ extension for ADPCM).
+    let fmt = |tag: u16, align: u16, bits: u16, ext: &[u8]| {
+        let mut f = Vec::new();
+        f.extend_from_slice(&tag.to_le_bytes());
+        f.extend_from_slice(&1u16.to_le_bytes());
+        f.extend_from_slice(&8000u32.to_le_bytes());
+        f.extend_from_slice(&(8000 * align as u32).to_le_bytes());
+        f.extend_from_slice(&align.to_le_bytes());
+        f.extend_from_slice(&bits.to_le_bytes());
+        f.extend_from_slice(ext);
+        f
+    };
+    let f64_wav = wav_with_fmt("f64.wav", &fmt(3, 8, 64, &[]), &[0u8; 800]);
+    // IMA ADPCM: cbSize 2, 505 samples per 256-byte block.
+    let ima = wav_with_fmt(
+        "ima.wav",
+        &fmt(0x11, 256, 4, &[2, 0, 0xF9, 0x01]),
+        &[0u8; 256],
+    );
+    for (f, name) in [(&f64_wav, "64-bit float WAV"), (&ima, "IMA ADPCM WAV")] {
+        let o = e911(&["detect", f]);
+        assert_eq!(o.status.code(), Some(1));
+        let e = stderr(&o);
+        assert!(e.contains(name) && e.contains("does not read"), "{e}");
+        assert!(e.contains("16-bit PCM"), "{e}");
+        assert!(!e.to_lowercase().contains("ill-formed"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}

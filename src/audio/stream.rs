@@ -60,6 +60,24 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WavError + '_ {
     }
 }
 
+/// A valid WAV encoding this tool does not read, by its `fmt ` tag and bits (the WAV crate calls
+/// some of these ill-formed; they are not): what to say, with what to convert to.
+fn not_read(tag: u16, bits: u16) -> Option<String> {
+    let name = match tag {
+        1 | 6 | 7 | 0xFFFE => return None,
+        3 if bits == 32 => return None,
+        3 => format!("{bits}-bit float"),
+        2 => "Microsoft ADPCM".into(),
+        0x11 => "IMA ADPCM".into(),
+        0x31 => "GSM 6.10".into(),
+        0x55 => "MPEG layer 3".into(),
+        t => format!("format tag 0x{t:04X}"),
+    };
+    Some(format!(
+        "{name} WAV: unsupported (a valid encoding this tool does not read); convert it to 16-bit PCM (e.g. `sox IN.wav -e signed -b 16 OUT.wav`)"
+    ))
+}
+
 /// The chunks a stream needs: the `fmt ` body and where the data chunk starts, its declared
 /// length and the length present in the file.
 struct Layout {
@@ -185,6 +203,9 @@ impl<'a> WavStream<'a> {
             };
             (raw, frames, 0)
         } else {
+            if let Some(why) = fmt.and_then(|_| not_read(tag, bits)) {
+                return Err(unsupported(path, why));
+            }
             input.seek(SeekFrom::Start(0)).map_err(io(path))?;
             let reader = hound::WavReader::new(BufReader::with_capacity(1 << 16, input))
                 .map_err(|e| match e {
