@@ -235,7 +235,6 @@ fn stalls(text: &str) -> u64 {
 
 #[test]
 fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
-    let d = tmp("wire");
     wire("wireA");
     wire("wireB");
     // A sound server that stalls again and again (seen on a loaded CI host: 15 stalls in 19 s in
@@ -243,6 +242,8 @@ fn eo_tandem_and_psap_in_three_processes_across_a_wire() {
     // signalling. A run that fails while any process reported 3 or more stalls says so and is
     // run again, at most twice; any other failure fails at once.
     for attempt in 1..=3 {
+        // Each run records into a fresh directory (a run never overwrites the last one's files).
+        let d = tmp(&format!("wire{attempt}"));
         let (tandem, psap, eo) = three_processes(&d);
         let (t, p, e) = (text(&tandem), text(&psap), text(&eo));
         println!("== run {attempt}\n== tandem\n{t}\n== psap\n{p}\n== eo\n{e}");
