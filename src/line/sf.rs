@@ -22,6 +22,7 @@
 
 use crate::dsp::correlator::{cabs2, cconj, cmul, C64};
 use crate::dsp::tone_probe::ToneProbe;
+use crate::register::noise_floor::NoiseFloor;
 use crate::units::{db_to_ratio, dbm0_to_power, SAMPLE_RATE};
 
 /// The SF frequency (Hz).
@@ -78,7 +79,12 @@ pub struct SfReceiver {
     min_power: f64,
     /// `8/W²`: tone power from the correlator (amplitude `2|X|/Σw` with `Σw = W/2`; power `a²/2`).
     power_scale: f64,
-    share: f64,
+    /// Tone power over the rest of the window's power, at least (`dominance_db` as a ratio).
+    dom: f64,
+    /// Minimum statistics of the power of windows the tone does not fill (silence, speech,
+    /// noise): the stationary noise on the line, which the dominance test allows for. Frozen
+    /// while the tone holds the line.
+    rest_floor: NoiseFloor,
     /// `tan` of the largest accepted phase advance over the frequency test's span.
     tan_max: f64,
     /// Correlator values of the last 3 frames.
@@ -99,13 +105,12 @@ impl SfReceiver {
     pub fn new(d: SfDesign) -> Self {
         let w = d.hop * d.blocks;
         let min_power = dbm0_to_power(d.min_level_dbm0);
-        // Tone power t and rest r = ms − t: t ≥ D·r ⇔ t ≥ ms·D/(1+D).
-        let dom = db_to_ratio(d.dominance_db);
         SfReceiver {
             probe: ToneProbe::new(SF_HZ, w, d.hop),
             min_power,
             power_scale: 8.0 / (w * w) as f64,
-            share: dom / (1.0 + dom),
+            dom: db_to_ratio(d.dominance_db),
+            rest_floor: NoiseFloor::new(),
             tan_max: (std::f64::consts::TAU * d.max_offset_hz * (2 * d.hop) as f64
                 / SAMPLE_RATE as f64)
                 .tan(),
@@ -168,10 +173,15 @@ impl SfReceiver {
         let ms = self.probe.mean_square();
         if ms < self.min_power {
             self.xhist[slot] = (0.0, 0.0);
+            self.rest_floor.push(ms);
             return false;
         }
         let x = self.probe.x();
         self.xhist[slot] = x;
+        let rough = cabs2(x) * self.power_scale;
+        if rough < 0.5 * ms {
+            self.rest_floor.push(ms);
+        }
         let lag = self.xhist[(slot + 1) % 3];
         let z = cmul(x, cconj(lag));
         // Frequency within ±max_offset of 2600 Hz ⇔ the phase advance over 2 frames is within
@@ -182,13 +192,39 @@ impl SfReceiver {
         // Power from the uncorrected correlator is a lower bound (the window's response is
         // largest at zero offset); only when that falls short is the offset measured and the
         // response divided out.
-        let mut power = cabs2(x) * self.power_scale;
-        if power < self.min_power || power < self.share * ms {
+        let mut power = rough;
+        if !self.dominates(power, ms) {
             let delta = z.1.atan2(z.0) / (2 * self.d.hop) as f64;
             let r = self.hann_response(delta);
             power = 2.0 * cabs2(x) / (r * r);
         }
-        power >= self.min_power && power >= self.share * ms
+        self.dominates(power, ms)
+    }
+
+    /// Tone power `power` in a window of mean square `ms`: loud enough, and `dominance_db` above
+    /// the rest of the window once the line's stationary noise is allowed for. The floor
+    /// (minimum statistics over ~320 ms of windows without the tone) is ≈ 0.47 of white noise's
+    /// mean power in a 40-sample window (the minimum of ~64 independent χ²₄₀/40 readings, mean − 2.4σ with σ = 0.22);
+    /// `REST_ALLOWED` floors, 1.5 × the mean, cover the noise's own swing (+2σ) with margin, so
+    /// steady noise 12 dB under a −8 dBm0 burst never breaks the tone up (SpanDSP's `sig_tone`
+    /// sequence in −20 dBm0 noise). The tone must still stand `ABOVE_NOISE` (≥ 6 dB over the
+    /// noise's whole-band mean, ≥ 4.1 floors) above that noise, or noise alone would pass
+    /// wherever its 2600 Hz bin happens to read the right frequency. Speech is not stationary:
+    /// between syllables the floor falls to the background, and the test holds its full 10 dB
+    /// against the speech itself.
+    fn dominates(&self, power: f64, ms: f64) -> bool {
+        const REST_ALLOWED: f64 = 3.2;
+        const ABOVE_NOISE: f64 = 8.5;
+        const HOLD_DOMINANCE: f64 = 2.0;
+        let floor = self.rest_floor.get();
+        let rest = (ms - power).max(0.0);
+        let excess = (rest - REST_ALLOWED * floor).max(0.0);
+        // Once on, the tone holds at 3 dB over the rest (hysteresis: a tone that was heard does
+        // not turn off because a noise burst narrows its margin; it ends when its level or
+        // frequency goes — and before any floor is known, a line that starts with the tone up
+        // in noise does not chatter).
+        let dom = if self.on { HOLD_DOMINANCE } else { self.dom };
+        power >= self.min_power && power >= dom * excess && power >= ABOVE_NOISE * floor
     }
 
     fn debounce(&mut self, hears: bool, sink: &mut impl FnMut(SfEvent)) {
