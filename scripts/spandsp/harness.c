@@ -2,7 +2,8 @@
  * `e911 detect --kinds mf,dtmf` (issue 18). Reads a 16-bit PCM 8 kHz WAV (plain or
  * WAVE_FORMAT_EXTENSIBLE), runs bell_mf_rx and dtmf_rx on every channel block by block, and prints
  * the digits each reported and the process's CPU time. Built by scripts/spandsp-compare against
- * Debian's libspandsp-dev. Usage: harness FILE.wav */
+ * Debian's libspandsp-dev. Usage: harness FILE.wav [--digits]; with --digits it also prints each
+ * channel's digits, "CH mf DIGITS" and "CH dtmf DIGITS" (scripts/robustness scores them). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,16 +13,30 @@
 
 static long mf_digits, dtmf_digits;
 
-static void on_mf(void *user, const char *digits, int len) { (void) user; (void) digits; mf_digits += len; }
-static void on_dtmf(void *user, const char *digits, int len) { (void) user; (void) digits; dtmf_digits += len; }
+/* Each channel's digits, for --digits: [2 * channel] MF, [2 * channel + 1] DTMF. */
+static char **said;
+static size_t *said_len;
+
+static void keep(long slot, const char *digits, int len)
+{
+    if (!said)
+        return;
+    said[slot] = realloc(said[slot], said_len[slot] + len + 1);
+    memcpy(said[slot] + said_len[slot], digits, len);
+    said_len[slot] += len;
+    said[slot][said_len[slot]] = 0;
+}
+
+static void on_mf(void *user, const char *digits, int len) { mf_digits += len; keep(2 * (long) (intptr_t) user, digits, len); }
+static void on_dtmf(void *user, const char *digits, int len) { dtmf_digits += len; keep(2 * (long) (intptr_t) user + 1, digits, len); }
 
 static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t) p[3] << 24; }
 static uint16_t le16(const unsigned char *p) { return p[0] | p[1] << 8; }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: harness FILE.wav\n");
+    if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "--digits"))) {
+        fprintf(stderr, "usage: harness FILE.wav [--digits]\n");
         return 2;
     }
     FILE *f = fopen(argv[1], "rb");
@@ -60,11 +75,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: no fmt or data chunk\n", argv[1]);
         return 1;
     }
+    if (argc == 3) {
+        said = calloc(2 * channels, sizeof *said);
+        said_len = calloc(2 * channels, sizeof *said_len);
+    }
     bell_mf_rx_state_t **mf = calloc(channels, sizeof *mf);
     dtmf_rx_state_t **dt = calloc(channels, sizeof *dt);
     for (int i = 0; i < channels; i++) {
-        mf[i] = bell_mf_rx_init(NULL, on_mf, NULL);
-        dt[i] = dtmf_rx_init(NULL, on_dtmf, NULL);
+        mf[i] = bell_mf_rx_init(NULL, on_mf, (void *) (intptr_t) i);
+        dt[i] = dtmf_rx_init(NULL, on_dtmf, (void *) (intptr_t) i);
     }
     enum { BLOCK = 2048 };
     int16_t *in = malloc(sizeof(int16_t) * BLOCK * channels);
@@ -84,5 +103,7 @@ int main(int argc, char **argv)
     double cpu = (double) (clock() - t0) / CLOCKS_PER_SEC;
     printf("spandsp: %d channel(s) x %.1f s: %ld MF digits, %ld DTMF digits, %.3f s CPU in the receivers\n",
            channels, frames / 8000.0, mf_digits, dtmf_digits, cpu);
+    for (int ch = 0; said && ch < channels; ch++)
+        printf("%d mf %s\n%d dtmf %s\n", ch, said[2 * ch] ? said[2 * ch] : "", ch, said[2 * ch + 1] ? said[2 * ch + 1] : "");
     return 0;
 }

@@ -82,8 +82,8 @@ pub struct SfReceiver {
     /// Tone power over the rest of the window's power, at least (`dominance_db` as a ratio).
     dom: f64,
     /// Minimum statistics of the power of windows the tone does not fill (silence, speech,
-    /// noise): the stationary noise on the line, which the dominance test allows for. Frozen
-    /// while the tone holds the line.
+    /// noise), and of the rest of those it does: the stationary noise on the line, which the
+    /// dominance test allows for.
     rest_floor: NoiseFloor,
     /// `tan` of the largest accepted phase advance over the frequency test's span.
     tan_max: f64,
@@ -179,9 +179,14 @@ impl SfReceiver {
         let x = self.probe.x();
         self.xhist[slot] = x;
         let rough = cabs2(x) * self.power_scale;
-        if rough < 0.5 * ms {
-            self.rest_floor.push(ms);
-        }
+        // A window the tone fills gives its rest — read no lower than −15 dB under the window:
+        // the rest, a difference of two noisy readings, falls near 0 often enough in noise that
+        // a long tone would empty the floor and leave the next burst the strict test.
+        self.rest_floor.push(if rough < 0.5 * ms {
+            ms
+        } else {
+            (ms - rough).max(ms / 32.0)
+        });
         let lag = self.xhist[(slot + 1) % 3];
         let z = cmul(x, cconj(lag));
         // Frequency within ±max_offset of 2600 Hz ⇔ the phase advance over 2 frames is within
@@ -247,9 +252,10 @@ impl SfReceiver {
             self.run = 0;
             // When did it change? Measured over levels −28 … 0 dBm0 and every alignment: the first
             // frame to hear a tone is 20–41 samples (mean 30) after its start, the first to miss
-            // it 14–21 (mean 18) after its end. Subtracting the means leaves about ±1.5 ms (≤ 2 ms
-            // at the accept edges), so a burst's length is known to ±2 ms.
-            let lead = if hears { 30 } else { 18 };
+            // it 14–21 (mean 18) after its end — 25 since a tone once on holds at 3 dB (SpanDSP's
+            // sequence: 7 samples later). Subtracting the means leaves about ±1.5 ms (≤ 2 ms at
+            // the accept edges), so a burst's length is known to ±2 ms.
+            let lead = if hears { 30 } else { 25 };
             sink(SfEvent {
                 on: hears,
                 time: self.run_first.saturating_sub(lead),

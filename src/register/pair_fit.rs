@@ -298,6 +298,21 @@ impl PairFit {
         floor: f64,
         noise: f64,
     ) -> bool {
+        self.fits_in(samples, tones, ratio, floor, noise, None)
+    }
+
+    /// [`PairFit::fits`] with the residual high-passed by `hp` first: what lies below the
+    /// receiver's band (the low end of pink noise, hum, dial tone) is not held against the fit.
+    pub fn fits_in(
+        &self,
+        samples: &[i16],
+        tones: &[FitTone; 2],
+        ratio: f64,
+        floor: f64,
+        noise: f64,
+        hp: Option<&HighPass>,
+    ) -> bool {
+        let mut state = [0.0f64; 4];
         let mut z = tones.map(|t| (2.0 * t.b.0, 2.0 * t.b.1));
         let step = tones.map(|t| t.z);
         let quarter = samples.len() / 4;
@@ -310,7 +325,10 @@ impl PairFit {
             let (mut resid, mut model) = (0.0f64, 0.0f64);
             for &s in q {
                 let m = z[0].0 + z[1].0;
-                let e = s as f64 - m;
+                let mut e = s as f64 - m;
+                if let Some(h) = hp {
+                    e = h.step(e, &mut state);
+                }
                 resid += e * e;
                 model += m * m;
                 z[0] = cmul(z[0], step[0]);
@@ -321,6 +339,36 @@ impl PairFit {
             }
         }
         true
+    }
+}
+
+/// A second-order Butterworth high-pass (RBJ biquad, direct form I), for the fit's residual.
+#[derive(Debug, Clone, Copy)]
+pub struct HighPass {
+    b: [f64; 3],
+    a: [f64; 2],
+}
+
+impl HighPass {
+    pub fn new(cutoff_hz: f64) -> Self {
+        let w = std::f64::consts::TAU * cutoff_hz / SAMPLE_RATE as f64;
+        let alpha = w.sin() / std::f64::consts::SQRT_2;
+        let c = w.cos();
+        let a0 = 1.0 + alpha;
+        HighPass {
+            b: [(1.0 + c) / 2.0 / a0, -(1.0 + c) / a0, (1.0 + c) / 2.0 / a0],
+            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
+        }
+    }
+
+    /// One sample through; `st` is (x[n−1], x[n−2], y[n−1], y[n−2]).
+    #[inline(always)]
+    fn step(&self, x: f64, st: &mut [f64; 4]) -> f64 {
+        let y = self.b[0] * x + self.b[1] * st[0] + self.b[2] * st[1]
+            - self.a[0] * st[2]
+            - self.a[1] * st[3];
+        *st = [x, st[0], y, st[2]];
+        y
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::frame_log::{FrameLog, FrameSource};
 use super::noise_floor::NoiseFloor;
-use super::pair_fit::{FitTone, PairFit};
+use super::pair_fit::{FitTone, HighPass, PairFit};
 use super::tone_pair::{Grouping, PairDesign, Plan, ToneEvent, Window, MAX_BANK, MAX_TONES};
 use crate::dsp::correlator::{cabs2, hann_from, C64};
 use crate::units::{db_to_ratio, dbm0_to_power};
@@ -44,6 +44,10 @@ pub struct PairJudge {
     /// `2/(Σw)²`: tone power from a correlator, `a = 2|X|/Σw`, power `a²/2`.
     power_scale: f64,
     fit: PairFit,
+    /// What white noise of unit power per sample reads in one tone's correlator, on average.
+    noise_per_correlator: f64,
+    /// Below the band: the residual the in-band noise test ignores (half the lowest tone).
+    below_band: HighPass,
     twist_low: f64,
     twist_high: f64,
     third: Option<f64>,
@@ -65,6 +69,11 @@ impl PairJudge {
             idx: plan.idx,
             power_scale: 2.0 / (window_sum * window_sum),
             fit: PairFit::new(d.window, w),
+            noise_per_correlator: match d.window {
+                Window::Hann => 3.0 / w as f64,
+                Window::Rect => 2.0 / w as f64,
+            },
+            below_band: HighPass::new(0.5 * d.tones[0] as f64),
             min_power: dbm0_to_power(d.min_tone_dbm0),
             twist_low: db_to_ratio(d.max_twist_low_db),
             twist_high: db_to_ratio(d.max_twist_high_db),
@@ -246,16 +255,23 @@ impl PairJudge {
         if p[i] > p[j] * self.twist_low || p[j] > p[i] * self.twist_high {
             return None;
         }
+        // The pair's share of what is not the line's stationary noise (the floor: 0 on a quiet
+        // line, so the full rule; speech and music never raise it, they fall silent between
+        // syllables and notes).
+        let floor_sigma2 = meta.floor / NoiseFloor::BIAS;
         if let Some(third) = self.third {
             let other = (0..nt)
                 .filter(|&t| t != i && t != j)
                 .map(|t| p[t])
                 .fold(0.0, f64::max);
-            if other > weaker * third {
+            // Stationary noise of σ² per sample reads 2σ²·Σw²/(Σw)² in a correlator (3σ²/W
+            // through Hann): 8 times that mean is exceeded once in e^8 ≈ 3 000 readings.
+            if other > (weaker * third).max(8.0 * self.noise_per_correlator * floor_sigma2) {
                 return None;
             }
         }
-        if p[i] + p[j] < self.d.pair_share * ms {
+        // The pair's share of what is not the line's stationary noise (see above).
+        if p[i] + p[j] < self.d.pair_share * (ms - SHARE_NOISE * floor_sigma2).max(0.0) {
             return None;
         }
         // A code already held continues on the cheap tests alone: the precise ones admitted it,
@@ -271,9 +287,6 @@ impl PairJudge {
             if pair >= 0.8 * self.held_power {
                 self.last_power = pair;
                 return Some(code);
-            }
-            if pair < 0.5 * self.held_power {
-                return None;
             }
         }
         // 4. Frequency from phase advance.
@@ -300,19 +313,32 @@ impl PairJudge {
         // 5a. Time-domain fit with the larger of the two noise allowances (the floor alone): a
         // window the tones do not fill (onsets, mostly) fails here, before the residual spectrum
         // is paid for.
-        let floor_sigma2 = meta.floor / NoiseFloor::BIAS;
-        let fit = |sigma2: f64| {
+        let fit_in = |sigma2: f64, hp: Option<&HighPass>| {
             src.with_window_back(back, |x| {
-                self.fit.fits(
+                self.fit.fits_in(
                     x,
                     &tones,
                     self.d.fit_ratio,
                     self.d.fit_floor,
                     self.d.fit_noise * sigma2,
+                    hp,
                 )
             })
         };
-        if !fit(floor_sigma2) {
+        let fit = |sigma2: f64| fit_in(sigma2, None);
+        // More residual than the noise explains. Below the band, noise that is not white —
+        // pink noise, whose power is mostly low and swings from window to window — may explain
+        // it: the fit is asked again without what lies below half the lowest tone, and what
+        // lies there must be noise, not a tone as loud as the key's (a chord's third note).
+        // Only where the line's stationary noise accounts for what is not the pair (within
+        // NOISE_EXPLAINS floors): speech over a quiet line leaves far more than its floor.
+        let noisy_line = ms - (p[i] + p[j]) <= NOISE_EXPLAINS * floor_sigma2;
+        let fits_above = |sigma2: f64| {
+            noisy_line
+                && fit_in(sigma2, Some(&self.below_band))
+                && !self.tone_below_band(src, back, &tones)
+        };
+        if !fit(floor_sigma2) && !fits_above(floor_sigma2) {
             return None;
         }
         // 5. Residual spectrum: third components, and the white-noise level.
@@ -323,7 +349,28 @@ impl PairJudge {
         self.fit
             .residual_bins(src.freqs(), sums, &tones, m0, bank_bins);
         let wf = w as f64;
-        let third_min = self.residual_third.map(|t| weaker_bin(&tones, wf) * t);
+        // White noise leaves every bin's residual exponentially distributed with mean W·σ²;
+        // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills. Taken on
+        // the bank's bins (copied: the selection reorders them).
+        let mut sorted = [0.0f64; MAX_BANK];
+        sorted[..nf].copy_from_slice(bank_bins);
+        let (_, median, _) = sorted[..nf].select_nth_unstable_by(nf / 2, f64::total_cmp);
+        let sigma2_in = *median / std::f64::consts::LN_2 / wf;
+        // Each tone must stand far enough above the noise in its own bin: noise alone passes
+        // the fit (its residual is the noise it allows for), so this is what tells a key in
+        // noise from noise. A noise-only bin exceeds ABOVE_NOISE × its mean once in e^10 ≈ 22 000.
+        const ABOVE_NOISE: f64 = 16.0;
+        if weaker_bin(&tones, wf) < ABOVE_NOISE * wf * sigma2_in {
+            return None;
+        }
+        // Noise the third-component rule allows for: only what is both stationary (the floor)
+        // and white in-band (the median) — speech and music are neither. A noise-only bin
+        // exceeds NOISE_BINS × its mean once in e^8 ≈ 3 000.
+        const NOISE_BINS: f64 = 8.0;
+        let noise_bin = NOISE_BINS * wf * sigma2_in.min(floor_sigma2);
+        let third_min = self
+            .residual_third
+            .map(|t| (weaker_bin(&tones, wf) * t).max(noise_bin));
         // The bank's bins first: a third component there spares the guards' correlation.
         if let Some(t) = third_min {
             if bank_bins.iter().any(|&r| r > t) {
@@ -343,18 +390,51 @@ impl PairJudge {
         if r2[nf..nb].iter().any(|&r| r > guard_min) {
             return None;
         }
-        // White noise leaves every bin's residual exponentially distributed with mean W·σ²;
-        // the median (ln 2 of the mean) ignores the few bins a tonal interferer fills.
-        let (_, median, _) = r2[..nb].select_nth_unstable_by(nb / 2, f64::total_cmp);
-        let sigma2_in = *median / std::f64::consts::LN_2 / wf;
         // 6. Time-domain fit again if the band says the noise is less. Residual the noise may explain: only noise that is both stationary
         // (the minimum-statistics floor) and white across the band (the residual bins) counts.
         // A chord's steady extra note is not white in-band; speech is not stationary.
-        if sigma2_in < floor_sigma2 && !fit(sigma2_in) {
+        if sigma2_in < floor_sigma2 && !fit(sigma2_in) && !fits_above(sigma2_in) {
             return None;
         }
         self.last_power = p[i] + p[j];
+        if self.held == Some(code) {
+            // The precise tests hold a held code whose level moved (an AGC or a codec settling,
+            // a fade): its power from here on is the reference of the cheap continuation.
+            self.held_power = self.last_power;
+        }
         Some(code)
+    }
+
+    /// Whether what lies below the band at the frame `back` ago is a tone within 6 dB of the
+    /// weaker of `tones` (not noise): its strongest Hann-windowed probe both that loud and 20 ×
+    /// the median probe. Through a Hann window a tone fills 2–3 neighbouring probes and leaves
+    /// the rest ≥ 31 dB down; white or pink noise's 8 probes reach 20 × their median about once
+    /// in 10⁵ windows. Dial tone sits 10 dB under a key; a chord's third note a few dB under the
+    /// pair does not.
+    #[cold]
+    fn tone_below_band(&self, src: &impl FrameSource, back: usize, tones: &[FitTone; 2]) -> bool {
+        let mut r = [0.0f64; BELOW_BAND_HZ.len()];
+        src.with_window_back(back, |x| {
+            let w = x.len() as f64;
+            for (o, &hz) in r.iter_mut().zip(&BELOW_BAND_HZ) {
+                let step = std::f64::consts::TAU * hz as f64 / crate::units::SAMPLE_RATE as f64;
+                let (s, c) = step.sin_cos();
+                let (mut re, mut im, mut pr, mut pi) = (0.0f64, 0.0f64, 1.0f64, 0.0f64);
+                for (i, &v) in x.iter().enumerate() {
+                    let hann = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / w).cos();
+                    let v = v as f64 * hann;
+                    re += v * pr;
+                    im -= v * pi;
+                    (pr, pi) = (pr * c - pi * s, pr * s + pi * c);
+                }
+                *o = re * re + im * im;
+            }
+        });
+        let loudest = r.iter().fold(0.0f64, |a, &b| a.max(b));
+        let (_, median, _) = r.select_nth_unstable_by(BELOW_BAND_HZ.len() / 2, f64::total_cmp);
+        // A tone of phasor B reads |B|·W/2 through a Hann window: its power is weaker_bin / 4.
+        let weaker = weaker_bin(tones, src.window_len() as f64) / 4.0;
+        loudest > 0.25 * weaker && loudest > 20.0 * *median
     }
 
     #[inline(always)]
@@ -429,6 +509,17 @@ impl PairJudge {
         self.held_power = 0.0;
     }
 }
+
+/// Floors of noise the share test discounts: coloured noise (pink) swings more from window to
+/// window than white, so its minimum statistics read lower; 1.5 covers pink noise's swing.
+const SHARE_NOISE: f64 = 1.5;
+
+/// Floors of stationary noise that may account for a window's power beyond the pair before
+/// its low part is forgiven the fit (pink noise: its floor reads low, so 2.5, not 1).
+const NOISE_EXPLAINS: f64 = 2.5;
+
+/// Probes below the MF and DTMF bands (both start at ~700 Hz), 50 Hz apart.
+const BELOW_BAND_HZ: [u32; 8] = [250, 300, 350, 400, 450, 500, 550, 600];
 
 /// The weaker tone's power as a rectangular correlator of `w` samples reads it: a steady tone
 /// at full window length reads |B|·W.
