@@ -23,6 +23,7 @@ mod psap_trunk;
 mod receiver_pool;
 mod regression;
 mod regression_14;
+mod robustness;
 mod route_e2e;
 mod rt_alloc;
 mod sf_dial_pulse;

@@ -46,6 +46,9 @@ pub struct PairJudge {
     fit: PairFit,
     /// What white noise of unit power per sample reads in one tone's correlator, on average.
     noise_per_correlator: f64,
+    /// Below the voice band (200 Hz; G.712's channel starts at 300): what the fit never holds
+    /// against a key (hum, the rumble of a pinker-than-pink line noise).
+    line_band: HighPass,
     /// Below the band: the residual the in-band noise test ignores (half the lowest tone).
     below_band: HighPass,
     twist_low: f64,
@@ -74,6 +77,7 @@ impl PairJudge {
                 Window::Rect => 2.0 / w as f64,
             },
             below_band: HighPass::new(0.5 * d.tones[0] as f64),
+            line_band: HighPass::new(200.0),
             min_power: dbm0_to_power(d.min_tone_dbm0),
             twist_low: db_to_ratio(d.max_twist_low_db),
             twist_high: db_to_ratio(d.max_twist_high_db),
@@ -325,7 +329,7 @@ impl PairJudge {
                 )
             })
         };
-        let fit = |sigma2: f64| fit_in(sigma2, None);
+        let fit = |sigma2: f64| fit_in(sigma2, Some(&self.line_band));
         // More residual than the noise explains. Below the band, noise that is not white —
         // pink noise, whose power is mostly low and swings from window to window — may explain
         // it: the fit is asked again without what lies below half the lowest tone, and what
