@@ -7,6 +7,7 @@
 
 use e911_tandem::dsp::g711::Law;
 use e911_tandem::register::dtmf::{dtmf_freqs, DtmfReceiver};
+use e911_tandem::units::FULL_SCALE_SINE_DBM0;
 
 use crate::support::*;
 
@@ -15,12 +16,9 @@ const KEYS: &str = "123A456B789C*0#D";
 /// Line before the first key.
 const LEAD_MS: f64 = 300.0;
 
-/// A full-scale sine's level (dBm0): G.711's convention, as SpanDSP's.
-const FULL_SCALE_DBM0: f64 = 3.14;
-
 /// Peak amplitude of a sine at `dbm0`.
 fn peak(dbm0: f64) -> f64 {
-    32767.0 * 10f64.powf((dbm0 - FULL_SCALE_DBM0) / 20.0)
+    32767.0 * 10f64.powf((dbm0 - FULL_SCALE_SINE_DBM0) / 20.0)
 }
 
 fn ms(t: f64) -> usize {
