@@ -15,35 +15,64 @@ fn figure(out: &str, line: &str, key: &str) -> f64 {
 
 #[test]
 fn a_loopback_brings_back_bursts_kps_and_a_spill_within_tens_of_milliseconds() {
-    let o = Command::new(env!("CARGO_BIN_EXE_e911"))
-        .args([
-            "live",
-            "loopback",
-            "--probes",
-            "20",
-            "--spill",
-            "KP 0 5551234 ST",
-        ])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    // The figures, for the CI log.
-    println!("{out}{err}");
-    assert!(o.status.success(), "{out}{err}");
-    assert!(out.contains("heard: KP 0 5 5 5 1 2 3 4 ST"), "{out}");
+    // As the three-process exchange below: a run spoilt by the sound server stalling (≥ 3 device
+    // stalls: frames dropped or repeated inside a spill) is made again, at most twice; any other
+    // failure fails at once.
+    for attempt in 1..=3 {
+        let o = Command::new(env!("CARGO_BIN_EXE_e911"))
+            .args([
+                "live",
+                "loopback",
+                "--probes",
+                "20",
+                "--spill",
+                "KP 0 5551234 ST",
+            ])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        // The figures, for the CI log.
+        println!("{out}{err}");
+        let worst = stalls(&out).max(stalls(&err));
+        match loopback_checks(o.status.success(), &out, &err) {
+            Ok(()) => return,
+            Err(why) if worst >= 3 && attempt < 3 => {
+                println!(
+                    "== run {attempt}: {why}; the sound server stalled {worst} times: once more"
+                )
+            }
+            Err(why) => panic!("{why} (run {attempt}, {worst} device stalls)"),
+        }
+    }
+}
+
+/// What a loopback run must show.
+fn loopback_checks(ok: bool, out: &str, err: &str) -> Result<(), String> {
+    let check = |cond: bool, what: String| if cond { Ok(()) } else { Err(what) };
+    check(ok, format!("exit status: {out}{err}"))?;
+    check(
+        out.contains("heard: KP 0 5 5 5 1 2 3 4 ST"),
+        format!("the spill: {out}"),
+    )?;
     // A device buffer from the ladder, never the silent default.
-    assert!(
+    check(
         err.contains("buffer 128 frames") || err.contains("buffer 192 frames"),
-        "{err}"
-    );
+        format!("the buffer: {err}"),
+    )?;
     // Loose bounds that cannot flake on a loaded CI machine; the tight figures (p50 ≤ 20 ms,
     // p99 ≤ 30 ms, KP p99 ≤ 50 ms) are measured by scripts/live-latency (docs/performance.md).
-    let dev = figure(&out, "device round trip", "p50 ");
-    let kp = figure(&out, "signal round trip", "p99 ");
-    assert!(dev > 1.0 && dev < 60.0, "device round trip p50 {dev} ms");
-    assert!(kp > dev && kp < 120.0, "KP round trip p99 {kp} ms");
-    assert!(figure(&out, "glitches", "glitches: ") <= 4.0, "{out}");
+    let dev = figure(out, "device round trip", "p50 ");
+    let kp = figure(out, "signal round trip", "p99 ");
+    check(
+        dev > 1.0 && dev < 60.0,
+        format!("device round trip p50 {dev} ms"),
+    )?;
+    check(kp > dev && kp < 120.0, format!("KP round trip p99 {kp} ms"))?;
+    check(
+        figure(out, "glitches", "glitches: ") <= 4.0,
+        format!("glitches: {out}"),
+    )
 }
 
 #[test]
