@@ -8,6 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -229,9 +230,9 @@ fn baresip_dials_the_provider_holds_resumes_keys_and_either_side_hangs_up() {
         "/tests/sip_fixtures/registered.csv"
     );
     // The attendant hangs up 8 s after answering (the second call).
-    let srv = Server::start(27060, &["--wav", "--registered", reg, "--hold", "8"]);
-    let mut phone = Phone::start("direct", 27500, 27444, 27600);
-    phone.cmd("dial", "sip:911@127.0.0.1:27060");
+    let srv = Server::start(31060, &["--wav", "--registered", reg, "--hold", "8"]);
+    let mut phone = Phone::start("direct", 31500, 31444, 31600);
+    phone.cmd("dial", "sip:911@127.0.0.1:31060");
     phone.wait("CALL_RINGING", Duration::from_secs(10));
     phone.wait("CALL_ESTABLISHED", Duration::from_secs(10));
     sleep(1500);
@@ -245,7 +246,7 @@ fn baresip_dials_the_provider_holds_resumes_keys_and_either_side_hangs_up() {
     phone.wait("CALL_CLOSED", Duration::from_secs(5));
     sleep(500);
     // A second call the PSAP hangs up: the provider's BYE reaches the phone.
-    phone.cmd("dial", "sip:911@127.0.0.1:27060");
+    phone.cmd("dial", "sip:911@127.0.0.1:31060");
     phone.wait("CALL_ESTABLISHED", Duration::from_secs(10));
     phone.wait("CALL_CLOSED", Duration::from_secs(12));
     sleep(300);
@@ -275,23 +276,25 @@ fn baresip_dials_the_provider_holds_resumes_keys_and_either_side_hangs_up() {
     both_ways(&phone, &out, 1);
 }
 
-/// Kamailio on 27170 in front of the provider on 27160.
+/// Kamailio on 31170 in front of the provider on 31160.
 struct Sbc {
     child: Child,
 }
 
 impl Drop for Sbc {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        // Kamailio forks its workers into its own process group (`process_group(0)` below): the
+        // whole group is stopped, so no worker outlives the test holding its port.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(3) {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                break;
             }
             sleep(50);
         }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -320,6 +323,7 @@ impl Sbc {
             .stdin(Stdio::null())
             .stdout(f.try_clone().unwrap())
             .stderr(f)
+            .process_group(0)
             .spawn()
             .expect("kamailio runs");
         // Listening once its log says so.
@@ -347,11 +351,11 @@ fn baresip_through_kamailio_is_located_by_the_sbc_cancelled_while_ringing_and_re
         return;
     }
     // The attendant answers 3 s after the spill and hangs up 5 s after answering.
-    let srv = Server::start(27160, &["--wav", "--answer", "3", "--hold", "5"]);
-    let (_sbc, log) = Sbc::start(27170, 27160);
-    let mut phone = Phone::start("sbc", 27510, 27454, 27700);
+    let srv = Server::start(31160, &["--wav", "--answer", "3", "--hold", "5"]);
+    let (_sbc, log) = Sbc::start(31170, 31160);
+    let mut phone = Phone::start("sbc", 31510, 31454, 31700);
     // A call cancelled while it rings at the PSAP (RFC 3261 §9: CANCEL through the proxy).
-    phone.cmd("dial", "sip:911@127.0.0.1:27170");
+    phone.cmd("dial", "sip:911@127.0.0.1:31170");
     phone.wait("CALL_RINGING", Duration::from_secs(10));
     sleep(500);
     phone.cmd("hangup", "");
@@ -359,7 +363,7 @@ fn baresip_through_kamailio_is_located_by_the_sbc_cancelled_while_ringing_and_re
     sleep(500);
     // A call the PSAP answers, hears a key on, is held and resumed (re-INVITEs through the
     // proxy), and releases: the provider's BYE goes back through Kamailio by the Record-Route set.
-    phone.cmd("dial", "sip:911@127.0.0.1:27170");
+    phone.cmd("dial", "sip:911@127.0.0.1:31170");
     phone.wait("CALL_ESTABLISHED", Duration::from_secs(15));
     sleep(1000);
     phone.cmd("sndcode", "7");
@@ -370,7 +374,7 @@ fn baresip_through_kamailio_is_located_by_the_sbc_cancelled_while_ringing_and_re
     let closed = phone.wait("CALL_CLOSED", Duration::from_secs(10));
     sleep(500);
     // A call the caller hangs up: its BYE through the proxy.
-    phone.cmd("dial", "sip:911@127.0.0.1:27170");
+    phone.cmd("dial", "sip:911@127.0.0.1:31170");
     phone.wait("CALL_ESTABLISHED", Duration::from_secs(15));
     sleep(1000);
     phone.cmd("hangup", "");
