@@ -290,20 +290,10 @@ impl PairFit {
 
     /// Rebuild the two tones over the window (`samples`, oldest first) and require, in each
     /// quarter, residual ≤ `ratio`·max(model energy, `floor`·mean model energy) + `noise`.
+    ///
+    /// With `hp`, the residual is high-passed first: what lies below it (hum, the low end of pink
+    /// noise, dial tone) is not held against the fit.
     pub fn fits(
-        &self,
-        samples: &[i16],
-        tones: &[FitTone; 2],
-        ratio: f64,
-        floor: f64,
-        noise: f64,
-    ) -> bool {
-        self.fits_in(samples, tones, ratio, floor, noise, None)
-    }
-
-    /// [`PairFit::fits`] with the residual high-passed by `hp` first: what lies below the
-    /// receiver's band (the low end of pink noise, hum, dial tone) is not held against the fit.
-    pub fn fits_in(
         &self,
         samples: &[i16],
         tones: &[FitTone; 2],

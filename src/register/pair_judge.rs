@@ -319,7 +319,7 @@ impl PairJudge {
         // is paid for.
         let fit_in = |sigma2: f64, hp: Option<&HighPass>| {
             src.with_window_back(back, |x| {
-                self.fit.fits_in(
+                self.fit.fits(
                     x,
                     &tones,
                     self.d.fit_ratio,
@@ -419,18 +419,28 @@ impl PairJudge {
     fn tone_below_band(&self, src: &impl FrameSource, back: usize, tones: &[FitTone; 2]) -> bool {
         let mut r = [0.0f64; BELOW_BAND_HZ.len()];
         src.with_window_back(back, |x| {
+            // One pass over the window: each sample weighted once, then turned into every
+            // probe's accumulator (a phasor per probe, advanced by its step).
             let w = x.len() as f64;
-            for (o, &hz) in r.iter_mut().zip(&BELOW_BAND_HZ) {
-                let step = std::f64::consts::TAU * hz as f64 / crate::units::SAMPLE_RATE as f64;
-                let (s, c) = step.sin_cos();
-                let (mut re, mut im, mut pr, mut pi) = (0.0f64, 0.0f64, 1.0f64, 0.0f64);
-                for (i, &v) in x.iter().enumerate() {
-                    let hann = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / w).cos();
-                    let v = v as f64 * hann;
-                    re += v * pr;
-                    im -= v * pi;
-                    (pr, pi) = (pr * c - pi * s, pr * s + pi * c);
+            let mut step = [(1.0f64, 0.0f64); BELOW_BAND_HZ.len()];
+            for (st, &hz) in step.iter_mut().zip(&BELOW_BAND_HZ) {
+                let (s, c) = (std::f64::consts::TAU * hz as f64 / crate::units::SAMPLE_RATE as f64)
+                    .sin_cos();
+                *st = (c, s);
+            }
+            let mut ph = [(1.0f64, 0.0f64); BELOW_BAND_HZ.len()];
+            let mut acc = [(0.0f64, 0.0f64); BELOW_BAND_HZ.len()];
+            for (i, &v) in x.iter().enumerate() {
+                let v = v as f64 * (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / w).cos());
+                for k in 0..BELOW_BAND_HZ.len() {
+                    let (pr, pi) = ph[k];
+                    acc[k].0 += v * pr;
+                    acc[k].1 -= v * pi;
+                    let (c, s) = step[k];
+                    ph[k] = (pr * c - pi * s, pr * s + pi * c);
                 }
+            }
+            for (o, (re, im)) in r.iter_mut().zip(acc) {
                 *o = re * re + im * im;
             }
         });
