@@ -536,3 +536,60 @@ fn finding_09_valid_unsupported_wavs_are_named_and_not_called_ill_formed() {
         assert_eq!(e.lines().count(), 1, "{e}");
     }
 }
+
+/// Finding 6 (issue 29), for what files hold: a control character in a script line, a datafill
+/// field or an MSAG line is shown escaped, one problem per line, and no ESC reaches the terminal.
+#[test]
+fn finding_06_control_characters_in_files_are_escaped() {
+    let clean = |o: &Output, lines: usize| {
+        let all = format!("{}{}", stdout(o), stderr(o));
+        assert!(!all.contains('\u{1b}'), "{all:?}");
+        assert!(all.to_lowercase().contains("\\u{1b}[31m"), "{all:?}");
+        assert_eq!(stderr(o).lines().count(), lines, "{all:?}");
+    };
+    let script = write("esc.txt", "mf KP 555\u{1b}[31m1234 ST\n");
+    let wav = dir().join("esc.wav");
+    let o = e911(&["generate", &script, "-o", wav.to_str().unwrap(), "--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("esc.txt:1: "), "{}", stderr(&o));
+    clean(&o, 1);
+
+    let dat = std::fs::read_to_string(root("docs/datafill/cary.dat"))
+        .unwrap()
+        .replacen("CARYPOLICE", "CARY\u{1b}[31mPOLICE", 1);
+    let o = e911(&["datafill", "check", &write("esc.dat", &dat)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("E911PSAP.PSAPNAME: `CARY\\u{1b}[31mPOLICE`"),
+        "{}",
+        stdout(&o)
+    );
+    clean(&o, 1);
+
+    let msag = write(
+        "esc.msag",
+        "PRD,STREET,STS,POD,LOW,HIGH,OEB,COMMUNITY,STATE,EXCHANGE,ESN\n,MAIN,ST,,1,199,\u{1b}[31m,CARY,NC,CARY,123\n,ELM,ST,,1,99,Q,CARY,NC,CARY,999\n",
+    );
+    let o = e911(&[
+        "msag",
+        "validate",
+        "--msag",
+        &msag,
+        &root("docs/datafill/cary.dat"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.lines().next().unwrap().contains("esc.msag:2: MSAG.OEB"),
+        "{e}"
+    );
+    assert!(
+        e.lines().nth(1).unwrap().contains("esc.msag:3: MSAG.OEB"),
+        "{e}"
+    );
+    assert!(
+        e.lines().nth(2).unwrap().contains("2 line(s) rejected"),
+        "{e}"
+    );
+    clean(&o, 3);
+}

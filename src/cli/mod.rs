@@ -236,18 +236,19 @@ fn msag_validate(
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
     };
+    // Every bad MSAG line on a line of its own, then one line that says the run stops.
     let m = Msag::parse(&read(msag)?).map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.iter()
-                .map(|l| format!("{}:{l}", msag.display()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
+        for l in &e {
+            eprintln!("{}:{l}", crate::text::one_line(&msag.display().to_string()));
+        }
+        anyhow::anyhow!("{}: {} line(s) rejected", msag.display(), e.len())
     })?;
     let (a, errors) = crate::location::ali::Ali::parse(&read(ali)?);
     for e in &errors {
-        eprintln!("{}:{e}", ali.display());
+        eprintln!(
+            "{}",
+            crate::text::one_line(&format!("{}:{e}", ali.display()))
+        );
     }
     let mut rows = Vec::new();
     let mut failed = 0;
@@ -266,7 +267,8 @@ fn msag_validate(
             }
             Err(f) => {
                 failed += 1;
-                println!("{tn}  {f}  {} {}", r.address(), r.community);
+                let place = format!("{} {}", r.address(), r.community);
+                println!("{tn}  {f}  {}", crate::text::one_line(&place));
             }
         }
     }
@@ -342,7 +344,7 @@ fn generate(
     };
     let r = crate::files::script(&name, &text, &base, &limits).map_err(anyhow::Error::msg)?;
     for w in &r.warnings {
-        eprintln!("e911: warning: {w}");
+        eprintln!("e911: warning: {}", crate::text::one_line(&w.to_string()));
     }
     // Voice files the script mixed in are inputs too.
     outputs::check("-o/--truth", &outs, &r.inputs, force)?;

@@ -53,13 +53,14 @@ impl fmt::Display for Problem {
         } else {
             format!("{}.{}", self.table, self.field)
         };
-        write!(
-            f,
+        // One line, whatever the file held: a control character in a field is shown escaped.
+        let line = format!(
             "{}:{}: {at}: {w}{}",
             self.file.display(),
             self.line,
             self.message
-        )
+        );
+        f.write_str(&crate::text::one_line(&line))
     }
 }
 
