@@ -593,3 +593,101 @@ fn finding_06_control_characters_in_files_are_escaped() {
     );
     clean(&o, 3);
 }
+
+/// Finding 12 (issue 29): the E911SRDB that `msag validate --srdb` writes loads as datafill, as
+/// docs/location.md says: in a directory beside the office's other tables, checked and run.
+#[test]
+fn finding_12_the_srdb_msag_validate_writes_loads_as_datafill() {
+    let d = dir().join("srdb-office");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    // The office without its hand-written E911SRDB (the table and its rows cut out).
+    let cary = std::fs::read_to_string(root("docs/datafill/cary.dat")).unwrap();
+    let start = cary.find("TABLE E911SRDB").unwrap();
+    let end = cary.find("TABLE TRKGRP").unwrap();
+    let office = format!("{}{}", &cary[..start], &cary[end..]);
+    std::fs::write(d.join("office.dat"), office).unwrap();
+    let srdb = d.join("srdb.dat");
+    let o = e911(&[
+        "msag",
+        "validate",
+        "--msag",
+        &root("docs/datafill/cary.msag"),
+        &root("docs/datafill/cary.ali"),
+        "--srdb",
+        srdb.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = e911(&["datafill", "check", d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("ok — 6 PSAPs, 2 NPDs, 3 ESNs, 3 E911SRDB rows, 4 E911 trunk groups"),
+        "{}",
+        stdout(&o)
+    );
+    // The same rows as the hand-written table: the same routes for the same calls.
+    let route = |df: &str| {
+        let o = e911(&[
+            "route",
+            "--datafill",
+            df,
+            "--trunk",
+            "CARYEO1",
+            &root("audio-fixtures/spills/cary-eo.wav"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(
+        route(d.to_str().unwrap()),
+        route(&root("docs/datafill/cary.dat"))
+    );
+    // Beside an office that keeps its own E911SRDB: one error, not one per row.
+    std::fs::copy(root("docs/datafill/cary.dat"), d.join("office.dat")).unwrap();
+    let o = e911(&["datafill", "check", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("srdb.dat:1: E911SRDB: table datafilled twice"),
+        "{out}"
+    );
+}
+
+/// Finding 13 (issue 29): one datafill typo is reported once, at its cause — not again by every
+/// row that refers to what it broke — and a mutual overflow loop is a warning, not a silent "ok".
+#[test]
+fn finding_13_one_typo_one_message_and_overflow_loops_warned() {
+    let cary = std::fs::read_to_string(root("docs/datafill/cary.dat")).unwrap();
+    let check = |name: &str, text: String| {
+        let o = e911(&["datafill", "check", &write(name, &text)]);
+        (o.status.code(), stdout(&o))
+    };
+    let (code, out) = check("pos0.dat", cary.replacen("SF    4 ", "SF    0 ", 1));
+    assert_eq!(code, Some(1));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("pos0.dat:6: E911PSAP.POSITIONS: `0` is not a number 1–99"),
+        "{out}"
+    );
+    let (code, out) = check("hdr.dat", cary.replacen("POSITIONS", "POSITION", 1));
+    assert_eq!(code, Some(1));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("hdr.dat:5: E911PSAP.POSITION: unknown field (the header lacks POSITIONS)"),
+        "{out}"
+    );
+    let looped = cary.replacen(
+        "APEXPOLICE      1DIGIT  SF    2          NONE ",
+        "APEXPOLICE      1DIGIT  SF    2          CARYPOLICE ",
+        1,
+    );
+    assert_ne!(looped, cary);
+    let (code, out) = check("loop.dat", looped);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("overflow loop").count(), 1, "{out}");
+    assert!(
+        out.contains("E911PSAP.OVFL: warning: overflow loop APEXPOLICE → CARYPOLICE → APEXPOLICE"),
+        "{out}"
+    );
+}

@@ -71,6 +71,8 @@ pub struct Loaded {
     pub problems: Vec<Problem>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+    /// Tables that had at least one tuple line, good or bad.
+    rows_seen: BTreeSet<&'static str>,
 }
 
 impl Loaded {
@@ -83,14 +85,66 @@ impl Loaded {
     }
 }
 
-/// Load datafill from `(file name, text)` pairs, in order.
+/// Load datafill from `(file name, text)` pairs. Within one file the tables must come in the
+/// datafill order; across files (a directory: the office's tables, and an E911SRDB written by
+/// `msag validate --srdb`) each table is taken in that order, whichever file holds it.
 pub fn load(sources: &[(PathBuf, String)]) -> Loaded {
     let mut l = Loader::default();
-    for (file, text) in sources {
-        l.file(file, text);
+    // (table order, file, first line index, lines) for every table section of every file.
+    let mut sections: Vec<(usize, usize, usize, Vec<&str>)> = Vec::new();
+    for (f, (file, text)) in sources.iter().enumerate() {
+        let mut order = 0;
+        let mut start = 0;
+        let mut pos = 0;
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, raw) in lines.iter().enumerate() {
+            let words: Vec<&str> = raw
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            if words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("TABLE"))
+            {
+                sections.push((pos, f, start, lines[start..i].to_vec()));
+                start = i;
+                let name = words
+                    .get(1)
+                    .map(|s| s.to_ascii_uppercase())
+                    .unwrap_or_default();
+                if let Some(p) = TABLE_ORDER.iter().position(|&t| t == name) {
+                    if p < order {
+                        l.out.problems.push(Problem {
+                            file: file.clone(),
+                            line: i + 1,
+                            table: TABLE_ORDER[p].into(),
+                            field: String::new(),
+                            message: format!(
+                                "datafilled after {}: tables go in the order {}",
+                                TABLE_ORDER[order],
+                                TABLE_ORDER.join(" → ")
+                            ),
+                            warning: false,
+                        });
+                    }
+                    order = order.max(p);
+                    pos = p;
+                }
+            }
+        }
+        sections.push((pos, f, start, lines[start..].to_vec()));
+    }
+    sections.sort_by_key(|s| s.0);
+    for (_, f, start, lines) in &sections {
+        l.file(&sources[*f].0, *start, lines);
     }
     let mut loaded = l.finish();
     loaded.files = sources.iter().map(|s| s.0.clone()).collect();
+    // Problems in the order of the files and their lines, whatever order the tables loaded in.
+    let rank = |f: &PathBuf| sources.iter().position(|s| s.0 == *f).unwrap_or(usize::MAX);
+    loaded.problems.sort_by_key(|p| (rank(&p.file), p.line));
     loaded
 }
 
@@ -107,7 +161,11 @@ impl Loaded {
             ("E911ESN", office.esns.is_empty()),
             ("TRKGRP", office.trunk_groups.is_empty()),
         ] {
-            if empty && !self.problems.iter().any(|p| p.table == table) {
+            // A table whose rows were all refused has had its say; only a missing one is news.
+            if empty
+                && !self.rows_seen.contains(table)
+                && !self.problems.iter().any(|p| p.table == table)
+            {
                 extra.push(Problem {
                     file: last.clone(),
                     line: 1,
@@ -125,11 +183,14 @@ impl Loaded {
 #[derive(Default)]
 struct Loader {
     out: Loaded,
-    /// Highest position in TABLE_ORDER seen so far, for the datafill-order rule.
-    order: usize,
     seen: BTreeSet<String>,
     /// Where a table's rows live, for messages about a whole table.
     any_one_digit: Option<(PathBuf, usize)>,
+    /// Keys of rows refused for a fault already reported, and tables whose header was refused:
+    /// a reference to one is not reported again (one typo, one message — not a cascade).
+    refused_psaps: BTreeSet<String>,
+    refused_esns: BTreeSet<u16>,
+    refused_tables: BTreeSet<&'static str>,
 }
 
 struct Ctx<'a> {
@@ -154,10 +215,14 @@ impl Loader {
         self.problem(c, field, message.into(), false);
     }
 
-    fn file(&mut self, file: &Path, text: &str) {
+    /// One table section of `file`: `lines`, the first of them at index `first`.
+    fn file(&mut self, file: &Path, first: usize, lines: &[&str]) {
         let mut table: Option<String> = None;
         let mut header: Option<Vec<String>> = None;
-        for (i, raw) in text.lines().enumerate() {
+        // The rows under a refused header: skipped, their table's fault already said.
+        let mut skipping = false;
+        for (i, raw) in lines.iter().enumerate() {
+            let i = first + i;
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() || line.chars().all(|c| c == '_' || c == '-') {
                 continue;
@@ -191,25 +256,26 @@ impl Loader {
                             line: i + 1,
                             table: TABLE_ORDER[pos],
                         };
-                        if pos < self.order {
+                        if !self.seen.insert(name.clone()) {
+                            // Its rows would each be "datafilled twice": one message is enough.
                             self.err(
                                 &here,
                                 "",
-                                format!(
-                                    "datafilled after {}: tables go in the order {}",
-                                    TABLE_ORDER[self.order],
-                                    TABLE_ORDER.join(" → ")
-                                ),
+                                "table datafilled twice (its rows are not read)".to_string(),
                             );
-                        }
-                        self.order = self.order.max(pos);
-                        if !self.seen.insert(name.clone()) {
-                            self.err(&here, "", "table datafilled twice".to_string());
+                            skipping = true;
+                            header = None;
+                            table = None;
+                            continue;
                         }
                         table = Some(name);
                     }
                 }
                 header = None;
+                skipping = false;
+                continue;
+            }
+            if skipping {
                 continue;
             }
             let Some(t) = table.clone() else {
@@ -236,7 +302,8 @@ impl Loader {
                     if self.header(&ctx, &h) {
                         header = Some(h);
                     } else {
-                        table = None;
+                        self.refused_tables.insert(tname);
+                        skipping = true;
                     }
                 }
                 Some(h) => {
@@ -279,41 +346,60 @@ impl Loader {
                 "ANIDELAY",
             ],
         };
-        let mut ok = true;
-        for n in need {
-            if !h.iter().any(|x| x == n) {
+        let missing: Vec<&str> = need
+            .iter()
+            .copied()
+            .filter(|n| !h.iter().any(|x| x == n))
+            .collect();
+        let unknown: Vec<&String> = h
+            .iter()
+            .filter(|x| {
+                !(need.contains(&x.as_str())
+                    || (c.table == "E911SRDB" && ["TN", "NPA", "DN"].contains(&x.as_str())))
+            })
+            .collect();
+        let srdb_key = c.table != "E911SRDB"
+            || h.iter().any(|x| x == "TN")
+            || (h.iter().any(|x| x == "NPA") && h.iter().any(|x| x == "DN"));
+        if !unknown.is_empty() && !(missing.is_empty() && srdb_key) {
+            // A misspelt field: one message, naming what the header lacks.
+            let mut lacks: Vec<&str> = missing.clone();
+            if !srdb_key {
+                lacks.push("TN (or NPA and DN)");
+            }
+            for x in &unknown {
                 self.err(
                     c,
-                    n,
-                    format!("missing from the header (needs {})", need.join(" ")),
+                    x,
+                    format!("unknown field (the header lacks {})", lacks.join(" ")),
                 );
-                ok = false;
             }
+            return false;
         }
-        if c.table == "E911SRDB" {
-            let tn = h.iter().any(|x| x == "TN");
-            let split = h.iter().any(|x| x == "NPA") && h.iter().any(|x| x == "DN");
-            if !tn && !split {
-                self.err(
-                    c,
-                    "TN",
-                    "the header needs TN (10 digits) or NPA and DN".to_string(),
-                );
-                ok = false;
-            }
+        for x in &unknown {
+            self.err(c, x, "unknown field".to_string());
         }
-        for x in h {
-            let allowed = need.contains(&x.as_str())
-                || (c.table == "E911SRDB" && ["TN", "NPA", "DN"].contains(&x.as_str()));
-            if !allowed {
-                self.err(c, x, "unknown field".to_string());
-                ok = false;
-            }
+        for n in &missing {
+            self.err(
+                c,
+                n,
+                format!("missing from the header (needs {})", need.join(" ")),
+            );
         }
-        ok
+        if !srdb_key {
+            self.err(
+                c,
+                "TN",
+                "the header needs TN (10 digits) or NPA and DN".to_string(),
+            );
+        }
+        unknown.is_empty() && missing.is_empty() && srdb_key
     }
 
     fn tuple(&mut self, c: &Ctx, r: &BTreeMap<&str, &str>) {
+        if let Some(t) = TABLE_ORDER.iter().find(|&&t| t == c.table) {
+            self.out.rows_seen.insert(t);
+        }
         match c.table {
             "E911PSAP" => self.psap(c, r),
             "E911NPD" => self.npd(c, r),
@@ -386,6 +472,9 @@ impl Loader {
             return None;
         }
         let n = self.name(c, field, v)?;
+        if self.psap_refused(&n) {
+            return None;
+        }
         if !self.out.office.psaps.contains_key(&n) {
             self.err(
                 c,
@@ -395,6 +484,16 @@ impl Loader {
             return None;
         }
         Some(Some(n))
+    }
+
+    /// Was PSAP `n` (or its whole table) refused for a fault already reported?
+    fn psap_refused(&self, n: &str) -> bool {
+        self.refused_psaps.contains(n) || self.refused_tables.contains("E911PSAP")
+    }
+
+    /// Was ESN `e` (or its whole table) refused for a fault already reported?
+    fn esn_refused(&self, e: u16) -> bool {
+        self.refused_esns.contains(&e) || self.refused_tables.contains("E911ESN")
     }
 
     fn finish(mut self) -> Loaded {
@@ -411,7 +510,7 @@ impl Loader {
         // OVFL may name a PSAP datafilled later in E911PSAP; check once the table is complete.
         for ps in office.psaps.values() {
             if let Some(o) = &ps.overflow {
-                if !office.psaps.contains_key(o) {
+                if !office.psaps.contains_key(o) && !self.psap_refused(o) {
                     extra.push(p(
                         &ps.file,
                         ps.line,
@@ -421,6 +520,37 @@ impl Loader {
                         false,
                     ));
                 }
+            }
+        }
+        // An overflow chain that comes back on itself is legal (two PSAPs backing each other
+        // up), but a call for which all are busy then queues at its primary: say so, once per loop.
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        for ps in office.psaps.values() {
+            let mut chain = vec![ps.name.clone()];
+            let mut at = ps;
+            while let Some(next) = at.overflow.as_ref().and_then(|o| office.psaps.get(o)) {
+                if let Some(i) = chain.iter().position(|n| *n == next.name) {
+                    let mut cycle: Vec<String> = chain[i..].to_vec();
+                    let mut key = cycle.clone();
+                    key.sort();
+                    if i == 0 && reported.insert(key.join(" ")) {
+                        cycle.push(next.name.clone());
+                        extra.push(p(
+                            &ps.file,
+                            ps.line,
+                            "E911PSAP",
+                            "OVFL",
+                            format!(
+                                "overflow loop {}: when every position in it is busy a call queues at its primary PSAP",
+                                cycle.join(" → ")
+                            ),
+                            true,
+                        ));
+                    }
+                    break;
+                }
+                chain.push(next.name.clone());
+                at = next;
             }
         }
         // A 1DIGIT PSAP needs E911NPD.

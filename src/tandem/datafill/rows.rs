@@ -38,8 +38,9 @@ impl Loader {
         };
         let agency = r["AGENCY"].to_ascii_uppercase();
         let (Some(name), Some(ani_format), Some(supv), Some(positions), Some(overflow)) =
-            (name, fmt, supv, pos, overflow)
+            (name.clone(), fmt, supv, pos, overflow)
         else {
+            self.refused_psaps.extend(name);
             return;
         };
         if overflow.as_deref() == Some(name.as_str()) {
@@ -117,6 +118,7 @@ impl Loader {
             }
         }
         let (Some(esn), Some(flash), Some(Some(primary)), true) = (esn, flash, primary, ok) else {
+            self.refused_esns.extend(esn);
             return;
         };
         if self.out.office.esns.contains_key(&esn) {
@@ -176,7 +178,9 @@ impl Loader {
             return;
         };
         if !self.out.office.esns.contains_key(&esn) {
-            self.err(c, "ESN", format!("ESN {esn} is not in E911ESN"));
+            if !self.esn_refused(esn) {
+                self.err(c, "ESN", format!("ESN {esn} is not in E911ESN"));
+            }
             return;
         }
         if self.out.office.srdb.insert(tn, esn).is_some() {
@@ -219,7 +223,7 @@ impl Loader {
         };
         let delay = self.number(c, "ANIDELAY", r["ANIDELAY"], 0u32, 10_000);
         if let Some(d) = defesn {
-            if !self.out.office.esns.contains_key(&d) {
+            if !self.out.office.esns.contains_key(&d) && !self.esn_refused(d) {
                 self.err(
                     c,
                     "DEFESN",
