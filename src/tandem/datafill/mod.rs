@@ -361,7 +361,8 @@ impl Loader {
         let srdb_key = c.table != "E911SRDB"
             || h.iter().any(|x| x == "TN")
             || (h.iter().any(|x| x == "NPA") && h.iter().any(|x| x == "DN"));
-        if !unknown.is_empty() && !(missing.is_empty() && srdb_key) {
+        let incomplete = !missing.is_empty() || !srdb_key;
+        if !unknown.is_empty() && incomplete {
             // A misspelt field: one message, naming what the header lacks.
             let mut lacks: Vec<&str> = missing.clone();
             if !srdb_key {
