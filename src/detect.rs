@@ -222,15 +222,21 @@ impl ChannelDetector {
     /// open MF or DTMF signal and before the samples fed so far), in `reported` order: what a
     /// stream can print now. [`ChannelDetector::finish`] gives the rest.
     pub fn take_settled(&mut self) -> Vec<Detection> {
+        let mark = self.settled_mark();
+        self.out.sort_by_key(|d| (d.reported, d.start));
+        let k = self.out.partition_point(|d| d.reported < mark);
+        self.out.drain(..k).collect()
+    }
+
+    /// The sample before which this channel will report nothing more: the earliest open MF or
+    /// DTMF signal's report, or the samples fed so far.
+    pub fn settled_mark(&self) -> u64 {
         let open = [&self.open_mf, &self.open_dtmf]
             .into_iter()
             .flatten()
             .map(|d| d.reported)
             .min();
-        let mark = open.map_or(self.samples, |o| o.min(self.samples));
-        self.out.sort_by_key(|d| (d.reported, d.start));
-        let k = self.out.partition_point(|d| d.reported < mark);
-        self.out.drain(..k).collect()
+        open.map_or(self.samples, |o| o.min(self.samples))
     }
 
     /// End of stream: close what is open; the detections not yet taken, in `reported` order.
@@ -381,11 +387,17 @@ pub fn detect_stream(
     let mut bufs: Vec<Vec<i16>> = vec![Vec::with_capacity(frames); ch];
     let per = ch.div_ceil(threads).max(1);
     let mut done = 0u64;
+    let mut pending: Vec<Detection> = Vec::new();
     loop {
         if watch
             .stop
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
         {
+            // What was decided is printed: the events settled on some channel but held for
+            // the time order.
+            for e in &pending {
+                emit(e)?;
+            }
             return Ok(Some(done));
         }
         if let Some(p) = watch.progress {
@@ -405,16 +417,25 @@ pub fn detect_stream(
             }
         });
         done += n as u64;
+        // In time order across channels: what every channel has settled up to the earliest
+        // channel's mark; the rest waits for the next block.
+        let mut mark = u64::MAX;
         for d in dets.iter_mut() {
-            for e in d.take_settled() {
-                emit(&e)?;
-            }
+            pending.extend(d.take_settled());
+            mark = mark.min(d.settled_mark());
+        }
+        pending.sort_by_key(|d| (d.reported, d.channel, d.start));
+        let k = pending.partition_point(|d| d.reported < mark);
+        for e in pending.drain(..k) {
+            emit(&e)?;
         }
     }
     for d in dets {
-        for e in d.finish() {
-            emit(&e)?;
-        }
+        pending.extend(d.finish());
+    }
+    pending.sort_by_key(|d| (d.reported, d.channel, d.start));
+    for e in &pending {
+        emit(e)?;
     }
     Ok(None)
 }

@@ -691,3 +691,42 @@ fn finding_13_one_typo_one_message_and_overflow_loops_warned() {
         "{out}"
     );
 }
+
+/// Finding 5 (issue 29): `detect` prints its events in time order across channels (by the time
+/// each was reported), in text and JSON lines alike — the same events as before, not per-channel
+/// blocks.
+#[test]
+fn finding_05_detect_prints_in_time_order_across_channels() {
+    // Two channels whose events interleave across the 5 s stream blocks: channel 0 signals
+    // every 0.9 s, channel 1 every 1.3 s, for 16 s.
+    let mut lines = vec!["channels 2".to_string()];
+    for k in 0..16 {
+        lines.push(format!("channel 0\nat {}\nmf KP 5551234 ST", k * 900 + 100));
+        lines.push(format!("channel 1\nat {}\ndtmf 1", k * 1300 + 200));
+    }
+    let script = write("order.txt", &lines.join("\n"));
+    let wav = dir().join("order.wav");
+    let o = e911(&["generate", &script, "-o", wav.to_str().unwrap(), "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = e911(&["detect", wav.to_str().unwrap(), "--format", "jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let evs: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reported: Vec<f64> = evs
+        .iter()
+        .map(|e| e["reported_ms"].as_f64().unwrap())
+        .collect();
+    assert!(reported.windows(2).all(|w| w[0] <= w[1]), "{reported:?}");
+    let on = |c: u64| evs.iter().filter(|e| e["channel"] == c).count();
+    assert!(on(0) >= 16 && on(1) >= 16, "{} {}", on(0), on(1));
+    let o = e911(&["detect", wav.to_str().unwrap()]);
+    let reported: Vec<f64> = stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(5).unwrap().parse().unwrap())
+        .collect();
+    assert!(reported.windows(2).all(|w| w[0] <= w[1]), "{reported:?}");
+    assert_eq!(reported.len(), evs.len());
+}
