@@ -206,7 +206,12 @@ pub fn run_inputs(
         .ok_or_else(|| TandemError::UnknownTrunkGroup(group.to_string()))?
         .clone();
     let heard: BTreeSet<String> = psap_in.keys().cloned().collect();
-    let sw = Tandem::new(office, &[(group.to_string(), n)], &heard)?;
+    let mut sw = Tandem::new(office, &[(group.to_string(), n)], &heard)?;
+    // A recording's trunk is idle from its first idle tone, as a live line is: silence before
+    // it (a file that starts with a gap, a recorder started early) is not a seizure.
+    if tg.supv == Supv::Sf {
+        sw.lines_unknown_at_start(&(0..n).collect::<Vec<_>>());
+    }
     let ports = sw.ports().to_vec();
     // Where each port's input comes from.
     let mut recordings = vec![trunks.recording((0..n).collect())];

@@ -730,3 +730,53 @@ fn finding_05_detect_prints_in_time_order_across_channels() {
     assert!(reported.windows(2).all(|w| w[0] <= w[1]), "{reported:?}");
     assert_eq!(reported.len(), evs.len());
 }
+
+/// Finding 4 (issue 29): `route` takes a trunk as idle from its first idle tone, as `live` does —
+/// a recording that starts with 50 ms of silence (as `bench --write-mix` output does) seizes no
+/// trunk at 50 ms; its calls are the bundled recording's, 50 ms later.
+#[test]
+fn finding_04_route_ignores_silence_before_the_idle_tone() {
+    let src = root("audio-fixtures/spills/cary-eo.wav");
+    let mut r = hound::WavReader::open(&src).unwrap();
+    let spec = r.spec();
+    let x: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+    let late = dir().join("late-idle.wav");
+    let mut w = hound::WavWriter::create(&late, spec).unwrap();
+    for _ in 0..400 * spec.channels as usize {
+        w.write_sample(0i16).unwrap();
+    }
+    for s in x {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    let route = |f: &str| {
+        let o = e911(&[
+            "route",
+            "--datafill",
+            &root("docs/datafill/cary.dat"),
+            "--trunk",
+            "CARYEO1",
+            "--format",
+            "jsonl",
+            f,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (want, got) = (route(&src), route(late.to_str().unwrap()));
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(g["ani"], w["ani"], "{g}");
+        assert_eq!(g["abandoned"], false, "{g}");
+        assert_eq!(g["psap"], w["psap"], "{g}");
+        let (ws, gs) = (
+            w["seized_ms"].as_f64().unwrap(),
+            g["seized_ms"].as_f64().unwrap(),
+        );
+        assert!((gs - ws - 50.0).abs() < 0.5, "{ws} → {gs}");
+    }
+    assert!(!format!("{got:?}").contains("setup"), "{got:#?}");
+}

@@ -18,10 +18,10 @@ impl Switch for Tandem {
     fn receivers(&self) -> Vec<PortRx> {
         self.receiver_sets()
             .into_iter()
-            .zip(self.ports())
-            .map(|(set, p)| PortRx {
+            .enumerate()
+            .map(|(p, set)| PortRx {
                 set,
-                trunk: !p.psap,
+                trunk: self.idle_at_start(p),
             })
             .collect()
     }

@@ -296,6 +296,12 @@ impl Tandem {
         }
     }
 
+    /// Does port `p`'s SF receiver take the line as idle from the first sample? An incoming
+    /// trunk's does, unless [`Tandem::lines_unknown_at_start`] said otherwise; a position's never.
+    pub fn idle_at_start(&self, p: usize) -> bool {
+        !self.info[p].psap && !self.unknown_at_start[p]
+    }
+
     /// Every port, in the order `step` takes and gives blocks.
     pub fn ports(&self) -> &[PortInfo] {
         &self.info
@@ -465,11 +471,8 @@ impl Tandem {
     pub fn step(&mut self, input: &[&[i16]], output: &mut [&mut [i16]]) {
         if self.rx.is_empty() {
             // A line unknown at start is received like a position's: nothing until a tone.
-            let psap = self
-                .ports()
-                .iter()
-                .zip(&self.unknown_at_start)
-                .map(|(p, &u)| p.psap || u)
+            let psap = (0..self.info.len())
+                .map(|p| !self.idle_at_start(p))
                 .collect::<Vec<_>>();
             let planner = &mut self.planner;
             self.rx = self
