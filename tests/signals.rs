@@ -40,3 +40,48 @@ fn sighup_ends_simulate_like_ctrl_c_with_status_129() {
     assert_eq!(code, Some(129), "{text}");
     assert!(text.contains("(interrupted: SIGHUP)"), "{text}");
 }
+
+/// Finding 3 (issue 29): a run cut short lists every scenario call exactly once — the SIP call to
+/// the ECRC and the PSAP's callback included — each call it did not reach as `unrouted` at its
+/// scheduled time (not the run's end), in the numbering of the whole run.
+#[test]
+fn finding_03_every_scenario_call_once_at_its_time_when_interrupted() {
+    let (code, text) = simulate_stopped_by("INT");
+    assert_eq!(code, Some(130), "{text}");
+    let full = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["simulate", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let parse = |t: &str| -> Vec<serde_json::Value> {
+        t.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (cut, whole) = (parse(&text), parse(&String::from_utf8_lossy(&full.stdout)));
+    assert_eq!(cut.len(), whole.len(), "{text}");
+    let time = |v: &serde_json::Value| {
+        v.get("seized_ms")
+            .or(v.get("at_ms"))
+            .and_then(|t| t.as_f64())
+            .unwrap()
+    };
+    let mut unrouted = 0;
+    for (c, w) in cut.iter().zip(&whole) {
+        assert_eq!(c["call"], w["call"]);
+        assert_eq!(c["scenario_call"], w["scenario_call"], "{c}");
+        // A trunk call's record is at its seizure (the scheduled time + the 50 ms seize time).
+        assert!((time(c) - time(w)).abs() <= 60.0, "{c} vs {w}");
+        if c["kind"] == "unrouted" {
+            unrouted += 1;
+            assert!(
+                c["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("(interrupted: SIGINT)"),
+                "{c}"
+            );
+        }
+    }
+    assert!(unrouted >= 2, "{text}");
+    assert_eq!(cut.last().unwrap()["kind"], "unrouted");
+}

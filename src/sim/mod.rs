@@ -169,7 +169,7 @@ pub fn finish(
     let ended_by = if interrupted {
         format!("interrupted: {}", crate::stop::cause())
     } else {
-        "duration_ms".to_string()
+        "the scenario's duration_ms".to_string()
     };
     let mut calls: Vec<SimCall> = records
         .into_iter()
@@ -266,6 +266,20 @@ pub fn finish(
         }
     }
     let end_s = secs(duration);
+    // The scenario's own calls past the end (a SIP call to the ECRC, a PSAP's callback): not
+    // reached, listed at their time as every call the run did not reach is.
+    for n in sc.notes.iter().filter(|n| n.at >= duration) {
+        let what = match &n.event {
+            NoteEvent::Info => continue,
+            NoteEvent::Ecrc { user, .. } => format!("the SIP call from {user}"),
+            NoteEvent::Callback { elin, .. } => format!("the PSAP's callback to ELIN {elin}"),
+        };
+        let why = format!("NOT PLACED: the run ended at {end_s:.2} s before {what} ({ended_by})");
+        let mut o = other("unrouted", n.at, why.clone());
+        o.scenario_call = n.call;
+        o.reason = Some(why);
+        others.push((n.at, o));
+    }
     let mut in_setup = in_setup;
     for (k, c) in sc.calls.iter().enumerate() {
         if calls.iter().any(|x| x.scenario_call == Some(c.n)) {
@@ -273,7 +287,7 @@ pub fn finish(
         }
         let (at, why) = match world.started[k] {
             None => (
-                c.at.min(duration),
+                c.at,
                 format!("NOT PLACED: the run ended at {end_s:.2} s first ({ended_by})"),
             ),
             Some((p, t)) => {
@@ -284,6 +298,16 @@ pub fn finish(
                         t,
                         format!(
                             "SEIZED ON {}/{} BUT NOT YET ROUTED WHEN THE RUN ENDED AT {end_s:.2} s ({ended_by})",
+                            port.0, port.1
+                        ),
+                    )
+                } else if duration.saturating_sub(t) < crate::units::SECOND {
+                    // Too late for the tandem to recognise it (the seizure time, the receivers'
+                    // delay): the end cut it off, not a fault of the tandem.
+                    (
+                        t,
+                        format!(
+                            "PLACED ON {}/{} BUT THE RUN ENDED AT {end_s:.2} s BEFORE THE TANDEM SAW THE SEIZURE ({ended_by})",
                             port.0, port.1
                         ),
                     )
