@@ -233,7 +233,7 @@ fn cli_bench_pipeline_reports_every_run_and_their_median_with_every_call_routed(
             "--trunks",
             "20",
             "--pipeline-seconds",
-            "14",
+            "20",
             "--runs",
             "2",
             "--delay-blocks",
@@ -244,10 +244,14 @@ fn cli_bench_pipeline_reports_every_run_and_their_median_with_every_call_routed(
         let out = stdout(&o);
         assert!(o.status.success(), "{out}{}", stderr(&o));
         assert!(out.contains("run 1: ") && out.contains("run 2: "), "{out}");
-        assert!(out.contains("median of 2 runs: 14.0 s simulated"), "{out}");
+        assert!(out.contains("median of 2 runs: 20.0 s simulated"), "{out}");
         // 5 trunks busy at a time with 8 s calls: one every 1.6 s, those that end in the run
-        // (at 0 and 1.6 s), both routed (the first seizes as the trunk comes up).
-        assert!(out.contains("calls: 2 placed, 2 routed"), "{out}");
+        // (0 … 8 s: 6 calls), all routed (the first seizes as the trunk comes up).
+        assert!(out.contains("calls: 6 placed, 6 routed"), "{out}");
+        assert!(
+            out.contains("trunks per core with 6 calls placed, 6 routed"),
+            "{out}"
+        );
         assert!(out.contains("traffic: 25 % of the trunks"), "{out}");
         assert!(
             out.contains(&format!("far end hears the tandem {delay} block(s) later")),
@@ -779,4 +783,45 @@ fn finding_04_route_ignores_silence_before_the_idle_tone() {
         assert!((gs - ws - 50.0).abs() < 0.5, "{ws} → {gs}");
     }
     assert!(!format!("{got:?}").contains("setup"), "{got:#?}");
+}
+
+/// Finding 1 (issue 29): `bench` refuses a pipeline run too short to place and end its calls, and
+/// every throughput figure it prints comes with the calls placed and routed.
+#[test]
+fn finding_01_bench_refuses_a_run_without_calls_and_figures_carry_their_calls() {
+    for s in ["1", "10", "19.9"] {
+        let o = e911(&[
+            "bench",
+            "--trunks",
+            "100",
+            "--runs",
+            "1",
+            "--pipeline-seconds",
+            s,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{s}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--pipeline-seconds"), "{}", stderr(&o));
+        assert!(!stdout(&o).contains("per core"), "{}", stdout(&o));
+    }
+    let o = e911(&[
+        "bench",
+        "--trunks",
+        "40",
+        "--runs",
+        "1",
+        "--pipeline-seconds",
+        "20",
+        "--busy",
+        "0.1",
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    // 4 trunks busy with 8 s calls: one every 2 s, those that end in the run: 0 … 8 s.
+    for l in out.lines().filter(|l| l.contains("per core")) {
+        assert!(
+            l.contains("with 5 calls placed, 5 routed") || l.contains("with the calls above"),
+            "{l}"
+        );
+    }
+    assert!(out.contains("calls: 5 placed, 5 routed"), "{out}");
 }

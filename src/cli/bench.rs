@@ -50,8 +50,10 @@ pub struct BenchArgs {
     /// per core, memory per trunk, MF pool occupancy and block latency through the pipeline.
     #[arg(long, value_parser = usize_in::<1, 100000>)]
     pub trunks: Option<usize>,
-    /// Simulated seconds for the pipeline run (1–3600).
-    #[arg(long, default_value_t = 30.0, value_parser = f64_in::<1, 3600>)]
+    /// Simulated seconds for the pipeline run (20–3600): calls of 8 s start from 0 s, so the
+    /// traffic reaches its level after 8 s, and a call must end (and its disconnect be
+    /// recognised, 3 s) before the run does — shorter runs would measure an office without calls.
+    #[arg(long, default_value_t = 30.0, value_parser = f64_in::<20, 3600>)]
     pub pipeline_seconds: f64,
     /// DSP worker threads for the pipeline run (0 = one per core).
     #[arg(long, default_value_t = 0)]

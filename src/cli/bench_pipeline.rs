@@ -38,8 +38,14 @@ impl PipelineReport {
     /// One run in a line.
     pub fn line(&self) -> String {
         format!(
-            "{:.2}× real time, {:.0} trunks per core, busy s: source {:.2} / workers {:.2} / control {:.2}",
-            self.realtime_factor, self.trunks_per_core, self.busy.0, self.busy.1, self.busy.2
+            "{:.2}× real time, {:.0} trunks per core with {} calls placed, {} routed; busy s: source {:.2} / workers {:.2} / control {:.2}",
+            self.realtime_factor,
+            self.trunks_per_core,
+            self.calls,
+            self.routed,
+            self.busy.0,
+            self.busy.1,
+            self.busy.2
         )
     }
 
@@ -63,7 +69,7 @@ impl PipelineReport {
              receivers: {}\n\
              calls: {} placed, {} routed; MF receivers attached at most {} at once ({} seizure(s) waited for one)\n\
              {}{:.1} s simulated in {:.2} s wall: {:.2}× real time{}\n\
-             trunks in real time per core: {:.0} (trunks × real-time factor ÷ cores)\n\
+             trunks in real time per core: {:.0} (trunks × real-time factor ÷ cores, with the calls above)\n\
              memory per trunk: {:.1} KiB (resident growth ÷ trunks)\n\
              block latency through the pipeline (source hand-over → tandem answer sent): p50 {:.0} µs, p99 {:.0} µs\n\
              busy: source (end-office + PSAP models) {:.2} s, DSP workers {:.2} s, control (call processing, senders, bridge) {:.2} s\n",
@@ -117,6 +123,10 @@ fn rss_kib() -> Option<f64> {
     let l = s.lines().find(|l| l.starts_with("VmRSS:"))?;
     l.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// The shortest pipeline run: two holding times (the traffic reaches its level after one) and
+/// the 3 s a call needs to end before the run does.
+pub const MIN_PIPELINE_S: f64 = 20.0;
 
 /// A call's seizure-to-hang-up time in the pipeline bench (ms).
 pub const BENCH_HOLD_MS: f64 = 8000.0;
@@ -237,8 +247,11 @@ pub fn pipeline(
     if !(o.busy > 0.0 && o.busy <= 0.5) {
         return Err(format!("--busy {}: more than 0, at most 0.5", o.busy));
     }
-    if o.seconds.is_nan() || o.seconds <= 0.0 {
-        return Err(format!("--pipeline-seconds {}: more than 0", o.seconds));
+    if o.seconds.is_nan() || o.seconds < MIN_PIPELINE_S {
+        return Err(format!(
+            "--pipeline-seconds {}: at least {MIN_PIPELINE_S} (calls of 8 s need 8 s to reach the traffic level and must end before the run does)",
+            o.seconds
+        ));
     }
     let block = crate::units::ms_to_samples(o.block_ms);
     let before = rss_kib();
@@ -267,6 +280,14 @@ fn pipeline_run(
 ) -> Result<PipelineReport, String> {
     let n = o.trunks;
     let (run, stats) = crate::sim::run_sim(sc, opts, None)?;
+    let routed = run.calls.iter().filter(|r| r.record.psap.is_some()).count();
+    // A throughput figure is for traffic that ran: none routed, no figure.
+    if routed == 0 && !crate::cli::interrupt::interrupted() {
+        return Err(format!(
+            "the pipeline run routed none of its {} call(s): no throughput to report",
+            sc.calls.len()
+        ));
+    }
     let after = rss_kib();
     let c = cores();
     let rtf = stats.realtime_factor();
@@ -280,7 +301,7 @@ fn pipeline_run(
         workers: stats.workers,
         cores: c,
         calls: sc.calls.len(),
-        routed: run.calls.iter().filter(|r| r.record.psap.is_some()).count(),
+        routed,
         busy_fraction: o.busy,
         all_receivers: o.all_receivers,
         pool: run.mf_pool,
