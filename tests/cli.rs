@@ -461,6 +461,22 @@ fn finding_07_a_closed_pipe_ends_quietly() {
         assert_eq!(o.status.code(), Some(0), "{fmt}: {}", stderr(&o));
         assert_eq!(stderr(&o), "", "{fmt}");
     }
+    // Commands that print with println! end as quietly (no panic): bench, simulate.
+    for args in [&["bench", "--no-throughput"][..], &["simulate"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        std::io::Read::read(&mut out, &mut first).unwrap();
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
     // An MSAG address whose ESN the office does not have: no ESQK pool for its calls.
     let msag = write(
         "reg.msag",

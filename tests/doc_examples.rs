@@ -42,11 +42,10 @@ fn examples() -> Vec<(String, String, Vec<String>)> {
     out
 }
 
+/// Run `cmd` (`e911 …`, then any of `| head -N` and `| tail -n +K`, applied in order).
 fn run(cmd: &str, dir: &Path) -> Vec<String> {
-    let (cmd, head) = match cmd.split_once(" | head -") {
-        Some((c, n)) => (c, Some(n.trim().parse::<usize>().unwrap())),
-        None => (cmd, None),
-    };
+    let mut parts = cmd.split(" | ");
+    let cmd = parts.next().unwrap();
     let words: Vec<&str> = cmd.split_whitespace().collect();
     assert_eq!(words[0], "e911", "{cmd}");
     let o = Command::new(env!("CARGO_BIN_EXE_e911"))
@@ -60,11 +59,18 @@ fn run(cmd: &str, dir: &Path) -> Vec<String> {
         String::from_utf8_lossy(&o.stderr)
     );
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    let lines = text.lines().map(str::to_string);
-    match head {
-        Some(n) => lines.take(n).collect(),
-        None => lines.collect(),
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for f in parts {
+        if let Some(n) = f.strip_prefix("head -") {
+            lines.truncate(n.trim().parse().unwrap());
+        } else if let Some(k) = f.strip_prefix("tail -n +") {
+            let k: usize = k.trim().parse().unwrap();
+            lines.drain(..(k - 1).min(lines.len()));
+        } else {
+            panic!("{cmd}: `| {f}` is not a filter the doc test knows (head -N, tail -n +K)");
+        }
     }
+    lines
 }
 
 #[test]
@@ -91,4 +97,106 @@ fn no_doc_cites_a_file_outside_the_repository() {
     }
     let t = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(!t.contains("shared/spec"));
+}
+
+/// Finding 2 (issue 29): the latency figures the README, docs/signalling.md and
+/// docs/performance.md quote are the ones `e911 bench --no-throughput` prints (counted in
+/// samples: the same on any machine), and a missed target is flagged in that output.
+#[test]
+fn finding_02_documented_latency_figures_are_the_programs() {
+    let out = run("e911 bench --no-throughput", &root());
+    // Each row: name → (n, p50, p95, p99, max), as printed (one decimal).
+    let row = |name: &str| -> (String, [String; 4]) {
+        let l = out
+            .iter()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no row `{name}` in {out:#?}"));
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let after = |k: &str| w[w.iter().position(|x| *x == k).unwrap() + 1].to_string();
+        let n = w.iter().find_map(|x| x.strip_prefix("n=")).unwrap();
+        (
+            n.to_string(),
+            [after("p50"), after("p95"), after("p99"), after("max")],
+        )
+    };
+    let grouped = |n: &str| {
+        let v: usize = n.parse().unwrap();
+        if v >= 1000 {
+            format!("{} {:03}", v / 1000, v % 1000)
+        } else {
+            v.to_string()
+        }
+    };
+    let (mf_n, [mf50, mf95, mf99, mfmax]) = row("MF, skew ≤ 4 ms");
+    let (kp_n, [kp50, kp95, kp99, kpmax]) = row("MF KP only");
+    let (s6_n, [s650, s695, s699, s6max]) = row("MF, skew 6 ms");
+    let (d_n, [d50, d95, d99, dmax]) = row("DTMF, skew ≤ 3 ms");
+    let doc = |f: &str| std::fs::read_to_string(root().join(f)).unwrap();
+    let (readme, sig, perf) = (
+        doc("README.md"),
+        doc("docs/signalling.md"),
+        doc("docs/performance.md"),
+    );
+    let must = |text: &str, file: &str, s: String| {
+        assert!(
+            text.contains(&s),
+            "{file} does not quote the program's `{s}`"
+        )
+    };
+    must(&readme, "README.md", format!(
+        "p50 {mf50} ms, p99 {mf99} ms, max {mfmax} ms (skew ≤ 4 ms); max {s6max} ms at 6 ms skew | p50 {d50} ms, p99 {d99} ms, max {dmax} ms"
+    ));
+    must(&sig, "docs/signalling.md", format!(
+        "p50 {mf50}, p99 {mf99}, max {mfmax} ms (skew ≤ 4 ms, n = {}); max {s6max} ms at 6 ms skew; KP p50 {kp50}, max {kpmax} ms | p50 {d50}, p99 {d99}, max {dmax} ms (n = {}",
+        grouped(&mf_n), grouped(&d_n)
+    ));
+    must(
+        &sig,
+        "docs/signalling.md",
+        format!("| p50 {mf50}, p99 {mf99}, max {mfmax} ms | p50 43 ms |"),
+    );
+    must(
+        &perf,
+        "docs/performance.md",
+        format!(
+            "| MF, skew ≤ 4 ms | {} | {mf50} ms | {mf95} | {mf99} | {mfmax} |",
+            grouped(&mf_n)
+        ),
+    );
+    must(
+        &perf,
+        "docs/performance.md",
+        format!(
+            "| MF KP only | {} | {kp50} | {kp95} | {kp99} | {kpmax} |",
+            grouped(&kp_n)
+        ),
+    );
+    must(
+        &perf,
+        "docs/performance.md",
+        format!(
+            "| MF, skew 6 ms | {} | {s650} | {s695} | {s699} | {s6max} |",
+            grouped(&s6_n)
+        ),
+    );
+    must(
+        &perf,
+        "docs/performance.md",
+        format!(
+            "| DTMF, skew ≤ 3 ms | {} | {d50} | {d95} | {d99} | {dmax} |",
+            grouped(&d_n)
+        ),
+    );
+    // A target missed is said in the output.
+    let missed = d50.parse::<f64>().unwrap() > 26.0;
+    assert_eq!(
+        out.iter().any(|l| l.contains("TARGET MISSED: DTMF p50")),
+        missed,
+        "{out:#?}"
+    );
+    assert_eq!(
+        out.iter().any(|l| l.contains("every target met")),
+        !missed,
+        "{out:#?}"
+    );
 }

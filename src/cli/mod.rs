@@ -127,6 +127,7 @@ pub enum Format {
 
 /// Entry point for the binary.
 pub fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     match run(cli) {
         // Everything decided was printed and written; the exit status still says it was cut short.
@@ -144,6 +145,25 @@ pub fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// `println!` panics when the reader of standard output is gone (`e911 bench | head`): that
+/// reader has what it wanted, so the run ends quietly with status 0, as a closed pipe does
+/// where the error is returned ([`stdout_closed`]). Every other panic is reported as before.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Did the run stop because its standard output was closed (a broken pipe)?
