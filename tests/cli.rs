@@ -841,3 +841,67 @@ fn finding_01_bench_refuses_a_run_without_calls_and_figures_carry_their_calls() 
     }
     assert!(out.contains("calls: 5 placed, 5 routed"), "{out}");
 }
+
+/// Finding 15 (issue 29): flags that would be ignored or taken twice are refused, `detect -`
+/// reads a WAV from standard input as `generate -` reads a script, and `g711 mulaw` is what the
+/// docs say.
+#[test]
+fn finding_15_ignored_or_doubled_flags_are_refused_and_stdin_reads() {
+    for args in [
+        &["bench", "--no-throughput", "--write-mix", "/tmp/never.wav"][..],
+        &["bench", "--trunks", "10", "--write-mix", "/tmp/never.wav"],
+    ] {
+        let o = e911(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--write-mix"), "{}", stderr(&o));
+    }
+    assert!(!std::path::Path::new("/tmp/never.wav").exists());
+    let eo = root("audio-fixtures/spills/cary-eo.wav");
+    let o = e911(&[
+        "route",
+        "--datafill",
+        &root("docs/datafill/cary.dat"),
+        "--trunk",
+        "CARYEO1",
+        &eo,
+        "--psap-in",
+        &format!("CARYPOLICE={eo}"),
+        "--psap-in",
+        &format!("caryPolice={eo}"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--psap-in caryPolice: given twice"),
+        "{}",
+        stderr(&o)
+    );
+    // detect - : the same events as from the file.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(["detect", "-", "--format", "jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(&eo).unwrap();
+    let mut sin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut sin, &bytes).unwrap();
+    drop(sin);
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    let from_file = e911(&["detect", &eo, "--format", "jsonl"]);
+    assert_eq!(stdout(&piped), stdout(&from_file));
+    assert!(stdout(&piped).lines().count() > 10);
+    // g711 mulaw, as documented, is μ-law: the same file as `g711 ulaw`.
+    let make = |law: &str| {
+        let s = write(&format!("g711-{law}.txt"), &format!("dtmf 5\ng711 {law}\n"));
+        let w = dir().join(format!("g711-{law}.wav"));
+        let o = e911(&["generate", &s, "-o", w.to_str().unwrap(), "--force"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(w).unwrap()
+    };
+    assert_eq!(make("mulaw"), make("ulaw"));
+    assert_ne!(make("alaw"), make("ulaw"));
+    let doc = std::fs::read_to_string(root("docs/generate.md")).unwrap();
+    assert!(doc.contains("`mulaw`"), "docs/generate.md names mulaw");
+}

@@ -37,7 +37,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 60.0, value_parser = f64_in::<12, 3600>)]
     pub seconds: f64,
     /// Also write the throughput mix as a WAV (for timing `e911 detect` on it).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["no_throughput", "trunks"])]
     pub write_mix: Option<PathBuf>,
     /// Skip the latency sweeps.
     #[arg(long)]

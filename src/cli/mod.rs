@@ -52,6 +52,7 @@ pub enum Cmd {
     },
     /// Print every MF, DTMF, SF and dial-pulse event on every channel of a WAV file.
     Detect {
+        /// WAV file (`-` for standard input).
         file: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -396,6 +397,24 @@ fn generate(
     Ok(())
 }
 
+/// Standard input, whole, within the memory budget.
+fn read_stdin_wav() -> anyhow::Result<Vec<u8>> {
+    let limit = memory_budget();
+    let mut b = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::io::stdin().lock(), limit + 1),
+        &mut b,
+    )
+    .map_err(|e| anyhow::anyhow!("<stdin>: {e}"))?;
+    if b.len() as u64 > limit {
+        anyhow::bail!(
+            "<stdin>: more than {} MiB (half the memory available): give the WAV as a file",
+            limit >> 20
+        );
+    }
+    Ok(b)
+}
+
 /// Memory a command may fill with audio (bytes): half of what the system has available now
 /// (`MemAvailable`), or 2 GiB where that cannot be read.
 pub fn memory_budget() -> u64 {
@@ -414,7 +433,15 @@ fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow
     // Streamed: the file is read block by block and each block's events printed as soon as it
     // is done, so memory does not grow with the recording's length. A damaged file: print what
     // the recovered audio holds, then fail with the reason.
-    let mut s = crate::audio::wav::WavStream::open(&file)?;
+    // `-`: a WAV on standard input (`sox … -t wav - | e911 detect -`), read whole first (a WAV
+    // header gives its length up front; a pipe cannot be sought).
+    let stdin_bytes: Vec<u8>;
+    let mut s = if file.as_os_str() == "-" {
+        stdin_bytes = read_stdin_wav()?;
+        crate::audio::wav::WavStream::from_bytes(std::path::Path::new("<stdin>"), &stdin_bytes)?
+    } else {
+        crate::audio::wav::WavStream::open(&file)?
+    };
     let frames = s.frames();
     // A bar when the run takes ~10 s or more (≈ 6 000 channel-s per core-s).
     let bar = progress::bar(

@@ -167,6 +167,11 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
         let (name, file) = spec
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--psap-in `{spec}`: want NAME=FILE.wav"))?;
+        if psaps.contains_key(&name.to_ascii_uppercase()) {
+            super::usage!(
+                "--psap-in {name}: given twice (one recording per PSAP, one channel per position)"
+            );
+        }
         let a = crate::audio::wav::WavStream::open(std::path::Path::new(file))?;
         if let Some(d) = a.damaged() {
             anyhow::bail!("{d}");
