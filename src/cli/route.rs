@@ -183,11 +183,8 @@ pub fn run(a: RouteArgs) -> anyhow::Result<()> {
     }
     let opts = crate::engine::Opts {
         stop: Some(super::interrupt::flag()),
-        progress: super::progress::bar(
-            frames + 20 * crate::units::SECOND,
-            frames > 120 * crate::units::SECOND,
-        )
-        .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
+        progress: super::progress::bar(frames, frames > 120 * crate::units::SECOND)
+            .map(|f| f as std::sync::Arc<dyn Fn(u64) + Send + Sync>),
         ..Default::default()
     };
     // The leg files are opened once the ports are known (the first block), and every block
