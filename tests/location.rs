@@ -193,3 +193,48 @@ fn the_sip_provider_routes_validated_locations_with_an_esqk_and_the_rest_to_the_
     assert!(matches!(sp.route(Some(&manual), 1), SipRoute::Ecrc(w) if w.contains("MANUAL")));
     assert!(matches!(sp.route(None, 1), SipRoute::Ecrc(w) if w.contains("NO LOCATION")));
 }
+
+/// Finding 19 (issue 29): docs/sip.md's Asterisk example shows a call that routes — the PIDF-LO
+/// Asterisk's res_geolocation builds from that `location_info` and `method` validates against the
+/// bundled MSAG to an ESN — and the same location with `method = Manual` goes to the ECRC.
+#[test]
+fn finding_19_the_asterisk_example_routes() {
+    let doc = fixture("docs/sip.md");
+    let field = |key: &str| -> String {
+        let l = doc
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("docs/sip.md: no `{key} =` line"));
+        let v = l.split_once('=').unwrap().1;
+        v.split(';').next().unwrap().trim().to_string()
+    };
+    let method = field("method");
+    let info = field("location_info");
+    // res_geolocation: each `KEY=value` of location_info one civicAddress element.
+    let civic: String = info
+        .split(',')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            format!("<ca:{k}>{v}</ca:{k}>")
+        })
+        .collect();
+    let pidf_with = |method: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"
+  xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr" entity="pres:alice@asterisk">
+ <device id="alice"><gp:geopriv><gp:location-info><ca:civicAddress>{civic}</ca:civicAddress>
+ </gp:location-info><gp:usage-rules/><gp:method>{method}</gp:method></gp:geopriv></device>
+</presence>"#
+        )
+    };
+    let msag = Msag::parse(&fixture("docs/datafill/cary.msag")).unwrap();
+    let provider = SipProvider::new(msag, 919, &[123, 124, 200], 4);
+    let p = PidfLo::parse(&pidf_with(&method)).unwrap();
+    assert_eq!(provider.validate(Some(&p)), Ok(123), "{method} {info}");
+    let manual = PidfLo::parse(&pidf_with("Manual")).unwrap();
+    assert_eq!(
+        provider.validate(Some(&manual)),
+        Err("MANUAL LOCATION (NOT VALIDATED)".to_string())
+    );
+}
