@@ -440,3 +440,101 @@ fn the_tandem_on_a_played_recording_routes_as_route_does() {
     assert_eq!(want.len(), 2);
     assert_eq!(live, want);
 }
+
+/// Findings 10 and 11 (issue 29), with no sound card (an empty ALSA configuration: no `default`
+/// device): every role fails with our one line — no "ALSA lib" noise, no "unplugged" for a card
+/// that never was — bad flags are refused before any device is opened, `live --help` names the
+/// roles, and a failed `--record` run leaves no files, so the next run is not refused.
+#[test]
+fn finding_10_11_no_sound_card_one_clear_line_and_nothing_left() {
+    let conf = tmp("no-card").join("empty-alsa.conf");
+    std::fs::write(&conf, "\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_e911"))
+            .env("ALSA_CONFIG_PATH", &conf)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let root = env!("CARGO_MANIFEST_DIR");
+    let df = format!("{root}/docs/datafill/cary.dat");
+    let rec = tmp("no-card-rec").join("rec");
+    let rec_s = rec.to_str().unwrap();
+    let scenario = format!("{root}/tests/live_fixtures/one-call.toml");
+    for args in [
+        vec![
+            "live",
+            "tandem",
+            "--datafill",
+            &df,
+            "--trunk",
+            "CARYEO1",
+            "--seconds",
+            "1",
+        ],
+        vec![
+            "live",
+            "psap",
+            "--datafill",
+            &df,
+            "--psap",
+            "CARYPOLICE",
+            "--record",
+            rec_s,
+        ],
+        vec!["live", "eo", &scenario, "--seconds", "1"],
+        vec!["live", "listen", "--seconds", "1"],
+    ] {
+        let o = run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("no sound card answers"), "{args:?}: {err}");
+        assert!(
+            !err.contains("ALSA lib") && !err.contains("unplugged"),
+            "{err}"
+        );
+    }
+    assert!(
+        !rec.exists(),
+        "a run that never started made {}",
+        rec.display()
+    );
+    // Bad flags: refused before the card (no card message).
+    for args in [
+        vec![
+            "live",
+            "psap",
+            "--datafill",
+            &df,
+            "--psap",
+            "CARYPOLICE",
+            "--transfer",
+            "*1Z",
+        ],
+        vec![
+            "live",
+            "tandem",
+            "--datafill",
+            &df,
+            "--trunk",
+            "CARYEO1",
+            "--buffer-ms",
+            "0.5",
+        ],
+    ] {
+        let o = run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            matches!(o.status.code(), Some(1) | Some(2)),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("sound card"), "{args:?}: {err}");
+    }
+    let o = run(&["live", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for role in ["tandem", "eo", "psap"] {
+        assert!(help.contains(&format!("  {role} ")), "{help}");
+    }
+    assert!(!help.lines().next().unwrap().contains("trunk"), "{help}");
+}

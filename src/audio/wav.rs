@@ -110,6 +110,23 @@ fn read_all(mut s: WavStream<'_>) -> Result<Audio, WavError> {
     })
 }
 
+/// The WAV every recording of ours is: 16-bit PCM at 8 kHz, `channels` channels.
+pub fn spec(channels: u16) -> hound::WavSpec {
+    hound::WavSpec {
+        channels,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    }
+}
+
+/// A one-channel 8 kHz 16-bit WAV writer on a new file (a line's recording, written as it runs).
+pub fn create_mono_writer(
+    path: &Path,
+) -> Result<hound::WavWriter<std::io::BufWriter<std::fs::File>>, hound::Error> {
+    hound::WavWriter::create(path, spec(1))
+}
+
 /// Write 8 kHz 16-bit channels as a WAV at `rate` (resampled if not 8000).
 pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), WavError> {
     if channels.is_empty() {
@@ -133,10 +150,8 @@ pub fn write_wav(path: &Path, channels: &[Vec<i16>], rate: u32) -> Result<(), Wa
         channels.to_vec()
     };
     let spec = hound::WavSpec {
-        channels: data.len() as u16,
         sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
+        ..spec(data.len() as u16)
     };
     let mut w = hound::WavWriter::create(path, spec).map_err(write_err(path))?;
     let n = data.iter().map(|c| c.len()).max().unwrap_or(0);

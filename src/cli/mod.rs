@@ -73,7 +73,8 @@ pub enum Cmd {
     /// generated, carried as audio and detected (docs/simulate.md). With no SCENARIO: the
     /// embedded default office (Cary, NC).
     Simulate(simulate::SimulateArgs),
-    /// Sound-card I/O (built with `--features live`): devices, play, listen, loopback, trunk.
+    /// Sound-card I/O (built with `--features live`): the card as the tandem's lines, an end
+    /// office or a PSAP (tandem, eo, psap), and devices, play, listen, loopback.
     Live {
         #[command(subcommand)]
         cmd: live::LiveCmd,

@@ -297,7 +297,13 @@ fn open_side<S>(
     } else {
         dev.supported_input_configs().map(|r| r.collect())
     }
-    .map_err(|e| format!("{what} {name}: {e}"))?;
+    .map_err(|e| match e {
+        // cpal says "no longer available … unplugged" also when there never was one.
+        cpal::SupportedStreamConfigsError::DeviceNotAvailable => format!(
+            "{what} `{name}`: no sound card answers (none is installed, or no sound server runs; a loopback: docs/live.md)"
+        ),
+        e => format!("{what} {name}: {e}"),
+    })?;
     let default = if output {
         dev.default_output_config().ok()
     } else {

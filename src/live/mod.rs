@@ -25,7 +25,28 @@ use crate::units::SAMPLE_RATE;
 /// Through the ALSA `default` device a PulseAudio or PipeWire server is reached by its plugin;
 /// `PULSE_SINK` / `PULSE_SOURCE` choose which of its sinks and sources.
 pub(crate) fn host() -> cpal::Host {
+    quiet_alsa();
     cpal::host_from_id(cpal::HostId::Alsa).unwrap_or_else(|_| cpal::default_host())
+}
+
+/// ALSA prints its library's complaints (`ALSA lib confmisc.c:… cannot find card '0'`) on
+/// standard error by itself, seven lines before our one-line error when there is no card. This
+/// thread's ALSA messages are dropped instead: what failed is said by our own error
+/// ("no output device …"). Set per thread, on the thread that opens the devices.
+fn quiet_alsa() {
+    unsafe extern "C" fn drop_message(
+        _file: *const std::os::raw::c_char,
+        _line: std::os::raw::c_int,
+        _function: *const std::os::raw::c_char,
+        _err: std::os::raw::c_int,
+        _fmt: *const std::os::raw::c_char,
+        _args: *mut alsa_sys::__va_list_tag,
+    ) {
+    }
+    // SAFETY: sets a thread-local function pointer in libasound; the handler reads nothing.
+    unsafe {
+        alsa_sys::snd_lib_error_set_local(Some(drop_message));
+    }
 }
 
 /// Raise the calling thread's priority to nice −10 before the streams are opened (threads inherit
@@ -98,7 +119,12 @@ pub fn devices() -> Result<String, String> {
                 c.sample_format()
             )
         })
-        .unwrap_or_else(|e| format!("no config: {e}"))
+        .unwrap_or_else(|e| match e {
+            cpal::DefaultStreamConfigError::DeviceNotAvailable => {
+                "no sound card answers (none is installed, or no sound server runs)".to_string()
+            }
+            e => format!("no config: {e}"),
+        })
     };
     match h.default_output_device() {
         Some(d) => {

@@ -61,7 +61,8 @@ pub struct Session {
     pub now: u64,
     end_at: u64,
     stop: Arc<AtomicBool>,
-    rec: Vec<(Wav, Wav)>,
+    /// Per line: what it heard, what was sent, and their files.
+    rec: Vec<(Wav, Wav, Vec<PathBuf>)>,
     /// What each line heard in the block just read.
     pub heard: Vec<Vec<i16>>,
     pub format: Format,
@@ -88,25 +89,12 @@ impl Session {
         n: usize,
         inputs: &[PathBuf],
     ) -> anyhow::Result<Session> {
-        let mut rec = Vec::new();
-        if let Some(dir) = &run.record {
+        // Outputs are checked first, but made only once the card is open: a run that cannot
+        // start leaves nothing behind (and nothing that refuses the next run as "exists").
+        let files = run.record.as_ref().map(|dir| record_files(dir, n));
+        if let (Some(dir), Some(files)) = (&run.record, &files) {
             crate::cli::outputs::check_dir(dir)?;
-            let files = record_files(dir, n);
-            crate::cli::outputs::check("--record", &files, inputs, run.force)?;
-            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-            let spec = hound::WavSpec {
-                channels: 1,
-                sample_rate: crate::units::SAMPLE_RATE,
-                bits_per_sample: 16,
-                sample_format: hound::SampleFormat::Int,
-            };
-            for pair in files.chunks(2) {
-                let open = |p: &PathBuf| {
-                    hound::WavWriter::create(p, spec)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
-                };
-                rec.push((open(&pair[0])?, open(&pair[1])?));
-            }
+            crate::cli::outputs::check("--record", files, inputs, run.force)?;
         }
         let opts = CardOpts {
             channels: n,
@@ -123,6 +111,17 @@ impl Session {
             opts.first,
             opts.first + n - 1
         );
+        let mut rec = Vec::new();
+        if let (Some(dir), Some(files)) = (&run.record, &files) {
+            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            for pair in files.chunks(2) {
+                let open = |p: &PathBuf| {
+                    crate::audio::wav::create_mono_writer(p)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+                };
+                rec.push((open(&pair[0])?, open(&pair[1])?, pair.to_vec()));
+            }
+        }
         c.start().map_err(anyhow::Error::msg)?;
         Ok(Session {
             card: c,
@@ -165,7 +164,7 @@ impl Session {
     /// Send one block per line (after [`Session::read`]); the stream moves on a block.
     pub fn write(&mut self, sent: &[&[i16]]) {
         self.card.write(sent);
-        for ((h, s), (wh, ws)) in self.heard.iter().zip(sent).zip(&mut self.rec) {
+        for ((h, s), (wh, ws, _)) in self.heard.iter().zip(sent).zip(&mut self.rec) {
             for &x in h {
                 let _ = wh.write_sample(x);
             }
@@ -184,9 +183,16 @@ impl Session {
     /// Close: recordings finalised; returns the card's tally for the log.
     pub fn close(mut self) -> anyhow::Result<String> {
         self.card.disarm();
-        for (h, s) in self.rec.drain(..) {
+        let empty = self.now == 0;
+        for (h, s, files) in self.rec.drain(..) {
             h.finalize()?;
             s.finalize()?;
+            // A run that never moved a block recorded nothing: no header-only files left.
+            if empty {
+                for f in files {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
         }
         Ok(format!(
             "{:.1} s on the card; {}; ended: {}",
