@@ -905,3 +905,46 @@ fn finding_15_ignored_or_doubled_flags_are_refused_and_stdin_reads() {
     let doc = std::fs::read_to_string(root("docs/generate.md")).unwrap();
     assert!(doc.contains("`mulaw`"), "docs/generate.md names mulaw");
 }
+
+/// Finding 17 (issue 29): `route` prints a call as `simulate` does — seconds, `919-555-1234`,
+/// `-` for no called digits, the same words for abandoned and delivered calls — and a wrong
+/// called-digit log says what the trunk group expects.
+#[test]
+fn finding_17_route_and_simulate_print_a_call_alike() {
+    let o = e911(&[
+        "route",
+        "--datafill",
+        &root("docs/datafill/cary.dat"),
+        "--trunk",
+        "CARYEO1",
+        &root("audio-fixtures/spills/cary-eo.wav"),
+    ]);
+    let route = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sim = stdout(&e911(&["simulate"]));
+    // The same first call (919-555-1234 on CARYEO1/0 at 1.05 s, to CARYPOLICE) in both: the
+    // lines differ only in the position chosen and the times of the far end.
+    let first = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("call 1 "))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(first(&route), first(&sim));
+    assert!(
+        route.contains("ANI 919-555-1234 (ok)") && !route.contains(" ms "),
+        "{route}"
+    );
+    let second = |t: &str| {
+        t.lines()
+            .skip_while(|l| !l.starts_with("call 1 "))
+            .nth(1)
+            .unwrap()
+            .split("  ")
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    assert_eq!(second(&route), second(&sim));
+    // The E911201 log's expected digits: tests/incoming_trunk.rs (wrong called digits).
+}

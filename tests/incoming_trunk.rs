@@ -166,6 +166,8 @@ fn abnormal_called_digits_still_route_with_e911201() {
     let r = routes(&a);
     assert_eq!(r[0].called, "912");
     assert!(r[0].logs[0].starts_with("E911201 CALLED DIGITS `912`"));
+    // Finding 17 (issue 29): the log says what the group expects.
+    assert!(r[0].logs[0].ends_with("EXPECTS `911`)"), "{}", r[0].logs[0]);
     assert_eq!(r[0].ani.status, AniStatus::Ok);
 }
 

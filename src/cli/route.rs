@@ -7,64 +7,9 @@ use std::path::PathBuf;
 use super::{outputs, Format};
 use crate::route::CallRecord;
 
-fn ms(v: Option<f64>) -> String {
-    v.map_or("-".into(), |t| format!("{t:.1} ms"))
-}
-
-/// One call in text: where it went (or why it has not), then its transfers and logs.
+/// One call in text: the same block `simulate` prints for a call (seconds, dashed numbers).
 pub fn text_record(r: &CallRecord) -> String {
-    let mut s = format!(
-        "call {:>3}  {} ch {:<2} seized {:>9.1} ms  called {:<4} ANI {:<10} ({:<7}) ESN {:>5} ({:<7}) → ",
-        r.call,
-        r.trunk,
-        r.channel,
-        r.seized_ms,
-        r.called,
-        r.ani.as_deref().unwrap_or("-"),
-        r.ani_status,
-        r.esn.map(|e| e.to_string()).unwrap_or_default(),
-        r.esn_source.unwrap_or("-"),
-    );
-    let psap = r.psap.as_deref().unwrap_or("-");
-    match (r.position, &r.outpulsed) {
-        (Some(p), Some(out)) => s.push_str(&format!(
-            "{psap:<14} pos {p:<2} out `{out}`  answered {}  released {}  position released {}",
-            ms(r.answered_ms),
-            ms(r.released_ms),
-            ms(r.position_released_ms)
-        )),
-        _ => s.push_str(&format!(
-            "{psap:<14} QUEUED: all positions busy when the run ended  released {}",
-            ms(r.released_ms)
-        )),
-    }
-    if r.abandoned {
-        s.push_str(&format!(
-            "  ABANDONED {} while {}",
-            ms(r.abandoned_ms),
-            r.abandoned_while.as_deref().unwrap_or("-")
-        ));
-    }
-    s.push('\n');
-    for x in &r.transfers {
-        s.push_str(&format!(
-            "          {} flashed {:.1} ms, dialled `{}` → {}{} {}{}\n",
-            x.from,
-            x.flashed_ms,
-            x.code,
-            x.target.as_deref().unwrap_or("-"),
-            x.position.map(|p| format!(" pos {p}")).unwrap_or_default(),
-            x.outcome,
-            x.outpulsed
-                .as_deref()
-                .map(|o| format!(", sent `{o}`"))
-                .unwrap_or_default()
-        ));
-    }
-    for l in &r.logs {
-        s.push_str(&format!("          log {l}\n"));
-    }
-    s
+    crate::sim::report::record_block(r)
 }
 
 pub fn parse_hold_ms(s: &str) -> Result<f64, String> {

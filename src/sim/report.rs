@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{OtherCall, SimCall, SimRun};
+use crate::route::CallRecord;
 
 fn secs(ms: f64) -> String {
     format!("{:.2} s", ms / 1000.0)
@@ -20,10 +21,41 @@ fn tn(s: &str) -> String {
 /// One call's block.
 pub fn call_block(c: &SimCall) -> String {
     let r = &c.record;
+    let tag = match c.scenario_call {
+        Some(n) if n as u64 != r.call => format!("  [scenario call {n}]"),
+        _ => String::new(),
+    };
+    let mut s = record_head(r, &tag);
+    if let Some(o) = &c.origin {
+        let _ = writeln!(s, "         from {o}");
+    }
+    s += &record_transfers(r);
+    for sc in &c.screens {
+        let _ = writeln!(
+            s,
+            "         screen {}/{} at {}: {}",
+            sc.psap,
+            sc.position,
+            secs(sc.at_ms),
+            sc.screen
+        );
+    }
+    s += &record_logs(r);
+    s
+}
+
+/// A tandem record in the call log's words — what `e911 route` prints for each call, and the
+/// core of `simulate`'s block: the same fields, units and number formats in both.
+pub fn record_block(r: &CallRecord) -> String {
+    record_head(r, "") + &record_transfers(r) + &record_logs(r)
+}
+
+/// The record's first two lines: what arrived, then where it went.
+fn record_head(r: &CallRecord, tag: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({})  spill `{}`{}",
+        "call {:<3} {:>8}  {}/{}  called {:<4} ANI {} ({})  spill `{}`{tag}",
         r.call,
         secs(r.seized_ms),
         r.trunk,
@@ -32,10 +64,6 @@ pub fn call_block(c: &SimCall) -> String {
         r.ani.as_deref().map(tn).unwrap_or_else(|| "?".into()),
         r.ani_status,
         r.ani_spill,
-        match c.scenario_call {
-            Some(n) if n as u64 != r.call => format!("  [scenario call {n}]"),
-            _ => String::new(),
-        }
     );
     let answered = match (r.abandoned, r.answered_ms) {
         (false, a) => format!("answered {}", a.map_or("-".into(), secs)),
@@ -49,9 +77,14 @@ pub fn call_block(c: &SimCall) -> String {
             ))
         ),
     };
+    let queued = if r.psap.is_some() && r.position.is_none() {
+        "  QUEUED: every position busy when the run ended"
+    } else {
+        ""
+    };
     let _ = writeln!(
         s,
-        "         ESN {} ({})  → {}/{}  sent `{}`  {answered}  caller released {}  position released {}",
+        "         ESN {} ({})  → {}/{}  sent `{}`  {answered}  caller released {}  position released {}{queued}",
         r.esn.map_or("?".into(), |e| e.to_string()),
         r.esn_source.unwrap_or("?"),
         r.psap.as_deref().unwrap_or("?"),
@@ -60,9 +93,11 @@ pub fn call_block(c: &SimCall) -> String {
         r.released_ms.map_or("-".into(), secs),
         r.position_released_ms.map_or("-".into(), secs),
     );
-    if let Some(o) = &c.origin {
-        let _ = writeln!(s, "         from {o}");
-    }
+    s
+}
+
+fn record_transfers(r: &CallRecord) -> String {
+    let mut s = String::new();
     for x in &r.transfers {
         let _ = writeln!(
             s,
@@ -80,16 +115,11 @@ pub fn call_block(c: &SimCall) -> String {
                 .map_or(String::new(), |t| format!(", released {}", secs(t))),
         );
     }
-    for sc in &c.screens {
-        let _ = writeln!(
-            s,
-            "         screen {}/{} at {}: {}",
-            sc.psap,
-            sc.position,
-            secs(sc.at_ms),
-            sc.screen
-        );
-    }
+    s
+}
+
+fn record_logs(r: &CallRecord) -> String {
+    let mut s = String::new();
     for l in &r.logs {
         let _ = writeln!(s, "         log {l}");
     }

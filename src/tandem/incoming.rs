@@ -336,8 +336,10 @@ impl IncomingTrunk {
         let called = self.called_digits();
         if self.tg.called != Called::None && called != self.expected_called() {
             logs.push(format!(
-                "E911201 CALLED DIGITS `{called}` ON {}",
-                self.tg.key
+                "E911201 CALLED DIGITS `{called}` ON {} (CALLED {} EXPECTS `{}`)",
+                self.tg.key,
+                self.tg.key,
+                self.expected_called()
             ));
         }
         out.push(Action::Route(CallSetup {
