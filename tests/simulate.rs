@@ -500,8 +500,9 @@ fn a_seizure_the_tandem_never_recognised_is_reported_not_lost() {
         ("unrouted", 2, Some(2))
     );
     assert!(
-        lost.text
-            .contains("PLACED ON CARYEO1/1 BUT THE TANDEM SAW NO SEIZURE"),
+        lost.text.contains(
+            "PLACED ON CARYEO1/1 BUT THE RUN ENDED AT 6.02 s BEFORE THE TANDEM SAW THE SEIZURE (the scenario's duration_ms)"
+        ),
         "{lost:#?}"
     );
     // The routed call is not reported as lost, and the JSONL holds both.

@@ -422,8 +422,9 @@ impl Exec<'_> {
         self.t0.elapsed().as_millis() as u64
     }
 
+    /// Now on the record's clock (ms since the server started).
     fn ms(&self) -> f64 {
-        ms_since(self.t0)
+        self.rec.invite_ms + ms_since(self.t0)
     }
 
     /// The record's facts from a call event; the machine's event, if it is one.

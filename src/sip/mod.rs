@@ -100,7 +100,10 @@ pub fn serve(
     let (ev_tx, ev_rx) = crossbeam_channel::bounded(CHANNEL);
     let (rec_tx, rec_rx) = crossbeam_channel::bounded::<SipRecord>(CHANNEL);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<String>(1);
+    // One clock for every record: ms since now.
+    let started = std::time::Instant::now();
     let opts = office::Opts {
+        started,
         esgw: s.esgw.clone(),
         psap_release: crate::units::ms_to_samples(s.psap_release_ms) as u64,
         keep_audio: s.keep_audio,
@@ -108,7 +111,14 @@ pub fn serve(
     let office = std::thread::Builder::new()
         .name("office".into())
         .spawn(move || office::run(sc, opts, cmd_rx, ev_tx))?;
-    let shared = server::Shared::new(s.cfg, office_tables, provider, cmd_tx.clone(), rec_tx);
+    let shared = server::Shared::new(
+        s.cfg,
+        office_tables,
+        provider,
+        cmd_tx.clone(),
+        rec_tx,
+        started,
+    );
     let sh = shared.clone();
     let forward = std::thread::spawn(move || {
         for ev in ev_rx {

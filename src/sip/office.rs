@@ -103,6 +103,9 @@ pub struct Opts {
     pub psap_release: u64,
     /// Keep each call's PSAP-leg audio (for `--out`).
     pub keep_audio: bool,
+    /// The server's start: records and screens are given on its clock (ms since then), the
+    /// clock of the SIP records they belong to.
+    pub started: Instant,
 }
 
 /// Run the office until [`Cmd::Stop`] (or the command channel closes). `sc` is the office, its
@@ -126,6 +129,8 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
     // Positions whose caller has gone: (port, hang up at, give up at).
     let mut to_release: Vec<(usize, u64, u64)> = Vec::new();
     let start = Instant::now();
+    // The office's clock is zero at `start`; the SIP records' at the server's start.
+    let offset_ms = start.saturating_duration_since(opts.started).as_secs_f64() * 1000.0;
     let mut now = 0u64;
     loop {
         // Commands.
@@ -356,10 +361,18 @@ pub fn run(sc: Scenario, opts: Opts, cmds: Receiver<Cmd>, evs: Sender<Ev>) -> Re
                 }
                 _ => true,
             };
+            let mut record = record;
+            if let Some(r) = &mut record {
+                r.shift(offset_ms);
+            }
+            let mut screens = l.screens;
+            for sc in &mut screens {
+                sc.at_ms += offset_ms;
+            }
             let _ = evs.send(Ev::Done {
                 id,
                 record,
-                screens: l.screens,
+                screens,
                 psap_leg: l.psap_leg,
                 key_free,
             });

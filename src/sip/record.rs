@@ -15,8 +15,9 @@ pub struct SipRecord {
     /// `psap` (through the tandem), `ecrc`, `test` (933, answered by the provider), `refused`
     /// (malformed: 400 with the reason).
     pub kind: &'static str,
-    /// Seconds since the server started.
-    pub invite_s: f64,
+    /// When the INVITE arrived. Every `*_ms` of a record — this one's and its `tandem` record's —
+    /// is on one clock: ms since the server started.
+    pub invite_ms: f64,
     pub transport: String,
     pub call_id: String,
     /// The Request-URI's user part (`911`, `+911`, `urn:service:sos`, `933`).
@@ -42,18 +43,18 @@ pub struct SipRecord {
     /// ECRC: why the location was not used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// INVITE → 180 Ringing, ms.
+    /// When the 180 Ringing went (`ringing_ms − invite_ms`: the caller's wait for it).
     pub ringing_ms: Option<f64>,
-    /// INVITE → 200 OK, ms.
+    /// When the 200 OK went.
     pub answered_ms: Option<f64>,
-    /// INVITE → the caller leaving before any answer (CANCEL, BYE): the call was abandoned
-    /// then, whatever the PSAP position did after.
+    /// When the caller left before any answer (CANCEL, BYE): the call was abandoned then,
+    /// whatever the PSAP position did after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abandoned_ms: Option<f64>,
     /// What ended the call: `caller BYE`, `PSAP BYE`, `CANCEL`, `RTP timeout`, …
     pub ended_by: String,
-    /// Seconds from the INVITE to the end.
-    pub duration_s: f64,
+    /// When the call ended.
+    pub ended_ms: f64,
     /// A 933 call: what the provider told the caller (the SIP MESSAGE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -116,16 +117,17 @@ impl SipRecord {
         if let Some(a) = &self.address {
             t += &format!(" | {a}");
         }
+        // In the text, each time as the caller lived it: after the INVITE.
+        let after = |m: f64| format!("{:.0} ms", m - self.invite_ms);
         if let Some(a) = self.abandoned_ms {
-            t += &format!(" | ABANDONED at {a:.0} ms");
+            t += &format!(" | ABANDONED {} after the INVITE", after(a));
         }
         t += &format!(
             " | 180 {} | 200 {} | ended by {} after {:.1} s",
-            self.ringing_ms.map_or("-".into(), |m| format!("{m:.0} ms")),
-            self.answered_ms
-                .map_or("-".into(), |m| format!("{m:.0} ms")),
+            self.ringing_ms.map_or("-".into(), after),
+            self.answered_ms.map_or("-".into(), after),
             self.ended_by,
-            self.duration_s
+            (self.ended_ms - self.invite_ms) / 1000.0
         );
         if let Some(m) = &self.media {
             t += &format!(

@@ -48,6 +48,7 @@ impl Shared {
         provider: SipProvider,
         to_office: crossbeam_channel::Sender<Cmd>,
         records: crossbeam_channel::Sender<SipRecord>,
+        started: Instant,
     ) -> Arc<Shared> {
         Arc::new(Shared {
             cfg: Arc::new(cfg),
@@ -57,7 +58,7 @@ impl Shared {
             records,
             registry: Arc::new(Registry::default()),
             next: AtomicU64::new(1),
-            started: Instant::now(),
+            started,
             refused_seen: Mutex::new((HashSet::new(), VecDeque::new())),
             dropped: AtomicU64::new(0),
         })
@@ -180,10 +181,12 @@ impl Shared {
             seen.1.push_back(key);
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let now_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         self.record(SipRecord {
             call: id,
             kind: "refused",
-            invite_s: self.started.elapsed().as_secs_f64(),
+            invite_ms: now_ms,
+            ended_ms: now_ms,
             transport: from.to_string(),
             call_id: call_id.to_string(),
             dialled: match inv.dialled {
@@ -389,7 +392,7 @@ pub async fn incoming(
     );
     let mut rec = SipRecord {
         call: id,
-        invite_s: shared.started.elapsed().as_secs_f64(),
+        invite_ms: shared.started.elapsed().as_secs_f64() * 1000.0,
         transport: tx.connection.as_ref().map_or("?".into(), |c| {
             c.get_addr().r#type.map_or("?".into(), |t| t.to_string())
         }),
@@ -427,7 +430,7 @@ pub async fn incoming(
         registry: shared.registry.clone(),
     };
     super::call::call(ctx, dialog, inv, &mut rec, ev_rx, t0, opts).await;
-    rec.duration_s = t0.elapsed().as_secs_f64();
+    rec.ended_ms = rec.invite_ms + t0.elapsed().as_secs_f64() * 1000.0;
     over.cancel();
     layer.remove_dialog(&dialog_id);
     shared

@@ -57,6 +57,28 @@ pub struct TransferRecord {
     pub released_ms: Option<f64>,
 }
 
+impl CallRecord {
+    /// Every time of the record moved by `ms`: the record read on another clock (a SIP
+    /// record's, whose zero is the server's start, not the office's).
+    pub fn shift(&mut self, ms: f64) {
+        let add = |t: &mut Option<f64>| {
+            if let Some(v) = t {
+                *v += ms;
+            }
+        };
+        self.seized_ms += ms;
+        add(&mut self.answered_ms);
+        add(&mut self.abandoned_ms);
+        add(&mut self.released_ms);
+        add(&mut self.position_released_ms);
+        for x in &mut self.transfers {
+            x.flashed_ms += ms;
+            add(&mut x.answered_ms);
+            add(&mut x.released_ms);
+        }
+    }
+}
+
 /// One call (`calls.jsonl`, contract).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CallRecord {
