@@ -200,3 +200,36 @@ fn finding_02_documented_latency_figures_are_the_programs() {
         "{out:#?}"
     );
 }
+
+/// Finding 20 (issue 29): messages the docs quote in prose are the program's, word for word:
+/// docs/generate.md's script error and docs/datafill.md's partial-office error, made again
+/// from inputs that provoke them.
+#[test]
+fn finding_20_quoted_messages_are_the_programs() {
+    let d = std::env::temp_dir().join(format!("e911-doc-msgs-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_e911"))
+            .current_dir(&d)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let doc = |f: &str| std::fs::read_to_string(root().join(f)).unwrap();
+    // "Errors name the script and line: `spill.txt:2: `12X` is not an MF signal`."
+    std::fs::write(d.join("spill.txt"), "silence 100\nmf 12X\n").unwrap();
+    let o = run(&["generate", "spill.txt", "-o", "out.wav"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let quoted = "spill.txt:2: `12X` is not an MF signal";
+    assert!(doc("docs/generate.md").contains(&format!("`{quoted}`")));
+    assert!(err.contains(quoted), "{err}");
+    // "an empty or partial datafill is an error (`e.dat:1: TRKGRP: no tuples: …`)"
+    let cary = doc("docs/datafill/cary.dat");
+    std::fs::write(d.join("e.dat"), &cary[..cary.find("TABLE TRKGRP").unwrap()]).unwrap();
+    let o = run(&["datafill", "check", "e.dat"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let quoted = "e.dat:1: TRKGRP: no tuples: ";
+    assert!(doc("docs/datafill.md").contains(&format!("`{quoted}…`")));
+    assert!(out.contains(quoted), "{out}");
+    assert_eq!(o.status.code(), Some(1));
+}
