@@ -144,3 +144,69 @@ impl SipRecord {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding 18 (issue 29): one clock and one unit per record. The JSON gives every time in ms
+    /// on the server's clock (no `invite_s`, no `duration_s`), the text each as a wait after the
+    /// INVITE; the tandem's record, made on the office's clock, is moved onto the same one.
+    #[test]
+    fn finding_18_one_clock_one_unit() {
+        let r = SipRecord {
+            call: 1,
+            kind: "psap",
+            invite_ms: 1000.0,
+            ringing_ms: Some(3500.0),
+            answered_ms: Some(5700.0),
+            ended_ms: 8500.0,
+            ended_by: "caller BYE".into(),
+            ..Default::default()
+        };
+        let j = serde_json::to_value(&r).unwrap();
+        for k in ["invite_ms", "ringing_ms", "answered_ms", "ended_ms"] {
+            assert!(j[k].is_f64(), "{k}: {j}");
+        }
+        assert!(j.get("invite_s").is_none() && j.get("duration_s").is_none());
+        let t = r.text();
+        assert!(
+            t.contains("| 180 2500 ms | 200 4700 ms | ended by caller BYE after 7.5 s"),
+            "{t}"
+        );
+        // An office record at office time 400 ms, the office started 250 ms after the server.
+        let mut c = CallRecord {
+            call: 1,
+            trunk: "VPCESGW".into(),
+            channel: 0,
+            seized_ms: 400.0,
+            called: "911".into(),
+            ani_spill: String::new(),
+            ani: None,
+            ani_status: "ok",
+            esn: None,
+            esn_source: None,
+            psap: None,
+            position: None,
+            outpulsed: None,
+            answered_ms: Some(4000.0),
+            abandoned: false,
+            abandoned_ms: None,
+            abandoned_while: None,
+            transfers: Vec::new(),
+            released_ms: Some(9000.0),
+            position_released_ms: None,
+            logs: Vec::new(),
+        };
+        c.shift(250.0);
+        assert_eq!(
+            (
+                c.seized_ms,
+                c.answered_ms,
+                c.released_ms,
+                c.position_released_ms
+            ),
+            (650.0, Some(4250.0), Some(9250.0), None)
+        );
+    }
+}
