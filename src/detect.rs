@@ -366,10 +366,12 @@ pub struct Watch<'a> {
 const STREAM_BLOCK_SAMPLES: usize = 1 << 20;
 
 /// Every channel of a WAV stream, block by block, spread over `threads` workers (0 = all
-/// cores): memory is one block and the receivers, whatever the file's length. Each block's
-/// settled detections go to `emit` as soon as it is done, channel by channel, each channel's in
-/// `reported` order (the same detections as [`detect_all`] on the whole file). Returns the
-/// frames run when `watch` stopped it.
+/// cores): memory is one block and the receivers, whatever the file's length. After each block,
+/// the detections every channel has settled past go to `emit` in `reported` order across all
+/// channels (ties by channel); a signal still open on one channel (a held key) holds the others'
+/// later events back until it closes. The same detections as [`detect_all`] on the whole file;
+/// on a stop or a read error what was held is emitted first. Returns the frames run when
+/// `watch` stopped it.
 pub fn detect_stream(
     s: &mut crate::audio::wav::WavStream<'_>,
     kinds: Kinds,
@@ -395,6 +397,7 @@ pub fn detect_stream(
         {
             // What was decided is printed: the events settled on some channel but held for
             // the time order.
+            pending.sort_by_key(|d| (d.reported, d.channel, d.start));
             for e in &pending {
                 emit(e)?;
             }
@@ -403,7 +406,17 @@ pub fn detect_stream(
         if let Some(p) = watch.progress {
             p(done);
         }
-        let n = s.read(frames, &mut bufs)?;
+        let n = match s.read(frames, &mut bufs) {
+            Ok(n) => n,
+            Err(e) => {
+                // What was decided is printed before the error.
+                pending.sort_by_key(|d| (d.reported, d.channel, d.start));
+                for d in &pending {
+                    emit(d)?;
+                }
+                return Err(e.into());
+            }
+        };
         if n == 0 {
             break;
         }

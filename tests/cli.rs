@@ -717,10 +717,11 @@ fn finding_13_one_typo_one_message_and_overflow_loops_warned() {
 /// blocks.
 #[test]
 fn finding_05_detect_prints_in_time_order_across_channels() {
-    // Two channels whose events interleave across the 5 s stream blocks: channel 0 signals
-    // every 0.9 s, channel 1 every 1.3 s, for 16 s.
+    // Two channels whose events interleave, past the first stream block (2 channels: 262 144
+    // frames, 32.8 s) so events are held across blocks: channel 0 signals every 0.9 s, channel 1
+    // every 1.3 s, for 30 keys each (to 38 s).
     let mut lines = vec!["channels 2".to_string()];
-    for k in 0..16 {
+    for k in 0..30 {
         lines.push(format!("channel 0\nat {}\nmf KP 5551234 ST", k * 900 + 100));
         lines.push(format!("channel 1\nat {}\ndtmf 1", k * 1300 + 200));
     }
@@ -740,7 +741,8 @@ fn finding_05_detect_prints_in_time_order_across_channels() {
         .collect();
     assert!(reported.windows(2).all(|w| w[0] <= w[1]), "{reported:?}");
     let on = |c: u64| evs.iter().filter(|e| e["channel"] == c).count();
-    assert!(on(0) >= 16 && on(1) >= 16, "{} {}", on(0), on(1));
+    assert!(on(0) >= 30 && on(1) >= 30, "{} {}", on(0), on(1));
+    assert!(*reported.last().unwrap() > 33_000.0, "past the first block");
     let o = e911(&["detect", wav.to_str().unwrap()]);
     let reported: Vec<f64> = stdout(&o)
         .lines()

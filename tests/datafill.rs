@@ -382,3 +382,21 @@ fn ofceng_sets_the_mf_receiver_pool_and_checks_its_rows() {
         messages(&l)
     );
 }
+
+/// Finding 13 (issue 29), the other way: a faulty second row of a PSAP that already loaded does
+/// not make the good one "refused" — the rows naming it still load, and the fault is the one error.
+#[test]
+fn a_faulty_duplicate_row_does_not_hide_the_good_one() {
+    let t = format!(
+        "{}CARYPOLICE      1DIGIT  XX    2          NONE  POLICE\n{NPD}{SEED_ESN}",
+        PSAPS
+    );
+    let l = run(&t);
+    let errs: Vec<String> = l.errors().map(|p| p.to_string()).collect();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].contains("E911PSAP.SUPV"), "{errs:#?}");
+    assert!(
+        l.office.esns.contains_key(&123),
+        "the ESN naming CARYPOLICE loaded"
+    );
+}

@@ -187,17 +187,29 @@ fn finding_02_documented_latency_figures_are_the_programs() {
             grouped(&d_n)
         ),
     );
-    // A target missed is said in the output.
-    let missed = d50.parse::<f64>().unwrap() > 26.0;
-    assert_eq!(
-        out.iter().any(|l| l.contains("TARGET MISSED: DTMF p50")),
-        missed,
-        "{out:#?}"
-    );
+    // A target missed is said in the output (the printed figure can round to the limit: the
+    // program's own flag decides), and the docs say the same.
+    let missed = out.iter().any(|l| l.contains("TARGET MISSED: DTMF p50"));
+    assert!(missed || d50.parse::<f64>().unwrap() <= 26.0, "{out:#?}");
     assert_eq!(
         out.iter().any(|l| l.contains("every target met")),
         !missed,
         "{out:#?}"
+    );
+    assert_eq!(
+        readme.contains("(target p50 ≤ 26: not yet met)"),
+        missed,
+        "README.md"
+    );
+    assert_eq!(
+        sig.contains("the p50 target, ≤ 26, not yet met"),
+        missed,
+        "signalling.md"
+    );
+    assert_eq!(
+        perf.contains("p50 ≤ 26 (**missed by"),
+        missed,
+        "performance.md"
     );
 }
 

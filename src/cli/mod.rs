@@ -150,8 +150,11 @@ pub fn main() -> ExitCode {
 }
 
 /// `println!` panics when the reader of standard output is gone (`e911 bench | head`): that
-/// reader has what it wanted, so the run ends quietly with status 0, as a closed pipe does
-/// where the error is returned ([`stdout_closed`]). Every other panic is reported as before.
+/// reader has what it wanted, so the run ends quietly with status 0 (or the signal's, when
+/// interrupted), as a closed pipe does where the error is returned ([`stdout_closed`]). Commands
+/// whose work continues after printing (`msag validate --srdb`, `datafill check`) print through
+/// [`say`], which never panics, so they finish and exit with their own status. Every other
+/// panic is reported as before.
 fn quiet_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -162,10 +165,22 @@ fn quiet_on_closed_stdout() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
-            std::process::exit(0);
+            // Interrupted first: the signal's status still says so.
+            let code = if interrupt::interrupted() {
+                i32::from(interrupt::exit_status())
+            } else {
+                0
+            };
+            std::process::exit(code);
         }
         default(info);
     }));
+}
+
+/// Print a line on standard output; a closed pipe is ignored (the command goes on: its files
+/// and its exit status still matter).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// Did the run stop because its standard output was closed (a broken pipe)?
@@ -281,20 +296,20 @@ fn msag_validate(
                     Some(e) if e != range.esn => format!(" (the ALI record says ESN {e})"),
                     _ => String::new(),
                 };
-                println!(
+                say(&format!(
                     "{tn}  ok  ESN {}  MSAG line {}{note}",
                     range.esn, range.line
-                );
+                ));
                 rows.push((*tn, range.esn));
             }
             Err(f) => {
                 failed += 1;
                 let place = format!("{} {}", r.address(), r.community);
-                println!("{tn}  {f}  {}", crate::text::one_line(&place));
+                say(&format!("{tn}  {f}  {}", crate::text::one_line(&place)));
             }
         }
     }
-    println!("{} of {} validated", rows.len(), a.records.len());
+    say(&format!("{} of {} validated", rows.len(), a.records.len()));
     if let Some(p) = srdb {
         let mut s = String::from("TABLE E911SRDB\nTN          ESN\n");
         for (tn, esn) in &rows {
@@ -315,14 +330,14 @@ fn msag_validate(
 fn datafill_check(path: &std::path::Path) -> anyhow::Result<()> {
     let loaded = crate::files::datafill(path).map_err(anyhow::Error::msg)?;
     for p in &loaded.problems {
-        println!("{p}");
+        say(&p.to_string());
     }
     let o = &loaded.office;
     let errors = loaded.errors().count();
     if errors > 0 {
         anyhow::bail!("{}: {errors} error(s) in the datafill", path.display());
     }
-    println!(
+    say(&format!(
         "{}: ok — {} PSAPs, {} NPDs, {} ESNs, {} E911SRDB rows, {} E911 trunk groups",
         path.display(),
         o.psaps.len(),
@@ -330,7 +345,7 @@ fn datafill_check(path: &std::path::Path) -> anyhow::Result<()> {
         o.esns.len(),
         o.srdb.len(),
         o.trunk_groups.len()
-    );
+    ));
     Ok(())
 }
 
@@ -431,8 +446,8 @@ pub fn memory_budget() -> u64 {
 }
 
 fn detect(file: PathBuf, format: Format, kinds: Kinds, threads: usize) -> anyhow::Result<()> {
-    // Streamed: the file is read block by block and each block's events printed as soon as it
-    // is done, so memory does not grow with the recording's length. A damaged file: print what
+    // Streamed: the file is read block by block and each block's events printed once every
+    // channel has settled past them (time order across channels), so memory does not grow with the recording's length. A damaged file: print what
     // the recovered audio holds, then fail with the reason.
     // `-`: a WAV on standard input (`sox … -t wav - | e911 detect -`), read whole first (a WAV
     // header gives its length up front; a pipe cannot be sought).

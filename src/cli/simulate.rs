@@ -188,6 +188,19 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
     if let Some(e) = err {
         return Err(e);
     }
+    // The files first: a reader that closes standard output early (`| head`) ends the printing,
+    // not what `--out` keeps.
+    if let (Some(dir), Some(l)) = (out, legs) {
+        l.finish()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(dir.join("calls.jsonl"))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
+        );
+        for l in run.json_lines() {
+            writeln!(f, "{l}")?;
+        }
+    }
     let stdout = std::io::stdout();
     let mut o = std::io::BufWriter::new(stdout.lock());
     match format {
@@ -212,16 +225,5 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
-    if let (Some(dir), Some(l)) = (out, legs) {
-        l.finish()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        let mut f = std::io::BufWriter::new(
-            std::fs::File::create(dir.join("calls.jsonl"))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?,
-        );
-        for l in run.json_lines() {
-            writeln!(f, "{l}")?;
-        }
-    }
     Ok(())
 }

@@ -464,8 +464,10 @@ impl Exec<'_> {
             CallEv::Forced => Event::Forced,
             CallEv::SessionExpired => Event::SessionExpired,
             CallEv::Note(n) => {
-                rec.notes
-                    .push(format!("{n} at {:.0} ms", ms_since(self.t0)));
+                rec.notes.push(format!(
+                    "{n} at {:.0} ms after the INVITE",
+                    ms_since(self.t0)
+                ));
                 return None;
             }
             CallEv::Media(st) => {
@@ -532,7 +534,10 @@ impl Exec<'_> {
                 }
                 Action::Abandoned => self.rec.abandoned_ms = Some(self.ms()),
                 Action::End(why) => self.rec.ended_by = why,
-                Action::Note(n) => self.rec.notes.push(format!("{n} at {:.0} ms", self.ms())),
+                Action::Note(n) => self.rec.notes.push(format!(
+                    "{n} at {:.0} ms after the INVITE",
+                    ms_since(self.t0)
+                )),
             }
         }
     }

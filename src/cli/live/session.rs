@@ -111,6 +111,7 @@ impl Session {
             opts.first,
             opts.first + n - 1
         );
+        c.start().map_err(anyhow::Error::msg)?;
         let mut rec = Vec::new();
         if let (Some(dir), Some(files)) = (&run.record, &files) {
             std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
@@ -122,7 +123,6 @@ impl Session {
                 rec.push((open(&pair[0])?, open(&pair[1])?, pair.to_vec()));
             }
         }
-        c.start().map_err(anyhow::Error::msg)?;
         Ok(Session {
             card: c,
             now: 0,

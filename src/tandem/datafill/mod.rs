@@ -473,10 +473,11 @@ impl Loader {
             return None;
         }
         let n = self.name(c, field, v)?;
-        if self.psap_refused(&n) {
-            return None;
-        }
         if !self.out.office.psaps.contains_key(&n) {
+            // Refused for a fault already reported: not reported again here.
+            if self.psap_refused(&n) {
+                return None;
+            }
             self.err(
                 c,
                 field,

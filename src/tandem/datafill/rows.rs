@@ -40,7 +40,10 @@ impl Loader {
         let (Some(name), Some(ani_format), Some(supv), Some(positions), Some(overflow)) =
             (name.clone(), fmt, supv, pos, overflow)
         else {
-            self.refused_psaps.extend(name);
+            // A name already loaded stays good (a second, faulty row of it is its own error).
+            if let Some(n) = name.filter(|n| !self.out.office.psaps.contains_key(n)) {
+                self.refused_psaps.insert(n);
+            }
             return;
         };
         if overflow.as_deref() == Some(name.as_str()) {
@@ -118,7 +121,9 @@ impl Loader {
             }
         }
         let (Some(esn), Some(flash), Some(Some(primary)), true) = (esn, flash, primary, ok) else {
-            self.refused_esns.extend(esn);
+            if let Some(e) = esn.filter(|e| !self.out.office.esns.contains_key(e)) {
+                self.refused_esns.insert(e);
+            }
             return;
         };
         if self.out.office.esns.contains_key(&esn) {
