@@ -433,6 +433,22 @@ fn finding_14_bad_flag_values_exit_2_everywhere() {
     }
 }
 
+/// Run `e911 args`, read the first bytes of its standard output, then close the pipe (as
+/// `| head -1` does) and wait for it.
+fn read_a_little_then_close(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read(&mut out, &mut first).unwrap();
+    drop(out);
+    child.wait_with_output().unwrap()
+}
+
 /// Finding 7 (issue 29): a reader that closes the pipe early (`| head -1`) ends the run quietly,
 /// exit 0 — the reader has what it wanted.
 #[test]
@@ -446,34 +462,13 @@ fn finding_07_a_closed_pipe_ends_quietly() {
     let o = e911(&["generate", &script, "-o", wav.to_str().unwrap(), "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     for fmt in ["text", "jsonl"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
-            .args(["detect", wav.to_str().unwrap(), "--format", fmt])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Read one line, then close the pipe.
-        let mut out = child.stdout.take().unwrap();
-        let mut first = [0u8; 64];
-        std::io::Read::read(&mut out, &mut first).unwrap();
-        drop(out);
-        let o = child.wait_with_output().unwrap();
+        let o = read_a_little_then_close(&["detect", wav.to_str().unwrap(), "--format", fmt]);
         assert_eq!(o.status.code(), Some(0), "{fmt}: {}", stderr(&o));
         assert_eq!(stderr(&o), "", "{fmt}");
     }
     // Commands that print with println! end as quietly (no panic): bench, simulate.
     for args in [&["bench", "--no-throughput"][..], &["simulate"]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_e911"))
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let mut first = [0u8; 16];
-        std::io::Read::read(&mut out, &mut first).unwrap();
-        drop(out);
-        let o = child.wait_with_output().unwrap();
+        let o = read_a_little_then_close(args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
     }
