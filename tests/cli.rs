@@ -29,6 +29,13 @@ fn root(p: &str) -> String {
         .to_string()
 }
 
+/// `e911 route --datafill DATAFILL --trunk CARYEO1 WAV EXTRA…`.
+fn route_caryeo1(datafill: &str, wav: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["route", "--datafill", datafill, "--trunk", "CARYEO1", wav];
+    args.extend_from_slice(extra);
+    e911(&args)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -642,14 +649,7 @@ fn finding_12_the_srdb_msag_validate_writes_loads_as_datafill() {
     );
     // The same rows as the hand-written table: the same routes for the same calls.
     let route = |df: &str| {
-        let o = e911(&[
-            "route",
-            "--datafill",
-            df,
-            "--trunk",
-            "CARYEO1",
-            &root("audio-fixtures/spills/cary-eo.wav"),
-        ]);
+        let o = route_caryeo1(df, &root("audio-fixtures/spills/cary-eo.wav"), &[]);
         assert!(o.status.success(), "{}", stderr(&o));
         stdout(&o)
     };
@@ -767,16 +767,7 @@ fn finding_04_route_ignores_silence_before_the_idle_tone() {
     }
     w.finalize().unwrap();
     let route = |f: &str| {
-        let o = e911(&[
-            "route",
-            "--datafill",
-            &root("docs/datafill/cary.dat"),
-            "--trunk",
-            "CARYEO1",
-            "--format",
-            "jsonl",
-            f,
-        ]);
+        let o = route_caryeo1(&root("docs/datafill/cary.dat"), f, &["--format", "jsonl"]);
         assert!(o.status.success(), "{}", stderr(&o));
         stdout(&o)
             .lines()
@@ -854,18 +845,12 @@ fn finding_15_ignored_or_doubled_flags_are_refused_and_stdin_reads() {
     }
     assert!(!std::path::Path::new("/tmp/never.wav").exists());
     let eo = root("audio-fixtures/spills/cary-eo.wav");
-    let o = e911(&[
-        "route",
-        "--datafill",
+    let (police, twice) = (format!("CARYPOLICE={eo}"), format!("caryPolice={eo}"));
+    let o = route_caryeo1(
         &root("docs/datafill/cary.dat"),
-        "--trunk",
-        "CARYEO1",
         &eo,
-        "--psap-in",
-        &format!("CARYPOLICE={eo}"),
-        "--psap-in",
-        &format!("caryPolice={eo}"),
-    ]);
+        &["--psap-in", &police, "--psap-in", &twice],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("--psap-in caryPolice: given twice"),
@@ -908,14 +893,11 @@ fn finding_15_ignored_or_doubled_flags_are_refused_and_stdin_reads() {
 /// called-digit log says what the trunk group expects.
 #[test]
 fn finding_17_route_and_simulate_print_a_call_alike() {
-    let o = e911(&[
-        "route",
-        "--datafill",
+    let o = route_caryeo1(
         &root("docs/datafill/cary.dat"),
-        "--trunk",
-        "CARYEO1",
         &root("audio-fixtures/spills/cary-eo.wav"),
-    ]);
+        &[],
+    );
     let route = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
     let sim = stdout(&e911(&["simulate"]));
