@@ -271,3 +271,69 @@ fn dropouts_never_split_a_key_and_40_ms_pauses_always_separate() {
         assert_eq!(n, 2, "{key}: 60 / 40 / 60 ms");
     }
 }
+
+/// The 16 keys, `on_ms` on and off, at −10 dBm0 per tone, then `overlay` (a stretch of the
+/// talk-off corpus as long as the keys) scaled so that the keys stand `ratio_db` over its mean
+/// power, μ-law.
+fn keys_over(on_ms: f64, overlay: &[i16], ratio_db: f64) -> Vec<i16> {
+    let mut x = vec![0.0; ms(LEAD_MS)];
+    for k in KEYS.chars() {
+        let (lo, hi) = dtmf_freqs(k).unwrap();
+        x.extend(pair((lo as f64, hi as f64), -10.0, ms(on_ms), |_| 1.0));
+        x.extend(vec![0.0; ms(on_ms)]);
+    }
+    let o = &overlay[..x.len()];
+    let p = o.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / o.len() as f64;
+    let key_power = peak(-10.0).powi(2);
+    let g = (key_power / p.max(1.0) / 10f64.powf(ratio_db / 10.0)).sqrt();
+    let o: Vec<f64> = o.iter().map(|&v| v as f64 * g).collect();
+    mix(&mut x, &o);
+    pcm(&x, Some(Law::Ulaw))
+}
+
+/// Whether `got` is `KEYS` with some keys missing (nothing extra, nothing out of order).
+fn only_misses(got: &str) -> bool {
+    let mut sent = KEYS.chars();
+    got.chars().all(|c| sent.any(|k| k == c))
+}
+
+/// Keys under speech and music (issue 28), on the part of the corpus the receiver was not tuned
+/// on (the second half of `speech.wav`, `voices.wav`, `music.wav`), 3 stretches each, 50/50 and
+/// 80/80 ms keys: at a key-to-overlay ratio of +10 dB at most 2 of each 48 keys are missed
+/// (before the overlay rule: 4–15; multimon-ng: 0–1), and at no ratio from +10 to −10 dB is a
+/// key reported that was not sent. The curve, beside multimon-ng's, is in `docs/signalling.md`.
+#[test]
+fn dtmf_keys_under_speech_and_music_are_decoded_and_nothing_false() {
+    use e911_tandem::audio::wav::read_wav;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-fixtures/talkoff");
+    let read = |f: &str| read_wav(&dir.join(f)).unwrap().channels.remove(0);
+    let speech = read("speech.wav");
+    let sources = [
+        ("speech, 2nd half", speech[speech.len() / 2..].to_vec()),
+        ("voices", read("voices.wav")),
+        ("music", read("music.wav")),
+    ];
+    for on in [50.0, 80.0] {
+        let span = keys(on).len();
+        for (name, src) in &sources {
+            let starts = [1, 2, 3].map(|k| (src.len() - span) * k / 4);
+            let mut missed = 0;
+            for ratio in [10, 6, 3, 0, -5, -10] {
+                for &s in &starts {
+                    let got = dtmf_string(&keys_over(on, &src[s..], ratio as f64));
+                    assert!(
+                        only_misses(&got),
+                        "{name}, {on} ms keys at {ratio:+} dB, from sample {s}: {got}"
+                    );
+                    if ratio == 10 {
+                        missed += KEYS.len() - got.len();
+                    }
+                }
+            }
+            assert!(
+                missed <= 2,
+                "{name}, {on} ms keys at +10 dB: {missed} of 48 missed"
+            );
+        }
+    }
+}

@@ -225,6 +225,7 @@ pub fn mf_design() -> PairDesign {
         report_frames: 3,
         fit_noise: 2.2,
         release_frames: 12,
+        overlay: None,
     }
 }
 

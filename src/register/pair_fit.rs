@@ -293,6 +293,33 @@ impl PairFit {
     ///
     /// With `hp`, the residual is high-passed first: what lies below it (hum, the low end of pink
     /// noise, dial tone) is not held against the fit.
+    /// The smaller, over both tones and the window's four quarters, of each tone's coherent
+    /// amplitude in the quarter as a fraction of its fitted amplitude: 1 for a steady tone, near
+    /// 0 in a quarter the tone does not fill. The projection is taken on the residual (the
+    /// other tone taken out), so the two tones do not read each other.
+    pub fn coherence(&self, samples: &[i16], tones: &[FitTone; 2]) -> f64 {
+        let mut z = tones.map(|t| (2.0 * t.b.0, 2.0 * t.b.1));
+        let step = tones.map(|t| t.z);
+        let quarter = samples.len() / 4;
+        let norm = tones.map(|t| quarter as f64 * cabs2(t.b));
+        let mut least = f64::MAX;
+        for q in samples.chunks_exact(quarter) {
+            // Re Σ e·conj(u) for each tone u = B·z^n (the real tone is u + ū = z.0 here).
+            let mut proj = [0.0f64; 2];
+            for &s in q {
+                let e = s as f64 - (z[0].0 + z[1].0);
+                proj[0] += e * z[0].0;
+                proj[1] += e * z[1].0;
+                z[0] = cmul(z[0], step[0]);
+                z[1] = cmul(z[1], step[1]);
+            }
+            for t in 0..2 {
+                least = least.min(1.0 + 0.5 * proj[t] / norm[t]);
+            }
+        }
+        least
+    }
+
     pub fn fits(
         &self,
         samples: &[i16],

@@ -4,7 +4,9 @@
 use super::frame_log::{FrameLog, FrameSource};
 use super::noise_floor::NoiseFloor;
 use super::pair_fit::{FitTone, HighPass, PairFit};
-use super::tone_pair::{Grouping, PairDesign, Plan, ToneEvent, Window, MAX_BANK, MAX_TONES};
+use super::tone_pair::{
+    Grouping, OverlayRule, PairDesign, Plan, ToneEvent, Window, MAX_BANK, MAX_TONES,
+};
 use crate::dsp::correlator::{cabs2, hann_from, C64};
 use crate::units::{db_to_ratio, dbm0_to_power};
 
@@ -33,6 +35,9 @@ pub struct PairJudge {
     held_start: u64,
     held_last: u64,
     misses: u32,
+    /// Frames of the last [`OverlayRule`] span that qualified for `ov_code`, newest lowest.
+    ov_bits: u32,
+    ov_code: Option<u8>,
     /// Pair power of the last qualifying frame, and of the frame that reported the held code.
     last_power: f64,
     held_power: f64,
@@ -95,6 +100,8 @@ impl PairJudge {
             held_start: 0,
             held_last: 0,
             misses: 0,
+            ov_bits: 0,
+            ov_code: None,
             floor: NoiseFloor::new(),
             nt: d.tones.len(),
             last_power: 0.0,
@@ -134,7 +141,7 @@ impl PairJudge {
         } else {
             self.to_grid - 1
         };
-        let idle = self.cand.is_none() && self.held.is_none();
+        let idle = self.cand.is_none() && self.held.is_none() && self.ov_bits == 0;
         if idle && !on_grid {
             return;
         }
@@ -217,7 +224,7 @@ impl PairJudge {
     /// The verdict on the frame `back` frames ago (0: the one that just ended): the code whose
     /// pair qualifies, if any.
     #[inline(always)]
-    fn judge(&mut self, src: &impl FrameSource, back: usize) -> Option<u8> {
+    fn judge(&mut self, src: &impl FrameSource, back: usize) -> Option<(u8, bool)> {
         let nt = self.nt;
         let (meta, sums) = self.log.get(back)?;
         let ms = meta.ms;
@@ -290,7 +297,7 @@ impl PairJudge {
             let pair = p[i] + p[j];
             if pair >= 0.8 * self.held_power {
                 self.last_power = pair;
-                return Some(code);
+                return Some((code, true));
             }
         }
         // 4. Frequency from phase advance.
@@ -313,6 +320,18 @@ impl PairJudge {
             if t.offset_hz().abs() > self.d.freq_tol * t.hz as f64 + self.d.freq_tol_hz {
                 return None;
             }
+        }
+        // A frame that fails from here on may still count under speech or music (see
+        // [`OverlayRule`]).
+        macro_rules! overlay {
+            () => {{
+                let pair = p[i] + p[j];
+                let v = self.overlay(src, back, code, &tones, sums, m0, pair, ms, floor_sigma2);
+                if v.is_some() {
+                    self.last_power = pair;
+                }
+                v
+            }};
         }
         // 5a. Time-domain fit with the larger of the two noise allowances (the floor alone): a
         // window the tones do not fill (onsets, mostly) fails here, before the residual spectrum
@@ -343,7 +362,7 @@ impl PairJudge {
                 && !self.tone_below_band(src, back, &tones)
         };
         if !fit(floor_sigma2) && !fits_above(floor_sigma2) {
-            return None;
+            return overlay!();
         }
         // 5. Residual spectrum: third components, and the white-noise level.
         let nf = src.freqs().len();
@@ -363,14 +382,12 @@ impl PairJudge {
         // Each tone must stand far enough above the noise in its own bin: noise alone passes
         // the fit (its residual is the noise it allows for), so this is what tells a key in
         // noise from noise. A noise-only bin exceeds ABOVE_NOISE × its mean once in e^10 ≈ 22 000.
-        const ABOVE_NOISE: f64 = 16.0;
         if weaker_bin(&tones, wf) < ABOVE_NOISE * wf * sigma2_in {
-            return None;
+            return overlay!();
         }
         // Noise the third-component rule allows for: only what is both stationary (the floor)
         // and white in-band (the median) — speech and music are neither. A noise-only bin
         // exceeds NOISE_BINS × its mean once in e^8 ≈ 3 000.
-        const NOISE_BINS: f64 = 8.0;
         let noise_bin = NOISE_BINS * wf * sigma2_in.min(floor_sigma2);
         let third_min = self
             .residual_third
@@ -378,7 +395,7 @@ impl PairJudge {
         // The bank's bins first: a third component there spares the guards' correlation.
         if let Some(t) = third_min {
             if bank_bins.iter().any(|&r| r > t) {
-                return None;
+                return overlay!();
             }
         }
         src.with_window_back(back, |x| {
@@ -387,18 +404,18 @@ impl PairJudge {
         });
         if let Some(t) = third_min {
             if guard_bins.iter().any(|&r| r > t) {
-                return None;
+                return overlay!();
             }
         }
         let guard_min = (weaker_bin(&tones, wf) * self.guard).max(8.0 * wf * floor_sigma2);
         if r2[nf..nb].iter().any(|&r| r > guard_min) {
-            return None;
+            return overlay!();
         }
         // 6. Time-domain fit again if the band says the noise is less. Residual the noise may explain: only noise that is both stationary
         // (the minimum-statistics floor) and white across the band (the residual bins) counts.
         // A chord's steady extra note is not white in-band; speech is not stationary.
         if sigma2_in < floor_sigma2 && !fit(sigma2_in) && !fits_above(sigma2_in) {
-            return None;
+            return overlay!();
         }
         self.last_power = p[i] + p[j];
         if self.held == Some(code) {
@@ -406,7 +423,66 @@ impl PairJudge {
             // a fade): its power from here on is the reference of the cheap continuation.
             self.held_power = self.last_power;
         }
-        Some(code)
+        Some((code, true))
+    }
+
+    /// The verdict of [`OverlayRule`] on a frame that passed steps 1–4 and failed a later one:
+    /// `code` as a frame under speech or music, or nothing.
+    #[cold]
+    #[allow(clippy::too_many_arguments)]
+    fn overlay(
+        &self,
+        src: &impl FrameSource,
+        back: usize,
+        code: u8,
+        tones: &[FitTone; 2],
+        sums: (&[f32], &[f32]),
+        m0: u64,
+        pair: f64,
+        ms: f64,
+        floor_sigma2: f64,
+    ) -> Option<(u8, bool)> {
+        let rule = self.d.overlay?;
+        if pair < rule.pair_share * ms {
+            return None;
+        }
+        if tones
+            .iter()
+            .any(|t| t.offset_hz().abs() > rule.freq_tol * t.hz as f64)
+        {
+            return None;
+        }
+        let nf = src.freqs().len();
+        let nb = nf + self.d.guard_hz.len();
+        let mut r2 = [0.0f64; MAX_BANK];
+        let (bank_bins, guard_bins) = r2[..nb].split_at_mut(nf);
+        self.fit
+            .residual_bins(src.freqs(), sums, tones, m0, bank_bins);
+        let wf = src.window_len() as f64;
+        let mut sorted = [0.0f64; MAX_BANK];
+        sorted[..nf].copy_from_slice(bank_bins);
+        let (_, median, _) = sorted[..nf].select_nth_unstable_by(nf / 2, f64::total_cmp);
+        let sigma2_in = *median / std::f64::consts::LN_2 / wf;
+        // The noise rules of the precise path hold here too: each tone well above the in-band
+        // noise, third components judged above what stationary white noise leaves.
+        let weaker = weaker_bin(tones, wf);
+        if weaker < ABOVE_NOISE * wf * sigma2_in {
+            return None;
+        }
+        src.with_window_back(back, |x| {
+            self.fit
+                .residual_direct(x, self.d.guard_hz, tones, guard_bins)
+        });
+        let third = (weaker * db_to_ratio(-rule.third_db))
+            .max(NOISE_BINS * wf * sigma2_in.min(floor_sigma2));
+        if r2[..nb].iter().any(|&r| r > third) {
+            return None;
+        }
+        let coherent = src.with_window_back(back, |x| self.fit.coherence(x, tones));
+        if coherent < rule.coherence {
+            return None;
+        }
+        Some((code, false))
     }
 
     /// Whether what lies below the band at the frame `back` ago is a tone within 6 dB of the
@@ -452,8 +528,17 @@ impl PairJudge {
     }
 
     #[inline(always)]
-    fn debounce(&mut self, q: Option<u8>, now: u64, w: u64, sink: &mut impl FnMut(ToneEvent)) {
-        match q {
+    fn debounce(
+        &mut self,
+        q: Option<(u8, bool)>,
+        now: u64,
+        w: u64,
+        sink: &mut impl FnMut(ToneEvent),
+    ) {
+        // `strict`: the frame passed the fit; `any`: it passed, or qualified under speech.
+        let strict = q.filter(|&(_, s)| s).map(|(c, _)| c);
+        let any = q.map(|(c, _)| c);
+        match strict {
             Some(c) if self.cand == Some(c) => self.cand_run += 1,
             Some(c) => {
                 self.cand = Some(c);
@@ -465,7 +550,8 @@ impl PairJudge {
                 self.cand_run = 0;
             }
         }
-        if q.is_some() && q == self.held {
+        let overlay = self.d.overlay.map(|r| self.count_overlay(any, r));
+        if any.is_some() && any == self.held {
             self.misses = 0;
             self.held_last = now;
             return;
@@ -473,27 +559,39 @@ impl PairJudge {
         if self.held.is_some() {
             self.misses += 1;
         }
-        if let Some(c) = q {
-            if self.cand_run >= self.d.report_frames {
-                if let Some(old) = self.held.take() {
-                    sink(ToneEvent::Off {
-                        code: old,
-                        end: self.held_last,
-                        at: now,
-                    });
+        let hop = self.d.hop as u64;
+        let report = match strict {
+            Some(c) if self.cand_run >= self.d.report_frames => Some((c, self.cand_first)),
+            // Under speech the pair is weaker evidence: it never takes over from a held key
+            // (a loud note on another row during a key is not a new key; a real next key comes
+            // after a pause longer than the release).
+            _ => match (any, overlay) {
+                // The first of the counted frames: the highest bit set.
+                (Some(c), Some(true)) if self.held.is_none() => {
+                    Some((c, now - (31 - self.ov_bits.leading_zeros()) as u64 * hop))
                 }
-                self.held = Some(c);
-                self.held_power = self.last_power;
-                self.held_start = self.cand_first.saturating_sub(w);
-                self.held_last = now;
-                self.misses = 0;
-                sink(ToneEvent::On {
-                    code: c,
-                    start: self.held_start,
+                _ => None,
+            },
+        };
+        if let Some((c, first)) = report {
+            if let Some(old) = self.held.take() {
+                sink(ToneEvent::Off {
+                    code: old,
+                    end: self.held_last,
                     at: now,
                 });
-                return;
             }
+            self.held = Some(c);
+            self.held_power = self.last_power;
+            self.held_start = first.saturating_sub(w);
+            self.held_last = now;
+            self.misses = 0;
+            sink(ToneEvent::On {
+                code: c,
+                start: self.held_start,
+                at: now,
+            });
+            return;
         }
         if self.held.is_some() && self.misses >= self.d.release_frames {
             let code = self.held.take().unwrap_or_default();
@@ -503,6 +601,27 @@ impl PairJudge {
                 at: now,
             });
         }
+    }
+
+    /// Count this frame into the [`OverlayRule`] span (one bit a frame, the newest lowest):
+    /// whether `frames` of the last `span` frames qualified for the same code.
+    #[inline(always)]
+    fn count_overlay(&mut self, any: Option<u8>, r: OverlayRule) -> bool {
+        let mask = u32::MAX >> (32 - r.span.min(32));
+        match any {
+            Some(c) if self.ov_code == Some(c) => self.ov_bits = ((self.ov_bits << 1) | 1) & mask,
+            Some(c) => {
+                self.ov_code = Some(c);
+                self.ov_bits = 1;
+            }
+            None => {
+                self.ov_bits = (self.ov_bits << 1) & mask;
+                if self.ov_bits == 0 {
+                    self.ov_code = None;
+                }
+            }
+        }
+        any.is_some() && self.ov_bits.count_ones() >= r.frames
     }
 
     /// Back to the freshly constructed state, keeping its buffers (nothing is allocated).
@@ -518,11 +637,21 @@ impl PairJudge {
         self.held_start = 0;
         self.held_last = 0;
         self.misses = 0;
+        self.ov_code = None;
+        self.ov_bits = 0;
         self.floor = NoiseFloor::new();
         self.last_power = 0.0;
         self.held_power = 0.0;
     }
 }
+
+/// A noise-only bin exceeds this many times its mean once in e^10 ≈ 22 000: how far each tone
+/// must stand above the in-band noise in its own bin.
+const ABOVE_NOISE: f64 = 16.0;
+
+/// A noise-only bin exceeds this many times its mean once in e^8 ≈ 3 000: the noise the
+/// third-component rule allows for.
+const NOISE_BINS: f64 = 8.0;
 
 /// Floors of noise the share test discounts: coloured noise (pink) swings more from window to
 /// window than white, so its minimum statistics read lower; 1.5 covers pink noise's swing.

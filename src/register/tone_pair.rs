@@ -103,6 +103,31 @@ pub struct PairDesign {
     pub release_frames: u32,
     /// Noise allowance of the fit test, in units of the tracked noise floor (see [`super::noise_floor::NoiseFloor`]).
     pub fit_noise: f64,
+    /// A second way a frame may qualify, for keys under speech or music (DTMF), if set.
+    pub overlay: Option<OverlayRule>,
+}
+
+/// Keys under speech or music: the time-domain fit judges the whole band, and a syllable or a
+/// note as loud as the key fills it, so a key under talk radio fails it frame after frame while
+/// in its own bins it stands clear. A frame that passed steps 1–4 and failed a later one may
+/// still count toward a key when, in the band the receiver listens to, the pair is all there
+/// is near it: no third component within `third_db` of the weaker tone (bank and guard bins),
+/// at least `pair_share` of the window's power, each tone within `freq_tol` of nominal, and each
+/// tone present coherently in every quarter of the window (its projection there at least
+/// `coherence` of the fitted amplitude: a window the key only partly fills has a quarter near 0,
+/// so the duration rule keeps its edge). Such frames are weaker evidence than the fit's, so they
+/// are counted over a longer span: a key is reported when `frames` of the last `span` frames
+/// qualify either way. Steady speech or a held chord on two key frequencies is what this lets
+/// through; the limits are set on the first half of the speech corpus, and the talk-off corpus
+/// (speech, music, 24 voices) gives no key with them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverlayRule {
+    pub third_db: f64,
+    pub pair_share: f64,
+    pub freq_tol: f64,
+    pub coherence: f64,
+    pub frames: u32,
+    pub span: u32,
 }
 
 /// What a receiver tells its sink. Sample indices count from the start of the stream.
