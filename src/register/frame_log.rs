@@ -3,7 +3,10 @@
 //! While nothing is happening on a line (no candidate, nothing held) the receiver judges only
 //! every `report_frames`-th frame: a code needs that many consecutive qualifying frames, so any
 //! run long enough to matter contains a judged frame. When a judged frame qualifies, the frames
-//! skipped since the last judged one are judged now, oldest first, from this log — exactly what
+//! since the line was last busy are judged now, oldest first, from this log (as far back as the
+//! overlay rule's count looks, [`super::tone_pair::OverlayRule`]: a key under speech may have
+//! frames that count before a judged frame that failed; that rule reports only on the frames an
+//! idle line judges, so its count is complete there) — exactly what
 //! judging them at the time would have given, because a frame's verdict depends only on what is
 //! logged here (the bank's sums, the window's power and noise floor, the Hann phase) and on the
 //! samples, which the bank keeps readable that far back
@@ -264,6 +267,8 @@ mod tests {
         let speech = &audio.channels[0][..60 * 8000];
         let designs: [(PairDesign, &[u32]); 2] =
             [(mf_design(), &MF_TONES), (dtmf_design(), &DTMF_TONES)];
+        // Whether the overlay rule (whose count reaches back further) made any of the events.
+        let mut overlay_used = false;
         for (d, tones) in designs {
             for seed in 1..=3u64 {
                 let mut rng = Rng(seed);
@@ -282,7 +287,70 @@ mod tests {
                 // for a difference to show.
                 assert!(ons > 40, "{:?} seed {seed}: only {ons} codes", d.tones);
                 assert_eq!(late, every, "{:?} seed {seed}", d.tones);
+                if d.overlay.is_some() {
+                    let fit_only = PairDesign {
+                        overlay: None,
+                        ..d.clone()
+                    };
+                    overlay_used |= events(PairReceiver::new(fit_only), &x, &mut rng) != late;
+                }
             }
         }
+        assert!(overlay_used, "no event came through the overlay rule");
+    }
+
+    /// The same, for keys under speech that only the overlay rule reports (DTMF): its count
+    /// reaches 20 frames back, past judged frames that failed, so a replay that stopped at the
+    /// last judged frame would miss or delay them. 60/60 ms keys at −10 dBm0 a tone over 60 s
+    /// of voices 3 … 0 dB under them.
+    #[test]
+    fn judging_skipped_frames_late_keeps_the_overlay_count() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/audio-fixtures/talkoff/voices.wav"
+        );
+        let audio = crate::audio::wav::read_wav(std::path::Path::new(path)).expect("voices.wav");
+        let speech = &audio.channels[0][..60 * 8000];
+        let amp = (2.0 * dbm0_to_power(-10.0)).sqrt();
+        let mut x = vec![0.0f64; speech.len()];
+        let mut at = 800;
+        let mut k = 0;
+        while at + 960 < x.len() {
+            let (lo, hi) = (DTMF_TONES[k % 4], DTMF_TONES[4 + (k / 4) % 4]);
+            for (i, v) in x[at..at + 480].iter_mut().enumerate() {
+                let t = i as f64 / 8000.0;
+                *v = amp
+                    * ((std::f64::consts::TAU * lo as f64 * t).sin()
+                        + (std::f64::consts::TAU * hi as f64 * t + 1.0).sin());
+            }
+            at += 960;
+            k += 1;
+        }
+        let keys_power = 2.0 * dbm0_to_power(-10.0);
+        let speech_power =
+            speech.iter().map(|&s| s as f64 * s as f64).sum::<f64>() / x.len() as f64;
+        let mut used = false;
+        for ratio_db in [3.0, 0.0] {
+            let g = (keys_power / speech_power / 10f64.powf(ratio_db / 10.0)).sqrt();
+            let mixed: Vec<i16> = x
+                .iter()
+                .zip(speech)
+                .map(|(v, &s)| (v + g * s as f64).round().clamp(-32768.0, 32767.0) as i16)
+                .collect();
+            let mut rng = Rng(7);
+            let late = events(PairReceiver::new(dtmf_design()), &mixed, &mut rng);
+            let every = events(
+                PairReceiver::new(dtmf_design()).judging_every_frame(),
+                &mixed,
+                &mut rng,
+            );
+            assert_eq!(late, every, "keys {ratio_db} dB over speech");
+            let fit_only = PairDesign {
+                overlay: None,
+                ..dtmf_design()
+            };
+            used |= events(PairReceiver::new(fit_only), &mixed, &mut rng) != late;
+        }
+        assert!(used, "no key came through the overlay rule");
     }
 }

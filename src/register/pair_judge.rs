@@ -18,9 +18,12 @@ use crate::units::{db_to_ratio, dbm0_to_power};
 pub struct PairJudge {
     /// Tones in the design (`d.tones.len()`, kept with the hot fields).
     nt: usize,
-    /// Frames since the start of the stream, and the first not yet judged.
+    /// Frames since the start of the stream, and the first not judged on a busy line (frames
+    /// from there on were skipped, or failed on an idle line).
     frame: u64,
     unjudged: u64,
+    /// How far back a replay reaches ([`Plan::lookback`]).
+    lookback: u64,
     /// On an idle line, judge frames whose index is a multiple of this (`report_frames`; 1 for
     /// every frame, [`super::tone_pair::PairReceiver::judging_every_frame`]).
     stride: u64,
@@ -73,7 +76,7 @@ impl PairJudge {
         };
         PairJudge {
             // Judged at most `report_frames − 1` late, reading the phase `freq_lag` before.
-            log: FrameLog::new(bank, d.report_frames as usize + d.freq_lag),
+            log: FrameLog::new(bank, Plan::lookback(&d) + 1 + d.freq_lag),
             idx: plan.idx,
             power_scale: 2.0 / (window_sum * window_sum),
             fit: PairFit::new(d.window, w),
@@ -91,6 +94,7 @@ impl PairJudge {
             guard: db_to_ratio(-d.guard_db),
             frame: 0,
             unjudged: 0,
+            lookback: Plan::lookback(&d) as u64,
             stride: d.report_frames as u64,
             to_grid: 0,
             cand: None,
@@ -150,15 +154,21 @@ impl PairJudge {
         if idle && q.is_some() {
             let now = src.now();
             let hop = self.d.hop as u64;
-            for back in (1..=(f - self.unjudged) as usize).rev() {
+            // Every frame since the line was last busy, up to the log's depth: skipped ones and
+            // judged ones alike (judging again a frame that failed on an idle line changes
+            // nothing), so an overlay count sees the frames it would have seen.
+            let from = self.unjudged.max(f.saturating_sub(self.lookback));
+            for back in (1..=(f - from) as usize).rev() {
                 let qb = self.judge(src, back);
-                self.debounce(qb, now - back as u64 * hop, w, sink);
+                self.debounce(qb, f - back as u64, now - back as u64 * hop, w, sink);
             }
             // The replay set the pair power of the frames it judged; the report uses this one's.
             self.last_power = power;
         }
-        self.unjudged = f + 1;
-        self.debounce(q, src.now(), w, sink);
+        if !idle || q.is_some() {
+            self.unjudged = f + 1;
+        }
+        self.debounce(q, f, src.now(), w, sink);
     }
 
     /// Flush at end of stream: a held code is released at the last sample.
@@ -531,6 +541,7 @@ impl PairJudge {
     fn debounce(
         &mut self,
         q: Option<(u8, bool)>,
+        frame: u64,
         now: u64,
         w: u64,
         sink: &mut impl FnMut(ToneEvent),
@@ -567,7 +578,11 @@ impl PairJudge {
             // after a pause longer than the release).
             _ => match (any, overlay) {
                 // The first of the counted frames: the highest bit set.
-                (Some(c), Some(true)) if self.held.is_none() => {
+                // And it reports only on frames an idle line judges (multiples of
+                // `report_frames`), so judging only those gives the same events.
+                (Some(c), Some(true))
+                    if self.held.is_none() && frame.is_multiple_of(self.d.report_frames as u64) =>
+                {
                     Some((c, now - (31 - self.ov_bits.leading_zeros()) as u64 * hop))
                 }
                 _ => None,

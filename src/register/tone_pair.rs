@@ -203,9 +203,11 @@ impl Plan {
     }
 
     /// Samples' hops a bank keeps before its window: a skipped frame is judged at most
-    /// `report_frames − 1` frames late.
+    /// `report_frames − 1` frames late, or `span − 1` with an [`OverlayRule`] (its count looks
+    /// that far back).
     pub fn lookback(d: &PairDesign) -> usize {
-        d.report_frames as usize - 1
+        let span = d.overlay.map_or(0, |r| r.span);
+        d.report_frames.max(span) as usize - 1
     }
 }
 
