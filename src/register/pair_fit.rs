@@ -293,31 +293,38 @@ impl PairFit {
     ///
     /// With `hp`, the residual is high-passed first: what lies below it (hum, the low end of pink
     /// noise, dial tone) is not held against the fit.
-    /// The smaller, over both tones and the window's four quarters, of each tone's coherent
-    /// amplitude in the quarter as a fraction of its fitted amplitude: 1 for a steady tone, near
-    /// 0 in a quarter the tone does not fill. The projection is taken on the residual (the
-    /// other tone taken out), so the two tones do not read each other.
-    pub fn coherence(&self, samples: &[i16], tones: &[FitTone; 2]) -> f64 {
-        let mut z = tones.map(|t| (2.0 * t.b.0, 2.0 * t.b.1));
-        let step = tones.map(|t| t.z);
+    /// Whether each tone is present coherently in each quarter of the window: its projection
+    /// there at least `least` of its fitted amplitude (1 for a steady tone, near 0 in a quarter
+    /// the tone does not fill). The projection is taken on the residual (the other tone taken
+    /// out), so the two tones do not read each other. The first and last quarters are judged
+    /// first: a window a key only partly fills (an onset, an end) fails on one of them.
+    pub fn coherent(&self, samples: &[i16], tones: &[FitTone; 2], least: f64) -> bool {
         let quarter = samples.len() / 4;
         let norm = tones.map(|t| quarter as f64 * cabs2(t.b));
-        let mut least = f64::MAX;
-        for q in samples.chunks_exact(quarter) {
+        // e^{jΩ·quarter} for each tone, to start any quarter's phasors.
+        let hop = tones.map(|t| cpow(t.z, quarter));
+        for k in [0, 3, 1, 2] {
+            let mut z = [0, 1].map(|t| {
+                let mut b = (2.0 * tones[t].b.0, 2.0 * tones[t].b.1);
+                for _ in 0..k {
+                    b = cmul(b, hop[t]);
+                }
+                b
+            });
             // Re Σ e·conj(u) for each tone u = B·z^n (the real tone is u + ū = z.0 here).
             let mut proj = [0.0f64; 2];
-            for &s in q {
+            for &s in &samples[k * quarter..(k + 1) * quarter] {
                 let e = s as f64 - (z[0].0 + z[1].0);
                 proj[0] += e * z[0].0;
                 proj[1] += e * z[1].0;
-                z[0] = cmul(z[0], step[0]);
-                z[1] = cmul(z[1], step[1]);
+                z[0] = cmul(z[0], tones[0].z);
+                z[1] = cmul(z[1], tones[1].z);
             }
-            for t in 0..2 {
-                least = least.min(1.0 + 0.5 * proj[t] / norm[t]);
+            if (0..2).any(|t| 1.0 + 0.5 * proj[t] / norm[t] < least) {
+                return false;
             }
         }
-        least
+        true
     }
 
     pub fn fits(
@@ -357,6 +364,19 @@ impl PairFit {
         }
         true
     }
+}
+
+/// `z^n` by squaring.
+fn cpow(mut z: C64, mut n: usize) -> C64 {
+    let mut r = (1.0, 0.0);
+    while n > 0 {
+        if n & 1 == 1 {
+            r = cmul(r, z);
+        }
+        z = cmul(z, z);
+        n >>= 1;
+    }
+    r
 }
 
 /// A second-order Butterworth high-pass (RBJ biquad, direct form I), for the fit's residual.
