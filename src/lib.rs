@@ -17,6 +17,7 @@ pub mod line;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod location;
+pub mod ng911;
 pub mod register;
 pub mod route;
 pub mod sim;

@@ -1,0 +1,4 @@
+//! NG9-1-1 (NENA i3): what an ESInet element speaks — LoST (RFC 5222) to an ECRF.
+//! `docs/ng911.md`.
+
+pub mod lost;
