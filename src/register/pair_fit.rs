@@ -288,11 +288,6 @@ impl PairFit {
         }
     }
 
-    /// Rebuild the two tones over the window (`samples`, oldest first) and require, in each
-    /// quarter, residual ≤ `ratio`·max(model energy, `floor`·mean model energy) + `noise`.
-    ///
-    /// With `hp`, the residual is high-passed first: what lies below it (hum, the low end of pink
-    /// noise, dial tone) is not held against the fit.
     /// Whether each tone is present coherently in each quarter of the window: its projection
     /// there at least `least` of its fitted amplitude (1 for a steady tone, near 0 in a quarter
     /// the tone does not fill). The projection is taken on the residual (the other tone taken
@@ -320,13 +315,22 @@ impl PairFit {
                 z[0] = cmul(z[0], tones[0].z);
                 z[1] = cmul(z[1], tones[1].z);
             }
-            if (0..2).any(|t| 1.0 + 0.5 * proj[t] / norm[t] < least) {
+            // Fails closed: a tone fitted at zero amplitude (0/0) is not present.
+            if (0..2).any(|t| {
+                let c = 1.0 + 0.5 * proj[t] / norm[t];
+                c.is_nan() || c < least
+            }) {
                 return false;
             }
         }
         true
     }
 
+    /// Rebuild the two tones over the window (`samples`, oldest first) and require, in each
+    /// quarter, residual ≤ `ratio`·max(model energy, `floor`·mean model energy) + `noise`.
+    ///
+    /// With `hp`, the residual is high-passed first: what lies below it (hum, the low end of pink
+    /// noise, dial tone) is not held against the fit.
     pub fn fits(
         &self,
         samples: &[i16],

@@ -64,6 +64,8 @@ pub struct PairJudge {
     third: Option<f64>,
     residual_third: Option<f64>,
     guard: f64,
+    /// The overlay rule's third-component ratio (`−third_db` as a power ratio).
+    overlay_third: f64,
 }
 
 impl PairJudge {
@@ -92,6 +94,7 @@ impl PairJudge {
             third: d.third_tone_db.map(|db| db_to_ratio(-db)),
             residual_third: d.residual_third_db.map(|db| db_to_ratio(-db)),
             guard: db_to_ratio(-d.guard_db),
+            overlay_third: d.overlay.map_or(0.0, |r| db_to_ratio(-r.third_db)),
             frame: 0,
             unjudged: 0,
             lookback: Plan::lookback(&d) as u64,
@@ -437,8 +440,9 @@ impl PairJudge {
     }
 
     /// The verdict of [`OverlayRule`] on a frame that passed steps 1–4 and failed a later one:
-    /// `code` as a frame under speech or music, or nothing.
-    #[cold]
+    /// `code` as a frame under speech or music, or nothing. On a held key it judges only that
+    /// key's frames: under speech the cheap continuation may lose a long key (its reference
+    /// power was taken with speech in it), and these frames keep it held.
     #[allow(clippy::too_many_arguments)]
     fn overlay(
         &self,
@@ -453,8 +457,8 @@ impl PairJudge {
         floor_sigma2: f64,
     ) -> Option<(u8, bool)> {
         let rule = self.d.overlay?;
-        // It never reports over a held key, and a held key continues on the cheap tests.
-        if self.held.is_some() || pair < rule.pair_share * ms {
+        // It never reports over a held key: another code's frames are not asked.
+        if self.held.is_some_and(|h| h != code) || pair < rule.pair_share * ms {
             return None;
         }
         if tones
@@ -486,8 +490,8 @@ impl PairJudge {
         if weaker < ABOVE_NOISE * wf * sigma2_in {
             return None;
         }
-        let third = (weaker * db_to_ratio(-rule.third_db))
-            .max(NOISE_BINS * wf * sigma2_in.min(floor_sigma2));
+        let third =
+            (weaker * self.overlay_third).max(NOISE_BINS * wf * sigma2_in.min(floor_sigma2));
         if bank_bins.iter().any(|&r| r > third) {
             return None;
         }

@@ -169,6 +169,10 @@ impl Plan {
     pub fn of(d: &PairDesign) -> Plan {
         assert!(d.tones.len() <= MAX_TONES && d.guard_hz.len() <= 8);
         assert!(d.freq_lag <= MAX_LAG && d.freq_lag > 0 && d.report_frames > 0);
+        if let Some(r) = d.overlay {
+            // One bit a frame in a u32; a count it can reach.
+            assert!((1..=32).contains(&r.span) && (1..=r.span).contains(&r.frames));
+        }
         let w = d.hop * d.blocks;
         let delta = SAMPLE_RATE / w as u32;
         let mut freqs: Vec<u32> = Vec::new();
