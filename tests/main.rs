@@ -18,6 +18,7 @@ mod live;
 mod location;
 mod mf_conformance;
 mod msag;
+mod ng911;
 mod positions;
 mod psap_trunk;
 mod receiver_pool;

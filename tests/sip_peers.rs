@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::sip::{amplitude, s, tone_windows, wav, Server};
 
-fn skip() -> bool {
+pub fn skip() -> bool {
     if std::env::var("E911_SKIP_PEERS").as_deref() == Ok("1") {
         eprintln!("baresip/Kamailio tests skipped (E911_SKIP_PEERS=1)");
         return true;
@@ -181,7 +181,7 @@ impl Phone {
     }
 }
 
-fn sleep(ms: u64) {
+pub fn sleep(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
@@ -277,11 +277,13 @@ fn baresip_dials_the_provider_holds_resumes_keys_and_either_side_hangs_up() {
 }
 
 /// Kamailio on 31170 in front of the provider on 31160.
-struct Sbc {
+/// A Kamailio 5.6 in the foreground in its own runtime directory and process group (stopped,
+/// workers and all, when dropped).
+pub struct Kamailio {
     child: Child,
 }
 
-impl Drop for Sbc {
+impl Drop for Kamailio {
     fn drop(&mut self) {
         // Kamailio forks its workers into its own process group (`process_group(0)` below): the
         // whole group is stopped, so no worker outlives the test holding its port.
@@ -300,32 +302,39 @@ impl Drop for Sbc {
     }
 }
 
-impl Sbc {
-    fn start(listen: u16, upstream: u16) -> (Sbc, PathBuf) {
+impl Kamailio {
+    /// Kamailio with `tests/sip_peers/CFG` on UDP `listen`, each of `defines` given as `-A`;
+    /// returns it once it listens, and the path of its log.
+    pub fn start(cfg: &str, listen: u16, defines: &[String]) -> (Kamailio, PathBuf) {
         let run =
             std::env::temp_dir().join(format!("e911-kamailio-{listen}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run);
         std::fs::create_dir_all(&run).unwrap();
         let log = run.join("kamailio.log");
         let f = std::fs::File::create(&log).unwrap();
-        let child = Command::new("kamailio")
-            .arg("-f")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/sip_peers/kamailio-sbc.cfg"
-            ))
+        let mut cmd = Command::new("kamailio");
+        cmd.arg("-f")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/sip_peers")
+                    .join(cfg),
+            )
             .args(["-DD", "-E", "-Y"])
             .arg(&run)
             .arg("-P")
             .arg(run.join("pid"))
-            .args(["-l", &format!("udp:127.0.0.1:{listen}")])
-            .args(["-A", &format!("UPSTREAM=\"sip:127.0.0.1:{upstream}\"")])
+            .args(["-l", &format!("udp:127.0.0.1:{listen}")]);
+        for d in defines {
+            cmd.args(["-A", d]);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(f.try_clone().unwrap())
             .stderr(f)
             .process_group(0)
             .spawn()
             .expect("kamailio runs");
+        let k = Kamailio { child };
         // Listening once its log says so.
         let t = Instant::now();
         while !std::fs::read_to_string(&log)
@@ -340,7 +349,20 @@ impl Sbc {
             sleep(50);
         }
         sleep(300);
-        (Sbc { child }, log)
+        (k, log)
+    }
+}
+
+/// Kamailio as the enterprise SBC in front of the provider at `upstream`.
+struct Sbc;
+
+impl Sbc {
+    fn start(listen: u16, upstream: u16) -> (Kamailio, PathBuf) {
+        Kamailio::start(
+            "kamailio-sbc.cfg",
+            listen,
+            &[format!("UPSTREAM=\"sip:127.0.0.1:{upstream}\"")],
+        )
     }
 }
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bench;
 pub mod bench_pipeline;
+pub mod ecrf;
 pub mod interrupt;
 mod legs;
 pub mod live;
@@ -83,6 +84,11 @@ pub enum Cmd {
     Sip {
         #[command(subcommand)]
         cmd: sip::SipCmd,
+    },
+    /// NG9-1-1: an ECRF answering LoST from the office's data (docs/ng911.md).
+    Ecrf {
+        #[command(subcommand)]
+        cmd: ecrf::EcrfCmd,
     },
     /// MSAG (docs/location.md).
     Msag {
@@ -242,6 +248,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => datafill_check(&path),
         Cmd::Live { cmd } => live::run(cmd),
         Cmd::Sip { cmd } => sip::run(cmd),
+        Cmd::Ecrf { cmd } => ecrf::run(cmd),
         Cmd::Msag {
             cmd:
                 MsagCmd::Validate {
