@@ -248,3 +248,89 @@ fn kamailio_lost_module_reads_the_ecrf_mapping_and_its_not_found() {
     assert_eq!(header(&missing, "X-Lost-Error"), "notFound", "{missing}");
     sleep(50);
 }
+
+/// A one-shot HTTP server on `port` that answers every connection with `reply` (after reading
+/// the request head), or never answers when `reply` is `None`.
+fn fake_ecrf(port: u16, reply: Option<&'static str>) {
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            match reply {
+                Some(r) => {
+                    let _ = s.write_all(r.as_bytes());
+                }
+                // Hold the connection open, answering nothing.
+                None => std::thread::sleep(Duration::from_secs(5)),
+            }
+        }
+    });
+}
+
+/// The LNG's LoST client against our ECRF and against every way an ECRF fails: each failure
+/// told apart for the call's record (the LNG then routes by default).
+#[test]
+fn lost_client_gets_the_mapping_and_tells_every_ecrf_failure_apart() {
+    use e911_tandem::ng911::lost_client::{find_service_query, query, LostFailure};
+    let _ecrf = Ecrf::start(32_072, &[]);
+    fake_ecrf(32_073, None);
+    fake_ecrf(
+        32_074,
+        Some("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 7\r\nConnection: close\r\n\r\n<html/>"),
+    );
+    fake_ecrf(
+        32_075,
+        Some("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+    );
+    let civic = |rd: &str, hno: &str| {
+        [
+            ("country", "US"),
+            ("A1", "NC"),
+            ("A3", "CARY"),
+            ("RD", rd),
+            ("STS", "ST"),
+            ("HNO", hno),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ask = |port: u16, rd: &str, hno: &str, ms: u64| {
+        let q = find_service_query("urn:service:sos", &civic(rd, hno));
+        let url = format!("http://127.0.0.1:{port}/");
+        let t = std::time::Instant::now();
+        let r = rt.block_on(query(&url, q, Duration::from_millis(ms)));
+        (r, t.elapsed())
+    };
+    let (found, _) = ask(32_072, "MAIN", "101", 2000);
+    assert_eq!(found.unwrap().uri, "sip:CARYPOLICE@127.0.0.1:5070");
+    match ask(32_072, "ELM", "9", 2000).0 {
+        Err(LostFailure::Lost(e)) => assert_eq!(e.kind, "notFound", "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing listens on 32_076.
+    match ask(32_076, "MAIN", "101", 2000).0 {
+        Err(LostFailure::Unreachable(e)) => assert!(e.contains("refused"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let (slow, took) = ask(32_073, "MAIN", "101", 300);
+    assert_eq!(slow, Err(LostFailure::Timeout(Duration::from_millis(300))));
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    match ask(32_074, "MAIN", "101", 2000).0 {
+        Err(LostFailure::Malformed(e)) => assert!(e.contains("not a LoST answer"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        ask(32_075, "MAIN", "101", 2000).0,
+        Err(LostFailure::Http(503))
+    );
+}

@@ -288,7 +288,10 @@ impl Drop for Kamailio {
         // Kamailio forks its workers into its own process group (`process_group(0)` below): the
         // whole group is stopped, so no worker outlives the test holding its port.
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(3) {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -296,7 +299,10 @@ impl Drop for Kamailio {
             }
             sleep(50);
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

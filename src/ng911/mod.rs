@@ -4,3 +4,4 @@
 pub mod ecrf;
 pub mod ecrf_server;
 pub mod lost;
+pub mod lost_client;
