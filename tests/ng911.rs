@@ -187,8 +187,8 @@ fn kamailio_lost_module_reads_the_ecrf_mapping_and_its_not_found() {
     );
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let ask = |n: u32, civic: &str| -> String {
-        let pidf = format!(
+    let hand_made = |civic: &str| -> String {
+        format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10" xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr" entity="pres:9195550101@cary.invalid">
  <tuple id="t1">
@@ -196,7 +196,9 @@ fn kamailio_lost_module_reads_the_ecrf_mapping_and_its_not_found() {
    <gp:usage-rules/><gp:method>Wireline</gp:method></gp:geopriv></status>
  </tuple>
 </presence>"#
-        );
+        )
+    };
+    let ask = |n: u32, pidf: &str| -> String {
         let me = sock.local_addr().unwrap();
         let msg = format!(
             "MESSAGE sip:ecrf@127.0.0.1:{sip} SIP/2.0\r\n\
@@ -230,7 +232,7 @@ fn kamailio_lost_module_reads_the_ecrf_mapping_and_its_not_found() {
     };
     let found = ask(
         1,
-        "<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>MAIN</ca:RD><ca:STS>ST</ca:STS><ca:HNO>101</ca:HNO>",
+        &hand_made("<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>MAIN</ca:RD><ca:STS>ST</ca:STS><ca:HNO>101</ca:HNO>"),
     );
     assert!(found.starts_with("SIP/2.0 200"), "{found}");
     assert_eq!(header(&found, "X-Lost-Result"), "200", "{found}");
@@ -242,10 +244,28 @@ fn kamailio_lost_module_reads_the_ecrf_mapping_and_its_not_found() {
     assert_eq!(header(&found, "X-Lost-Name"), "CARYPOLICE", "{found}");
     let missing = ask(
         2,
-        "<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>ELM</ca:RD><ca:STS>ST</ca:STS><ca:HNO>9</ca:HNO>",
+        &hand_made("<ca:country>US</ca:country><ca:A1>NC</ca:A1><ca:A3>CARY</ca:A3><ca:RD>ELM</ca:RD><ca:STS>ST</ca:STS><ca:HNO>9</ca:HNO>"),
     );
     assert_eq!(header(&missing, "X-Lost-Result"), "500", "{missing}");
     assert_eq!(header(&missing, "X-Lost-Error"), "notFound", "{missing}");
+    // The LNG's own PIDF-LO (its LIF) of an ALI record: 73 SALEM ST N, APEX (cary.ali) is in
+    // ESN 200's range, whose primary PSAP is APEXPOLICE.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/datafill/cary.ali"
+    ))
+    .unwrap();
+    let (ali, _) = e911_tandem::location::ali::Ali::parse(&text);
+    let rec = ali.lookup(9_845_557_000).expect("the Apex record");
+    let lif = ask(
+        3,
+        &e911_tandem::ng911::lif::pidf_of_ali(rec, "tel:+19845557000"),
+    );
+    assert_eq!(
+        header(&lif, "X-Lost-Uri"),
+        "sip:APEXPOLICE@127.0.0.1:5070",
+        "{lif}"
+    );
     sleep(50);
 }
 

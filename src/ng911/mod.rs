@@ -3,5 +3,6 @@
 
 pub mod ecrf;
 pub mod ecrf_server;
+pub mod lif;
 pub mod lost;
 pub mod lost_client;
