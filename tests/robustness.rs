@@ -272,8 +272,9 @@ fn dropouts_never_split_a_key_and_40_ms_pauses_always_separate() {
     }
 }
 
-/// The 16 keys, `on_ms` on and `off_ms` off, at −10 dBm0 per tone, then `overlay` (as
-/// [`keys_over`]).
+/// The 16 keys, `on_ms` on and `off_ms` off, at −10 dBm0 per tone, then `overlay` (a stretch
+/// of the talk-off corpus as long as the keys) scaled so that the keys stand `ratio_db` over its
+/// mean power, μ-law.
 fn keys_over_timed(on_ms: f64, off_ms: f64, overlay: &[i16], ratio_db: f64) -> Vec<i16> {
     let mut x = vec![0.0; ms(LEAD_MS)];
     for k in KEYS.chars() {
@@ -331,19 +332,7 @@ fn under_speech_short_keys_stay_out_and_a_long_key_is_one_key() {
 /// talk-off corpus as long as the keys) scaled so that the keys stand `ratio_db` over its mean
 /// power, μ-law.
 fn keys_over(on_ms: f64, overlay: &[i16], ratio_db: f64) -> Vec<i16> {
-    let mut x = vec![0.0; ms(LEAD_MS)];
-    for k in KEYS.chars() {
-        let (lo, hi) = dtmf_freqs(k).unwrap();
-        x.extend(pair((lo as f64, hi as f64), -10.0, ms(on_ms), |_| 1.0));
-        x.extend(vec![0.0; ms(on_ms)]);
-    }
-    let o = &overlay[..x.len()];
-    let p = o.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / o.len() as f64;
-    let key_power = peak(-10.0).powi(2);
-    let g = (key_power / p.max(1.0) / 10f64.powf(ratio_db / 10.0)).sqrt();
-    let o: Vec<f64> = o.iter().map(|&v| v as f64 * g).collect();
-    mix(&mut x, &o);
-    pcm(&x, Some(Law::Ulaw))
+    keys_over_timed(on_ms, on_ms, overlay, ratio_db)
 }
 
 /// Whether `got` is `KEYS` with some keys missing (nothing extra, nothing out of order).

@@ -257,14 +257,20 @@ mod tests {
         out
     }
 
-    #[test]
-    fn judging_skipped_frames_late_gives_the_events_of_judging_every_frame() {
+    /// The first minute of the talk-off corpus's voices.
+    fn voices_first_minute() -> Vec<i16> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/audio-fixtures/talkoff/voices.wav"
         );
-        let audio = crate::audio::wav::read_wav(std::path::Path::new(path)).expect("voices.wav");
-        let speech = &audio.channels[0][..60 * 8000];
+        let mut audio =
+            crate::audio::wav::read_wav(std::path::Path::new(path)).expect("voices.wav");
+        audio.channels.swap_remove(0)[..60 * 8000].to_vec()
+    }
+
+    #[test]
+    fn judging_skipped_frames_late_gives_the_events_of_judging_every_frame() {
+        let speech = &voices_first_minute();
         let designs: [(PairDesign, &[u32]); 2] =
             [(mf_design(), &MF_TONES), (dtmf_design(), &DTMF_TONES)];
         // Whether the overlay rule (whose count reaches back further) made any of the events.
@@ -305,12 +311,7 @@ mod tests {
     /// of voices 3 … 0 dB under them.
     #[test]
     fn judging_skipped_frames_late_keeps_the_overlay_count() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/audio-fixtures/talkoff/voices.wav"
-        );
-        let audio = crate::audio::wav::read_wav(std::path::Path::new(path)).expect("voices.wav");
-        let speech = &audio.channels[0][..60 * 8000];
+        let speech = &voices_first_minute();
         let amp = (2.0 * dbm0_to_power(-10.0)).sqrt();
         let mut x = vec![0.0f64; speech.len()];
         let mut at = 800;
