@@ -102,8 +102,9 @@ pub fn dtmf_design() -> PairDesign {
         release_frames: 45,
         // Keys under speech or music (issue 28): chosen on the first half of the speech corpus
         // with keys 10 … 0 dB over it, and checked for talk-off on all of it. 6 dB (not the
-        // fit's 10) for a third component, as multimon-ng's group rule reads 10 dB over 40 ms
-        // where our window is 20; 40 % of the window for the pair (multimon-ng's share); a
+        // fit's 10) for a third component at the other tones, the key's neighbours and the
+        // guards, as multimon-ng's group rule reads 10 dB over 40 ms at its own tones where our
+        // window is 20; 40 % of the window for the pair (multimon-ng's share); a
         // tolerance of 1.2 %, inside the 1.5 % a key must be accepted at (at 1.5 %, two vowels
         // gliding through a pair and two chords held 1.3 % off `2` and `0` got through); half
         // the fitted amplitude in every quarter; 15 of 20 frames (a 40 ms key gives 20 with

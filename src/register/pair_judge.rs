@@ -339,7 +339,18 @@ impl PairJudge {
         macro_rules! overlay {
             () => {{
                 let pair = p[i] + p[j];
-                let v = self.overlay(src, back, code, &tones, sums, m0, pair, ms, floor_sigma2);
+                let v = self.overlay(
+                    src,
+                    back,
+                    code,
+                    (i, j),
+                    &tones,
+                    sums,
+                    m0,
+                    pair,
+                    ms,
+                    floor_sigma2,
+                );
                 if v.is_some() {
                     self.last_power = pair;
                 }
@@ -449,6 +460,7 @@ impl PairJudge {
         src: &impl FrameSource,
         back: usize,
         code: u8,
+        tones_at: (usize, usize),
         tones: &[FitTone; 2],
         sums: (&[f32], &[f32]),
         m0: u64,
@@ -492,7 +504,26 @@ impl PairJudge {
         }
         let third =
             (weaker * self.overlay_third).max(NOISE_BINS * wf * sigma2_in.min(floor_sigma2));
-        if bank_bins.iter().any(|&r| r > third) {
+        // A third component counts where it would make another key (the receiver's other tones)
+        // or bend this key's tones (their Hann neighbours), and between the groups (the guards:
+        // vowel harmonics); not at the other tones' neighbours, where a held note of music a
+        // few dB under the key sits without being a key's rival (multimon-ng's rule compares the
+        // receiver's own frequencies only). The fit's path keeps the whole bank.
+        let rival = |k: usize| {
+            (0..self.nt).any(|t| {
+                let (a, b, c) = self.idx[t];
+                if t == tones_at.0 || t == tones_at.1 {
+                    k == b || k == c
+                } else {
+                    k == a
+                }
+            })
+        };
+        if bank_bins
+            .iter()
+            .enumerate()
+            .any(|(k, &r)| r > third && rival(k))
+        {
             return None;
         }
         src.with_window_back(back, |x| {

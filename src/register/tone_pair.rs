@@ -111,7 +111,8 @@ pub struct PairDesign {
 /// note as loud as the key fills it, so a key under talk radio fails it frame after frame while
 /// in its own bins it stands clear. A frame that passed steps 1–4 and failed a later one may
 /// still count toward a key when, in the band the receiver listens to, the pair is all there
-/// is near it: no third component within `third_db` of the weaker tone (bank and guard bins),
+/// is near it: no third component within `third_db` of the weaker tone (at the other tones, the
+/// key's own Hann neighbours and the guards),
 /// at least `pair_share` of the window's power, each tone within `freq_tol` of nominal, and each
 /// tone present coherently in every quarter of the window (its projection there at least
 /// `coherence` of the fitted amplitude: a window the key only partly fills has a quarter near 0,
