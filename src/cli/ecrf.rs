@@ -7,10 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::location::msag::Msag;
 use crate::ng911::ecrf::Ecrf;
 use crate::ng911::ecrf_server;
-use crate::sim::scenario::{builtin, Scenario};
 
 #[derive(Subcommand, Debug)]
 pub enum EcrfCmd {
@@ -26,7 +24,8 @@ pub struct ServeArgs {
     /// Office datafill (file or directory). Default: the embedded Cary, NC office.
     #[arg(long)]
     pub datafill: Option<PathBuf>,
-    /// The MSAG whose street ranges give each address its ESN (needed with --datafill).
+    /// The MSAG whose street ranges give each address its ESN (needed with --datafill; alone, it
+    /// replaces the embedded office's).
     #[arg(long)]
     pub msag: Option<PathBuf>,
     /// Where to listen for HTTP (an IP literal and a port).
@@ -56,39 +55,16 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let (office, msag_name, msag_text) = match (&a.datafill, &a.msag) {
-        (None, None) => {
-            let (_, m) = builtin("datafill/cary.msag").map_err(anyhow::Error::msg)?;
-            (
-                Scenario::default_office().office,
-                "builtin:datafill/cary.msag".to_string(),
-                m,
-            )
-        }
-        (Some(p), Some(m)) => {
-            let loaded = crate::files::datafill(p).map_err(anyhow::Error::msg)?;
-            if let Some(e) = loaded.errors().next() {
-                anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
-            }
-            let t =
-                std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
-            (loaded.office, m.display().to_string(), t)
-        }
-        (Some(_), None) => {
-            return Err(super::Usage(
-                "--datafill needs --msag (the ECRF maps addresses through its ranges)".into(),
-            )
-            .into())
-        }
-        (None, Some(_)) => {
-            return Err(
-                super::Usage("--msag needs --datafill (its ESNs are the office's)".into()).into(),
-            )
-        }
-    };
-    let msag = Msag::parse(&msag_text).map_err(|errs| {
-        anyhow::anyhow!("{msag_name}: {}", errs.first().cloned().unwrap_or_default())
-    })?;
+    let super::office_data::OfficeData {
+        office,
+        msag,
+        msag_name,
+        ..
+    } = super::office_data::load(
+        a.datafill.as_deref(),
+        a.msag.as_deref(),
+        "the ECRF maps addresses through its ranges",
+    )?;
     let uri = a.psap_uri.clone();
     let mut ecrf = Ecrf::new(&office, msag, move |psap| uri.replace("{PSAP}", psap));
     ecrf.source = a.source.clone();

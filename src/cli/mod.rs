@@ -13,6 +13,7 @@ pub mod ecrf;
 pub mod interrupt;
 mod legs;
 pub mod live;
+pub mod office_data;
 pub mod outputs;
 pub mod progress;
 pub mod route;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::Format;
-use crate::sim::scenario::{builtin, Attendant, Scenario};
+use crate::sim::scenario::{Attendant, Scenario};
 use crate::sip::record::SipRecord;
 use crate::sip::{server, Serve};
 
@@ -162,45 +162,18 @@ pub fn run(cmd: SipCmd) -> anyhow::Result<()> {
 }
 
 fn serve(a: ServeArgs) -> anyhow::Result<()> {
-    let mut inputs: Vec<PathBuf> = Vec::new();
-    let (office, msag_text, esgw_default) = match &a.datafill {
-        None => {
-            let sc = Scenario::default_office();
-            let (_, m) = builtin("datafill/cary.msag").map_err(anyhow::Error::msg)?;
-            (sc.office, m, Some("VPCESGW".to_string()))
-        }
-        Some(p) => {
-            let loaded = crate::files::datafill(p).map_err(anyhow::Error::msg)?;
-            if let Some(e) = loaded.errors().next() {
-                anyhow::bail!("{e} (run `e911 datafill check` for every problem)");
-            }
-            inputs.extend(loaded.files.iter().cloned());
-            let m = a.msag.as_ref().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--datafill needs --msag (the provider validates locations against it)"
-                )
-            })?;
-            inputs.push(m.clone());
-            let t =
-                std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?;
-            (loaded.office, t, None)
-        }
-    };
-    let msag = match (&a.msag, &a.datafill) {
-        (Some(m), None) => {
-            inputs.push(m.clone());
-            std::fs::read_to_string(m).map_err(|e| anyhow::anyhow!("{}: {e}", m.display()))?
-        }
-        _ => msag_text,
-    };
-    let msag_name = a
-        .msag
-        .as_ref()
-        .map_or("builtin:datafill/cary.msag".into(), |p| {
-            p.display().to_string()
-        });
-    let msag = crate::location::msag::Msag::parse(&msag)
-        .map_err(|e| anyhow::anyhow!("{msag_name}:{}", e.first().cloned().unwrap_or_default()))?;
+    let super::office_data::OfficeData {
+        office,
+        msag,
+        mut inputs,
+        embedded,
+        ..
+    } = super::office_data::load(
+        a.datafill.as_deref(),
+        a.msag.as_deref(),
+        "the provider validates locations against it",
+    )?;
+    let esgw_default = embedded.then(|| "VPCESGW".to_string());
     let ali = match &a.ali {
         Some(p) => {
             inputs.push(p.clone());

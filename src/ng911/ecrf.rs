@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::lost::{self, FindService, LostError, Mapping, Where};
+use super::lost::{FindService, LostError, Mapping, Where};
 use crate::location::msag::{Address, Msag};
 use crate::tandem::tables::Office;
 
@@ -133,14 +133,6 @@ impl Ecrf {
             source: self.source.clone(),
             source_id: format!("esn-{}", route.esn),
         })
-    }
-
-    /// The answer to a request body: a mapping or a LoST error, always a LoST document.
-    pub fn answer(&self, body: &str, now_unix_s: u64) -> String {
-        match lost::parse_find_service(body).and_then(|q| self.find(&q, now_unix_s)) {
-            Ok(m) => lost::mapping_response(&m),
-            Err(e) => lost::error_response(&e, &self.source),
-        }
     }
 }
 

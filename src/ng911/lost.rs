@@ -67,8 +67,8 @@ impl LostError {
     }
 }
 
-/// Elements of a civic address (RFC 5139 and RFC 4776's names).
-const CIVIC: [&str; 24] = [
+/// Elements of a civic address (RFC 5139 and RFC 4776's names), in the order RFC 5139 writes them.
+pub const CIVIC: [&str; 24] = [
     "country", "A1", "A2", "A3", "A4", "A5", "A6", "PRD", "POD", "STS", "HNO", "HNS", "LMK", "LOC",
     "NAM", "PC", "BLD", "UNIT", "FLR", "ROOM", "SEAT", "RD", "RDSEC", "PLC",
 ];

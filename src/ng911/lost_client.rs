@@ -45,12 +45,7 @@ impl std::fmt::Display for LostFailure {
 pub fn find_service_query(service: &str, civic: &BTreeMap<String, String>) -> String {
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
     let mut elems = String::new();
-    // RFC 5139's order: country, A1…A6, then the street and the rest.
-    const ORDER: [&str; 24] = [
-        "country", "A1", "A2", "A3", "A4", "A5", "A6", "PRD", "POD", "STS", "HNO", "HNS", "LMK",
-        "LOC", "NAM", "PC", "BLD", "UNIT", "FLR", "ROOM", "SEAT", "RD", "RDSEC", "PLC",
-    ];
-    for k in ORDER {
+    for k in lost::CIVIC {
         if let Some(v) = civic.get(k).filter(|v| !v.is_empty()) {
             elems.push_str(&format!("<{k}>{}</{k}>", esc(v)));
         }
